@@ -1,0 +1,153 @@
+// Package channels defines what every channel adapter exchanges with the rest of the
+// gateway: the normalized inbound message, the outbound message, and the two small
+// interfaces that connect them to the Redis pipeline.
+//
+// An adapter receives from its upstream (webhook, long polling, WhatsApp socket), builds an
+// Inbound and calls Ingester.Ingest. Only after Ingest returns nil may the adapter
+// acknowledge the upstream (answer 200, advance the Telegram offset, ack to WhatsApp): at
+// that point the message is durable in Redis and deduplicated by (Channel, Account, MessageID).
+//
+// Replies go the other way: the router puts an Outbound on the outbound stream and the
+// outbound worker calls the Sender registered for Outbound.Channel.
+package channels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Channel names used across the gateway (metric labels, Redis keys, config).
+const (
+	Form          = "form"
+	Telegram      = "telegram"
+	Instagram     = "instagram"
+	WhatsApp      = "whatsapp"      // linked device through whatsmeow
+	WhatsAppCloud = "whatsappcloud" // Meta's Cloud API
+)
+
+// Kinds of inbound items. Most are KindMessage.
+const (
+	KindMessage  = "message"  // a customer message: creates or continues a conversation
+	KindEdit     = "edit"     // the customer edited an earlier message (MessageID = new event id, Meta["edited_id"] = original)
+	KindReaction = "reaction" // a reaction: added to the transcript, never creates a lead
+	KindStatus   = "status"   // delivery state of one of our outbound messages (Meta["ref"] = channel message id, Meta["status"])
+)
+
+// Attachment is a reference to media held by the channel (we do not download it).
+type Attachment struct {
+	Kind string `json:"kind"`           // image, video, audio, voice, document, sticker, location, contact, share, story...
+	Ref  string `json:"ref,omitempty"`  // channel file id / media id / URL
+	MIME string `json:"mime,omitempty"` // if known
+	Size int64  `json:"size,omitempty"` // bytes, if known
+	Name string `json:"name,omitempty"` // file name, contact name, place name
+}
+
+// Inbound is one normalized item received from a channel.
+type Inbound struct {
+	Kind        string            `json:"kind,omitempty"` // "" means KindMessage
+	Channel     string            `json:"channel"`
+	Account     string            `json:"account,omitempty"` // which bot / IG account / phone number received it
+	MessageID   string            `json:"message_id"`        // the channel's id for this item: the dedupe key
+	ContactID   string            `json:"contact_id"`        // the channel's id of the customer (chat id, IGSID, wa_id, phone)
+	DisplayName string            `json:"display_name,omitempty"`
+	Text        string            `json:"text,omitempty"`
+	Attachments []Attachment      `json:"attachments,omitempty"`
+	Phone       string            `json:"phone,omitempty"` // E.164 where known
+	Email       string            `json:"email,omitempty"`
+	Source      string            `json:"source,omitempty"` // deep-link payload, UTM campaign, post id...
+	Meta        map[string]string `json:"meta,omitempty"`   // channel specifics (comment_id, media_id, utm_*, consent_at, ...)
+	SentAt      time.Time         `json:"sent_at,omitempty"`
+	ReceivedAt  time.Time         `json:"received_at"`
+	// DedupeTTL is how long the (Channel, Account, MessageID) key is remembered. Zero means
+	// the store default (7 days, longer than Meta's retry window).
+	DedupeTTL time.Duration `json:"-"`
+}
+
+// IngestResult tells the adapter what happened to an Inbound.
+type IngestResult struct {
+	EntryID   string // the Redis stream entry id (the original one for a duplicate)
+	Duplicate bool   // the same (Channel, Account, MessageID) was ingested before
+}
+
+// Ingester makes inbound items durable. Implemented by store.Ingest.
+type Ingester interface {
+	Ingest(ctx context.Context, in Inbound) (IngestResult, error)
+}
+
+// Outbound is a message to a customer.
+type Outbound struct {
+	ID             string            `json:"id"` // unique, stable across retries: use it as the channel's idempotency key where there is one
+	ConversationID string            `json:"conversation_id"`
+	Channel        string            `json:"channel"`
+	Account        string            `json:"account,omitempty"`
+	ContactID      string            `json:"contact_id"`
+	Kind           string            `json:"kind"`                 // auto_ack, off_hours, reply, close
+	ManagerID      string            `json:"manager_id,omitempty"` // "" for automatic messages
+	Text           string            `json:"text,omitempty"`
+	Attachments    []Attachment      `json:"attachments,omitempty"`
+	Meta           map[string]string `json:"meta,omitempty"` // channel specifics, e.g. comment_id for an Instagram private reply
+	CreatedAt      time.Time         `json:"created_at"`
+}
+
+// Human reports whether the message was written by a person (counts for speed-to-lead).
+func (o Outbound) Human() bool { return o.ManagerID != "" && o.Kind == "reply" }
+
+// SendResult is what a channel says about a sent message.
+type SendResult struct {
+	ChannelMessageID string // used to match later delivery statuses
+}
+
+// Sender delivers outbound messages on one channel. Send must honour ctx and must not retry
+// forever itself: return a *RetryAfterError for rate limits, a Permanent error for failures
+// that will never succeed (blocked by the user, chat not found, outside the messaging window),
+// and any other error for temporary failures (retried with backoff by the outbound worker).
+type Sender interface {
+	Send(ctx context.Context, out Outbound) (SendResult, error)
+}
+
+// SenderFunc adapts a function to Sender.
+type SenderFunc func(ctx context.Context, out Outbound) (SendResult, error)
+
+// Send calls f.
+func (f SenderFunc) Send(ctx context.Context, out Outbound) (SendResult, error) { return f(ctx, out) }
+
+// permanentError marks an error that retrying will not fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent wraps err so IsPermanent reports true. The message is shown to the manager who
+// wrote the reply, so it must not contain tokens or personal data.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+// Permanentf is Permanent(fmt.Errorf(...)).
+func Permanentf(format string, args ...any) error { return Permanent(fmt.Errorf(format, args...)) }
+
+// IsPermanent reports whether err (or anything it wraps) was marked Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+// RetryAfterError asks the caller to wait before retrying (HTTP 429, Telegram retry_after).
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("rate limited, retry after %s: %v", e.After, e.Err)
+}
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// ErrNoSender is returned when a reply is asked for on a channel that cannot deliver one
+// (the web form: the manager calls the customer back and marks the lead contacted).
+var ErrNoSender = errors.New("this channel cannot deliver replies")

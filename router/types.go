@@ -1,0 +1,149 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/lidorub/lidorub/channels"
+)
+
+// Conversation states.
+const (
+	StateWaiting  = "waiting"  // in the queue, nobody offered
+	StateOffered  = "offered"  // offered to OfferTo, not yet accepted
+	StateAssigned = "assigned" // accepted by ManagerID
+	StateClosed   = "closed"
+)
+
+// Qualification levels set by a lead-manager.
+const (
+	QualHot     = "hot"
+	QualWarm    = "warm"
+	QualTourist = "tourist"
+)
+
+// Conversation is one contact on one channel, from the first message to closing.
+type Conversation struct {
+	ID            int64             `json:"id"`
+	Channel       string            `json:"channel"`
+	Account       string            `json:"account,omitempty"`
+	ContactID     string            `json:"contact_id"`
+	Name          string            `json:"name,omitempty"`
+	Phone         string            `json:"phone,omitempty"`
+	Email         string            `json:"email,omitempty"`
+	Source        string            `json:"source,omitempty"`
+	State         string            `json:"state"`
+	Priority      int               `json:"priority"`
+	Tags          []string          `json:"tags,omitempty"`
+	Spam          bool              `json:"spam,omitempty"`
+	Qualification string            `json:"qualification,omitempty"` // hot, warm, tourist
+	HandedOff     bool              `json:"handed_off,omitempty"`    // qualified hot/warm: passed to sales
+	ManagerID     string            `json:"manager_id,omitempty"`    // assigned lead-manager
+	OfferTo       string            `json:"offer_to,omitempty"`      // current offer (state offered)
+	OfferSeq      int64             `json:"offer_seq"`               // increases with every offer; stale timers/buttons compare it
+	Offers        int               `json:"offers"`                  // offers made so far
+	Escalated     bool              `json:"escalated,omitempty"`
+	Replied       bool              `json:"replied"` // a human answered (or marked a form lead contacted)
+	Meta          map[string]string `json:"meta,omitempty"`
+
+	FirstInboundAt time.Time `json:"first_inbound_at"`
+	LastInboundAt  time.Time `json:"last_inbound_at"`
+	FirstOfferAt   time.Time `json:"first_offer_at,omitempty"`
+	OfferedAt      time.Time `json:"offered_at,omitempty"`
+	AcceptedAt     time.Time `json:"accepted_at,omitempty"`
+	FirstReplyAt   time.Time `json:"first_reply_at,omitempty"` // first human reply delivered
+	ClosedAt       time.Time `json:"closed_at,omitempty"`
+}
+
+// Message is one transcript line.
+type Message struct {
+	Dir         string                `json:"dir"`  // "in" (customer) or "out"
+	Kind        string                `json:"kind"` // message, edit, reaction; auto_ack, off_hours, reply, close; note
+	ManagerID   string                `json:"manager_id,omitempty"`
+	Text        string                `json:"text,omitempty"`
+	Attachments []channels.Attachment `json:"attachments,omitempty"`
+	ID          string                `json:"id,omitempty"` // channel message id (in) or outbound id (out)
+	At          time.Time             `json:"at"`
+}
+
+// Event types delivered to Notifiers.
+const (
+	EventOffer           = "offer"            // ManagerID is offered the conversation
+	EventOfferWithdrawn  = "offer_withdrawn"  // the offer to ManagerID ended: Reason lapsed | taken | passed | offline
+	EventAssigned        = "assigned"         // ManagerID accepted
+	EventReleased        = "released"         // ManagerID lost an assigned conversation: Reason no_reply | offline
+	EventCustomerMessage = "customer_message" // a new customer message for the assigned ManagerID (Message set)
+	EventEscalation      = "escalation"       // nobody took it after max_offers, Reason says why
+	EventSendFailure     = "send_failure"     // a reply by ManagerID could not be delivered; Reason is safe to show
+	EventClosed          = "closed"           // conversation closed (by ManagerID)
+)
+
+// Event is something a lead-manager (or the supervisors) must be told. Events come from the
+// events stream: delivered at least once, so notifiers must tolerate repeats (use OfferSeq
+// and ID to recognise them).
+type Event struct {
+	ID             string        `json:"id"` // events stream entry id
+	Type           string        `json:"type"`
+	ConversationID int64         `json:"conversation_id"`
+	ManagerID      string        `json:"manager_id,omitempty"`
+	OfferSeq       int64         `json:"offer_seq,omitempty"`
+	Reason         string        `json:"reason,omitempty"`
+	Message        *Message      `json:"message,omitempty"`
+	At             time.Time     `json:"at"`
+	Conversation   *Conversation `json:"conversation,omitempty"` // snapshot read when the event is dispatched
+}
+
+// Notifier tells lead-managers about events (the Telegram staff bot implements it).
+// Notify may be called more than once for one event; an error makes it retried later.
+type Notifier interface {
+	Notify(ctx context.Context, ev Event) error
+}
+
+// NotifierFunc adapts a function to Notifier.
+type NotifierFunc func(ctx context.Context, ev Event) error
+
+// Notify calls f.
+func (f NotifierFunc) Notify(ctx context.Context, ev Event) error { return f(ctx, ev) }
+
+// ManagerView is what a lead-manager sees of their own work.
+type ManagerView struct {
+	ID            string         `json:"id"`
+	Name          string         `json:"name"`
+	Online        bool           `json:"online"`
+	OnShift       bool           `json:"on_shift"`
+	Load          int            `json:"load"` // open conversations (offered + assigned)
+	Capacity      int            `json:"capacity"`
+	Offers        []Conversation `json:"offers"`
+	Conversations []Conversation `json:"conversations"`
+	QueueLength   int64          `json:"queue_length"`
+}
+
+// Desk is what a lead-manager can do. The HTTP agent API and the Telegram staff bot both
+// call it; *Router implements it.
+type Desk interface {
+	SetOnline(ctx context.Context, managerID string, online bool) error
+	Accept(ctx context.Context, convID int64, managerID string) error
+	Pass(ctx context.Context, convID int64, managerID string) error
+	// Reply queues a human reply to the customer and returns the outbound id.
+	Reply(ctx context.Context, convID int64, managerID, text string, atts []channels.Attachment) (string, error)
+	// MarkContacted records that the manager reached the customer off-channel (a form lead called back).
+	MarkContacted(ctx context.Context, convID int64, managerID string) error
+	// Qualify sets hot, warm or tourist. A tourist is sent the polite-close template and closed.
+	Qualify(ctx context.Context, convID int64, managerID, level string) error
+	Close(ctx context.Context, convID int64, managerID string) error
+	Conversation(ctx context.Context, convID int64) (*Conversation, error)
+	Transcript(ctx context.Context, convID int64, limit int) ([]Message, error)
+	Manager(ctx context.Context, managerID string) (*ManagerView, error)
+	// ManagerByTelegramID finds a configured manager by Telegram user id ("" if none).
+	ManagerByTelegramID(tgUserID int64) string
+}
+
+// Errors returned by Desk methods (the API maps them to 404, 403, 409, 422).
+var (
+	ErrNotFound       = errors.New("no such conversation")
+	ErrUnknownManager = errors.New("no such manager")
+	ErrNotYours       = errors.New("the conversation is not offered or assigned to you")
+	ErrConflict       = errors.New("the conversation is not in a state that allows this")
+	ErrInvalid        = errors.New("invalid request")
+)

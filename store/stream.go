@@ -1,0 +1,350 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Entry is one stream entry handed to a Handler.
+type Entry struct {
+	Stream string
+	ID     string
+	Values map[string]any
+}
+
+// Handler processes one entry. Returning nil acknowledges it. Returning an error leaves it
+// pending: it is delivered again after ConsumerConfig.ReclaimIdle (to this or another
+// instance) and moved to the dead-letter stream after MaxDeliveries. Handlers must be
+// idempotent: at-least-once delivery means an entry can be seen twice.
+type Handler func(ctx context.Context, e Entry) error
+
+// ConsumerConfig tunes one consumer.
+type ConsumerConfig struct {
+	Stream   string
+	Group    string
+	Consumer string // unique per process (and per worker inside it)
+	// Block is how long one XREADGROUP waits; short, so shutdown is prompt. Default 1s.
+	Block time.Duration
+	// Count is the batch size. Default 64.
+	Count int64
+	// ReclaimIdle: entries pending longer than this (a crashed or stuck consumer) are claimed. Default 30s.
+	ReclaimIdle time.Duration
+	// MaxDeliveries: an entry delivered this many times goes to the dead-letter stream. Default 5.
+	MaxDeliveries int64
+}
+
+func (c *ConsumerConfig) defaults() {
+	if c.Block <= 0 {
+		c.Block = time.Second
+	}
+	if c.Count <= 0 {
+		c.Count = 64
+	}
+	if c.ReclaimIdle <= 0 {
+		c.ReclaimIdle = 30 * time.Second
+	}
+	if c.MaxDeliveries <= 0 {
+		c.MaxDeliveries = 5
+	}
+}
+
+// ConsumerObserver is told about dead-lettered entries and handler failures (metrics). May be nil.
+type ConsumerObserver interface {
+	DeadLettered(stream string)
+	HandlerFailed(stream string)
+}
+
+// Consumer reads one stream in a consumer group and runs a Handler on every entry.
+type Consumer struct {
+	rdb      redis.UniversalClient
+	cfg      ConsumerConfig
+	handle   Handler
+	log      *slog.Logger
+	observer ConsumerObserver
+
+	ownPendingDone bool
+}
+
+// NewConsumer returns a consumer; call Run or, in tests, Poll.
+func NewConsumer(rdb redis.UniversalClient, cfg ConsumerConfig, h Handler, log *slog.Logger, obs ConsumerObserver) *Consumer {
+	cfg.defaults()
+	return &Consumer{rdb: rdb, cfg: cfg, handle: h, log: log.With("stream", cfg.Stream, "consumer", cfg.Consumer), observer: obs}
+}
+
+// EnsureGroup creates the stream and the group if they do not exist.
+func EnsureGroup(ctx context.Context, rdb redis.UniversalClient, stream, group string) error {
+	err := rdb.XGroupCreateMkStream(ctx, stream, group, "0").Err()
+	if err != nil && !strings.Contains(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("create consumer group %s on %s: %w", group, stream, err)
+	}
+	return nil
+}
+
+// Run polls until ctx is cancelled. Entries being handled when ctx is cancelled are finished
+// with a context that is not cancelled (bounded by the handler's own timeouts), so an entry
+// is either acknowledged or left pending for another instance, never half-processed.
+func (c *Consumer) Run(ctx context.Context) error {
+	if err := EnsureGroup(ctx, c.rdb, c.cfg.Stream, c.cfg.Group); err != nil {
+		return err
+	}
+	lastReclaim := time.Time{}
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		reclaim := time.Since(lastReclaim) >= c.cfg.ReclaimIdle/2
+		if reclaim {
+			lastReclaim = time.Now()
+		}
+		_, err := c.poll(ctx, reclaim, c.cfg.Block)
+		if err != nil && ctx.Err() == nil {
+			c.log.Warn("stream poll failed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			if backoff < 5*time.Second {
+				backoff *= 2
+			}
+			continue
+		}
+		backoff = 100 * time.Millisecond
+	}
+	return nil
+}
+
+// Poll runs one round without blocking: this consumer's own pending entries (first round
+// only), reclaimed entries of dead consumers, then new entries. It returns how many entries
+// were handled successfully. Tests drive consumers with Poll.
+func (c *Consumer) Poll(ctx context.Context) (int, error) {
+	if err := EnsureGroup(ctx, c.rdb, c.cfg.Stream, c.cfg.Group); err != nil {
+		return 0, err
+	}
+	return c.poll(ctx, true, -1)
+}
+
+func (c *Consumer) poll(ctx context.Context, reclaim bool, block time.Duration) (int, error) {
+	n := 0
+	if !c.ownPendingDone {
+		k, err := c.read(ctx, "0", -1)
+		n += k
+		if err != nil {
+			return n, err
+		}
+		c.ownPendingDone = true
+	}
+	if reclaim {
+		k, err := c.reclaim(ctx)
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	if n > 0 {
+		block = -1
+	}
+	k, err := c.read(ctx, ">", block)
+	return n + k, err
+}
+
+// read reads with id "0" (own pending) or ">" (new). block < 0 means do not block.
+func (c *Consumer) read(ctx context.Context, id string, block time.Duration) (int, error) {
+	args := &redis.XReadGroupArgs{
+		Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+		Streams: []string{c.cfg.Stream, id}, Count: c.cfg.Count, Block: block,
+	}
+	if block < 0 {
+		args.Block = -1 // go-redis: negative omits BLOCK
+	}
+	res, err := c.rdb.XReadGroup(ctx, args).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		if strings.Contains(err.Error(), "NOGROUP") {
+			if gerr := EnsureGroup(ctx, c.rdb, c.cfg.Stream, c.cfg.Group); gerr != nil {
+				return 0, gerr
+			}
+			return 0, nil
+		}
+		return 0, err
+	}
+	n := 0
+	for _, s := range res {
+		for _, m := range s.Messages {
+			if m.Values == nil { // deleted while pending (trimmed): nothing to do
+				_ = c.rdb.XAck(context.WithoutCancel(ctx), c.cfg.Stream, c.cfg.Group, m.ID).Err()
+				continue
+			}
+			if c.handleOne(ctx, m) {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+func (c *Consumer) handleOne(ctx context.Context, m redis.XMessage) bool {
+	hctx := context.WithoutCancel(ctx)
+	err := c.handle(hctx, Entry{Stream: c.cfg.Stream, ID: m.ID, Values: m.Values})
+	if err != nil {
+		if c.observer != nil {
+			c.observer.HandlerFailed(c.cfg.Stream)
+		}
+		c.log.Warn("entry not processed; it stays pending and will be retried", "id", m.ID, "err", err)
+		return false
+	}
+	if err := c.rdb.XAck(hctx, c.cfg.Stream, c.cfg.Group, m.ID).Err(); err != nil {
+		c.log.Warn("ack failed; the entry will be handled again (handlers are idempotent)", "id", m.ID, "err", err)
+		return false
+	}
+	return true
+}
+
+// reclaim takes over entries idle longer than ReclaimIdle (XAUTOCLAIM), dead-lettering the
+// ones delivered MaxDeliveries times or more.
+func (c *Consumer) reclaim(ctx context.Context) (int, error) {
+	n := 0
+	start := "0-0"
+	for i := 0; i < 100; i++ { // bounded: at most 100 batches a round
+		msgs, next, err := c.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer,
+			MinIdle: c.cfg.ReclaimIdle, Start: start, Count: c.cfg.Count,
+		}).Result()
+		if err != nil {
+			if strings.Contains(err.Error(), "NOGROUP") {
+				return n, EnsureGroup(ctx, c.rdb, c.cfg.Stream, c.cfg.Group)
+			}
+			return n, err
+		}
+		if len(msgs) > 0 {
+			counts, err := c.deliveries(ctx, msgs[0].ID, msgs[len(msgs)-1].ID)
+			if err != nil {
+				return n, err
+			}
+			for _, m := range msgs {
+				if counts[m.ID] > c.cfg.MaxDeliveries {
+					if err := c.deadLetter(ctx, m, counts[m.ID]); err != nil {
+						return n, err
+					}
+					continue
+				}
+				c.log.Info("reclaimed entry from a stalled consumer", "id", m.ID, "deliveries", counts[m.ID])
+				if c.handleOne(ctx, m) {
+					n++
+				}
+			}
+		}
+		if next == "0-0" || next == "" {
+			break
+		}
+		start = next
+	}
+	return n, nil
+}
+
+func (c *Consumer) deliveries(ctx context.Context, from, to string) (map[string]int64, error) {
+	ps, err := c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: c.cfg.Stream, Group: c.cfg.Group, Start: from, End: to, Count: c.cfg.Count * 2, Consumer: c.cfg.Consumer,
+	}).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(ps))
+	for _, p := range ps {
+		out[p.ID] = p.RetryCount
+	}
+	return out, nil
+}
+
+func (c *Consumer) deadLetter(ctx context.Context, m redis.XMessage, deliveries int64) error {
+	values := make(map[string]any, len(m.Values)+3)
+	for k, v := range m.Values {
+		values[k] = v
+	}
+	values["dead_from_id"] = m.ID
+	values["dead_group"] = c.cfg.Group
+	values["dead_deliveries"] = deliveries
+	pipe := c.rdb.TxPipeline()
+	pipe.XAdd(ctx, &redis.XAddArgs{Stream: DeadLetter(c.cfg.Stream), Values: values})
+	pipe.XAck(ctx, c.cfg.Stream, c.cfg.Group, m.ID)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("dead-letter %s: %w", m.ID, err)
+	}
+	if c.observer != nil {
+		c.observer.DeadLettered(c.cfg.Stream)
+	}
+	c.log.Error("entry moved to the dead-letter stream after repeated failures", "id", m.ID, "deliveries", deliveries, "dead_stream", DeadLetter(c.cfg.Stream))
+	return nil
+}
+
+// Trim deletes entries that every consumer group of stream has acknowledged. Entries still
+// pending or not yet delivered to some group are kept, so trimming never loses work.
+func Trim(ctx context.Context, rdb redis.UniversalClient, stream string) (int64, error) {
+	groups, err := rdb.XInfoGroups(ctx, stream).Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "no such key") {
+			return 0, nil
+		}
+		return 0, err
+	}
+	if len(groups) == 0 {
+		return 0, nil
+	}
+	minID := ""
+	for _, g := range groups {
+		keep := g.LastDeliveredID
+		if g.Pending > 0 {
+			p, err := rdb.XPending(ctx, stream, g.Name).Result()
+			if err != nil {
+				return 0, err
+			}
+			keep = p.Lower
+		}
+		if minID == "" || lessID(keep, minID) {
+			minID = keep
+		}
+	}
+	if minID == "" || minID == "0-0" {
+		return 0, nil
+	}
+	return rdb.XTrimMinID(ctx, stream, minID).Result()
+}
+
+// lessID compares two stream ids "ms-seq".
+func lessID(a, b string) bool {
+	am, as := splitID(a)
+	bm, bs := splitID(b)
+	if am != bm {
+		return am < bm
+	}
+	return as < bs
+}
+
+func splitID(id string) (uint64, uint64) {
+	var ms, seq uint64
+	i := strings.IndexByte(id, '-')
+	if i < 0 {
+		fmt.Sscan(id, &ms)
+		return ms, 0
+	}
+	fmt.Sscan(id[:i], &ms)
+	fmt.Sscan(id[i+1:], &seq)
+	return ms, seq
+}
+
+// PendingCount returns the number of entries pending in a group (delivered, not acknowledged).
+func PendingCount(ctx context.Context, rdb redis.UniversalClient, stream, group string) (int64, error) {
+	p, err := rdb.XPending(ctx, stream, group).Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "NOGROUP") || errors.Is(err, redis.Nil) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	return p.Count, nil
+}
