@@ -151,3 +151,9 @@ func (e *RetryAfterError) Unwrap() error { return e.Err }
 // ErrNoSender is returned when a reply is asked for on a channel that cannot deliver one
 // (the web form: the manager calls the customer back and marks the lead contacted).
 var ErrNoSender = errors.New("this channel cannot deliver replies")
+
+// Alerter raises an operational alert (an expired token, a logged-out WhatsApp device, a
+// banned number) to the escalation target. The reason must not contain secrets or personal data.
+type Alerter interface {
+	Alert(ctx context.Context, channel, account, reason string) error
+}
