@@ -1,0 +1,150 @@
+// Package config is the gateway's configuration file: the top-level structure that gathers
+// every package's own section, strict YAML loading with ${ENV} expansion, defaults, and
+// validation whose every error names the YAML path.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/lidorub/lidorub/channels/webform"
+	"github.com/lidorub/lidorub/internal/conf"
+	"github.com/lidorub/lidorub/qualify"
+	"github.com/lidorub/lidorub/router"
+	"github.com/lidorub/lidorub/store"
+)
+
+// Config is the whole file.
+type Config struct {
+	// InstanceID names this process in stream consumer groups (default host-pid). Give each
+	// replica a stable one to have it pick up its own pending work first after a restart.
+	InstanceID string           `yaml:"instance_id"`
+	Log        LogConfig        `yaml:"log"`
+	HTTP       HTTPConfig       `yaml:"http"`
+	Redis      store.Config     `yaml:"redis"`
+	Router     router.Config    `yaml:"router"`
+	Managers   []router.Manager `yaml:"managers"`
+	Templates  router.Templates `yaml:"templates"`
+	Qualify    qualify.Config   `yaml:"qualify"`
+	Channels   Channels         `yaml:"channels"`
+}
+
+// Channels gathers every channel's section. Each channel package owns its Config.
+type Channels struct {
+	Form webform.Config `yaml:"form"`
+}
+
+// LogConfig is the log: section.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// HTTPConfig is the http: section: the one server for webhooks, the agent API and metrics.
+type HTTPConfig struct {
+	Listen            string        `yaml:"listen"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
+}
+
+// Defaults fills every unset field of every section.
+func (c *Config) Defaults() {
+	if c.InstanceID == "" {
+		h, _ := os.Hostname()
+		if h == "" {
+			h = "lidorub"
+		}
+		c.InstanceID = fmt.Sprintf("%s-%d", h, os.Getpid())
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	h := &c.HTTP
+	if h.Listen == "" {
+		h.Listen = ":8080"
+	}
+	if h.ReadTimeout == 0 {
+		h.ReadTimeout = 10 * time.Second
+	}
+	if h.ReadHeaderTimeout == 0 {
+		h.ReadHeaderTimeout = 5 * time.Second
+	}
+	if h.WriteTimeout == 0 {
+		h.WriteTimeout = 30 * time.Second
+	}
+	if h.IdleTimeout == 0 {
+		h.IdleTimeout = 120 * time.Second
+	}
+	if h.ShutdownTimeout == 0 {
+		h.ShutdownTimeout = 20 * time.Second
+	}
+	if h.MaxBodyBytes == 0 {
+		h.MaxBodyBytes = 1 << 20
+	}
+	c.Redis.Defaults()
+	c.Router.Defaults()
+	router.ManagersDefaults(c.Managers)
+	c.Templates.Defaults()
+	c.Qualify.Defaults()
+	c.Channels.Form.Defaults()
+}
+
+// Validate checks every section and returns all errors, each naming its YAML path.
+func (c *Config) Validate() error {
+	var errs conf.Errors
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs.Add("log.level", "must be debug, info, warn or error (got %q)", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		errs.Add("log.format", "must be text or json (got %q)", c.Log.Format)
+	}
+	if c.HTTP.Listen == "" || !strings.Contains(c.HTTP.Listen, ":") {
+		errs.Add("http.listen", "must be host:port or :port (got %q)", c.HTTP.Listen)
+	}
+	for path, d := range map[string]time.Duration{
+		"http.read_timeout": c.HTTP.ReadTimeout, "http.read_header_timeout": c.HTTP.ReadHeaderTimeout,
+		"http.write_timeout": c.HTTP.WriteTimeout, "http.idle_timeout": c.HTTP.IdleTimeout,
+		"http.shutdown_timeout": c.HTTP.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			errs.Add(path, "must be positive")
+		}
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		errs.Add("http.max_body_bytes", "must be at least 1024")
+	}
+	errs.Merge("redis", c.Redis.Validate())
+	errs.Merge("router", c.Router.Validate())
+	errs.Merge("managers", router.ValidateManagers(c.Managers))
+	errs.Merge("qualify", c.Qualify.Validate())
+	errs.Merge("channels.form", c.Channels.Form.Validate())
+	ids := map[string]bool{}
+	for _, m := range c.Managers {
+		ids[m.ID] = true
+	}
+	for i, id := range c.Router.Escalation.Managers {
+		if !ids[id] {
+			errs.Add(fmt.Sprintf("router.escalation.managers[%d]", i), "no manager has id %q", id)
+		}
+	}
+	return sortErrors(errs.Err())
+}
+
+// LogLevel returns the slog level.
+func (c *Config) LogLevel() slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.Log.Level))
+	return l
+}
