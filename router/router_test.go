@@ -184,8 +184,8 @@ func TestQueueOrderAndDrainOnOnline(t *testing.T) {
 		managers: []router.Manager{{ID: "anna", Capacity: 10}},
 		qualify:  &qualify.Config{Rules: []qualify.Rule{{Name: "price", Keywords: []string{"price"}, Priority: &prio, Tags: []string{"price"}}}},
 	})
-	e.inbound("a", "hello")            // conv 1, prio 0, oldest
-	e.advance(time.Second)             //
+	e.inbound("a", "hello")             // conv 1, prio 0, oldest
+	e.advance(time.Second)              //
 	e.inbound("b", "what is the price") // conv 2, prio 7
 	e.advance(time.Second)
 	e.inbound("c", "hi again") // conv 3, prio 0
