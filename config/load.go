@@ -218,6 +218,7 @@ func (d *decoder) failValue(path, format string, args ...any) {
 
 var (
 	durationType    = reflect.TypeFor[time.Duration]()
+	nodeType        = reflect.TypeFor[yaml.Node]()
 	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 	textType        = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
@@ -249,6 +250,10 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value, depth int) 
 		return
 	}
 	t := v.Type()
+	if t == nodeType { // raw YAML for the package to decode itself (no expansion, no strictness)
+		v.Set(reflect.ValueOf(*n))
+		return
+	}
 	if v.CanAddr() && t.Kind() != reflect.Pointer {
 		if pt := reflect.PointerTo(t); pt.Implements(unmarshalerType) {
 			d.custom(path, n, v)
@@ -672,21 +677,25 @@ func underPath(p, parent string) bool {
 
 // redact replaces, in every error, any text that came from the environment by the ${VAR}
 // reference it came from. Validation messages may quote a value; a secret must not leak.
+// In an error about a value that came from the environment every occurrence is replaced;
+// elsewhere only quoted ones and those of at least 6 bytes (so that a short value such as
+// "5" does not mangle unrelated messages).
 func (d *decoder) redact(err error) error {
 	if err == nil || len(d.secrets) == 0 {
 		return err
 	}
-	type pair struct{ from, to string }
+	type pair struct {
+		from, to string
+		always   bool // also in errors about other paths
+	}
 	var pairs []pair
 	for val, ref := range d.secrets {
 		q := strconv.Quote(val)
-		pairs = append(pairs, pair{q, strconv.Quote(ref)})
-		if inner := q[1 : len(q)-1]; inner != val && len(inner) >= 6 {
-			pairs = append(pairs, pair{inner, ref})
+		pairs = append(pairs, pair{q, strconv.Quote(ref), true})
+		if inner := q[1 : len(q)-1]; inner != val {
+			pairs = append(pairs, pair{inner, ref, len(inner) >= 6})
 		}
-		if len(val) >= 6 {
-			pairs = append(pairs, pair{val, ref})
-		}
+		pairs = append(pairs, pair{val, ref, len(val) >= 6})
 	}
 	sort.SliceStable(pairs, func(i, j int) bool {
 		if len(pairs[i].from) != len(pairs[j].from) {
@@ -694,9 +703,11 @@ func (d *decoder) redact(err error) error {
 		}
 		return pairs[i].from < pairs[j].from
 	})
-	clean := func(s string) string {
+	clean := func(s string, all bool) string {
 		for _, p := range pairs {
-			s = strings.ReplaceAll(s, p.from, p.to)
+			if all || p.always {
+				s = strings.ReplaceAll(s, p.from, p.to)
+			}
 		}
 		return s
 	}
@@ -705,9 +716,13 @@ func (d *decoder) redact(err error) error {
 		var fe *conf.FieldError
 		switch {
 		case errors.As(e, &fe):
-			e = &conf.FieldError{Path: fe.Path, Msg: clean(fe.Msg)}
+			all := false
+			for p := range d.envPaths {
+				all = all || fe.Path == p || underPath(p, fe.Path) || underPath(fe.Path, p)
+			}
+			e = &conf.FieldError{Path: fe.Path, Msg: clean(fe.Msg, all)}
 		default:
-			if s := clean(e.Error()); s != e.Error() {
+			if s := clean(e.Error(), false); s != e.Error() {
 				e = errors.New(s)
 			}
 		}
