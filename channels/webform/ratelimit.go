@@ -137,15 +137,15 @@ func clientIP(r *http.Request, trustForwarded bool) netip.Addr {
 }
 
 func parseIP(s string) (netip.Addr, bool) {
-	s = strings.TrimPrefix(strings.TrimSuffix(s, "]"), "[")
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		// "1.2.3.4:5678" from proxies that append the port.
+		// "1.2.3.4:5678" or "[2001:db8::1]:443" from proxies that append the port, or "[2001:db8::1]".
 		ap, err2 := netip.ParseAddrPort(s)
-		if err2 != nil {
+		if err2 == nil {
+			a = ap.Addr()
+		} else if a, err = netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")); err != nil {
 			return netip.Addr{}, false
 		}
-		a = ap.Addr()
 	}
 	return a.Unmap().WithZone(""), true
 }
