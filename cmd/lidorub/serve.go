@@ -72,7 +72,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	g.runners = append(g.runners, g.router)
 
 	// Channels. Each one registers its webhooks, its sender and its background loops.
-	form, err := webform.New(cfg.Channels.Form, g.ingest, clk, log.With("channel", "form"))
+	form, err := webform.New(cfg.Channels.Form, g.ingest, clk, log)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("channels.form: %w", err)
