@@ -3,6 +3,7 @@
 //	lidorub [-c FILE] [serve]      run the gateway (the default)
 //	lidorub [-c FILE] config check validate the configuration, print every error, exit 1 if any
 //	lidorub version                print the version
+//	lidorub bench [flags]          benchmark an in-process (or running, loopback) gateway; see -h
 //
 // The configuration is FILE, else $LIDORUB_CONFIG, else ./config.yaml, else the embedded
 // example (embedded in-memory Redis). $REDIS_URL, when set, overrides redis.url.
@@ -36,7 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("c", "", "configuration file (default $LIDORUB_CONFIG, else ./config.yaml, else the embedded example)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | version]\n")
+		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | version | bench [flags]]\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd = rest[0]
 	}
 	switch {
+	case cmd == "bench":
+		return runBench(rest[1:], stdout, stderr)
 	case cmd == "version":
 		fmt.Fprintln(stdout, "lidorub", buildVersion())
 		return 0
