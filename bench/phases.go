@@ -145,7 +145,9 @@ func (b *runner) speedRun(ctx context.Context, base string, ms []ManagerToken, r
 	issued, d := openLoop(ctx, b.o.Rate, b.o.Duration, fromSpeed, b.o.Concurrency, func(i int) { b.postForm(ctx, base, i, rec, &form) })
 	wg.Wait()
 	want := int(form.accepted.Load() + benchOK.Load())
-	handled := func() int64 { return pool.closed.Load() + pool.conflicts.Load() + pool.failed.Load() + pool.dropped.Load() }
+	handled := func() int64 {
+		return pool.closed.Load() + pool.conflicts.Load() + pool.failed.Load() + pool.dropped.Load()
+	}
 	waitFor(ctx, phaseTimeout, func() bool {
 		offered := pool.offersSeen()
 		if rec != nil {

@@ -164,7 +164,7 @@ func samplePayload() string {
 	in := channels.Inbound{Kind: channels.KindMessage, Channel: channels.Form, Account: "default",
 		MessageID: "h:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", ContactID: phone,
 		DisplayName: f["name"].(string), Text: f["message"].(string), Phone: phone, Source: "load",
-		Meta: map[string]string{"consent_at": now.Format(time.RFC3339Nano), "policy_version": "1", "utm_source": "bench", "utm_campaign": "load"},
+		Meta:       map[string]string{"consent_at": now.Format(time.RFC3339Nano), "policy_version": "1", "utm_source": "bench", "utm_campaign": "load"},
 		ReceivedAt: now}
 	b, _ := json.Marshal(in)
 	return string(b)

@@ -56,7 +56,7 @@ type IngestResult struct {
 	HTTP            Latency `json:"http_latency"`
 	RatioToRaw      float64 `json:"ratio_to_raw_xadd"`
 	Offered         int     `json:"offered"`
-	PipelineSeconds float64 `json:"pipeline_seconds"`  // first POST -> last first offer dispatched
+	PipelineSeconds float64 `json:"pipeline_seconds"` // first POST -> last first offer dispatched
 	PipelinePerSec  float64 `json:"pipeline_per_sec"` // new conversations offered per second
 }
 
