@@ -104,10 +104,7 @@ func (r *Router) applyMessage(ctx context.Context, entryID string, in channels.I
 			r.m.Closed.WithLabelValues(in.Channel).Inc()
 			return nil
 		}
-		if _, err := r.Drain(ctx); err != nil {
-			// The conversation is queued; the periodic drain offers it. Do not redo the entry.
-			r.log.Warn("drain after new conversation failed", "err", err)
-		}
+		r.requestDrain(ctx)
 	}
 	return nil
 }

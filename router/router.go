@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -62,6 +63,11 @@ type Router struct {
 
 	stepOnce sync.Once
 	stepCons []*store.Consumer
+
+	// drainReq is set while Run runs: new conversations and fired timers then ask the
+	// drainer goroutine for a queue drain instead of running one inline, so a burst of
+	// new conversations is offered by a few assign.lua calls rather than one each.
+	drainReq atomic.Pointer[chan struct{}]
 }
 
 var (
@@ -163,6 +169,10 @@ func (r *Router) consumers(suffix string) []*store.Consumer {
 func (r *Router) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	start := func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
+	req := make(chan struct{}, 1)
+	r.drainReq.Store(&req)
+	defer r.drainReq.Store(nil)
+	start(func() { r.drainer(ctx, req) })
 	for i := 0; i < r.cfg.Workers; i++ {
 		for _, c := range r.consumers(fmt.Sprintf("-%d", i)) {
 			c := c
@@ -179,6 +189,49 @@ func (r *Router) Run(ctx context.Context) error {
 	<-ctx.Done()
 	wg.Wait()
 	return nil
+}
+
+// requestDrain offers queued conversations: inline when the router is driven by Step
+// (tests), else by waking the drainer. Requests made while a drain runs coalesce into one
+// more drain, which sees everything queued meanwhile; nothing is lost if the process dies
+// in between, because the conversation is already in the waiting queue and the periodic
+// drain offers it.
+func (r *Router) requestDrain(ctx context.Context) {
+	if p := r.drainReq.Load(); p != nil {
+		select {
+		case *p <- struct{}{}:
+		default: // a drain is already requested: it will see this conversation too
+		}
+		return
+	}
+	if _, err := r.Drain(ctx); err != nil {
+		// The conversation is queued; the periodic drain offers it. Do not redo the entry.
+		r.log.Warn("drain failed", "err", err)
+	}
+}
+
+// drainer runs requested drains one after another until ctx ends. A drain that offered a
+// full scan's worth runs again at once: more may be waiting behind it.
+func (r *Router) drainer(ctx context.Context, req chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-req:
+		}
+		for ctx.Err() == nil {
+			n, err := r.Drain(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.log.Warn("drain failed", "err", err)
+				}
+				break
+			}
+			if n < queueScan {
+				break
+			}
+		}
+	}
 }
 
 func (r *Router) every(ctx context.Context, d time.Duration, f func(context.Context) error) {

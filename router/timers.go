@@ -60,8 +60,6 @@ func (r *Router) handleFired(ctx context.Context, e store.Entry) error {
 		r.m.Escalations.WithLabelValues("max_offers").Inc()
 	}
 	r.log.Info("speed-to-lead timer fired: conversation back in the queue", "conversation", parts[1], "manager", mgr, "breach", kind, "escalated", esc == 1)
-	if _, err := r.Drain(ctx); err != nil {
-		r.log.Warn("drain after timer failed", "err", err)
-	}
+	r.requestDrain(ctx)
 	return nil
 }
