@@ -64,12 +64,14 @@ func (b *runner) ingest(ctx context.Context) error {
 	if err := pool.setOnline(ctx, true); err != nil {
 		return err
 	}
+	cpu0 := takeCPU(ctx, b.rdb)
 	start := time.Now()
 	d := closedLoop(ctx, b.o.Count, fromIngest, b.o.Concurrency, maxDuration, func(i int) { b.postForm(ctx, gw.URL, i, rec, &res) })
 	r := b.ingestResult(&res, d)
 	want := int(res.accepted.Load())
 	waitFor(ctx, phaseTimeout, func() bool { return rec.counts().offered >= want })
 	c := rec.counts()
+	r.CPU = cpuCost(cpu0, takeCPU(ctx, b.rdb), c.offered)
 	r.Offered = c.offered
 	if c.offered > 0 {
 		pd := c.last.Sub(start)

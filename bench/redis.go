@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -187,4 +188,53 @@ func rawXAdd(ctx context.Context, rdb *redis.Client, stream, payload string, n, 
 		ok.Add(1)
 	})
 	return ok.Load(), d, firstErr
+}
+
+// cpuSnap is CPU time used so far by this process (gateway and load generator) and by
+// Redis (INFO cpu: every client of that Redis, so other users of a shared Redis add noise).
+type cpuSnap struct {
+	proc, redis time.Duration
+	cmds        int64
+}
+
+func takeCPU(ctx context.Context, rdb *redis.Client) cpuSnap {
+	var s cpuSnap
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		s.proc = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	if rdb != nil {
+		if info, err := rdb.Info(ctx, "cpu", "stats").Result(); err == nil {
+			u, _ := strconv.ParseFloat(infoField(info, "used_cpu_user"), 64)
+			sy, _ := strconv.ParseFloat(infoField(info, "used_cpu_sys"), 64)
+			s.redis = time.Duration((u + sy) * float64(time.Second))
+			s.cmds, _ = strconv.ParseInt(infoField(info, "total_commands_processed"), 10, 64)
+		}
+	}
+	return s
+}
+
+// CPUCost is CPU time per item of work.
+type CPUCost struct {
+	ProcessUS     float64 `json:"process_us"`  // this process: gateway + load generator, per item
+	RedisUS       float64 `json:"redis_us"`    // Redis server, per item
+	RedisCommands float64 `json:"redis_calls"` // commands (a script counts as one) per item
+	// IdleEstimate is 2 cores / (process + Redis CPU per item): the rate this work could
+	// reach on an otherwise idle 2-core machine if it parallelised perfectly.
+	IdleEstimate float64 `json:"idle_2core_estimate_per_sec"`
+}
+
+func cpuCost(a, b cpuSnap, n int) *CPUCost {
+	if n <= 0 {
+		return nil
+	}
+	c := &CPUCost{
+		ProcessUS:     round1(float64(b.proc-a.proc) / 1e3 / float64(n)),
+		RedisUS:       round1(float64(b.redis-a.redis) / 1e3 / float64(n)),
+		RedisCommands: round1(float64(b.cmds-a.cmds) / float64(n)),
+	}
+	if t := c.ProcessUS + c.RedisUS; t > 0 {
+		c.IdleEstimate = round1(2e6 / t)
+	}
+	return c
 }

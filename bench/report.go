@@ -46,18 +46,19 @@ type RawResult struct {
 
 // IngestResult is the closed-loop web-form phase.
 type IngestResult struct {
-	Posted          int64   `json:"posted"`
-	Accepted        int64   `json:"accepted"`
-	Duplicates      int64   `json:"duplicates"`
-	Failed          int64   `json:"failed"`
-	FirstError      string  `json:"first_error,omitempty"`
-	Seconds         float64 `json:"seconds"`
-	PerSec          float64 `json:"per_sec"`
-	HTTP            Latency `json:"http_latency"`
-	RatioToRaw      float64 `json:"ratio_to_raw_xadd"`
-	Offered         int     `json:"offered"`
-	PipelineSeconds float64 `json:"pipeline_seconds"` // first POST -> last first offer dispatched
-	PipelinePerSec  float64 `json:"pipeline_per_sec"` // new conversations offered per second
+	Posted          int64    `json:"posted"`
+	Accepted        int64    `json:"accepted"`
+	Duplicates      int64    `json:"duplicates"`
+	Failed          int64    `json:"failed"`
+	FirstError      string   `json:"first_error,omitempty"`
+	Seconds         float64  `json:"seconds"`
+	PerSec          float64  `json:"per_sec"`
+	HTTP            Latency  `json:"http_latency"`
+	RatioToRaw      float64  `json:"ratio_to_raw_xadd"`
+	Offered         int      `json:"offered"`
+	PipelineSeconds float64  `json:"pipeline_seconds"` // first POST -> last first offer dispatched
+	PipelinePerSec  float64  `json:"pipeline_per_sec"` // new conversations offered per second
+	CPU             *CPUCost `json:"cpu_per_conversation,omitempty"`
 }
 
 // SpeedResult is the software's share of speed-to-lead at a set rate.
@@ -192,6 +193,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "ingest: HTTP latency\t%s\n", lat(x.HTTP))
 		if x.Offered > 0 {
 			fmt.Fprintf(tw, "pipeline: ingest -> qualify -> offer\t%.0f new conversations/s (%d offered, last after %.2fs)\n", x.PipelinePerSec, x.Offered, x.PipelineSeconds)
+		}
+		if c := x.CPU; c != nil {
+			fmt.Fprintf(tw, "pipeline: CPU per conversation\t%.0f us bench process (gateway + load) + %.0f us Redis, %.1f Redis calls; idle 2-core estimate %.0f/s\n",
+				c.ProcessUS, c.RedisUS, c.RedisCommands, c.IdleEstimate)
 		}
 		if x.FirstError != "" {
 			fmt.Fprintf(tw, "ingest: first error\t%s\n", x.FirstError)
