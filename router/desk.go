@@ -222,12 +222,18 @@ func (r *Router) close(ctx context.Context, convID int64, managerID string, poli
 
 // Conversation reads one conversation.
 func (r *Router) Conversation(ctx context.Context, convID int64) (*Conversation, error) {
-	h, err := r.rdb.HGetAll(ctx, r.keys.conv(convID)).Result()
-	if err != nil {
+	pipe := r.rdb.Pipeline()
+	hc := pipe.HGetAll(ctx, r.keys.conv(convID))
+	mc := pipe.Get(ctx, r.keys.meta(convID))
+	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
 		return nil, err
 	}
+	h := hc.Val()
 	if len(h) == 0 {
 		return nil, ErrNotFound
+	}
+	if m := mc.Val(); m != "" {
+		h["meta"] = m // older conversations keep it in the hash
 	}
 	return decodeConversation(h), nil
 }

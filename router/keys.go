@@ -11,6 +11,7 @@ import (
 //	{P}:seq                         conversation id counter
 //	{P}:conv:<id>                   hash: one conversation (see conversation fields in desk.go)
 //	{P}:conv:<id>:log               list: transcript, JSON lines, capped at router.transcript_limit
+//	{P}:conv:<id>:meta              string: the channel's meta of the first message (JSON), kept out of the hash
 //	{P}:conv:<id>:lapsed            set: managers who let the current round's offers lapse
 //	{P}:contact:<ch>:<acct>:<id>    string: the open conversation of a contact
 //	{P}:waiting                     zset: queue, score = (9-priority)*1e13 + first inbound ms
@@ -39,6 +40,7 @@ func (k keys) events() string       { return k.Core("events") }
 func (k keys) outbound() string     { return k.Core("outbound") }
 func (k keys) conv(id int64) string { return k.Core("conv", strconv.FormatInt(id, 10)) }
 func (k keys) log(id int64) string  { return k.Core("conv", strconv.FormatInt(id, 10), "log") }
+func (k keys) meta(id int64) string { return k.Core("conv", strconv.FormatInt(id, 10), "meta") }
 func (k keys) mgr(id string) string { return k.Core("mgr", id) }
 func (k keys) mgrConvs(id string) string {
 	return k.Core("mgr", id, "convs")

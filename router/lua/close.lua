@@ -24,6 +24,7 @@ if ARGV[5] ~= '' then
 end
 redis.call('PEXPIRE', ck, ARGV[8])
 redis.call('PEXPIRE', K('conv', cid, 'log'), ARGV[8])
+redis.call('PEXPIRE', K('conv', cid, 'meta'), ARGV[8])
 redis.call('DEL', K('conv', cid, 'lapsed'))
 event('closed', cid, mgr, f[3], '', '', now)
 return {'ok', f[4]}

@@ -30,9 +30,13 @@ if not cid then
   state = 'waiting'
   if ARGV[18] == '1' then state = 'closed' end
   redis.call('HSET', ck, 'id', cid, 'ch', ARGV[6], 'acct', ARGV[7], 'contact', ARGV[8],
-    'name', ARGV[11], 'phone', ARGV[12], 'email', ARGV[13], 'src', ARGV[14], 'meta', ARGV[15],
+    'name', ARGV[11], 'phone', ARGV[12], 'email', ARGV[13], 'src', ARGV[14],
     'prio', ARGV[16], 'tags', ARGV[17], 'spam', ARGV[18], 'state', state,
     'seq', 0, 'offers', 0, 'first_in', ARGV[19], 'last_in', now, 'created', now)
+  -- meta (consent, UTM, page URL...) is often longer than Redis' listpack value limit (64
+  -- bytes); kept inside the hash it would turn the whole hash into a hashtable, about 3x
+  -- the memory. It lives in its own key.
+  if ARGV[15] ~= '' then redis.call('SET', K('conv', cid, 'meta'), ARGV[15]) end
   push_log(cid, ARGV[9], ARGV[10])
   if state == 'closed' then
     redis.call('HSET', ck, 'closed', now)
