@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/lidorub/lidorub/channels"
 )
 
@@ -228,6 +230,9 @@ func (r *Router) Conversation(ctx context.Context, convID int64) (*Conversation,
 	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
 		return nil, err
 	}
+	if err := hc.Err(); err != nil {
+		return nil, err
+	}
 	h := hc.Val()
 	if len(h) == 0 {
 		return nil, ErrNotFound
@@ -236,6 +241,37 @@ func (r *Router) Conversation(ctx context.Context, convID int64) (*Conversation,
 		h["meta"] = m // older conversations keep it in the hash
 	}
 	return decodeConversation(h), nil
+}
+
+// conversations reads the conversations whose ids are the keys of convs in one pipelined
+// round trip; ids that do not exist stay nil.
+func (r *Router) conversations(ctx context.Context, convs map[int64]*Conversation) error {
+	pipe := r.rdb.Pipeline()
+	type pair struct {
+		h *redis.MapStringStringCmd
+		m *redis.StringCmd
+	}
+	cmds := make(map[int64]pair, len(convs))
+	for id := range convs {
+		cmds[id] = pair{pipe.HGetAll(ctx, r.keys.conv(id)), pipe.Get(ctx, r.keys.meta(id))}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
+		return err
+	}
+	for id, p := range cmds {
+		if err := p.h.Err(); err != nil {
+			return err
+		}
+		h := p.h.Val()
+		if len(h) == 0 {
+			continue
+		}
+		if m := p.m.Val(); m != "" {
+			h["meta"] = m
+		}
+		convs[id] = decodeConversation(h)
+	}
+	return nil
 }
 
 func decodeConversation(h map[string]string) *Conversation {

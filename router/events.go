@@ -11,20 +11,40 @@ import (
 	"github.com/lidorub/lidorub/store"
 )
 
-// handleEvent delivers one event to every notifier. An error leaves it pending: it is
-// redelivered, so notifiers see repeats and must tolerate them.
-func (r *Router) handleEvent(ctx context.Context, e store.Entry) error {
-	ev := decodeEvent(e)
+// handleEvents delivers a batch of events: the conversation snapshots of the whole batch
+// are read in one pipelined round trip, then each event goes to every notifier in order.
+// An error leaves that event pending: it is redelivered, so notifiers see repeats and must
+// tolerate them.
+func (r *Router) handleEvents(ctx context.Context, entries []store.Entry) []error {
+	errs := make([]error, len(entries))
+	evs := make([]Event, len(entries))
+	convs := map[int64]*Conversation{}
+	for i, e := range entries {
+		evs[i] = decodeEvent(e)
+		if id := evs[i].ConversationID; id > 0 {
+			convs[id] = nil
+		}
+	}
+	var loadErr error
+	if len(convs) > 0 {
+		loadErr = r.conversations(ctx, convs)
+	}
+	for i := range evs {
+		if evs[i].ConversationID > 0 && loadErr != nil {
+			errs[i] = loadErr
+			continue
+		}
+		errs[i] = r.dispatchEvent(ctx, evs[i], convs[evs[i].ConversationID])
+	}
+	return errs
+}
+
+// dispatchEvent delivers one event, with the conversation snapshot c (nil: none or gone).
+func (r *Router) dispatchEvent(ctx context.Context, ev Event, c *Conversation) error {
 	if ev.Type == EventEscalation {
 		r.log.Warn("escalation", "conversation", ev.ConversationID, "reason", ev.Reason)
 	}
-	if ev.ConversationID > 0 {
-		if c, err := r.Conversation(ctx, ev.ConversationID); err == nil {
-			ev.Conversation = c
-		} else if err != ErrNotFound {
-			return err
-		}
-	}
+	ev.Conversation = c
 	r.mu.RLock()
 	ns := r.notifiers
 	r.mu.RUnlock()

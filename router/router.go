@@ -156,10 +156,14 @@ func (r *Router) consumer(stream, group, name string, h store.Handler) *store.Co
 }
 
 func (r *Router) consumers(suffix string) []*store.Consumer {
+	events := store.NewBatchConsumer(r.rdb, store.ConsumerConfig{
+		Stream: r.keys.events(), Group: groupNotify, Consumer: r.instance + "-events" + suffix,
+		ReclaimIdle: r.cfg.ReclaimIdle, MaxDeliveries: int64(r.cfg.MaxDeliveries),
+	}, r.handleEvents, r.log, r.m)
 	return []*store.Consumer{
 		r.consumer(r.keys.fired(), groupRouter, "timers"+suffix, r.handleFired),
 		r.consumer(r.keys.Inbound(), groupRouter, "in"+suffix, r.handleInbound),
-		r.consumer(r.keys.events(), groupNotify, "events"+suffix, r.handleEvent),
+		events,
 		r.consumer(r.keys.outbound(), groupSend, "out"+suffix, r.handleOutbound),
 	}
 }

@@ -24,6 +24,11 @@ type Entry struct {
 // idempotent: at-least-once delivery means an entry can be seen twice.
 type Handler func(ctx context.Context, e Entry) error
 
+// BatchHandler processes the entries of one read together (e.g. to fetch what they need in
+// one pipelined round trip) and returns one error per entry, with the same meaning as a
+// Handler's: nil acknowledges the entry, an error leaves it pending.
+type BatchHandler func(ctx context.Context, entries []Entry) []error
+
 // ConsumerConfig tunes one consumer.
 type ConsumerConfig struct {
 	Stream   string
@@ -65,10 +70,18 @@ type Consumer struct {
 	rdb      redis.UniversalClient
 	cfg      ConsumerConfig
 	handle   Handler
+	batch    BatchHandler // nil: handle one by one
 	log      *slog.Logger
 	observer ConsumerObserver
 
 	ownPendingDone bool
+}
+
+// NewBatchConsumer returns a consumer that hands each read's entries to h together.
+func NewBatchConsumer(rdb redis.UniversalClient, cfg ConsumerConfig, h BatchHandler, log *slog.Logger, obs ConsumerObserver) *Consumer {
+	c := NewConsumer(rdb, cfg, func(ctx context.Context, e Entry) error { return h(ctx, []Entry{e})[0] }, log, obs)
+	c.batch = h
+	return c
 }
 
 // NewConsumer returns a consumer; call Run or, in tests, Poll.
@@ -188,16 +201,30 @@ func (c *Consumer) handleBatch(ctx context.Context, msgs []redis.XMessage) int {
 	hctx := context.WithoutCancel(ctx)
 	ids := make([]string, 0, len(msgs))
 	n := 0
+	entries := make([]Entry, 0, len(msgs))
 	for _, m := range msgs {
 		if m.Values == nil { // deleted while pending (trimmed): nothing to do
 			ids = append(ids, m.ID)
 			continue
 		}
-		if err := c.handle(hctx, Entry{Stream: c.cfg.Stream, ID: m.ID, Values: m.Values}); err != nil {
-			c.failed(m.ID, err)
+		entries = append(entries, Entry{Stream: c.cfg.Stream, ID: m.ID, Values: m.Values})
+	}
+	var errs []error
+	if c.batch != nil && len(entries) > 0 {
+		errs = c.batch(hctx, entries)
+	}
+	for i, e := range entries {
+		var err error
+		if errs != nil {
+			err = errs[i]
+		} else {
+			err = c.handle(hctx, e)
+		}
+		if err != nil {
+			c.failed(e.ID, err)
 			continue
 		}
-		ids = append(ids, m.ID)
+		ids = append(ids, e.ID)
 		n++
 	}
 	if len(ids) == 0 {
