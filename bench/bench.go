@@ -369,6 +369,7 @@ func (b *runner) startGateway(ctx context.Context, offerTimeout time.Duration, r
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, nil, fmt.Errorf("bench gateway config: %w", err)
 	}
+	b.rep.Prefixes = append(b.rep.Prefixes, cfg.Redis.Prefix)
 	g, err := b.start(ctx, cfg, b.o.Log, func(r *router.Router) {
 		r.AddNotifier(rec)
 		r.RegisterSender(BenchChannel, rec)

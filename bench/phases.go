@@ -33,7 +33,9 @@ func (b *runner) raw(ctx context.Context) error {
 		return nil
 	}
 	payload := samplePayload()
-	stream := "{bench-" + randomID() + ":raw}:stream"
+	prefix := "bench-" + randomID()
+	b.rep.Prefixes = append(b.rep.Prefixes, prefix)
+	stream := "{" + prefix + ":raw}:stream"
 	defer b.rdb.Del(context.WithoutCancel(ctx), stream)
 	n, d, err := rawXAdd(ctx, b.rdb, stream, payload, b.o.Count, b.o.Concurrency, maxDuration)
 	if err != nil {

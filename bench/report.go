@@ -22,6 +22,7 @@ type Report struct {
 	Timers      *TimerResult  `json:"timers,omitempty"`
 	Memory      *MemoryResult `json:"memory,omitempty"`
 	Targets     []Target      `json:"targets"`
+	Prefixes    []string      `json:"prefixes"` // Redis key prefixes the run used (all deleted at the end)
 }
 
 // Machine describes where the run happened.
