@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -153,8 +154,7 @@ func printConfigErrors(w io.Writer, src string, err error) {
 	for _, e := range list {
 		fmt.Fprintf(w, "  %v\n", e)
 	}
-	var pe *os.PathError
-	if errors.As(err, &pe) {
+	if errors.Is(err, fs.ErrNotExist) { // config.Load unwraps the *os.PathError, keeping ENOENT
 		fmt.Fprintf(w, "  (give the file with -c FILE or LIDORUB_CONFIG)\n")
 	}
 }
