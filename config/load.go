@@ -706,7 +706,7 @@ func (d *decoder) redact(err error) error {
 	clean := func(s string, all bool) string {
 		for _, p := range pairs {
 			if all || p.always {
-				s = strings.ReplaceAll(s, p.from, p.to)
+				s = replaceFold(s, p.from, p.to)
 			}
 		}
 		return s
@@ -729,6 +729,26 @@ func (d *decoder) redact(err error) error {
 		out = append(out, e)
 	}
 	return errors.Join(out...)
+}
+
+// replaceFold replaces every occurrence of from in s, ignoring case (error messages may
+// lower-case what they quote, e.g. a URL scheme).
+func replaceFold(s, from, to string) string {
+	ls, lf := strings.ToLower(s), strings.ToLower(from)
+	if len(ls) != len(s) || len(lf) != len(from) || lf == "" {
+		return strings.ReplaceAll(s, from, to)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(ls, lf)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(to)
+		s, ls = s[i+len(from):], ls[i+len(from):]
+	}
 }
 
 // sortErrors orders errors by YAML path (list indexes numerically), then message, so the

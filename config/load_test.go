@@ -569,3 +569,53 @@ func TestNaturalOrder(t *testing.T) {
 func inbound(text string) channels.Inbound {
 	return channels.Inbound{Channel: channels.Form, Text: text}
 }
+
+// FuzzParse: no input makes Parse panic or hang, a config it accepts validates again, and no
+// error ever shows a value that came from the environment. Run: go test -fuzz FuzzParse ./config
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/conf.*.yml")
+	files = append(files, "../config.yaml")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	const secret = "Zq7-sekrit-Wv3"
+	getenv := func(name string) (string, bool) {
+		switch {
+		case strings.HasPrefix(name, "U"): // unset
+			return "", false
+		case strings.HasPrefix(name, "E"): // set but empty
+			return "", true
+		case strings.HasPrefix(name, "N"): // a number
+			return "42", true
+		}
+		return secret, true
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data, getenv)
+		if err == nil {
+			if cfg == nil {
+				t.Fatal("nil config and nil error")
+			}
+			if err := cfg.Validate(); err != nil {
+				t.Fatalf("accepted config fails Validate: %v", err)
+			}
+			return
+		}
+		if cfg != nil {
+			t.Fatal("a config along with an error")
+		}
+		if !strings.Contains(string(data), "sekrit") && strings.Contains(err.Error(), "sekrit") {
+			t.Fatalf("the environment value leaks into:\n%s", err)
+		}
+		for _, e := range conf.Flatten(err) {
+			var fe *conf.FieldError
+			if errors.As(e, &fe) && (fe.Path == "" || fe.Msg == "") {
+				t.Fatalf("error without a path or message: %q", e)
+			}
+		}
+	})
+}
