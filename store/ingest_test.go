@@ -196,6 +196,26 @@ func TestIngestDedupeTTL(t *testing.T) {
 	}
 }
 
+// A DedupeTTL under a millisecond used to become "SET ... PX 0", which Redis rejects after
+// the script had already appended the entry: Ingest returned an error for a stored item,
+// and the adapter's retry stored it a second time.
+func TestIngestSubMillisecondTTLIsNotAnError(t *testing.T) {
+	ctx := context.Background()
+	g, rdb, keys, _ := newIngest(t)
+	in := sampleInbound()
+	in.DedupeTTL = 500 * time.Microsecond
+	res, err := g.Ingest(ctx, in)
+	if err != nil {
+		t.Fatalf("Ingest: %v", err)
+	}
+	if res.Duplicate {
+		t.Fatal("first ingest reported as duplicate")
+	}
+	if n := xlen(t, rdb, keys.Inbound()); n != 1 {
+		t.Fatalf("stream has %d entries, want 1", n)
+	}
+}
+
 func TestIngestRejectsInvalidInbound(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
