@@ -163,7 +163,11 @@ func TestConfigValidate(t *testing.T) {
 		{"cluster seeds", store.Config{URL: "10.0.0.1:7000, 10.0.0.2:7000,redis://10.0.0.3:7000", Cluster: true, Prefix: "lidorub"}, ""},
 		{"empty url", store.Config{Prefix: "lidorub"}, urlErr + "redis: invalid URL scheme: "},
 		{"http url", store.Config{URL: "http://127.0.0.1:6379", Prefix: "lidorub"}, urlErr + "redis: invalid URL scheme: http"},
+		{"host:port without scheme", store.Config{URL: "127.0.0.1:6379", Prefix: "lidorub"}, urlErr + "first path segment in URL cannot contain colon"},
 		{"bad database", store.Config{URL: "redis://127.0.0.1:6379/abc", Prefix: "lidorub"}, urlErr + `redis: invalid database number: "abc"`},
+		{"bad port, password not echoed", store.Config{URL: "redis://:s3cret@127.0.0.1:notaport/0", Prefix: "lidorub"}, urlErr + `invalid port ":notaport" after host`},
+		{"bad escape, password not echoed", store.Config{URL: "redis://u:s3cret@h%zz:1/0", Prefix: "lidorub"}, urlErr + `invalid URL escape "%zz"`},
+		{"cluster seed with credentials", store.Config{URL: "redis://:s3cret@10.0.0.1:7000", Cluster: true, Prefix: "lidorub"}, "url: cluster seed 1 has credentials (user:password@), which cluster mode does not support"},
 		{"prefix with colon", store.Config{URL: "embedded", Prefix: "a:b"}, "prefix: must not contain '{', '}', ':' or spaces"},
 		{"prefix with brace", store.Config{URL: "embedded", Prefix: "{a}"}, "prefix: must not contain '{', '}', ':' or spaces"},
 		{"prefix with space", store.Config{URL: "embedded", Prefix: "a b"}, "prefix: must not contain '{', '}', ':' or spaces"},
@@ -196,6 +200,8 @@ func TestOpenErrorsDoNotShowPassword(t *testing.T) {
 		down       bool
 	}{
 		{"closed port", store.Config{URL: "redis://:s3cret@127.0.0.1:1/0"}, "redis does not answer: ", true},
+		{"unparsable url", store.Config{URL: "redis://:s3cret@127.0.0.1:notaport/0"}, "redis.url: ", false},
+		{"cluster seed with credentials", store.Config{URL: "redis://:s3cret@127.0.0.1:1", Cluster: true}, "redis.url: ", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
