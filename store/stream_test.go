@@ -387,6 +387,28 @@ func TestConsumerAcksEntryDeletedWhilePending(t *testing.T) {
 	}
 }
 
+func TestConsumerReclaimDropsEntryDeletedWhilePending(t *testing.T) {
+	s := newStreamEnv(t)
+	ids := s.add(2)
+	s.readRaw(group, "dead", 10)
+	if err := s.rdb.XDel(context.Background(), s.stream, ids[0]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.makeIdle("dead", ids[0], 1)
+	s.makeIdle("dead", ids[1], 1)
+	var r recorder
+	if n := s.poll(s.consumer("alive", r.handle, nil, nil)); n != 1 {
+		t.Fatalf("Poll handled %d, want 1", n)
+	}
+	if got := r.seen(); !reflect.DeepEqual(got, ids[1:]) {
+		t.Fatalf("handler saw %v, want %v", got, ids[1:])
+	}
+	// XAUTOCLAIM (Redis 7) removes deleted entries from the pending list itself.
+	if p := s.pending(); len(p) != 0 {
+		t.Fatalf("pending %+v", p)
+	}
+}
+
 func TestTrimKeepsPendingAndUndelivered(t *testing.T) {
 	ctx := context.Background()
 	s := newStreamEnv(t) // group "router"
