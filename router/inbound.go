@@ -92,7 +92,7 @@ func (r *Router) applyMessage(ctx context.Context, entryID string, in channels.I
 		in.Kind, in.Channel, in.Account, in.ContactID, line, r.cfg.TranscriptLimit,
 		in.DisplayName, in.Phone, in.Email, in.Source, meta,
 		q.Priority, strings.Join(q.Tags, ","), spam, ms(firstIn),
-		ackKind, ackOut, ackLine).Slice()
+		ackKind, ackOut, ackLine, r.cfg.Retention.Milliseconds()).Slice()
 	if err != nil {
 		return fmt.Errorf("apply inbound: %w", err)
 	}

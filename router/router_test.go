@@ -425,6 +425,9 @@ func TestSpamIsClosedNotOffered(t *testing.T) {
 	if len(e.sender.kinds()) != 0 || len(e.events.of(1)) != 0 {
 		t.Fatalf("spam got a reply or an offer: %v %v", e.sender.kinds(), e.events.of(1))
 	}
+	if ttl := e.rdb.PTTL(e.ctx, e.keys.Core("conv", "1")).Val(); ttl <= 0 {
+		t.Fatalf("spam conversation kept forever: %v", ttl)
+	}
 }
 
 func TestPassGoesToNext(t *testing.T) {
