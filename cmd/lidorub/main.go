@@ -19,8 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"syscall"
 	_ "time/tzdata" // shifts name IANA zones; the static image has no zoneinfo
 
@@ -125,23 +123,8 @@ func loadConfig(path string) (*config.Config, string, error) {
 	if u := os.Getenv("REDIS_URL"); u != "" {
 		cfg.Redis.URL = u
 		if err := cfg.Redis.Validate(); err != nil {
-			// The URL may hold a password and the parser's message quotes it: show the
-			// variable's name instead of its value.
 			var errs conf.Errors
-			pairs := []string{strconv.Quote(u), `"${REDIS_URL}"`}
-			if len(u) >= 6 { // a short value would mangle unrelated words
-				pairs = append(pairs, u, "${REDIS_URL}")
-			}
-			redact := strings.NewReplacer(pairs...)
-			for _, e := range conf.Flatten(err) {
-				var fe *conf.FieldError
-				if errors.As(e, &fe) {
-					e = &conf.FieldError{Path: fe.Path, Msg: redact.Replace(fe.Msg)}
-				} else {
-					e = errors.New(redact.Replace(e.Error()))
-				}
-				errs.Merge("redis (from REDIS_URL)", e)
-			}
+			errs.Merge("redis (from REDIS_URL)", err)
 			return nil, src, errs.Err()
 		}
 	}
