@@ -14,7 +14,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -137,7 +136,8 @@ func printConfigErrors(w io.Writer, src string, err error) {
 	for _, e := range list {
 		fmt.Fprintf(w, "  %v\n", e)
 	}
-	if errors.Is(err, fs.ErrNotExist) { // config.Load unwraps the *os.PathError, keeping ENOENT
+	var pe *os.PathError
+	if errors.As(err, &pe) {
 		fmt.Fprintf(w, "  (give the file with -c FILE or LIDORUB_CONFIG)\n")
 	}
 }
