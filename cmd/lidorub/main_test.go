@@ -103,7 +103,7 @@ func TestRun(t *testing.T) {
 		{name: "a bad REDIS_URL is an error naming it, without its password",
 			args: []string{"-c", "testdata/good.yml", "config", "check"}, env: map[string]string{"REDIS_URL": "redis://:s3cret-pw@redis.internal:abc/0"}, code: 1,
 			stderr: "testdata/good.yml: 1 configuration error(s):\n" +
-				`  redis (from REDIS_URL).url: not a redis:// URL or "embedded": parse "${REDIS_URL}": invalid port ":abc" after host` + "\n",
+				`  redis (from REDIS_URL).url: not a redis:// URL or "embedded": invalid port ":abc" after host` + "\n",
 			stderrNot: []string{"s3cret-pw"}},
 		{name: "a REDIS_URL with a bad scheme",
 			args: []string{"-c", "testdata/good.yml", "config", "check"}, env: map[string]string{"REDIS_URL": "http://user:s3cret-pw@redis:6379"}, code: 1,

@@ -33,10 +33,11 @@ const (
 	borisToken = "boris-serve-token-7c2d9b"
 )
 
-// testConfig is a small config on the test Redis with a fresh key prefix. extra is appended
+// testConfig is a small config on the test Redis with a fresh key prefix (deleted at the end). extra is appended
 // to the router: section.
 func testConfig(t *testing.T, extra string) *config.Config {
 	t.Helper()
+	_, prefix := redistest.New(t) // its keys are deleted when the test ends
 	doc := fmt.Sprintf(`
 instance_id: servetest
 log:
@@ -63,7 +64,7 @@ managers:
 channels:
   form:
     rate_per_minute: -1
-`, redistest.URL(t), redistest.Prefix(), extra, annaToken, borisToken)
+`, redistest.URL(t), prefix, extra, annaToken, borisToken)
 	cfg, err := config.Parse([]byte(doc), nil)
 	if err != nil {
 		t.Fatalf("config: %v", err)
