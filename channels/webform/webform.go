@@ -27,7 +27,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -74,7 +73,7 @@ func New(cfg Config, ing channels.Ingester, clk clock.Clock, log *slog.Logger) (
 	}
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("channels.form: %w", err)
+		return nil, err // paths relative to channels.form, like Validate; the caller prefixes
 	}
 	h := &Handler{cfg: cfg, ing: ing, clk: clk, log: log.With("channel", channels.Form, "account", cfg.Account)}
 	if cfg.RatePerMinute > 0 {
