@@ -34,6 +34,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 )
@@ -57,6 +59,8 @@ type Handler struct {
 	captcha CaptchaVerifier
 	origins map[string]bool
 	anyOrig bool
+
+	rejected *prometheus.CounterVec // nil until Instrument
 }
 
 // New builds the handler. cfg gets its defaults applied and is validated; a captcha
@@ -294,6 +298,9 @@ func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
 
 // fail writes an error answer and logs it without any submitted value.
 func (h *Handler) fail(w http.ResponseWriter, e *apiError) {
+	if h.rejected != nil {
+		h.rejected.WithLabelValues(reason(e)).Inc()
+	}
 	switch {
 	case e.Status >= 500: // logged with its cause by the caller
 	case e.Status == http.StatusTooManyRequests:
