@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -188,7 +189,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("form: lead accepted", "lead_id", res.EntryID, "message_id", in.MessageID,
-		"duplicate", res.Duplicate, "message_chars", len([]rune(l.Message)), "has_phone", l.Phone != "", "has_email", l.Email != "")
+		"duplicate", res.Duplicate, "message_chars", utf8.RuneCountInString(l.Message), "has_phone", l.Phone != "", "has_email", l.Email != "")
 	writeJSON(w, http.StatusAccepted, response{Status: "accepted", LeadID: res.EntryID, Duplicate: res.Duplicate})
 }
 
