@@ -68,10 +68,10 @@ func (r *Router) applyMessage(ctx context.Context, entryID string, in channels.I
 	// The automatic acknowledgement, sent with the creation of a new conversation.
 	ackKind, ackOut, ackLine := "", "", ""
 	if r.sender(in.Channel) != nil && !q.Spam {
-		text := r.tpl.AutoAck
+		text := tplText(r.tpl.AutoAck)
 		ackKind = "auto_ack"
 		if !r.anyOnShift(now) {
-			ackKind, text = "off_hours", r.tpl.OffHours
+			ackKind, text = "off_hours", tplText(r.tpl.OffHours)
 		}
 		if text != "" {
 			out := channels.Outbound{ID: "c__CID__-" + ackKind, ConversationID: "__CID__", Channel: in.Channel,

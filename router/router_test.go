@@ -479,3 +479,15 @@ func TestStrategies(t *testing.T) {
 		t.Fatalf("least_busy offered to %s, anna has 0 open", got)
 	}
 }
+
+func TestDisabledTemplateSendsNothing(t *testing.T) {
+	e := newEnv(t, opts{tpl: router.Templates{AutoAck: router.Disabled}})
+	e.online("anna")
+	e.inbound("c1", "hi")
+	if got := e.sender.kinds(); len(got) != 0 {
+		t.Fatalf("sent %v with auto_ack disabled", got)
+	}
+	if c := e.conv(1); c.OfferTo != "anna" {
+		t.Fatalf("%+v", c)
+	}
+}
