@@ -77,6 +77,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		conn.Close()
 		return nil, fmt.Errorf("channels.form: %w", err)
 	}
+	if err := form.Instrument(g.reg); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("channels.form: %w", err)
+	}
 	form.Register(g.mux)
 
 	api.New(g.router, log.With("component", "api")).Register(g.mux)
