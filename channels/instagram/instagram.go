@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -268,35 +267,17 @@ func (c *Channel) sendPrivateReply(ctx context.Context, acct Account, key, comme
 	return channels.SendResult{ChannelMessageID: resp.MessageID}, nil
 }
 
-// sendParts sends the parts in order, remembering progress in Redis so that a retry after a
-// partial failure does not send the first parts twice.
+// sendParts sends the parts in order; a retry resumes after the parts already sent.
 func (c *Channel) sendParts(ctx context.Context, acct Account, out channels.Outbound, req sendRequest, parts []sendMessage) (channels.SendResult, error) {
-	pkey := c.progressKey(acct.ID, out.ID)
-	prog, err := c.rdb.HGetAll(ctx, pkey).Result()
-	if err != nil {
-		return channels.SendResult{}, fmt.Errorf("instagram: read send progress: %w", err)
-	}
-	done, _ := strconv.Atoi(prog["n"])
-	first := prog["first"]
-	for i := done; i < len(parts); i++ {
+	first, err := meta.SendParts(ctx, c.rdb, c.progressKey(acct.ID, out.ID), len(parts), func(i int) (string, error) {
 		req.Message = parts[i]
 		var resp sendResponse
 		if err := c.graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
-			return channels.SendResult{ChannelMessageID: first}, explain(err)
+			return "", explain(err)
 		}
-		if first == "" {
-			first = resp.MessageID
-		}
-		if len(parts) > 1 {
-			pipe := c.rdb.TxPipeline()
-			pipe.HSet(ctx, pkey, "n", i+1, "first", first)
-			pipe.Expire(ctx, pkey, 7*24*time.Hour)
-			if _, err := pipe.Exec(ctx); err != nil {
-				return channels.SendResult{ChannelMessageID: first}, fmt.Errorf("instagram: record send progress: %w", err)
-			}
-		}
-	}
-	return channels.SendResult{ChannelMessageID: first}, nil
+		return resp.MessageID, nil
+	})
+	return channels.SendResult{ChannelMessageID: first}, err
 }
 
 // buildParts turns the outbound text and attachments into Send API messages.
