@@ -95,7 +95,7 @@ func TestFlexibleJSON(t *testing.T) {
 	if v.F != "17841400000000001" || v.G != "17841400000000001" || v.H != "" || v.I != "" {
 		t.Errorf("ids: %+v", v)
 	}
-	if !Time(1732780800).Equal(Time(1732780800000)) || !Time(0).IsZero() || !Time(1 << 62).IsZero() {
+	if !Time(1732780800).Equal(Time(1732780800000)) || !Time(0).IsZero() || !Time(1<<62).IsZero() {
 		t.Error("Time")
 	}
 	if Time(1732780800).Year() != 2024 {
