@@ -26,6 +26,9 @@ type Config struct {
 	// HumanAgent lets a manager answer up to 7 days after the customer's last message with
 	// the HUMAN_AGENT tag (the app needs the Human Agent permission). Otherwise 24 hours.
 	HumanAgent bool `yaml:"human_agent"`
+	// AutoPrivateReply lets automatic messages (the acknowledgement, off-hours notice) use a
+	// comment's one private reply. Default false: it is kept for the manager's answer.
+	AutoPrivateReply bool `yaml:"auto_private_reply"`
 	// Comments: comments on posts, reels and ads create leads (default true).
 	Comments *bool     `yaml:"comments"`
 	Accounts []Account `yaml:"accounts"`

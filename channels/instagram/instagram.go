@@ -203,7 +203,10 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 		return channels.SendResult{}, err
 	}
 
-	if commentID := out.Meta[MetaCommentID]; commentID != "" {
+	// The one private reply of a comment is kept for a manager's answer; automatic messages
+	// (acknowledgement, off-hours, close) use it only with auto_private_reply.
+	mayPrivateReply := out.Human() || c.cfg.AutoPrivateReply
+	if commentID := out.Meta[MetaCommentID]; commentID != "" && mayPrivateReply {
 		key := c.privateReplyKey(acct.ID, commentID)
 		owned, err := claimPrivateReplyScript.Run(ctx, c.rdb, []string{key}, out.ID).Int()
 		if err != nil {
@@ -219,6 +222,10 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 		return channels.SendResult{}, fmt.Errorf("instagram: read messaging window: %w", err)
 	}
 	if !ok {
+		if out.Meta[MetaCommentID] != "" && !mayPrivateReply {
+			return channels.SendResult{}, channels.Permanentf("automatic messages are not sent to Instagram comment leads: " +
+				"the one private reply to the comment is kept for the manager's answer (set auto_private_reply to change this)")
+		}
 		if out.Meta[MetaCommentID] != "" {
 			return channels.SendResult{}, channels.Permanentf("the private reply to this comment has already been used (or the comment is older than 7 days): " +
 				"Instagram allows further messages only after the customer writes a Direct message")

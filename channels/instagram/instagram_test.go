@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -698,3 +699,5 @@ func TestConfig(t *testing.T) {
 		})
 	}
 }
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
