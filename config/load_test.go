@@ -162,6 +162,8 @@ func TestParseGood(t *testing.T) {
 	}
 	want.Channels.Form.Enabled = ptr(false)
 	want.Channels.Form.Defaults() // each channel owns its defaults
+	want.Channels.Instagram.Defaults()
+	want.Channels.WhatsAppCloud.Defaults()
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(router.Shift{}, qualify.Rule{})); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
