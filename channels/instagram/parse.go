@@ -119,7 +119,7 @@ type comment struct {
 }
 
 // errNotInstagram is returned for a body that is not an Instagram webhook payload.
-var errNotInstagram = errors.New(`not an Instagram webhook payload (object must be "instagram" or "page")`)
+var errNotInstagram = errors.New(`not an Instagram webhook payload (object must be "instagram")`)
 
 // Parse turns one Instagram webhook body into inbound items for the accounts known reports
 // as configured. Comments create leads only when comments is true. It never panics.
@@ -128,7 +128,7 @@ func Parse(body []byte, known func(account string) bool, comments bool) (meta.Ba
 	if err := json.Unmarshal(body, &p); err != nil {
 		return meta.Batch{}, err
 	}
-	if p.Object != "instagram" && p.Object != "page" {
+	if p.Object != "instagram" {
 		return meta.Batch{}, errNotInstagram
 	}
 	var b meta.Batch
