@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -54,7 +55,7 @@ type fakeGraph struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
 	reqs  []graphRequest
-	reply func(n int, r graphRequest) (int, string)
+	reply func(n int, r graphRequest) (status int, header http.Header, body string)
 }
 
 func newFakeGraph(t *testing.T) *fakeGraph {
@@ -72,7 +73,10 @@ func newFakeGraph(t *testing.T) *fakeGraph {
 		g.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		if reply != nil {
-			if status, body := reply(n, gr); status != 0 {
+			if status, h, body := reply(n, gr); status != 0 {
+				for k, v := range h {
+					w.Header()[k] = v
+				}
 				w.WriteHeader(status)
 				_, _ = io.WriteString(w, body)
 				return
@@ -486,11 +490,11 @@ func TestPrivateReplyReleasedOnPermanentFailure(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.deliver(t, "comment.json")
-	e.graph.reply = func(n int, _ graphRequest) (int, string) {
+	e.graph.reply = func(n int, _ graphRequest) (int, http.Header, string) {
 		if n == 1 {
-			return 400, `{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"fbtrace_id":"A1"}}`
+			return 400, nil, `{"error":{"message":"Invalid parameter","type":"OAuthException","code":100,"fbtrace_id":"A1"}}`
 		}
-		return 0, ""
+		return 0, nil, ""
 	}
 	cm := map[string]string{MetaCommentID: "17865799348089039"}
 	if _, err := e.ch.Send(ctx, outbound("out-1", "5566778899001122", "x", cm)); !channels.IsPermanent(err) {
@@ -565,12 +569,12 @@ func TestLongTextSplitAndResumed(t *testing.T) {
 	e.deliver(t, "dm_text.json")
 	text := strings.Repeat("Длинный ответ менеджера. ", 100) // 2 500 characters, 4 600 bytes
 	fail := true
-	e.graph.reply = func(n int, _ graphRequest) (int, string) {
+	e.graph.reply = func(n int, _ graphRequest) (int, http.Header, string) {
 		if n == 3 && fail {
 			fail = false
-			return 500, `{"error":{"message":"An unexpected error has occurred. Please retry your request later.","type":"OAuthException","code":2}}`
+			return 500, nil, `{"error":{"message":"An unexpected error has occurred. Please retry your request later.","type":"OAuthException","code":2}}`
 		}
-		return 0, ""
+		return 0, nil, ""
 	}
 	ctx := context.Background()
 	out := outbound("long-1", "1029384756102938", text, nil)
@@ -625,15 +629,11 @@ func TestGraphErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.deliver(t, "dm_text.json")
-			e.graph.reply = func(int, graphRequest) (int, string) { return tc.status, tc.body }
+			var h http.Header
 			if tc.status == 429 {
-				srv := e.graph.srv
-				srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					w.Header().Set("Retry-After", "30")
-					w.WriteHeader(429)
-					_, _ = io.WriteString(w, tc.body)
-				})
+				h = http.Header{"Retry-After": {"30"}}
 			}
+			e.graph.reply = func(int, graphRequest) (int, http.Header, string) { return tc.status, h, tc.body }
 			_, err := e.ch.Send(context.Background(), outbound("o", "1029384756102938", "hi", nil))
 			if err == nil {
 				t.Fatal("no error")
@@ -701,3 +701,27 @@ func TestConfig(t *testing.T) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// Automatic messages (the acknowledgement) do not spend a comment's private reply unless
+// auto_private_reply is set.
+func TestAutomaticMessageAndPrivateReply(t *testing.T) {
+	for _, auto := range []bool{false, true} {
+		t.Run(fmt.Sprintf("auto_private_reply=%v", auto), func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.AutoPrivateReply = auto })
+			e.deliver(t, "comment.json")
+			ack := outbound("c1-auto_ack", "5566778899001122", "Спасибо! Менеджер ответит в течение минуты.", map[string]string{MetaCommentID: "17865799348089039"})
+			ack.Kind, ack.ManagerID = "auto_ack", ""
+			_, err := e.ch.Send(context.Background(), ack)
+			reqs := e.graph.requests()
+			if !auto {
+				if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "kept for the manager's answer") || len(reqs) != 0 {
+					t.Fatalf("err = %v, %d requests", err, len(reqs))
+				}
+				return
+			}
+			if err != nil || len(reqs) != 1 || reqs[0].Body["recipient"].(map[string]any)["comment_id"] != "17865799348089039" {
+				t.Fatalf("err = %v, requests %+v", err, reqs)
+			}
+		})
+	}
+}
