@@ -493,3 +493,35 @@ func TestConfig(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkWebhookBatch: one signed delivery of 6 messages (3 entries × 2), parsed and made
+// durable in real Redis, as Meta would send it (each iteration uses fresh wamids).
+func BenchmarkWebhookBatch(b *testing.B) {
+	rdb, prefix := redistest.New(b)
+	keys := store.NewKeys(prefix)
+	cfg := Config{Enabled: true, AppSecret: testSecret, VerifyToken: testVerify,
+		Accounts: []Account{{PhoneNumberID: phone1, Token: token1}, {PhoneNumberID: phone2, Token: token2}}}
+	cfg.Defaults()
+	clk := clock.NewFake(fixtureTime)
+	ch, err := New(cfg, store.NewIngest(rdb, keys, clk, nil), rdb, keys, clk, nil, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := ch.Handler()
+	raw, err := os.ReadFile(filepath.Join("testdata", "batch.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		body := bytes.ReplaceAll(raw, []byte(`"wamid.b`), []byte(fmt.Sprintf(`"wamid.%d.b`, i)))
+		r := httptest.NewRequest(http.MethodPost, Path, bytes.NewReader(body))
+		r.Header.Set(meta.SignatureHeader, meta.Sign(testSecret, body))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+	b.ReportMetric(float64(b.N*6)/b.Elapsed().Seconds(), "msgs/s")
+}
