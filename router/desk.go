@@ -192,14 +192,14 @@ func (r *Router) Close(ctx context.Context, convID int64, managerID string) erro
 func (r *Router) close(ctx context.Context, convID int64, managerID string, polite bool) error {
 	now := r.clock.Now()
 	outJSON, line := "", ""
-	if polite && r.tpl.Close != "" {
+	if polite && tplText(r.tpl.Close) != "" {
 		c, err := r.Conversation(ctx, convID)
 		if err != nil {
 			return err
 		}
 		if r.sender(c.Channel) != nil {
 			out := channels.Outbound{ID: fmt.Sprintf("c%d-close", convID), ConversationID: strconv.FormatInt(convID, 10),
-				Channel: c.Channel, Account: c.Account, ContactID: c.ContactID, Kind: "close", Text: r.tpl.Close, Meta: c.Meta, CreatedAt: now}
+				Channel: c.Channel, Account: c.Account, ContactID: c.ContactID, Kind: "close", Text: tplText(r.tpl.Close), Meta: c.Meta, CreatedAt: now}
 			b, _ := json.Marshal(out)
 			l, _ := json.Marshal(Message{Dir: "out", Kind: "close", Text: out.Text, ID: out.ID, At: now})
 			outJSON, line = string(b), string(l)

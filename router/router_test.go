@@ -425,6 +425,9 @@ func TestSpamIsClosedNotOffered(t *testing.T) {
 	if len(e.sender.kinds()) != 0 || len(e.events.of(1)) != 0 {
 		t.Fatalf("spam got a reply or an offer: %v %v", e.sender.kinds(), e.events.of(1))
 	}
+	if ttl := e.rdb.PTTL(e.ctx, e.keys.Core("conv", "1")).Val(); ttl <= 0 {
+		t.Fatalf("spam conversation kept forever: %v", ttl)
+	}
 }
 
 func TestPassGoesToNext(t *testing.T) {
@@ -477,5 +480,17 @@ func TestStrategies(t *testing.T) {
 	e.inbound("c", "hi")
 	if got := e.conv(3).OfferTo; got != "anna" {
 		t.Fatalf("least_busy offered to %s, anna has 0 open", got)
+	}
+}
+
+func TestDisabledTemplateSendsNothing(t *testing.T) {
+	e := newEnv(t, opts{tpl: router.Templates{AutoAck: router.Disabled}})
+	e.online("anna")
+	e.inbound("c1", "hi")
+	if got := e.sender.kinds(); len(got) != 0 {
+		t.Fatalf("sent %v with auto_ack disabled", got)
+	}
+	if c := e.conv(1); c.OfferTo != "anna" {
+		t.Fatalf("%+v", c)
 	}
 }
