@@ -494,3 +494,30 @@ func TestDisabledTemplateSendsNothing(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+func TestEraseOnRequest(t *testing.T) {
+	e := newEnv(t, opts{managers: []router.Manager{{ID: "anna", Capacity: 1}, {ID: "sue", Role: router.RoleSupervisor, Capacity: 1}}})
+	e.online("anna")
+	e.inbound("c1", "my phone is +7 999 000 00 00")
+	e.inbound("c2", "hello") // queued: anna is at capacity
+	if err := e.r.Erase(e.ctx, 1, "anna"); !errors.Is(err, router.ErrForbidden) {
+		t.Fatalf("lead-manager erased: %v", err)
+	}
+	if err := e.r.Erase(e.ctx, 1, "sue"); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	if _, err := e.r.Conversation(e.ctx, 1); !errors.Is(err, router.ErrNotFound) {
+		t.Fatalf("conversation still readable: %v", err)
+	}
+	if n := e.rdb.Exists(e.ctx, e.keys.Core("conv", "1", "log"), e.keys.Core("contact", "telegram", "shop", "c1")).Val(); n != 0 {
+		t.Fatalf("%d keys of the erased conversation remain", n)
+	}
+	// anna's slot was freed: the queued conversation is offered to her
+	if c := e.conv(2); c.OfferTo != "anna" {
+		t.Fatalf("%+v", c)
+	}
+	if err := e.r.Erase(e.ctx, 1, "sue"); !errors.Is(err, router.ErrNotFound) {
+		t.Fatalf("second erase: %v", err)
+	}
+}

@@ -80,6 +80,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		conn.Close()
 		return nil, fmt.Errorf("channels.form: %w", err)
 	}
+	if err := form.Instrument(g.reg); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("channels.form: %w", err)
+	}
 	form.Register(g.mux)
 	if c := cfg.Channels.Instagram; c.Enabled {
 		ig, err := instagram.New(c, g.ingest, conn.Client, conn.Keys, clk, log, g.reg, g.router)
