@@ -753,7 +753,7 @@ func TestBadRequests(t *testing.T) {
 		{"unknown API path", "GET", "/api/v1/nothing", "", 404, "no such API endpoint"},
 		{"unknown API version", "GET", "/api/v2/me", "", 404, "no such API endpoint"},
 		{"unknown verb", "POST", conv + "/delete", "", 404, "no such API endpoint"},
-		{"wrong method on a known path", "DELETE", conv, "", 404, "no such API endpoint"},
+		{"wrong method on a known path", "PUT", conv, "", 404, "no such API endpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.as(annaTok, tc.method, tc.path, tc.body)
@@ -791,5 +791,66 @@ func TestSupervisorCannotActOnOffers(t *testing.T) {
 	}
 	if r := e.as(veraTok, "POST", "/api/v1/conversations/"+itoa(id)+"/accept", ""); r.status != http.StatusConflict {
 		t.Fatalf("supervisor accepts anna's offer: %s", r)
+	}
+}
+
+func TestEraseIsForSupervisorsOnly(t *testing.T) {
+	e := newEnv(t)
+	e.online(annaTok, "anna")
+	e.customer(custContact, custName, custText)
+	id := e.offeredTo(annaTok, "anna")
+	e.action(annaTok, id, "accept", "")
+	path := "/api/v1/conversations/" + itoa(id)
+
+	for _, tok := range []string{annaTok, borisTok} {
+		r := e.as(tok, "DELETE", path, "")
+		if r.status != http.StatusForbidden || r.errMsg(t) != "not allowed: only a supervisor can erase a conversation" {
+			t.Fatalf("a lead-manager erases: %s", r)
+		}
+		noPersonalData(t, "forbidden erase", r)
+	}
+	if r := e.do("DELETE", path, "", ""); r.status != http.StatusUnauthorized {
+		t.Fatalf("unauthenticated erase: %s", r)
+	}
+	if c := e.conv(annaTok, id); c.Conversation.Name != custName {
+		t.Fatalf("conversation changed by refused erasures: %+v", c.Conversation)
+	}
+	if r := e.as(veraTok, "DELETE", "/api/v1/conversations/abc", ""); r.status != http.StatusBadRequest {
+		t.Fatalf("erase abc: %s", r)
+	}
+	missing := e.as(veraTok, "DELETE", "/api/v1/conversations/999999", "")
+	if missing.status != http.StatusNotFound || missing.errMsg(t) != "no such conversation" {
+		t.Fatalf("erase of a missing conversation: %s", missing)
+	}
+
+	req, _ := http.NewRequest("DELETE", e.srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+veraTok)
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent || len(b) != 0 {
+		t.Fatalf("erase: %d %q", res.StatusCode, b)
+	}
+	// Gone for everyone, the manager's load freed, nothing of the customer left to read.
+	for _, tok := range []string{annaTok, veraTok} {
+		r := e.as(tok, "GET", path, "")
+		if r.status != http.StatusNotFound {
+			t.Errorf("read after erase: %s", r)
+		}
+		noPersonalData(t, "read after erase", r)
+	}
+	var me router.ManagerView
+	e.ok(annaTok, "GET", "/api/v1/me", "", 200, &me)
+	if me.Load != 0 || len(me.Conversations) != 0 || len(me.Offers) != 0 {
+		t.Fatalf("anna after the erasure: %+v", me)
+	}
+	if r := e.as(veraTok, "DELETE", path, ""); r.status != http.StatusNotFound {
+		t.Fatalf("second erase: %s", r)
+	}
+	if r := e.as(annaTok, "POST", path+"/messages", `{"text": "hello?"}`); r.status != http.StatusNotFound {
+		t.Fatalf("reply after erase: %s", r)
 	}
 }
