@@ -7,11 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/lidorub/lidorub/internal/redistest"
 )
 
-func TestMain(m *testing.M) { os.Exit(redistest.Run(m)) }
+// TestMain (redistest.Run) is in meta_wiring_test.go.
 
 // cleanEnv unsets the variables the command reads, for the duration of the test.
 func cleanEnv(t *testing.T, names ...string) {
