@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -90,9 +91,14 @@ type testGateway struct {
 
 func newTestGateway(t *testing.T, cfg *config.Config) *testGateway {
 	t.Helper()
+	return newTestGatewayLog(t, cfg, testLogger())
+}
+
+func newTestGatewayLog(t *testing.T, cfg *config.Config, log *slog.Logger) *testGateway {
+	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewFake(t0)
-	g, err := build(ctx, cfg, testLogger(), clk)
+	g, err := build(ctx, cfg, log, clk)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
@@ -240,7 +246,19 @@ const leadJSON = `{"name": "Ivan Petrov", "phone": "8 (916) 123-45-67", "email":
 // TestScenarioFormLeadContacted drives the whole gateway over HTTP: a manager goes online,
 // a web-form lead arrives, is offered, accepted and, 40 s later, marked contacted.
 func TestScenarioFormLeadContacted(t *testing.T) {
-	tg := newTestGateway(t, testConfig(t, ""))
+	var logs syncBuffer
+	tg := newTestGatewayLog(t, testConfig(t, ""), slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer func() {
+		// Logs carry ids and sizes: no token, name, phone, e-mail or message text.
+		for _, s := range []string{annaToken, borisToken, "Ivan", "Petrov", "916", "123-45-67", "ivan@example.com", "Call me back", "sofa"} {
+			if strings.Contains(logs.String(), s) {
+				t.Errorf("the logs contain %q", s)
+			}
+		}
+		if !strings.Contains(logs.String(), "form: lead accepted") || !strings.Contains(logs.String(), "manager presence changed") {
+			t.Errorf("debug logs not captured:\n%s", logs.String())
+		}
+	}()
 	tg.online("anna", annaToken)
 
 	first := tg.formLead(leadJSON)
@@ -587,4 +605,22 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 	}
 	t.Logf("%d leads answered 2xx (%d of them sent in two halves across the start of the shutdown), %d refused after it; %d stream entries",
 		len(accepted), nSlow, failed.Load(), len(entries))
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers (the log handler).
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
