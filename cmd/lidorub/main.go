@@ -37,7 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("c", "", "configuration file (default $LIDORUB_CONFIG, else ./config.yaml, else the embedded example)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | version | bench [flags]]\n")
+		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | version]\n")
+		fmt.Fprintf(stderr, "       lidorub bench [flags]   (benchmark; lidorub bench -h)\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

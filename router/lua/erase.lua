@@ -1,4 +1,4 @@
--- Erases a conversation on request (personal data): its hash, transcript, contact pointer,
+-- Erases a conversation on request (personal data): its hash, meta, transcript, contact pointer,
 -- queue entry, timers and its place in the manager's load. Copies of its messages in the
 -- inbound, outbound and events streams disappear when those are trimmed (every 30 s, once
 -- processed); dead-letter streams are not touched.
@@ -20,6 +20,6 @@ redis.call('ZREM', K('waiting'), cid)
 redis.call('ZREM', K('timers'), 'o|' .. cid .. '|' .. (f[4] or '0'), 'r|' .. cid .. '|' .. (f[4] or '0'))
 local contact = K('contact', f[5] or '', f[6] or '', f[7] or '')
 if redis.call('GET', contact) == cid then redis.call('DEL', contact) end
-redis.call('DEL', ck, K('conv', cid, 'log'), K('conv', cid, 'lapsed'))
+redis.call('DEL', ck, K('conv', cid, 'log'), K('conv', cid, 'lapsed'), K('conv', cid, 'meta'))
 event('closed', cid, holder, f[4] or 0, 'erased', '', now)
 return 'ok'

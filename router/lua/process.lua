@@ -42,6 +42,7 @@ if not cid then
     redis.call('HSET', ck, 'closed', now)
     redis.call('PEXPIRE', ck, ARGV[23])
     redis.call('PEXPIRE', K('conv', cid, 'log'), ARGV[23])
+    redis.call('PEXPIRE', K('conv', cid, 'meta'), ARGV[23])
     return {'ok', cid, 1, state, ''}
   end
   redis.call('SET', contact, cid)
