@@ -534,3 +534,27 @@ func TestNoAutoAckOnCommentLeads(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+// A conversation's meta (often longer than Redis' 64-byte listpack value limit) is kept in
+// its own key, so the conversation hash stays a compact listpack; it still reads back, and
+// erasure deletes it.
+func TestMetaKeptOutOfTheHash(t *testing.T) {
+	e := newEnv(t, opts{managers: []router.Manager{{ID: "anna", Capacity: 1}, {ID: "sue", Role: router.RoleSupervisor, Capacity: 1}}})
+	e.online("anna")
+	meta := map[string]string{"consent_at": "2026-11-25T10:00:00.123456789Z", "policy_version": "1",
+		"page_url": "https://example.com/landing/premium-package?utm_source=bench&utm_campaign=load"}
+	e.ingestMsg(channels.Inbound{Channel: channels.Form, Account: "default", MessageID: "f1", ContactID: "+79990000000",
+		Phone: "+79990000000", Text: "call me back", Meta: meta})
+	if c := e.conv(1); c.Meta["page_url"] != meta["page_url"] || c.Meta["consent_at"] != meta["consent_at"] {
+		t.Fatalf("meta = %v, want %v", c.Meta, meta)
+	}
+	if enc := e.rdb.ObjectEncoding(e.ctx, e.keys.Core("conv", "1")).Val(); enc != "listpack" {
+		t.Errorf("conversation hash encoding = %q, want listpack", enc)
+	}
+	if err := e.r.Erase(e.ctx, 1, "sue"); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.rdb.Exists(e.ctx, e.keys.Core("conv", "1", "meta")).Val(); n != 0 {
+		t.Fatal("the erased conversation's meta remains")
+	}
+}
