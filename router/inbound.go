@@ -46,13 +46,89 @@ func deadLetterArgs(e store.Entry) *redis.XAddArgs {
 	return &redis.XAddArgs{Stream: store.DeadLetter(e.Stream), Values: values}
 }
 
+// handleInbounds applies one read's entries in stream order. Runs of consecutive customer
+// messages are applied with their process.lua calls pipelined (one round trip for the run);
+// anything else (delivery statuses, malformed entries) is handled on its own between runs,
+// so the order of effects is exactly the stream's.
+func (r *Router) handleInbounds(ctx context.Context, entries []store.Entry) []error {
+	errs := make([]error, len(entries))
+	var run []pendingMessage
+	flush := func() {
+		if len(run) > 0 {
+			r.applyMessages(ctx, run, errs)
+			run = run[:0]
+		}
+	}
+	for i, e := range entries {
+		in, err := store.DecodeInbound(e.Values)
+		if err != nil || in.Kind == channels.KindStatus {
+			flush()
+			errs[i] = r.handleInbound(ctx, e)
+			continue
+		}
+		pm, err := r.prepareMessage(ctx, e.ID, in)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		pm.idx = i
+		run = append(run, pm)
+	}
+	flush()
+	return errs
+}
+
+// pendingMessage is a customer message ready for process.lua.
+type pendingMessage struct {
+	idx  int // index in the batch
+	in   channels.Inbound
+	spam bool
+	args []any
+}
+
+// applyMessages runs process.lua for every message of ms in one pipeline, in order, and
+// stores each one's outcome in errs[m.idx].
+func (r *Router) applyMessages(ctx context.Context, ms []pendingMessage, errs []error) {
+	keys := []string{r.keys.seq()}
+	if len(ms) == 1 {
+		res, err := processScript.Run(ctx, r.rdb, keys, ms[0].args...).Slice()
+		errs[ms[0].idx] = r.finishMessage(ctx, ms[0], res, err)
+		return
+	}
+	pipe := r.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(ms))
+	for i, m := range ms {
+		cmds[i] = processScript.EvalSha(ctx, pipe, keys, m.args...)
+	}
+	_, _ = pipe.Exec(ctx) // per-command errors are read below
+	for i, m := range ms {
+		res, err := cmds[i].Slice()
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// The script cache was flushed (Redis restarted): load it with Run, once per
+			// message, in order. process.lua is idempotent per entry.
+			res, err = processScript.Run(ctx, r.rdb, keys, m.args...).Slice()
+		}
+		errs[m.idx] = r.finishMessage(ctx, m, res, err)
+	}
+}
+
 func (r *Router) applyMessage(ctx context.Context, entryID string, in channels.Inbound) error {
+	m, err := r.prepareMessage(ctx, entryID, in)
+	if err != nil {
+		return err
+	}
+	res, err := processScript.Run(ctx, r.rdb, []string{r.keys.seq()}, m.args...).Slice()
+	return r.finishMessage(ctx, m, res, err)
+}
+
+// prepareMessage qualifies a customer message and builds process.lua's arguments.
+func (r *Router) prepareMessage(ctx context.Context, entryID string, in channels.Inbound) (pendingMessage, error) {
 	now := r.clock.Now()
 	var q qualify.Result
 	if r.q != nil && in.Kind == channels.KindMessage {
 		var err error
 		if q, err = r.q.Qualify(ctx, in); err != nil {
-			return fmt.Errorf("qualify: %w", err)
+			return pendingMessage{}, fmt.Errorf("qualify: %w", err)
 		}
 	}
 	firstIn := in.ReceivedAt
@@ -89,21 +165,25 @@ func (r *Router) applyMessage(ctx context.Context, entryID string, in channels.I
 	if q.Spam {
 		spam = "1"
 	}
-	res, err := processScript.Run(ctx, r.rdb, []string{r.keys.seq()},
+	return pendingMessage{in: in, spam: q.Spam, args: []any{
 		r.keys.p, ms(now), entryID, doneTTL.Milliseconds(),
-		in.Kind, in.Channel, in.Account, in.ContactID, line, r.cfg.TranscriptLimit,
+		in.Kind, in.Channel, in.Account, in.ContactID, string(line), r.cfg.TranscriptLimit,
 		in.DisplayName, in.Phone, in.Email, in.Source, meta,
 		q.Priority, strings.Join(q.Tags, ","), spam, ms(firstIn),
-		ackKind, ackOut, ackLine, r.cfg.Retention.Milliseconds()).Slice()
+		ackKind, ackOut, ackLine, r.cfg.Retention.Milliseconds()}}, nil
+}
+
+// finishMessage records the outcome of process.lua for one message.
+func (r *Router) finishMessage(ctx context.Context, m pendingMessage, res []any, err error) error {
 	if err != nil {
 		return fmt.Errorf("apply inbound: %w", err)
 	}
 	status, _ := res[0].(string)
 	created, _ := res[2].(int64)
 	if status == "ok" && created == 1 {
-		r.m.Conversations.WithLabelValues(in.Channel).Inc()
-		if q.Spam {
-			r.m.Closed.WithLabelValues(in.Channel).Inc()
+		r.m.Conversations.WithLabelValues(m.in.Channel).Inc()
+		if m.spam {
+			r.m.Closed.WithLabelValues(m.in.Channel).Inc()
 			return nil
 		}
 		r.requestDrain(ctx)

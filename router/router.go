@@ -160,9 +160,13 @@ func (r *Router) consumers(suffix string) []*store.Consumer {
 		Stream: r.keys.events(), Group: groupNotify, Consumer: r.instance + "-events" + suffix,
 		ReclaimIdle: r.cfg.ReclaimIdle, MaxDeliveries: int64(r.cfg.MaxDeliveries),
 	}, r.handleEvents, r.log, r.m)
+	inbound := store.NewBatchConsumer(r.rdb, store.ConsumerConfig{
+		Stream: r.keys.Inbound(), Group: groupRouter, Consumer: r.instance + "-in" + suffix,
+		ReclaimIdle: r.cfg.ReclaimIdle, MaxDeliveries: int64(r.cfg.MaxDeliveries),
+	}, r.handleInbounds, r.log, r.m)
 	return []*store.Consumer{
 		r.consumer(r.keys.fired(), groupRouter, "timers"+suffix, r.handleFired),
-		r.consumer(r.keys.Inbound(), groupRouter, "in"+suffix, r.handleInbound),
+		inbound,
 		events,
 		r.consumer(r.keys.outbound(), groupSend, "out"+suffix, r.handleOutbound),
 	}
