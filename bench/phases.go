@@ -126,6 +126,7 @@ func (b *runner) speedRun(ctx context.Context, base string, ms []ManagerToken, r
 	if err := pool.setOnline(ctx, true); err != nil {
 		return err
 	}
+	cpu0 := takeCPU(ctx, b.rdb)
 	var form formResult
 	var benchOK, benchFailed atomic.Int64
 	var wg sync.WaitGroup
@@ -159,7 +160,8 @@ func (b *runner) speedRun(ctx context.Context, base string, ms []ManagerToken, r
 		}
 		return offered >= want && handled() >= int64(offered)
 	})
-	r := &SpeedResult{Rate: b.o.Rate, Seconds: secs(d), FormLeads: issued, AchievedRate: rate(issued, d), FormAccepted: form.accepted.Load(),
+	cpu := cpuCost(cpu0, takeCPU(ctx, b.rdb), want)
+	r := &SpeedResult{CPU: cpu, Rate: b.o.Rate, Seconds: secs(d), FormLeads: issued, AchievedRate: rate(issued, d), FormAccepted: form.accepted.Load(),
 		FormFailed: form.failed.Load(), FormHTTP: form.latency.summary(), BenchLeads: benchOK.Load(), BenchFailed: benchFailed.Load(),
 		Accepted: pool.accepted.Load(), Answered: pool.answered.Load(), Closed: pool.closed.Load(), Conflicts: pool.conflicts.Load(),
 		ManagerErrors: pool.failed.Load(), Dropped: pool.dropped.Load()}
@@ -173,6 +175,8 @@ func (b *runner) speedRun(ctx context.Context, base string, ms []ManagerToken, r
 		r.Offered, r.Replies, r.Unknown = c.offered, c.replies, c.unknown
 		r.InboundToOffer = rec.inToOffer.summary()
 		r.PostToOffer = rec.postToOffer.summary()
+		r.OfferMade = rec.inToOfferMade.summary()
+		r.OfferDispatch = rec.madeToDispatch.summary()
 		r.ReplyToSender = rec.replyToSend.summary()
 	} else {
 		r.Offered = pool.offersSeen()

@@ -45,6 +45,10 @@ type recorder struct {
 	postToOffer samples // form POST started -> offer dispatched (includes the HTTP request)
 	replyToSend samples // reply request started -> Sender.Send called
 	lateness    samples // re-offer dispatched - previous offer's deadline
+	// where inbound -> offer goes (server timestamps, ms resolution): the offer made in
+	// Redis (first_offer_at - first_inbound_at), then its event dispatched (now - first_offer_at)
+	inToOfferMade  samples
+	madeToDispatch samples
 }
 
 func newRecorder(offerTimeout time.Duration) *recorder {
@@ -100,6 +104,10 @@ func (r *recorder) Notify(ctx context.Context, ev router.Event) error {
 				recv = c.FirstInboundAt
 			}
 			r.inToOffer.add(now.Sub(recv))
+			if !c.FirstOfferAt.IsZero() && !c.FirstInboundAt.IsZero() {
+				r.inToOfferMade.add(c.FirstOfferAt.Sub(c.FirstInboundAt))
+				r.madeToDispatch.add(now.Sub(c.FirstOfferAt))
+			}
 		} else {
 			r.unknown++
 		}

@@ -78,6 +78,8 @@ type SpeedResult struct {
 	InboundToOffer       Latency  `json:"inbound_to_offer"`
 	PostToOffer          Latency  `json:"post_to_offer"`
 	ServerInboundToOffer *Latency `json:"server_inbound_to_offer,omitempty"` // target mode: server timestamps, ms resolution
+	OfferMade            Latency  `json:"inbound_to_offer_made"`             // first_inbound_at -> first_offer_at (server, ms resolution)
+	OfferDispatch        Latency  `json:"offer_made_to_dispatch"`            // first_offer_at -> notifier called
 	ReplyToSender        Latency  `json:"reply_to_sender"`
 	Replies              int      `json:"replies"`
 	Accepted             int64    `json:"accepted"`
@@ -87,6 +89,7 @@ type SpeedResult struct {
 	ManagerErrors        int64    `json:"manager_errors"`
 	Dropped              int64    `json:"dropped_offers"`
 	FirstError           string   `json:"first_error,omitempty"`
+	CPU                  *CPUCost `json:"cpu_per_conversation,omitempty"` // whole lifecycle: ingest, offer, accept, answer, close
 }
 
 // TimerResult is re-offer lateness.
@@ -212,7 +215,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 		} else {
 			fmt.Fprintf(tw, "speed: inbound received -> offer dispatched\t%s\n", lat(x.InboundToOffer))
 			fmt.Fprintf(tw, "speed: form POST sent -> offer dispatched\t%s\n", lat(x.PostToOffer))
+			fmt.Fprintf(tw, "speed:   of which inbound -> offer made in Redis\t%s\n", lat(x.OfferMade))
+			fmt.Fprintf(tw, "speed:   of which offer made -> event dispatched\t%s\n", lat(x.OfferDispatch))
 			fmt.Fprintf(tw, "speed: manager reply -> channel sender\t%s\n", lat(x.ReplyToSender))
+		}
+		if c := x.CPU; c != nil {
+			fmt.Fprintf(tw, "speed: CPU per conversation (whole lifecycle)\t%.0f us bench process + %.0f us Redis, %.1f Redis calls; idle 2-core estimate %.0f/s\n",
+				c.ProcessUS, c.RedisUS, c.RedisCommands, c.IdleEstimate)
 		}
 		if x.FirstError != "" {
 			fmt.Fprintf(tw, "speed: first error\t%s\n", x.FirstError)
