@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -80,6 +81,14 @@ func (b *runner) ingest(ctx context.Context) error {
 		r.PipelineSeconds = secs(pd)
 		r.PipelinePerSec = rate(c.offered, pd)
 	}
+	// The HTTP ceiling: the same clients on GET /healthz (no body, no Redis).
+	var hc atomic.Int64
+	hd := closedLoop(ctx, b.o.Count, 0, b.o.Concurrency, maxDuration, func(int) {
+		if st, err := b.http.do(ctx, http.MethodGet, gw.URL+"/healthz", "", nil, nil); err == nil && st == http.StatusOK {
+			hc.Add(1)
+		}
+	})
+	r.HealthzPerSec = rate(int(hc.Load()), hd)
 	b.rep.Ingest = r
 	b.o.Progress("ingest: %d accepted in %.2fs = %.0f/s; %d offered by %.2fs = %.0f/s", res.accepted.Load(), secs(d), r.PerSec, c.offered, r.PipelineSeconds, r.PipelinePerSec)
 	return nil

@@ -60,6 +60,7 @@ type IngestResult struct {
 	PipelineSeconds float64  `json:"pipeline_seconds"` // first POST -> last first offer dispatched
 	PipelinePerSec  float64  `json:"pipeline_per_sec"` // new conversations offered per second
 	CPU             *CPUCost `json:"cpu_per_conversation,omitempty"`
+	HealthzPerSec   float64  `json:"healthz_per_sec"` // the same clients on GET /healthz: this machine's HTTP ceiling
 }
 
 // SpeedResult is the software's share of speed-to-lead at a set rate.
@@ -195,6 +196,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintln(tw)
 		fmt.Fprintf(tw, "ingest: HTTP latency\t%s\n", lat(x.HTTP))
+		if x.HealthzPerSec > 0 {
+			fmt.Fprintf(tw, "ingest: HTTP ceiling (GET /healthz, same clients)\t%.0f/s\n", x.HealthzPerSec)
+		}
 		if x.Offered > 0 {
 			fmt.Fprintf(tw, "pipeline: ingest -> qualify -> offer\t%.0f new conversations/s (%d offered, last after %.2fs)\n", x.PipelinePerSec, x.Offered, x.PipelineSeconds)
 		}
