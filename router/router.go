@@ -165,7 +165,10 @@ func (r *Router) consumers(suffix string) []*store.Consumer {
 		ReclaimIdle: r.cfg.ReclaimIdle, MaxDeliveries: int64(r.cfg.MaxDeliveries),
 	}, r.handleInbounds, r.log, r.m)
 	return []*store.Consumer{
-		r.consumer(r.keys.fired(), groupRouter, "timers"+suffix, r.handleFired),
+		store.NewBatchConsumer(r.rdb, store.ConsumerConfig{
+			Stream: r.keys.fired(), Group: groupRouter, Consumer: r.instance + "-timers" + suffix,
+			ReclaimIdle: r.cfg.ReclaimIdle, MaxDeliveries: int64(r.cfg.MaxDeliveries),
+		}, r.handleFireds, r.log, r.m),
 		inbound,
 		events,
 		r.consumer(r.keys.outbound(), groupSend, "out"+suffix, r.handleOutbound),
