@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -41,6 +42,25 @@ type Ingest struct {
 	keys     Keys
 	clock    clock.Clock
 	observer IngestObserver
+
+	// Concurrent calls share round trips: a call that finds no round trip in flight sends
+	// its script at once; calls arriving while one is in flight queue up and go together
+	// in the next pipeline. Nothing waits for a timer, and every call still returns only
+	// after its own script has run (the item is durable).
+	mu      sync.Mutex
+	queue   []*ingestCall
+	flowing bool
+}
+
+// ingestBatch bounds how many queued calls share one pipeline.
+const ingestBatch = 128
+
+type ingestCall struct {
+	keys []string
+	args []any
+	res  []any
+	err  error
+	done chan struct{}
 }
 
 // NewIngest returns an Ingester. observer may be nil.
@@ -75,9 +95,8 @@ func (g *Ingest) Ingest(ctx context.Context, in channels.Inbound) (channels.Inge
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("encode inbound: %w", err)
 	}
-	res, err := ingestScript.Run(ctx, g.rdb,
-		[]string{g.keys.Dedupe(in.Channel, in.Account, in.MessageID), g.keys.Inbound()},
-		strconv.FormatInt(ttlMs, 10), payload).Slice()
+	res, err := g.run(ctx, []string{g.keys.Dedupe(in.Channel, in.Account, in.MessageID), g.keys.Inbound()},
+		strconv.FormatInt(ttlMs, 10), string(payload))
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("store inbound: %w", err)
 	}
@@ -87,6 +106,82 @@ func (g *Ingest) Ingest(ctx context.Context, in channels.Inbound) (channels.Inge
 		g.observer.Ingested(in.Channel, dup == 1)
 	}
 	return channels.IngestResult{EntryID: id, Duplicate: dup == 1}, nil
+}
+
+// run runs the ingest script for one call, sharing the round trip with concurrent calls.
+func (g *Ingest) run(ctx context.Context, keys []string, args ...any) ([]any, error) {
+	c := &ingestCall{keys: keys, args: args, done: make(chan struct{})}
+	g.mu.Lock()
+	g.queue = append(g.queue, c)
+	if g.flowing {
+		g.mu.Unlock()
+		<-c.done // the pipeline in flight, or the next one, carries it
+		return c.res, c.err
+	}
+	g.flowing = true
+	g.mu.Unlock()
+	// No round trip in flight: send the queue (this call included) now, then hand the
+	// calls that queued meanwhile to a goroutine, so this caller does not wait for them.
+	g.flushOnce(ctx)
+	if g.more() {
+		go g.flush(context.WithoutCancel(ctx))
+	}
+	<-c.done
+	return c.res, c.err
+}
+
+// more reports whether calls are queued; if none, the flow stops.
+func (g *Ingest) more() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.queue) == 0 {
+		g.flowing = false
+		return false
+	}
+	return true
+}
+
+// flush sends queued calls until none is left.
+func (g *Ingest) flush(ctx context.Context) {
+	for {
+		g.flushOnce(ctx)
+		if !g.more() {
+			return
+		}
+	}
+}
+
+// flushOnce sends up to ingestBatch queued calls in one pipeline (one call: a plain
+// EVALSHA that loads the script if Redis lost it).
+func (g *Ingest) flushOnce(ctx context.Context) {
+	g.mu.Lock()
+	n := min(len(g.queue), ingestBatch)
+	batch := append([]*ingestCall(nil), g.queue[:n]...)
+	g.queue = append(g.queue[:0], g.queue[n:]...)
+	g.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	ctx = context.WithoutCancel(ctx) // one caller's cancellation must not fail the others
+	if len(batch) == 1 {
+		c := batch[0]
+		c.res, c.err = ingestScript.Run(ctx, g.rdb, c.keys, c.args...).Slice()
+		close(c.done)
+		return
+	}
+	pipe := g.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(batch))
+	for i, c := range batch {
+		cmds[i] = ingestScript.EvalSha(ctx, pipe, c.keys, c.args...)
+	}
+	_, _ = pipe.Exec(ctx) // per-command results are read below
+	for i, c := range batch {
+		c.res, c.err = cmds[i].Slice()
+		if c.err != nil && redis.HasErrorPrefix(c.err, "NOSCRIPT") {
+			c.res, c.err = ingestScript.Run(ctx, g.rdb, c.keys, c.args...).Slice()
+		}
+		close(c.done)
+	}
 }
 
 // DecodeInbound decodes the payload of an inbound stream entry.
