@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -23,6 +24,8 @@ const (
 	fromTimers = 4_000_000
 	fromMemory = 6_000_000
 	fromMemMsg = 8_000_000
+	// in-process Ingester leads use their own contact ids
+	fromIngester = 0
 )
 
 // managerWorkers is how many offers one synthetic manager handles at once.
@@ -81,6 +84,18 @@ func (b *runner) ingest(ctx context.Context) error {
 		r.PipelineSeconds = secs(pd)
 		r.PipelinePerSec = rate(c.offered, pd)
 	}
+	// The same leads through the gateway's Ingester in-process (what a channel adapter
+	// calls after parsing its webhook), at the same concurrency: ingest without HTTP.
+	var ing atomic.Int64
+	id := closedLoop(ctx, b.o.Count, fromIngester, b.o.Concurrency, maxDuration, func(i int) {
+		if _, err := gw.Ingest.Ingest(ctx, b.formInbound(i)); err == nil {
+			ing.Add(1)
+		}
+	})
+	r.IngesterPerSec = rate(int(ing.Load()), id)
+	if b.rep.Raw != nil && b.rep.Raw.PerSec > 0 {
+		r.IngesterRatioToRaw = round3(r.IngesterPerSec / b.rep.Raw.PerSec)
+	}
 	// The HTTP ceiling: the same clients on GET /healthz (no body, no Redis).
 	var hc atomic.Int64
 	hd := closedLoop(ctx, b.o.Count, 0, b.o.Concurrency, maxDuration, func(int) {
@@ -92,6 +107,19 @@ func (b *runner) ingest(ctx context.Context) error {
 	b.rep.Ingest = r
 	b.o.Progress("ingest: %d accepted in %.2fs = %.0f/s; %d offered by %.2fs = %.0f/s", res.accepted.Load(), secs(d), r.PerSec, c.offered, r.PipelineSeconds, r.PipelinePerSec)
 	return nil
+}
+
+// formInbound is lead i as the web form hands it to the Ingester.
+func (b *runner) formInbound(i int) channels.Inbound {
+	body, phone := formLead(b.tag, i)
+	var f map[string]any
+	_ = json.Unmarshal(body, &f)
+	now := time.Now().UTC()
+	return channels.Inbound{Kind: channels.KindMessage, Channel: channels.Form, Account: "default",
+		MessageID: "direct-" + b.tag + "-" + strconv.Itoa(i), ContactID: "direct-" + phone,
+		DisplayName: f["name"].(string), Text: f["message"].(string), Phone: phone, Source: "load",
+		Meta:       map[string]string{"consent_at": now.Format(time.RFC3339Nano), "policy_version": "1", "utm_source": "bench", "utm_campaign": "load"},
+		ReceivedAt: now, DedupeTTL: 10 * time.Minute}
 }
 
 func (b *runner) ingestResult(res *formResult, d time.Duration) *IngestResult {

@@ -61,6 +61,9 @@ type IngestResult struct {
 	PipelinePerSec  float64  `json:"pipeline_per_sec"` // new conversations offered per second
 	CPU             *CPUCost `json:"cpu_per_conversation,omitempty"`
 	HealthzPerSec   float64  `json:"healthz_per_sec"` // the same clients on GET /healthz: this machine's HTTP ceiling
+	// IngesterPerSec: the same leads through the gateway's Ingester in-process (no HTTP).
+	IngesterPerSec     float64 `json:"ingester_per_sec"`
+	IngesterRatioToRaw float64 `json:"ingester_ratio_to_raw_xadd"`
 }
 
 // SpeedResult is the software's share of speed-to-lead at a set rate.
@@ -196,6 +199,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintln(tw)
 		fmt.Fprintf(tw, "ingest: HTTP latency\t%s\n", lat(x.HTTP))
+		if x.IngesterPerSec > 0 {
+			fmt.Fprintf(tw, "ingest: in-process Ingester (no HTTP)\t%.0f/s, %.0f%% of raw XADD\n", x.IngesterPerSec, x.IngesterRatioToRaw*100)
+		}
 		if x.HealthzPerSec > 0 {
 			fmt.Fprintf(tw, "ingest: HTTP ceiling (GET /healthz, same clients)\t%.0f/s\n", x.HealthzPerSec)
 		}
