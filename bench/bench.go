@@ -76,6 +76,10 @@ type Options struct {
 	Rate        float64        // speed phase: new conversations per second
 	ReplyRate   float64        // speed phase: extra conversations/s on the "bench" messaging channel, answered with a reply
 	Duration    time.Duration  // speed phase length
+	// LeaveForms: in the speed phase managers leave form leads offered (capacity 1000
+	// each) and answer only the "bench" channel's: inbound -> offer without the load of
+	// managers' accept/contacted/close calls.
+	LeaveForms bool
 	// Timers phase: offer timeout, leads, and how long offers are left to lapse.
 	OfferTimeout time.Duration
 	TimerLeads   int

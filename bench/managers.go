@@ -14,12 +14,13 @@ import (
 // they take every offer (accept) and answer it — a form lead is marked contacted (it cannot
 // be replied to), a "bench" channel lead gets a reply — and close it, all over HTTP.
 type managerPool struct {
-	b     *runner
-	base  string
-	list  []ManagerToken
-	rec   *recorder // in-process: offers arrive through it; nil in target mode
-	inbox map[string]chan offer
-	wg    sync.WaitGroup
+	b          *runner
+	base       string
+	list       []ManagerToken
+	rec        *recorder // in-process: offers arrive through it; nil in target mode
+	leaveForms bool      // take and answer only "bench" channel offers
+	inbox      map[string]chan offer
+	wg         sync.WaitGroup
 
 	accepted, answered, closed, conflicts, dropped, failed atomic.Int64
 	firstErr                                               atomic.Value
@@ -67,7 +68,7 @@ func (p *managerPool) setOnline(ctx context.Context, online bool) error {
 
 func (p *managerPool) deliver(managerID string, o offer) {
 	ch, ok := p.inbox[managerID]
-	if !ok {
+	if !ok || (p.leaveForms && o.channel != BenchChannel) {
 		return
 	}
 	select {

@@ -157,6 +157,7 @@ func (b *runner) speed(ctx context.Context) error {
 
 func (b *runner) speedRun(ctx context.Context, base string, ms []ManagerToken, rec *recorder, ing channels.Ingester) error {
 	pool := b.newManagers(base, ms, rec)
+	pool.leaveForms = b.o.LeaveForms
 	mctx, mcancel := context.WithCancel(ctx)
 	defer func() { mcancel(); pool.wait() }()
 	pool.start(mctx, managerWorkers)
@@ -195,10 +196,13 @@ func (b *runner) speedRun(ctx context.Context, base string, ms []ManagerToken, r
 		if rec != nil {
 			offered = rec.counts().offered
 		}
+		if b.o.LeaveForms {
+			return offered >= want && pool.closed.Load()+pool.failed.Load()+pool.conflicts.Load() >= benchOK.Load()
+		}
 		return offered >= want && handled() >= int64(offered)
 	})
 	cpu := cpuCost(cpu0, takeCPU(ctx, b.rdb), want)
-	r := &SpeedResult{CPU: cpu, Rate: b.o.Rate, Seconds: secs(d), FormLeads: issued, AchievedRate: rate(issued, d), FormAccepted: form.accepted.Load(),
+	r := &SpeedResult{CPU: cpu, LeaveForms: b.o.LeaveForms, Rate: b.o.Rate, Seconds: secs(d), FormLeads: issued, AchievedRate: rate(issued, d), FormAccepted: form.accepted.Load(),
 		FormFailed: form.failed.Load(), FormHTTP: form.latency.summary(), BenchLeads: benchOK.Load(), BenchFailed: benchFailed.Load(),
 		Accepted: pool.accepted.Load(), Answered: pool.answered.Load(), Closed: pool.closed.Load(), Conflicts: pool.conflicts.Load(),
 		ManagerErrors: pool.failed.Load(), Dropped: pool.dropped.Load()}

@@ -68,6 +68,7 @@ type IngestResult struct {
 
 // SpeedResult is the software's share of speed-to-lead at a set rate.
 type SpeedResult struct {
+	LeaveForms           bool     `json:"leave_forms"` // managers left form leads offered (answered only the bench channel)
 	Rate                 float64  `json:"rate"`
 	Seconds              float64  `json:"seconds"`
 	FormLeads            int      `json:"form_leads"`
@@ -217,6 +218,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 	}
 	if x := r.Speed; x != nil {
+		if x.LeaveForms {
+			fmt.Fprintf(tw, "speed: managers\tleave form leads offered, answer only the bench channel (--leave-forms)\n")
+		}
 		fmt.Fprintf(tw, "speed: load\t%d form leads at %.0f/s (asked %.0f/s) + %d bench-channel leads; %d offered; managers: %d accepted, %d answered, %d closed, %d conflicts, %d errors\n",
 			x.FormLeads, x.AchievedRate, x.Rate, x.BenchLeads, x.Offered, x.Accepted, x.Answered, x.Closed, x.Conflicts, x.ManagerErrors)
 		fmt.Fprintf(tw, "speed: form HTTP latency\t%s\n", lat(x.FormHTTP))

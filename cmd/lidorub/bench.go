@@ -36,6 +36,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.Rate, "rate", 1000, "speed phase: new conversations per second (web form)")
 	fs.Float64Var(&o.ReplyRate, "reply-rate", 0, "speed phase: extra conversations per second on the in-process \"bench\" messaging channel, answered with a reply (default rate/10)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "speed phase length")
+	fs.BoolVar(&o.LeaveForms, "leave-forms", false, "speed phase: managers leave form leads offered and answer only the bench channel's (inbound -> offer without the managers' API load)")
 	fs.DurationVar(&o.OfferTimeout, "offer-timeout", time.Second, "timers phase: router.offer_timeout")
 	fs.IntVar(&o.TimerLeads, "timer-leads", 1000, "timers phase: leads left to lapse")
 	fs.DurationVar(&o.TimerWindow, "timer-window", 5*time.Second, "timers phase: how long offers keep lapsing")
