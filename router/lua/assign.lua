@@ -11,6 +11,9 @@ local now = tonumber(ARGV[2])
 local strategy = ARGV[3]
 local n = tonumber(ARGV[6])
 if n == 0 then return {} end
+-- nothing queued (most drains: after a close, a pass, the periodic one): stop before
+-- reading every candidate
+if redis.call('ZCARD', K('waiting')) == 0 then return {} end
 local cands = {}
 local free = 0
 for i = 0, n - 1 do
