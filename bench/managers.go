@@ -29,6 +29,8 @@ type managerPool struct {
 	seenMu   sync.Mutex
 	seen     map[int64]bool
 	inToOffr samples
+	ours     sync.Map // target mode: phones posted in this phase (the leads that are timed)
+	oursSeen int
 }
 
 func (b *runner) newManagers(base string, list []ManagerToken, rec *recorder) *managerPool {
@@ -167,6 +169,7 @@ func (p *managerPool) handle(ctx context.Context, m ManagerToken, o offer) {
 type apiConversation struct {
 	ID             int64     `json:"id"`
 	Channel        string    `json:"channel"`
+	Phone          string    `json:"phone"`
 	FirstInboundAt time.Time `json:"first_inbound_at"`
 	FirstOfferAt   time.Time `json:"first_offer_at"`
 }
@@ -196,14 +199,20 @@ func (p *managerPool) poll(ctx context.Context, m ManagerToken) {
 			continue
 		}
 		for _, c := range out.Offers {
+			_, ours := p.ours.Load(c.Phone)
 			p.seenMu.Lock()
 			first := !p.seen[c.ID]
 			p.seen[c.ID] = true
+			if first && ours {
+				p.oursSeen++
+			}
 			p.seenMu.Unlock()
 			if !first {
 				continue
 			}
-			if !c.FirstInboundAt.IsZero() && !c.FirstOfferAt.IsZero() {
+			// Offers left from an earlier phase or run are answered too (they hold the
+			// managers' capacity) but only this phase's leads are timed.
+			if ours && !c.FirstInboundAt.IsZero() && !c.FirstOfferAt.IsZero() {
 				p.inToOffr.add(c.FirstOfferAt.Sub(c.FirstInboundAt))
 			}
 			p.deliver(m.ID, offer{convID: c.ID, channel: c.Channel})
@@ -212,6 +221,12 @@ func (p *managerPool) poll(ctx context.Context, m ManagerToken) {
 }
 
 func (p *managerPool) offersSeen() int {
+	p.seenMu.Lock()
+	defer p.seenMu.Unlock()
+	return p.oursSeen
+}
+
+func (p *managerPool) allSeen() int {
 	p.seenMu.Lock()
 	defer p.seenMu.Unlock()
 	return len(p.seen)

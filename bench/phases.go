@@ -185,7 +185,13 @@ func (b *runner) speedRun(ctx context.Context, base string, ms []ManagerToken, r
 			})
 		}()
 	}
-	issued, d := openLoop(ctx, b.o.Rate, b.o.Duration, fromSpeed, b.o.Concurrency, func(i int) { b.postForm(ctx, base, i, rec, &form) })
+	issued, d := openLoop(ctx, b.o.Rate, b.o.Duration, fromSpeed, b.o.Concurrency, func(i int) {
+		if rec == nil {
+			_, phone := formLead(b.tag, i)
+			pool.ours.Store(phone, true)
+		}
+		b.postForm(ctx, base, i, rec, &form)
+	})
 	wg.Wait()
 	want := int(form.accepted.Load() + benchOK.Load())
 	handled := func() int64 {
@@ -199,9 +205,15 @@ func (b *runner) speedRun(ctx context.Context, base string, ms []ManagerToken, r
 		if b.o.LeaveForms {
 			return offered >= want && pool.closed.Load()+pool.failed.Load()+pool.conflicts.Load() >= benchOK.Load()
 		}
+		if rec == nil { // target mode: leftovers are answered too
+			return offered >= want && handled() >= int64(pool.allSeen())
+		}
 		return offered >= want && handled() >= int64(offered)
 	})
-	cpu := cpuCost(cpu0, takeCPU(ctx, b.rdb), want)
+	var cpu *CPUCost
+	if rec != nil { // target mode: --redis may not be the target's Redis
+		cpu = cpuCost(cpu0, takeCPU(ctx, b.rdb), want)
+	}
 	r := &SpeedResult{CPU: cpu, LeaveForms: b.o.LeaveForms, Rate: b.o.Rate, Seconds: secs(d), FormLeads: issued, AchievedRate: rate(issued, d), FormAccepted: form.accepted.Load(),
 		FormFailed: form.failed.Load(), FormHTTP: form.latency.summary(), BenchLeads: benchOK.Load(), BenchFailed: benchFailed.Load(),
 		Accepted: pool.accepted.Load(), Answered: pool.answered.Load(), Closed: pool.closed.Load(), Conflicts: pool.conflicts.Load(),
@@ -225,8 +237,12 @@ func (b *runner) speedRun(ctx context.Context, base string, ms []ManagerToken, r
 		r.ServerInboundToOffer = &s
 	}
 	b.rep.Speed = r
+	io := r.InboundToOffer
+	if r.ServerInboundToOffer != nil {
+		io = *r.ServerInboundToOffer
+	}
 	b.o.Progress("speed: %d form leads at %.0f/s, %d bench-channel leads; inbound->offer p99 %.2f ms; reply->sender p99 %.2f ms",
-		issued, r.AchievedRate, r.BenchLeads, r.InboundToOffer.P99, r.ReplyToSender.P99)
+		issued, r.AchievedRate, r.BenchLeads, io.P99, r.ReplyToSender.P99)
 	return nil
 }
 
