@@ -231,6 +231,7 @@ func (b *runner) speedRun(ctx context.Context, base string, ms []ManagerToken, r
 		r.OfferMade = rec.inToOfferMade.summary()
 		r.OfferDispatch = rec.madeToDispatch.summary()
 		r.ReplyToSender = rec.replyToSend.summary()
+		r.ReplyQueuedToSender = rec.queuedToSend.summary()
 	} else {
 		r.Offered = pool.offersSeen()
 		s := pool.inToOffr.summary()

@@ -41,10 +41,11 @@ type recorder struct {
 	replies    int
 	unknown    int // first offers of leads the bench did not send (should stay 0)
 
-	inToOffer   samples // inbound received (max(request start, FirstInboundAt)) -> offer dispatched
-	postToOffer samples // form POST started -> offer dispatched (includes the HTTP request)
-	replyToSend samples // reply request started -> Sender.Send called
-	lateness    samples // re-offer dispatched - previous offer's deadline
+	inToOffer    samples // inbound received (max(request start, FirstInboundAt)) -> offer dispatched
+	postToOffer  samples // form POST started -> offer dispatched (includes the HTTP request)
+	replyToSend  samples // reply request started -> Sender.Send called
+	queuedToSend samples // reply recorded by the router (Outbound.CreatedAt) -> Sender.Send called
+	lateness     samples // re-offer dispatched - previous offer's deadline
 	// where inbound -> offer goes (server timestamps, ms resolution): the offer made in
 	// Redis (first_offer_at - first_inbound_at), then its event dispatched (now - first_offer_at)
 	inToOfferMade  samples
@@ -128,6 +129,9 @@ func (r *recorder) Send(ctx context.Context, out channels.Outbound) (channels.Se
 		r.mu.Lock()
 		if start, ok := r.replyStart[cid]; ok {
 			r.replyToSend.add(now.Sub(start))
+			if !out.CreatedAt.IsZero() {
+				r.queuedToSend.add(now.Sub(out.CreatedAt))
+			}
 			delete(r.replyStart, cid)
 			r.replies++
 		}

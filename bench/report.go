@@ -86,6 +86,7 @@ type SpeedResult struct {
 	OfferMade            Latency  `json:"inbound_to_offer_made"`             // first_inbound_at -> first_offer_at (server, ms resolution)
 	OfferDispatch        Latency  `json:"offer_made_to_dispatch"`            // first_offer_at -> notifier called
 	ReplyToSender        Latency  `json:"reply_to_sender"`
+	ReplyQueuedToSender  Latency  `json:"reply_queued_to_sender"` // the router recorded the reply -> Sender.Send
 	Replies              int      `json:"replies"`
 	Accepted             int64    `json:"accepted"`
 	Answered             int64    `json:"answered"`
@@ -237,6 +238,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmt.Fprintf(tw, "speed:   of which inbound -> offer made in Redis\t%s\n", lat(x.OfferMade))
 			fmt.Fprintf(tw, "speed:   of which offer made -> event dispatched\t%s\n", lat(x.OfferDispatch))
 			fmt.Fprintf(tw, "speed: manager reply -> channel sender\t%s\n", lat(x.ReplyToSender))
+			fmt.Fprintf(tw, "speed:   of which reply queued by the router -> sender\t%s\n", lat(x.ReplyQueuedToSender))
 		}
 		if c := x.CPU; c != nil {
 			fmt.Fprintf(tw, "speed: CPU per conversation (whole lifecycle)\t%.0f us bench process + %.0f us Redis, %.1f Redis calls; idle 2-core estimate %.0f/s\n",
