@@ -43,17 +43,22 @@ type Ingest struct {
 	clock    clock.Clock
 	observer IngestObserver
 
-	// Concurrent calls share round trips: a call that finds no round trip in flight sends
-	// its script at once; calls arriving while one is in flight queue up and go together
-	// in the next pipeline. Nothing waits for a timer, and every call still returns only
-	// after its own script has run (the item is durable).
-	mu      sync.Mutex
-	queue   []*ingestCall
-	flowing bool
+	// Concurrent calls share round trips: a call that finds fewer than maxFlushers round
+	// trips in flight sends the queue (its own script included) at once; calls arriving
+	// while maxFlushers are in flight queue up and go together in the next pipeline.
+	// Nothing waits for a timer, and every call still returns only after its own script
+	// has run (the item is durable).
+	mu       sync.Mutex
+	queue    []*ingestCall
+	flushers int
 }
 
-// ingestBatch bounds how many queued calls share one pipeline.
-const ingestBatch = 128
+// ingestBatch bounds how many queued calls share one pipeline; maxFlushers bounds the
+// round trips in flight (several, so one slow round trip does not hold everyone up).
+const (
+	ingestBatch = 128
+	maxFlushers = 8
+)
 
 type ingestCall struct {
 	keys []string
@@ -113,12 +118,12 @@ func (g *Ingest) run(ctx context.Context, keys []string, args ...any) ([]any, er
 	c := &ingestCall{keys: keys, args: args, done: make(chan struct{})}
 	g.mu.Lock()
 	g.queue = append(g.queue, c)
-	if g.flowing {
+	if g.flushers >= maxFlushers {
 		g.mu.Unlock()
-		<-c.done // the pipeline in flight, or the next one, carries it
+		<-c.done // a pipeline in flight, or the next one, carries it
 		return c.res, c.err
 	}
-	g.flowing = true
+	g.flushers++
 	g.mu.Unlock()
 	// No round trip in flight: send the queue (this call included) now, then hand the
 	// calls that queued meanwhile to a goroutine, so this caller does not wait for them.
@@ -130,12 +135,12 @@ func (g *Ingest) run(ctx context.Context, keys []string, args ...any) ([]any, er
 	return c.res, c.err
 }
 
-// more reports whether calls are queued; if none, the flow stops.
+// more reports whether calls are queued; if none, this flusher stops.
 func (g *Ingest) more() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.queue) == 0 {
-		g.flowing = false
+		g.flushers--
 		return false
 	}
 	return true
