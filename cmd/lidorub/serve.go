@@ -115,9 +115,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	return g.run(ctx, ln)
 }
 
+// handler is the server's root handler: every request body, whatever the route, is cut at
+// http.max_body_bytes (a route may set a lower limit of its own, e.g. the web form).
+func (g *gateway) handler() http.Handler {
+	return http.MaxBytesHandler(g.mux, g.cfg.HTTP.MaxBodyBytes)
+}
+
 func (g *gateway) run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           g.mux,
+		Handler:           g.handler(),
 		ReadTimeout:       g.cfg.HTTP.ReadTimeout,
 		ReadHeaderTimeout: g.cfg.HTTP.ReadHeaderTimeout,
 		WriteTimeout:      g.cfg.HTTP.WriteTimeout,
