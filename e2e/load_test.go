@@ -435,7 +435,23 @@ func (f *fleet) waitAllClosed(ctx context.Context, want int, timeout time.Durati
 		}
 		time.Sleep(100 * time.Millisecond) // polling real processes' progress
 	}
-	f.t.Fatalf("after %s: %d conversations (want %d), %d not closed", timeout, len(convs), want, open)
+	f.violations.report(f.t)
+	states := map[string]int{}
+	var sample []string
+	for id, c := range convs {
+		states[c["state"]]++
+		if c["state"] != "closed" && len(sample) < 5 {
+			sample = append(sample, fmt.Sprintf("%d: %v", id, c))
+		}
+	}
+	for _, m := range f.managers {
+		h, _ := f.rdb.HGetAll(ctx, f.p+"mgr:"+m.ID).Result()
+		held, _ := f.rdb.ZRange(ctx, f.p+"mgr:"+m.ID+":convs", 0, -1).Result()
+		sample = append(sample, fmt.Sprintf("manager %s: %v holds %v", m.ID, h, held))
+	}
+	waiting, _ := f.rdb.ZCard(ctx, f.p+"waiting").Result()
+	f.t.Fatalf("after %s: %d conversations (want %d), %d not closed; states %v; %d waiting\n  %s",
+		timeout, len(convs), want, open, states, waiting, strings.Join(sample, "\n  "))
 	return nil
 }
 

@@ -32,6 +32,11 @@ type Config struct {
 	Prefix string `yaml:"prefix"`
 	// EmbeddedAddr is where the embedded server listens (default 127.0.0.1:0, i.e. any free port).
 	EmbeddedAddr string `yaml:"embedded_addr"`
+	// PoolSize is the number of connections per Redis node (0: chosen by the caller; the serve
+	// command uses 10 per CPU plus 4 per router worker, because every stream consumer holds
+	// a connection during its blocking read). Too small a pool makes every command wait for
+	// a blocking read to return.
+	PoolSize int `yaml:"pool_size"`
 }
 
 // Defaults fills unset fields.
@@ -62,6 +67,9 @@ func (c *Config) Validate() error {
 	}
 	if strings.ContainsAny(c.Prefix, "{}: ") {
 		errs.Add("prefix", "must not contain '{', '}', ':' or spaces")
+	}
+	if c.PoolSize < 0 {
+		errs.Add("pool_size", "must not be negative")
 	}
 	if c.URL == Embedded && c.Cluster {
 		errs.Add("cluster", "cannot be used with the embedded server")
@@ -99,7 +107,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 			return nil, fmt.Errorf("start embedded redis on %s: %w", c.EmbeddedAddr, err)
 		}
 		conn.embedded = m
-		conn.Client = redis.NewClient(&redis.Options{Addr: m.Addr()})
+		conn.Client = redis.NewClient(&redis.Options{Addr: m.Addr(), PoolSize: c.PoolSize})
 		log.Warn("redis.url is \"embedded\": all data lives in this process's memory and is lost when it stops; point redis.url (or REDIS_URL) at Redis 7 in production",
 			"addr", m.Addr())
 	case c.Cluster:
@@ -107,11 +115,14 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis.url: %w", err)
 		}
-		conn.Client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+		conn.Client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: c.PoolSize})
 	default:
 		opt, err := redis.ParseURL(c.URL)
 		if err != nil {
 			return nil, fmt.Errorf("redis.url: %s", redactURLError(err))
+		}
+		if c.PoolSize > 0 {
+			opt.PoolSize = c.PoolSize
 		}
 		conn.Client = redis.NewClient(opt)
 	}

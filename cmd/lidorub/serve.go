@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -44,7 +45,7 @@ type gateway struct {
 
 // build wires the gateway. Nothing runs yet.
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Clock) (*gateway, error) {
-	conn, err := store.Open(ctx, cfg.Redis, log)
+	conn, err := store.Open(ctx, redisConfig(cfg), log)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +98,18 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		api.WriteError(w, http.StatusNotFound, "not found")
 	})
 	return g, nil
+}
+
+// redisConfig is the redis: section with the connection pool sized for this process: every
+// router worker runs four stream consumers that each hold a connection for up to a second in
+// a blocking read (on Redis Cluster three of those streams share a node), so go-redis's
+// default pool (5 per CPU per node in cluster mode) would make every other command wait.
+func redisConfig(cfg *config.Config) store.Config {
+	rc := cfg.Redis
+	if rc.PoolSize == 0 {
+		rc.PoolSize = 10*runtime.GOMAXPROCS(0) + 4*cfg.Router.Workers
+	}
+	return rc
 }
 
 // serve runs the gateway until ctx is cancelled, then shuts down: it stops taking requests,
