@@ -159,6 +159,7 @@ type gwConfig struct {
 	Port              int
 	RedisURL          string
 	Cluster           bool
+	SentinelMaster    string
 	Prefix            string
 	Managers          []manager
 	ReadHeaderTimeout string // default 2s
@@ -218,6 +219,7 @@ http:
 redis:
   url: %q
   cluster: %v
+  sentinel_master: %q
   prefix: %s
 router:
   strategy: least_busy
@@ -230,7 +232,7 @@ router:
   max_deliveries: 10
 managers:
 `, c.Instance, c.Port, or(c.ReadTimeout, "10s"), or(c.ReadHeaderTimeout, "2s"), maxBody,
-		c.RedisURL, c.Cluster, c.Prefix, or(c.OfferTimeout, "2s"), or(c.FirstResponse, "3s"), or(c.ReclaimIdle, "2s"))
+		c.RedisURL, c.Cluster, c.SentinelMaster, c.Prefix, or(c.OfferTimeout, "2s"), or(c.FirstResponse, "3s"), or(c.ReclaimIdle, "2s"))
 	for _, m := range c.Managers {
 		fmt.Fprintf(&b, "  - {id: %s, token: %s, capacity: %d}\n", m.ID, m.Token, m.Capacity)
 	}

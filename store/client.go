@@ -25,9 +25,19 @@ const Embedded = "embedded"
 // Config is the redis: section.
 type Config struct {
 	// URL is redis://[user:pass@]host:port/db, rediss://..., "embedded", or a comma-separated
-	// list of host:port seeds for Redis Cluster (cluster mode is also chosen by Cluster: true).
+	// list of host:port seeds: Redis Cluster nodes with Cluster: true, Sentinels with
+	// SentinelMaster set.
 	URL     string `yaml:"url"`
 	Cluster bool   `yaml:"cluster"`
+	// SentinelMaster is the master name monitored by the Sentinels listed in URL; the client
+	// follows failovers (go-redis NewFailoverClient).
+	SentinelMaster string `yaml:"sentinel_master"`
+	// Password (and Username, for Redis ACLs) authenticate to the data nodes in cluster and
+	// sentinel modes, where URL is a list of addresses; SentinelPassword authenticates to the
+	// Sentinels themselves. Use ${ENV} references, never literal secrets.
+	Username         string `yaml:"username"`
+	Password         string `yaml:"password"`
+	SentinelPassword string `yaml:"sentinel_password"`
 	// Prefix of every key (default "lidorub"). Several gateways with different prefixes can share one Redis.
 	Prefix string `yaml:"prefix"`
 	// EmbeddedAddr is where the embedded server listens (default 127.0.0.1:0, i.e. any free port).
@@ -55,12 +65,13 @@ func (c *Config) Defaults() {
 // Validate checks the section. Paths are relative to "redis".
 func (c *Config) Validate() error {
 	var errs conf.Errors
-	if c.URL != Embedded && !c.Cluster {
+	seeds := c.Cluster || c.SentinelMaster != ""
+	if c.URL != Embedded && !seeds {
 		if _, err := redis.ParseURL(c.URL); err != nil {
 			errs.Add("url", "not a redis:// URL or %q: %s", Embedded, redactURLError(err))
 		}
 	}
-	if c.Cluster && c.URL != Embedded {
+	if seeds && c.URL != Embedded {
 		if _, err := clusterSeeds(c.URL); err != nil {
 			errs.Add("url", "%s", err)
 		}
@@ -73,6 +84,12 @@ func (c *Config) Validate() error {
 	}
 	if c.URL == Embedded && c.Cluster {
 		errs.Add("cluster", "cannot be used with the embedded server")
+	}
+	if c.URL == Embedded && c.SentinelMaster != "" {
+		errs.Add("sentinel_master", "cannot be used with the embedded server")
+	}
+	if c.Cluster && c.SentinelMaster != "" {
+		errs.Add("sentinel_master", "cannot be used with cluster: true (Redis Cluster has no Sentinels)")
 	}
 	return errs.Err()
 }
@@ -115,7 +132,15 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis.url: %w", err)
 		}
-		conn.Client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: c.PoolSize})
+		conn.Client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: c.PoolSize,
+			Username: c.Username, Password: c.Password})
+	case c.SentinelMaster != "":
+		addrs, err := clusterSeeds(c.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis.url: %w", err)
+		}
+		conn.Client = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: c.SentinelMaster, SentinelAddrs: addrs,
+			SentinelPassword: c.SentinelPassword, Username: c.Username, Password: c.Password, PoolSize: c.PoolSize})
 	default:
 		opt, err := redis.ParseURL(c.URL)
 		if err != nil {
@@ -135,15 +160,15 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 	return conn, nil
 }
 
-// clusterSeeds splits the comma-separated host:port seeds of cluster mode. A seed with
-// credentials is refused: it would be dialled as an address and the password would show
-// in every connection error.
+// clusterSeeds splits the comma-separated host:port seeds of cluster and sentinel modes. A
+// seed with credentials is refused: it would be dialled as an address and the password
+// would show in every connection error (redis.password is the place for it).
 func clusterSeeds(list string) ([]string, error) {
 	var addrs []string
 	for i, a := range strings.Split(list, ",") {
 		a = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(a), "redis://"))
 		if strings.Contains(a, "@") {
-			return nil, fmt.Errorf("cluster seed %d has credentials (user:password@), which cluster mode does not support", i+1)
+			return nil, fmt.Errorf("seed %d has credentials (user:password@), which a seed list does not support: use redis.password", i+1)
 		}
 		if a != "" {
 			addrs = append(addrs, a)
