@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/webform"
+	"github.com/lidorub/lidorub/channels/whatsappcloud"
 	"github.com/lidorub/lidorub/internal/conf"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
@@ -34,7 +36,9 @@ type Config struct {
 
 // Channels gathers every channel's section. Each channel package owns its Config.
 type Channels struct {
-	Form webform.Config `yaml:"form"`
+	Form          webform.Config       `yaml:"form"`
+	Instagram     instagram.Config     `yaml:"instagram"`
+	WhatsAppCloud whatsappcloud.Config `yaml:"whatsappcloud"`
 }
 
 // LogConfig is the log: section.
@@ -97,6 +101,8 @@ func (c *Config) Defaults() {
 	c.Templates.Defaults()
 	c.Qualify.Defaults()
 	c.Channels.Form.Defaults()
+	c.Channels.Instagram.Defaults()
+	c.Channels.WhatsAppCloud.Defaults()
 }
 
 // Validate checks every section and returns all errors, each naming its YAML path.
@@ -130,6 +136,8 @@ func (c *Config) Validate() error {
 	errs.Merge("managers", router.ValidateManagers(c.Managers))
 	errs.Merge("qualify", c.Qualify.Validate())
 	errs.Merge("channels.form", c.Channels.Form.Validate())
+	errs.Merge("channels.instagram", c.Channels.Instagram.Validate())
+	errs.Merge("channels.whatsappcloud", c.Channels.WhatsAppCloud.Validate())
 	ids := map[string]bool{}
 	for _, m := range c.Managers {
 		ids[m.ID] = true

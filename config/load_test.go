@@ -164,6 +164,8 @@ func TestParseGood(t *testing.T) {
 	// The form section's own defaults are the webform package's business.
 	want.Channels.Form = webform.Config{Enabled: ptr(false)}
 	want.Channels.Form.Defaults()
+	want.Channels.Instagram.Defaults() // and the Meta channels' theirs
+	want.Channels.WhatsAppCloud.Defaults()
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(router.Shift{}, qualify.Rule{})); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
@@ -478,13 +480,11 @@ managers:
 	for range 100 {
 		b.WriteString("  - *m\n")
 	}
-	start := time.Now()
+	// The expansion limit is what keeps this fast; its speed is not asserted here (timing
+	// depends on the machine's load), only that the limit is hit.
 	_, err = Parse([]byte(b.String()), nil)
 	if want := "the document expands too many aliases"; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %v", d)
 	}
 }
 

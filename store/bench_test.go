@@ -52,7 +52,7 @@ func benchClient(b *testing.B, poolSize int) (*redis.Client, store.Keys) {
 	rdb := redis.NewClient(opt)
 	prefix := redistest.Prefix()
 	b.Cleanup(func() {
-		deletePrefix(b, rdb, prefix)
+		redistest.DeletePrefix(rdb, prefix)
 		_ = rdb.Close()
 	})
 	if err := rdb.Ping(context.Background()).Err(); err != nil {
