@@ -14,9 +14,10 @@ import (
 
 // Three gateway processes on one Redis take 2,000 web-form leads while six synthetic
 // lead-managers accept, mark contacted and close them through the agent API (and let one
-// offer in ten lapse, so offer timers fire). Mid-run one process is killed with SIGKILL and
-// restarted; later another is stopped with SIGTERM (graceful shutdown under load) and
-// restarted. Every lead answered 2xx must end as exactly one conversation with its one
+// offer in ten lapse and one accepted lead in 25 go uncontacted, so both kinds of timers
+// fire). Mid-run one process hangs, is killed with SIGKILL and replaced by a process with a
+// new instance id (its pending entries must be reclaimed); later another is stopped with
+// SIGTERM (graceful shutdown under load) and restarted. Every lead answered 2xx must end as exactly one conversation with its one
 // message, at every sampled moment no conversation is held by two managers and nobody is
 // above capacity, and every timer fires once.
 func TestThreeInstancesSurviveKillAndTerm(t *testing.T) {
@@ -70,13 +71,20 @@ func TestThreeInstancesSurviveKillAndTerm(t *testing.T) {
 			}
 		}
 	}
-	// SIGKILL gw-2 a third of the way in; it comes back after a second with the same
-	// instance id (it resumes its own pending entries; the others reclaim them after
-	// reclaim_idle if it is slower).
+	// A third of the way in gw-2 hangs (SIGSTOP) for 300ms, so that entries are delivered to
+	// it and never acknowledged, then is killed with SIGKILL. It comes back after a second
+	// under a new instance id (a replacement pod), so what its old consumers held pending
+	// must be reclaimed by the others after reclaim_idle (2s).
 	waitProgress(leads / 3)
 	killedAt := progress.Load()
+	gws[1].freeze()
+	time.Sleep(300 * time.Millisecond) // hung under load
 	gws[1].kill()
+	pendingAtKill := f.pendingOf(ctx, "gw-2-")
 	time.Sleep(time.Second) // the process stays dead for a while under load
+	c := gws[1].cfg
+	c.Instance = "gw-2-replacement"
+	gws[1].configure(c)
 	gws[1].startReady()
 	// SIGTERM gw-3 two thirds of the way in: graceful shutdown under load.
 	waitProgress(2 * leads / 3)
@@ -110,6 +118,12 @@ func TestThreeInstancesSurviveKillAndTerm(t *testing.T) {
 	for _, g := range gws {
 		reclaimed += strings.Count(g.output(), "reclaimed entry from a stalled consumer")
 	}
+	if pendingAtKill == 0 {
+		t.Errorf("gw-2 held no pending entries when killed: reclaiming was not exercised")
+	}
+	if reclaimed < int(pendingAtKill) {
+		t.Errorf("gw-2 died holding %d pending entries; only %d reclaims were logged", pendingAtKill, reclaimed)
+	}
 	if f.samples.Load() < 10 || f.apiChecks.Load() < 100 {
 		t.Errorf("too few invariant checks: %d snapshots, %d API views", f.samples.Load(), f.apiChecks.Load())
 	}
@@ -121,7 +135,7 @@ func TestThreeInstancesSurviveKillAndTerm(t *testing.T) {
 	}
 	t.Logf("%d leads in %s (SIGKILL gw-2 at %d, SIGTERM gw-3 at %d, graceful stop took %s); all closed after %s; "+
 		"%d closed by managers, %d offers, %d lapsed, %d released for no reply, %d timers fired; "+
-		"%d retried leads answered as duplicates; %d snapshots (max %d held at once), %d API views checked; %d stream entries reclaimed from stalled consumers",
+		"%d retried leads answered as duplicates; %d snapshots (max %d held at once), %d API views checked; %d entries pending on gw-2 when killed, %d stream entries reclaimed from stalled consumers",
 		leads, sentAt.Round(time.Millisecond), killedAt, termAt, termTook.Round(time.Millisecond), time.Since(start).Round(time.Millisecond),
-		handled.Load(), ts.offers, ts.lapsed, ts.released, ts.fired, dups, f.samples.Load(), maxHeld.Load(), f.apiChecks.Load(), reclaimed)
+		handled.Load(), ts.offers, ts.lapsed, ts.released, ts.fired, dups, f.samples.Load(), maxHeld.Load(), f.apiChecks.Load(), pendingAtKill, reclaimed)
 }

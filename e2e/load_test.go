@@ -384,6 +384,24 @@ func (f *fleet) sample(ctx context.Context, every time.Duration, maxHeld *atomic
 	}
 }
 
+// pendingOf counts the entries pending on consumers whose name starts with prefix, on
+// every stream a gateway consumes.
+func (f *fleet) pendingOf(ctx context.Context, prefix string) int64 {
+	var n int64
+	for _, sg := range [][2]string{{f.keys.Inbound(), "router"}, {f.p + "fired", "router"}, {f.p + "events", "notify"}, {f.p + "outbound", "send"}} {
+		p, err := f.rdb.XPending(ctx, sg[0], sg[1]).Result()
+		if err != nil {
+			continue
+		}
+		for name, c := range p.Consumers {
+			if strings.HasPrefix(name, prefix) {
+				n += c
+			}
+		}
+	}
+	return n
+}
+
 // ---- the end state ----
 
 // convState reads every conversation's state (1..seq).

@@ -117,6 +117,16 @@ func (p *proc) signal(sig syscall.Signal, timeout time.Duration) (error, bool) {
 	return p.waitErr, true
 }
 
+// freeze suspends the process (SIGSTOP): it holds its connections and whatever was
+// delivered to it, like a hung process.
+func (p *proc) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGSTOP)
+	}
+}
+
 // kill stops the process with SIGKILL (a crash: no cleanup at all).
 func (p *proc) kill() {
 	if _, ok := p.signal(syscall.SIGKILL, 10*time.Second); !ok {
@@ -151,6 +161,7 @@ func (p *proc) tail(n int) string {
 type gateway struct {
 	*proc
 	addr string // 127.0.0.1:port, kept across restarts
+	cfg  gwConfig
 }
 
 // gwConfig is what varies between the tests' gateway configurations.
@@ -250,11 +261,23 @@ func newGateway(t testing.TB, c gwConfig) *gateway {
 	if c.Port == 0 {
 		c.Port = freePort(t)
 	}
-	path := filepath.Join(t.TempDir(), c.Instance+".yaml")
+	g := &gateway{proc: newProc(t, c.Instance, binPath), addr: "127.0.0.1:" + strconv.Itoa(c.Port), cfg: c}
+	g.configure(c)
+	return g
+}
+
+// configure writes c as the gateway's config for its next start (same port).
+func (g *gateway) configure(c gwConfig) {
+	g.t.Helper()
+	c.Port = g.cfg.Port
+	path := filepath.Join(g.t.TempDir(), c.Instance+".yaml")
 	if err := os.WriteFile(path, []byte(c.yaml()), 0o600); err != nil {
-		t.Fatal(err)
+		g.t.Fatal(err)
 	}
-	return &gateway{proc: newProc(t, c.Instance, binPath, "-c", path, "serve"), addr: "127.0.0.1:" + strconv.Itoa(c.Port)}
+	g.mu.Lock()
+	g.args = []string{binPath, "-c", path, "serve"}
+	g.mu.Unlock()
+	g.cfg = c
 }
 
 // startReady starts the gateway and waits (bounded) until /readyz answers 200.
