@@ -199,8 +199,8 @@ func newEnv(t *testing.T, rdb *redis.Client, keys store.Keys, clk *clock.Fake, o
 	d := Deps{
 		Ingester: store.NewIngest(rdb, keys, clk, nil),
 		Redis:    rdb, Keys: keys, Clock: clk,
-		Log:      slog.New(slog.DiscardHandler),
-		Metrics:  e.reg, Alerter: e.alerts, Instance: "test",
+		Log:     slog.New(slog.DiscardHandler),
+		Metrics: e.reg, Alerter: e.alerts, Instance: "test",
 	}
 	for _, o := range opts {
 		o(&cfg, &d)
