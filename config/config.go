@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/channels/webform"
+	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/internal/conf"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
@@ -34,7 +35,8 @@ type Config struct {
 
 // Channels gathers every channel's section. Each channel package owns its Config.
 type Channels struct {
-	Form webform.Config `yaml:"form"`
+	Form     webform.Config  `yaml:"form"`
+	WhatsApp whatsapp.Config `yaml:"whatsapp"`
 }
 
 // LogConfig is the log: section.
@@ -97,6 +99,7 @@ func (c *Config) Defaults() {
 	c.Templates.Defaults()
 	c.Qualify.Defaults()
 	c.Channels.Form.Defaults()
+	c.Channels.WhatsApp.Defaults()
 }
 
 // Validate checks every section and returns all errors, each naming its YAML path.
@@ -130,6 +133,7 @@ func (c *Config) Validate() error {
 	errs.Merge("managers", router.ValidateManagers(c.Managers))
 	errs.Merge("qualify", c.Qualify.Validate())
 	errs.Merge("channels.form", c.Channels.Form.Validate())
+	errs.Merge("channels.whatsapp", c.Channels.WhatsApp.Validate())
 	ids := map[string]bool{}
 	for _, m := range c.Managers {
 		ids[m.ID] = true

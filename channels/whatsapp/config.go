@@ -131,7 +131,8 @@ func (c *Config) AccountNames() []string {
 	return out
 }
 
-func (c *Config) hasAccount(name string) bool {
+// HasAccount reports whether name is a configured account.
+func (c *Config) HasAccount(name string) bool {
 	for _, a := range c.Accounts {
 		if a.Name == name {
 			return true

@@ -40,7 +40,11 @@ func RunLink(ctx context.Context, cfg Config, account, phone string, out io.Writ
 		return err
 	}
 	defer devices.Close()
-	newClient := func(dev *waStore.Device) Client { return newWAClient(dev, libLog.Sub("link")) }
+	newClient := func(dev *waStore.Device) Client {
+		c := newWAClient(dev, libLog.Sub("link")).(waClient)
+		c.InitialAutoReconnect = false // report a failed connection instead of retrying in the background
+		return c
+	}
 	return link(ctx, devices, newClient, clock.Real{}, account, phone, out, linkConnectedWait)
 }
 
@@ -191,7 +195,7 @@ func Status(ctx context.Context, cfg Config, devices *DeviceStore, rdb redis.Uni
 	}
 	out := make([]AccountStatus, 0, len(infos))
 	for _, info := range infos {
-		s := AccountStatus{Name: info.Name, Configured: cfg.hasAccount(info.Name), Linked: info.Linked,
+		s := AccountStatus{Name: info.Name, Configured: cfg.HasAccount(info.Name), Linked: info.Linked,
 			LinkedAt: info.LinkedAt, Connected: "unknown"}
 		if rdb != nil {
 			vals, err := rdb.HGetAll(ctx, keys.Channel(channels.WhatsApp, info.Name, "status")).Result()
