@@ -240,7 +240,7 @@ func TestPermanentDisconnects(t *testing.T) {
 				t.Fatal("handler returned false")
 			}
 			alerts := e.alerts.list()
-			if len(alerts) != 1 || !strings.HasPrefix(alerts[0], "whatsapp/sales: WhatsApp "+tt.reason+": ") || !strings.Contains(alerts[0], tt.logHint) {
+			if len(alerts) != 1 || !strings.HasPrefix(alerts[0], "whatsapp/sales: "+tt.reason+": ") || !strings.Contains(alerts[0], tt.logHint) {
 				t.Fatalf("alerts = %q", alerts)
 			}
 			if v := testutil.ToFloat64(e.ch.connected.WithLabelValues("sales")); v != 0 {

@@ -84,7 +84,7 @@ func (a *account) permanent(reason string, until time.Time, forever bool, what s
 	if a.ch.d.Alerter != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), ingestTimeout)
 		defer cancel()
-		if err := a.ch.d.Alerter.Alert(ctx, channels.WhatsApp, a.name, "WhatsApp "+reason+": "+what); err != nil {
+		if err := a.ch.d.Alerter.Alert(ctx, channels.WhatsApp, a.name, reason+": "+what); err != nil {
 			a.log.Error("could not raise the whatsapp alert", "error", err)
 		}
 	}
