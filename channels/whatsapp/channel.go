@@ -63,6 +63,8 @@ type Channel struct {
 
 	names    []string
 	accounts map[string]*account
+
+	forwardTimeout time.Duration // how long a non-holder waits for the holder to send
 }
 
 // ingestTimeout bounds one Redis write from an event handler (whatsmeow handles events of a
@@ -110,7 +112,8 @@ func newChannel(cfg Config, d Deps, factory clientFactory) (*Channel, error) {
 		ignored: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_whatsapp_ignored_total",
 			Help: "WhatsApp messages acknowledged but not ingested, per account and reason (group, status, from_me, chat, unsupported)."},
 			[]string{"account", "reason"}),
-		accounts: map[string]*account{},
+		accounts:       map[string]*account{},
+		forwardTimeout: DefaultForwardTimeout,
 	}
 	if d.Metrics != nil {
 		if err := d.Metrics.Register(c.connected); err != nil {
@@ -197,6 +200,9 @@ func (a *account) run(ctx context.Context) {
 	a.mu.Lock()
 	a.runCtx = ctx
 	a.mu.Unlock()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { a.serveForwarded(ctx) })
 	interval := a.lease.TTL() / 3
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -412,7 +418,8 @@ func (a *account) poke() {
 }
 
 // Send delivers a text reply. The WhatsApp message id is derived from out.ID (and remembered
-// in Redis), so a retried send reuses it and the recipient's app shows one message.
+// in Redis), so a retried send reuses it and the recipient's app shows one message. When
+// another gateway process holds the account, the send is handed to it (see forward.go).
 func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.SendResult, error) {
 	name := out.Account
 	if name == "" && len(c.names) == 1 {
@@ -422,23 +429,40 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	if a == nil {
 		return channels.SendResult{}, channels.Permanentf("whatsapp account %q is not configured", name)
 	}
+	if _, err := contactJID(out.ContactID); err != nil {
+		return channels.SendResult{}, channels.Permanent(err)
+	}
+	if outboundText(out) == "" {
+		return channels.SendResult{}, channels.Permanentf("nothing to send: the message has no text")
+	}
+	if client := a.liveClient(); client != nil {
+		return c.sendLocal(ctx, a, client, out)
+	}
+	// Another process may hold the account's connection: hand the send to it.
+	elsewhere, err := a.heldElsewhere(ctx)
+	if err != nil {
+		return channels.SendResult{}, fmt.Errorf("whatsapp: read the account lease: %w", err)
+	}
+	if !elsewhere {
+		return channels.SendResult{}, fmt.Errorf("whatsapp account %q is not connected (no gateway process holds it)", name)
+	}
+	return c.forward(ctx, a, out)
+}
+
+// sendLocal sends on this process's connection.
+func (c *Channel) sendLocal(ctx context.Context, a *account, client Client, out channels.Outbound) (channels.SendResult, error) {
+	if !client.IsConnected() {
+		return channels.SendResult{}, fmt.Errorf("whatsapp account %q is not connected right now", a.name)
+	}
 	to, err := contactJID(out.ContactID)
 	if err != nil {
 		return channels.SendResult{}, channels.Permanent(err)
 	}
-	text := outboundText(out)
-	if text == "" {
-		return channels.SendResult{}, channels.Permanentf("nothing to send: the message has no text")
-	}
-	client := a.liveClient()
-	if client == nil || !client.IsConnected() {
-		return channels.SendResult{}, fmt.Errorf("whatsapp account %q is not connected in this process", name)
-	}
-	id, err := c.messageID(ctx, name, out)
+	id, err := c.messageID(ctx, a.name, out)
 	if err != nil {
 		return channels.SendResult{}, err
 	}
-	resp, err := client.SendMessage(ctx, to, &waE2E.Message{Conversation: proto.String(text)},
+	resp, err := client.SendMessage(ctx, to, &waE2E.Message{Conversation: proto.String(outboundText(out))},
 		whatsmeow.SendRequestExtra{ID: id})
 	if err != nil {
 		return channels.SendResult{}, fmt.Errorf("whatsapp send: %w", err)

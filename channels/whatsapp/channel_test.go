@@ -141,9 +141,6 @@ func TestLeaseContention(t *testing.T) {
 	if v := testutil.ToFloat64(a.ch.connected.WithLabelValues("sales")); v != 1 {
 		t.Fatalf("connected gauge of holder = %v", v)
 	}
-	if _, err := b.ch.Send(ctx, channels.Outbound{ID: "o1", Account: "sales", ContactID: "4915112345678", Text: "hi"}); err == nil || channels.IsPermanent(err) {
-		t.Fatalf("send on the non-holder: want a temporary error, got %v", err)
-	}
 
 	// The holder's lease lapses (simulated: the key is gone, as after a missed renewal).
 	if err := rdb.Del(ctx, keys.Lease("whatsapp:sales")).Err(); err != nil {
@@ -410,5 +407,85 @@ func TestDeriveMessageID(t *testing.T) {
 	}
 	if id != DeriveMessageID("sales", "out-1") || id == DeriveMessageID("support", "out-1") || id == DeriveMessageID("sales", "out-2") {
 		t.Fatal("derivation is not a function of (account, outbound id)")
+	}
+}
+
+func TestSendOnNonHolderIsForwardedToTheHolder(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	keys := store.NewKeys(prefix)
+	clk := clock.NewFake(t0)
+	a := newEnv(t, rdb, keys, clk)
+	b := newEnv(t, rdb, keys, clk)
+	ctx := context.Background()
+	a.step(t)
+	b.step(t)
+	holder := a.ch.accounts["sales"]
+	ca := a.client("sales")
+	out := channels.Outbound{ID: "out-9", Account: "sales", ContactID: "4915112345678", Kind: "reply", ManagerID: "m1", Text: "hello"}
+
+	type result struct {
+		res channels.SendResult
+		err error
+	}
+	sendOnB := func(out channels.Outbound) <-chan result {
+		ch := make(chan result, 1)
+		go func() {
+			res, err := b.ch.Send(ctx, out)
+			ch <- result{res, err}
+		}()
+		return ch
+	}
+
+	// The holder sends it and answers with the message id.
+	got := sendOnB(out)
+	if served, err := holder.serveOne(ctx, 5*time.Second); !served || err != nil {
+		t.Fatalf("serveOne: %v %v", served, err)
+	}
+	r := <-got
+	if r.err != nil || r.res.ChannelMessageID != DeriveMessageID("sales", "out-9") {
+		t.Fatalf("forwarded send: %+v", r)
+	}
+	ca.mu.Lock()
+	sent := append([]sentMessage(nil), ca.sent...)
+	ca.mu.Unlock()
+	if len(sent) != 1 || sent[0].Text != "hello" || sent[0].ID != r.res.ChannelMessageID {
+		t.Fatalf("holder sent %+v", sent)
+	}
+	if b.client("sales") != nil && len(b.client("sales").sent) != 0 {
+		t.Fatal("non-holder sent on its own connection")
+	}
+
+	// A temporary failure on the holder comes back temporary.
+	ca.mu.Lock()
+	ca.sendErrs = []error{errBoom}
+	ca.mu.Unlock()
+	got = sendOnB(out)
+	if served, err := holder.serveOne(ctx, 5*time.Second); !served || err != nil {
+		t.Fatalf("serveOne: %v %v", served, err)
+	}
+	if r := <-got; r.err == nil || channels.IsPermanent(r.err) || !strings.Contains(r.err.Error(), "boom") {
+		t.Fatalf("want the holder's temporary error, got %v", r.err)
+	}
+
+	// The holder does not answer in time: temporary error; the stale request is dropped later.
+	b.ch.forwardTimeout = time.Second
+	if _, err := b.ch.Send(ctx, out); err == nil || channels.IsPermanent(err) || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("silent holder: %v", err)
+	}
+	clk.Advance(2 * time.Second)
+	if served, err := holder.serveOne(ctx, 5*time.Second); !served || err != nil {
+		t.Fatalf("serveOne: %v %v", served, err)
+	}
+	ca.mu.Lock()
+	n := len(ca.sent)
+	ca.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("a request past its deadline was sent (%d sends)", n)
+	}
+
+	// Nobody holds the account: fail fast.
+	holder.shutdown()
+	if _, err := b.ch.Send(ctx, out); err == nil || channels.IsPermanent(err) || !strings.Contains(err.Error(), "no gateway process holds it") {
+		t.Fatalf("no holder: %v", err)
 	}
 }
