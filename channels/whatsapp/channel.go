@@ -188,12 +188,14 @@ type account struct {
 	client       Client          // nil until the device is loaded
 	holding      bool            // we hold the lease and have (tried to) connect
 	lastRenew    time.Time
-	connectFail  bool      // the last Connect returned an error: retry at the next step
-	loggedIn     bool      // between Connected and a disconnect
-	parkedUntil  time.Time // after a permanent disconnect: do not connect before (zero: not parked)
-	parkForever  bool      // until this process restarts (client outdated, stream replaced)
-	notLinkedLog bool      // "not linked" was logged already
-	reload       bool      // logged out: drop the client and load the device again
+	connectFail  bool            // the last Connect returned an error: retry at the next step
+	loggedIn     bool            // between Connected and a disconnect
+	parkedUntil  time.Time       // after a permanent disconnect: do not connect before (zero: not parked)
+	parkForever  bool            // until this process restarts (client outdated, stream replaced)
+	notLinkedLog bool            // "not linked" was logged already
+	reload       bool            // logged out: drop the client and load the device again
+	connecting   bool            // a Connect call is in flight
+	bg           *sync.WaitGroup // set by run: Connect runs in the background (it can take a minute)
 }
 
 func (a *account) run(ctx context.Context) {
@@ -202,6 +204,9 @@ func (a *account) run(ctx context.Context) {
 	a.mu.Unlock()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	a.mu.Lock()
+	a.bg = &wg
+	a.mu.Unlock()
 	wg.Go(func() { a.serveForwarded(ctx) })
 	interval := a.lease.TTL() / 3
 	t := time.NewTicker(interval)
@@ -316,7 +321,7 @@ func (a *account) step(ctx context.Context) error {
 		a.holding, a.lastRenew = true, now
 		a.mu.Unlock()
 		a.log.Info("holding the whatsapp lease: connecting")
-		a.connect(runCtx, client)
+		a.startConnect(runCtx, client)
 		a.writeStatus(ctx)
 		return nil
 	}
@@ -344,10 +349,28 @@ func (a *account) step(ctx context.Context) error {
 	retry := a.connectFail
 	a.mu.Unlock()
 	if retry {
-		a.connect(runCtx, client)
+		a.startConnect(runCtx, client)
 	}
 	a.writeStatus(ctx)
 	return nil
+}
+
+// startConnect connects c, in the background when running under Run: dialling and the
+// handshake can take longer than the lease TTL, and renewals must go on meanwhile.
+func (a *account) startConnect(ctx context.Context, c Client) {
+	a.mu.Lock()
+	if a.connecting {
+		a.mu.Unlock()
+		return
+	}
+	a.connecting = true
+	bg := a.bg
+	a.mu.Unlock()
+	if bg != nil {
+		bg.Go(func() { a.connect(ctx, c) })
+		return
+	}
+	a.connect(ctx, c)
 }
 
 func (a *account) connect(ctx context.Context, c Client) {
@@ -356,10 +379,16 @@ func (a *account) connect(ctx context.Context, c Client) {
 		err = nil
 	}
 	a.mu.Lock()
+	a.connecting = false
 	a.connectFail = err != nil
+	lost := !a.holding
 	a.mu.Unlock()
 	if err != nil {
 		a.log.Warn("whatsapp connect failed; retrying at the next lease renewal", "error", err)
+		return
+	}
+	if lost { // the lease went away while we were connecting
+		c.Disconnect()
 	}
 }
 

@@ -489,3 +489,40 @@ func TestSendOnNonHolderIsForwardedToTheHolder(t *testing.T) {
 		t.Fatalf("no holder: %v", err)
 	}
 }
+
+// Under Run, a slow Connect (dialling and the handshake can take a minute) must not hold up
+// the lease renewal; cancelling Run disconnects and hands the lease back.
+func TestRunConnectsInTheBackground(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	keys := store.NewKeys(prefix)
+	e := newEnv(t, rdb, keys, clock.NewFake(t0))
+	gate, started := make(chan struct{}), make(chan struct{}, 1)
+	e.prepare = func(c *fakeClient) { c.gate, c.started = gate, started }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.ch.Run(ctx) }()
+
+	<-started // Connect is in flight and blocked
+	statusKey := keys.Channel(channels.WhatsApp, "sales", "status")
+	for i := 0; ; i++ { // the step that started it went on to publish the status
+		if n, _ := rdb.Exists(context.Background(), statusKey).Result(); n == 1 {
+			break
+		}
+		if i > 500 {
+			t.Fatal("the step is blocked behind Connect")
+		}
+		time.Sleep(5 * time.Millisecond) // waiting for another goroutine, not for a timer
+	}
+	close(gate)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	c := e.client("sales")
+	if c.IsConnected() {
+		t.Fatal("still connected after Run returned")
+	}
+	if n, _ := rdb.Exists(context.Background(), keys.Lease("whatsapp:sales")).Result(); n != 0 {
+		t.Fatal("lease kept after Run returned")
+	}
+}

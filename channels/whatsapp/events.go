@@ -44,6 +44,10 @@ func (a *account) handle(evt any) bool {
 		a.permanent("stream_replaced", time.Time{}, true,
 			"another process connected with this account's session (a second gateway not sharing this Redis, or a copied store). "+
 				"Stop the other process, then restart this one; this process stays disconnected until then")
+	case *events.UndecryptableMessage:
+		// whatsmeow already asked the sender's phone to resend it; the resend arrives as a Message.
+		a.log.Warn("could not decrypt a whatsapp message; a resend was requested", "message_id", e.Info.ID,
+			"unavailable", e.IsUnavailable)
 	case *events.ConnectFailure:
 		a.log.Warn("whatsapp connect failure", "reason", int(e.Reason), "message", e.Message)
 	}

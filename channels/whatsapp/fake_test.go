@@ -47,6 +47,8 @@ type fakeClient struct {
 	qr          chan whatsmeow.QRChannelItem
 	pairPhone   string
 	onConnect   func()
+	gate        chan struct{} // if set, Connect blocks until it is closed
+	started     chan struct{} // if set, Connect signals here first
 }
 
 type sentMessage struct {
@@ -58,6 +60,15 @@ type sentMessage struct {
 func newFakeClient() *fakeClient { return &fakeClient{lids: map[types.JID]types.JID{}} }
 
 func (f *fakeClient) Connect(context.Context) error {
+	f.mu.Lock()
+	gate, started := f.gate, f.started
+	f.mu.Unlock()
+	if started != nil {
+		started <- struct{}{}
+	}
+	if gate != nil {
+		<-gate
+	}
 	f.mu.Lock()
 	f.connects++
 	err := f.connectErr
@@ -182,6 +193,7 @@ type env struct {
 	clock   *clock.Fake
 	alerts  *alertRecorder
 	reg     *prometheus.Registry
+	prepare func(*fakeClient) // called on every new fake client
 }
 
 var t0 = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
@@ -215,6 +227,9 @@ func newEnv(t *testing.T, rdb *redis.Client, keys store.Keys, clk *clock.Fake, o
 			return nil, ErrNotLinked
 		}
 		c := newFakeClient()
+		if e.prepare != nil {
+			e.prepare(c)
+		}
 		e.clients[account] = c
 		return c, nil
 	})
