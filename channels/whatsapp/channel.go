@@ -494,7 +494,7 @@ func (c *Channel) sendLocal(ctx context.Context, a *account, client Client, out 
 	resp, err := client.SendMessage(ctx, to, &waE2E.Message{Conversation: proto.String(outboundText(out))},
 		whatsmeow.SendRequestExtra{ID: id})
 	if err != nil {
-		return channels.SendResult{}, fmt.Errorf("whatsapp send: %w", err)
+		return channels.SendResult{}, redacted{fmt.Errorf("whatsapp send: %w", err)}
 	}
 	if resp.ID != "" {
 		id = resp.ID
@@ -570,3 +570,10 @@ func outboundText(out channels.Outbound) string {
 }
 
 var _ channels.Sender = (*Channel)(nil)
+
+// redacted hides phone-number-like digit runs (whatsmeow errors name JIDs) from an error's
+// text, which ends up in logs; errors.Is/As still see the original.
+type redacted struct{ err error }
+
+func (r redacted) Error() string { return digitRun.ReplaceAllString(r.err.Error(), "…") }
+func (r redacted) Unwrap() error { return r.err }

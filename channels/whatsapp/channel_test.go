@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -372,7 +373,7 @@ func TestSendErrors(t *testing.T) {
 		{"no text", func(o *channels.Outbound) { o.Text = " " }, true},
 		{"send fails", func(*channels.Outbound) {
 			c.mu.Lock()
-			c.sendErrs = []error{errBoom}
+			c.sendErrs = []error{fmt.Errorf("failed to get devices of 4915112345678@s.whatsapp.net: %w", whatsmeow.ErrIQTimedOut)}
 			c.mu.Unlock()
 		}, false},
 	}
@@ -383,6 +384,9 @@ func TestSendErrors(t *testing.T) {
 			_, err := e.ch.Send(ctx, o)
 			if err == nil || channels.IsPermanent(err) != tt.permanent {
 				t.Fatalf("err = %v, permanent want %v", err, tt.permanent)
+			}
+			if strings.Contains(err.Error(), "4915112345678") {
+				t.Fatalf("error text leaks the phone number: %v", err)
 			}
 		})
 	}
