@@ -268,17 +268,18 @@ func (a *account) step(ctx context.Context) error {
 	a.mu.Lock()
 	parked := a.parkForever || now.Before(a.parkedUntil)
 	reload := a.reload
+	live := a.holding || (a.client != nil && a.client.IsConnected())
 	a.mu.Unlock()
-	if parked || reload {
+	if (parked && live) || reload {
 		a.drop(ctx, true)
 		if !parked {
 			a.mu.Lock()
 			a.client, a.reload = nil, false
 			a.mu.Unlock()
 		}
-		if parked {
-			return nil
-		}
+	}
+	if parked {
+		return nil
 	}
 	a.mu.Lock()
 	holding, client, runCtx := a.holding, a.client, a.runCtx
