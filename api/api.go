@@ -77,10 +77,11 @@ type handler func(w http.ResponseWriter, r *http.Request, me string)
 
 func (a *API) auth(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// The scheme is case-insensitive (RFC 9110, section 11.1).
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		me := ""
-		if ok && token != "" {
-			me = a.desk.ManagerByToken(strings.TrimSpace(token))
+		if token = strings.TrimSpace(token); ok && strings.EqualFold(scheme, "Bearer") && token != "" {
+			me = a.desk.ManagerByToken(token)
 		}
 		if me == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lidorub"`)

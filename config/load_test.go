@@ -166,6 +166,8 @@ func TestParseGood(t *testing.T) {
 	// The form section's own defaults are the webform package's business.
 	want.Channels.Form = webform.Config{Enabled: ptr(false)}
 	want.Channels.Form.Defaults()
+	want.Channels.Instagram.Defaults() // and the Meta channels' theirs
+	want.Channels.WhatsAppCloud.Defaults()
 	want.Channels.WhatsApp.Defaults()
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(router.Shift{}, qualify.Rule{})); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)

@@ -67,7 +67,9 @@ func (r *Router) applyMessage(ctx context.Context, entryID string, in channels.I
 	}
 	// The automatic acknowledgement, sent with the creation of a new conversation.
 	ackKind, ackOut, ackLine := "", "", ""
-	if r.sender(in.Channel) != nil && !q.Spam {
+	// No automatic reply to a comment lead: the one private reply Instagram allows per
+	// comment belongs to the manager's first answer.
+	if r.sender(in.Channel) != nil && !q.Spam && in.Meta["origin"] != "comment" {
 		text := tplText(r.tpl.AutoAck)
 		ackKind = "auto_ack"
 		if !r.anyOnShift(now) {

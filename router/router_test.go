@@ -521,3 +521,16 @@ func TestEraseOnRequest(t *testing.T) {
 		t.Fatalf("second erase: %v", err)
 	}
 }
+
+func TestNoAutoAckOnCommentLeads(t *testing.T) {
+	e := newEnv(t, opts{})
+	e.online("anna")
+	e.ingestMsg(channels.Inbound{Channel: channels.Instagram, Account: "ig1", MessageID: "cm1", ContactID: "u1",
+		Text: "price?", Meta: map[string]string{"origin": "comment", "comment_id": "cm1"}})
+	if got := e.sender.kinds(); len(got) != 0 {
+		t.Fatalf("sent %v to a comment lead", got)
+	}
+	if c := e.conv(1); c.OfferTo != "anna" || c.Meta["comment_id"] != "cm1" {
+		t.Fatalf("%+v", c)
+	}
+}

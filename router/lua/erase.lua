@@ -1,6 +1,7 @@
 -- Erases a conversation on request (personal data): its hash, transcript, contact pointer,
--- queue entry, timers and its place in the manager's load. The events and stream history keep
--- only ids.
+-- queue entry, timers and its place in the manager's load. Copies of its messages in the
+-- inbound, outbound and events streams disappear when those are trimmed (every 30 s, once
+-- processed); dead-letter streams are not touched.
 -- KEYS[1] {P}:waiting
 -- ARGV[1] P   ARGV[2] now ms   ARGV[3] conversation id
 -- returns status: ok | notfound
