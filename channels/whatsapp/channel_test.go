@@ -390,8 +390,20 @@ func TestSendErrors(t *testing.T) {
 			}
 		})
 	}
-	// A LID contact (no phone known) is reachable as such.
+	// Attachments given by URL go out as links under the text.
 	o := base
+	o.ID, o.Attachments = "o-att", []channels.Attachment{{Kind: "image", Ref: "https://example.com/flat.jpg"}, {Kind: "image", Ref: "AgACAgIAAxk"}}
+	if _, err := e.ch.Send(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	text := c.sent[len(c.sent)-1].Text
+	c.mu.Unlock()
+	if text != "hi\nhttps://example.com/flat.jpg" {
+		t.Fatalf("sent text %q", text)
+	}
+	// A LID contact (no phone known) is reachable as such.
+	o = base
 	o.ID, o.ContactID = "o-lid", "11112222333344@lid"
 	if _, err := e.ch.Send(ctx, o); err != nil {
 		t.Fatal(err)

@@ -87,6 +87,12 @@ func TestMapMessage(t *testing.T) {
 		{file: "contact.json", want: with(anna("3A1F00C0FFEE000000000006", "2026-11-28T09:03:00Z"), func(in *channels.Inbound) {
 			in.Attachments = []channels.Attachment{{Kind: "contact", Ref: "tel:+4915198765432", MIME: "text/vcard", Name: "Ben (my husband)"}}
 		})},
+		{file: "contacts_array.json", want: with(anna("3A1F00C0FFEE000000000011", "2026-11-28T09:14:00Z"), func(in *channels.Inbound) {
+			in.Attachments = []channels.Attachment{
+				{Kind: "contact", Ref: "tel:+49305550199", MIME: "text/vcard", Name: "Landlord"},
+				{Kind: "contact", MIME: "text/vcard", Name: "No number"},
+			}
+		})},
 		{file: "voice_ephemeral.json", want: with(anna("3A1F00C0FFEE000000000010", "2026-11-28T09:13:00Z"), func(in *channels.Inbound) {
 			in.Attachments = []channels.Attachment{{Kind: "voice", Ref: "3A1F00C0FFEE000000000010", MIME: "audio/ogg; codecs=opus", Size: 9012}}
 		})},
