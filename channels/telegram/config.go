@@ -136,6 +136,8 @@ func (c *Config) Validate() error {
 			errs.Add(p+".name", "is required")
 		case !validName(b.Name):
 			errs.Add(p+".name", "must be 1-32 characters of a-z, 0-9, '_' or '-' (got %q)", b.Name)
+		case b.Name == StaffName:
+			errs.Add(p+".name", "%q is reserved for the staff bot", b.Name)
 		default:
 			if j, dup := names[b.Name]; dup {
 				errs.Add(p+".name", "duplicates bots[%d].name %q", j, b.Name)
