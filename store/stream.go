@@ -56,8 +56,8 @@ func (c *ConsumerConfig) defaults() {
 
 // ConsumerObserver is told about dead-lettered entries and handler failures (metrics). May be nil.
 type ConsumerObserver interface {
-	DeadLettered(stream string)
-	HandlerFailed(stream string)
+	EntryDeadLettered(stream string)
+	EntryFailed(stream string)
 }
 
 // Consumer reads one stream in a consumer group and runs a Handler on every entry.
@@ -193,7 +193,7 @@ func (c *Consumer) handleOne(ctx context.Context, m redis.XMessage) bool {
 	err := c.handle(hctx, Entry{Stream: c.cfg.Stream, ID: m.ID, Values: m.Values})
 	if err != nil {
 		if c.observer != nil {
-			c.observer.HandlerFailed(c.cfg.Stream)
+			c.observer.EntryFailed(c.cfg.Stream)
 		}
 		c.log.Warn("entry not processed; it stays pending and will be retried", "id", m.ID, "err", err)
 		return false
@@ -276,7 +276,7 @@ func (c *Consumer) deadLetter(ctx context.Context, m redis.XMessage, deliveries 
 		return fmt.Errorf("dead-letter %s: %w", m.ID, err)
 	}
 	if c.observer != nil {
-		c.observer.DeadLettered(c.cfg.Stream)
+		c.observer.EntryDeadLettered(c.cfg.Stream)
 	}
 	c.log.Error("entry moved to the dead-letter stream after repeated failures", "id", m.ID, "deliveries", deliveries, "dead_stream", DeadLetter(c.cfg.Stream))
 	return nil

@@ -1,0 +1,49 @@
+package router
+
+import (
+	"strconv"
+
+	"github.com/lidorub/lidorub/store"
+)
+
+// Router keys, all under the hash tag {P} (P = redis.prefix):
+//
+//	{P}:seq                         conversation id counter
+//	{P}:conv:<id>                   hash: one conversation (see conversation fields in desk.go)
+//	{P}:conv:<id>:log               list: transcript, JSON lines, capped at router.transcript_limit
+//	{P}:conv:<id>:lapsed            set: managers who let the current round's offers lapse
+//	{P}:contact:<ch>:<acct>:<id>    string: the open conversation of a contact
+//	{P}:waiting                     zset: queue, score = (9-priority)*1e13 + first inbound ms
+//	{P}:mgr:<id>                    hash: online, since, load (offered+assigned), last_offer
+//	{P}:mgr:<id>:convs              zset: the manager's offered and assigned conversations
+//	{P}:rr                          string: last manager offered (round_robin)
+//	{P}:timers                      zset: member "o|<conv>|<seq>" (offer) or "r|<conv>|<seq>" (first reply), score = deadline ms
+//	{P}:fired                       stream: timers moved here when due (consumer group "router")
+//	{P}:events                      stream: notifications for managers (consumer group "notify")
+//	{P}:outbound                    stream: messages to customers (consumer group "send")
+//	{P}:done:<entry id>             string: an inbound entry already applied (idempotency)
+//	{P}:out:<outbound id>           string: sent | failed | delivered | read
+//	{P}:outref:<ch>:<acct>:<msg id> string: "<conv>|<outbound id>|<manager>" for delivery statuses
+type keys struct {
+	store.Keys
+	p string // "{P}:" passed to scripts as ARGV[1]
+}
+
+func newKeys(k store.Keys) keys { return keys{Keys: k, p: k.Core("")} }
+
+func (k keys) seq() string          { return k.Core("seq") }
+func (k keys) waiting() string      { return k.Core("waiting") }
+func (k keys) timers() string       { return k.Core("timers") }
+func (k keys) fired() string        { return k.Core("fired") }
+func (k keys) events() string       { return k.Core("events") }
+func (k keys) outbound() string     { return k.Core("outbound") }
+func (k keys) conv(id int64) string { return k.Core("conv", strconv.FormatInt(id, 10)) }
+func (k keys) log(id int64) string  { return k.Core("conv", strconv.FormatInt(id, 10), "log") }
+func (k keys) mgr(id string) string { return k.Core("mgr", id) }
+func (k keys) mgrConvs(id string) string {
+	return k.Core("mgr", id, "convs")
+}
+func (k keys) out(id string) string { return k.Core("out", id) }
+func (k keys) outref(ch, acct, msgID string) string {
+	return k.Core("outref", ch, acct, msgID)
+}

@@ -1,0 +1,112 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/store"
+)
+
+// sendTimeout bounds one Send call.
+const sendTimeout = 30 * time.Second
+
+// maxRetryWait: a rate limit asking for longer than this leaves the entry for redelivery.
+const maxRetryWait = 30 * time.Second
+
+// handleOutbound sends one outbound message with retries. A permanent failure is recorded
+// and reported to the manager who wrote the message; temporary failures beyond send_retries
+// leave the entry pending, so it is redelivered (and dead-lettered after max_deliveries).
+func (r *Router) handleOutbound(ctx context.Context, e store.Entry) error {
+	raw, _ := e.Values["o"].(string)
+	var out channels.Outbound
+	if err := json.Unmarshal([]byte(raw), &out); err != nil || out.ID == "" {
+		r.log.Error("malformed outbound entry moved to the dead-letter stream", "id", e.ID)
+		return r.rdb.XAdd(ctx, deadLetterArgs(e)).Err()
+	}
+	cid, _ := strconv.ParseInt(out.ConversationID, 10, 64)
+	// A redelivered entry whose send already succeeded or failed for good is not sent again.
+	if st, err := r.rdb.Get(ctx, r.keys.out(out.ID)).Result(); err == nil && st != "" {
+		return nil
+	} else if err != nil && !isNil(err) {
+		return err
+	}
+	s := r.sender(out.Channel)
+	if s == nil {
+		if out.Human() {
+			return r.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, channels.ErrNoSender.Error())
+		}
+		return nil // automatic message on a channel that cannot send (web form): nothing to do
+	}
+	for attempt := 0; ; attempt++ {
+		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		res, err := s.Send(sctx, out)
+		cancel()
+		if err == nil {
+			return r.delivered(ctx, cid, out, res)
+		}
+		if channels.IsPermanent(err) {
+			r.m.SendFailed.WithLabelValues(out.Channel, "permanent").Inc()
+			return r.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, err.Error())
+		}
+		r.m.SendFailed.WithLabelValues(out.Channel, "temporary").Inc()
+		if attempt >= r.cfg.SendRetries {
+			return fmt.Errorf("send %s on %s: %w", out.ID, out.Channel, err)
+		}
+		wait := time.Duration(200<<attempt) * time.Millisecond
+		var ra *channels.RetryAfterError
+		if errors.As(err, &ra) {
+			wait = ra.After
+		}
+		if wait > maxRetryWait {
+			return fmt.Errorf("send %s on %s: %w", out.ID, out.Channel, err)
+		}
+		r.log.Info("send failed, retrying", "outbound", out.ID, "channel", out.Channel, "attempt", attempt+1, "wait", wait, "err", err)
+		if err := r.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *Router) delivered(ctx context.Context, cid int64, out channels.Outbound, res channels.SendResult) error {
+	human := "0"
+	if out.Human() {
+		human = "1"
+	}
+	now := r.clock.Now()
+	v, err := deliveredScript.Run(ctx, r.rdb, []string{r.keys.seq()}, r.keys.p, ms(now), cid, out.ID, human,
+		out.Channel, out.Account, res.ChannelMessageID, out.ManagerID, refTTL.Milliseconds()).Slice()
+	if err != nil {
+		return fmt.Errorf("record delivery: %w", err)
+	}
+	r.m.Sent.WithLabelValues(out.Channel, out.Kind).Inc()
+	if first, _ := v[0].(int64); first == 1 {
+		if fi, _ := strconv.ParseInt(fmt.Sprint(v[1]), 10, 64); fi > 0 {
+			r.m.SpeedToLead.WithLabelValues(out.Channel).Observe(seconds(now, fi))
+		}
+	}
+	return nil
+}
+
+// recordFailure records a permanent delivery failure and tells the author (or, for an
+// automatic message, the escalation target).
+func (r *Router) recordFailure(ctx context.Context, cid int64, outID, managerID, channel, reason string) error {
+	now := r.clock.Now()
+	line, _ := json.Marshal(Message{Dir: "out", Kind: "note", Text: "not delivered: " + reason, ID: outID, At: now})
+	n, err := failedScript.Run(ctx, r.rdb, []string{r.keys.seq()}, r.keys.p, ms(now), cid, outID, managerID, reason,
+		line, r.cfg.TranscriptLimit, refTTL.Milliseconds()).Int()
+	if err != nil {
+		return fmt.Errorf("record send failure: %w", err)
+	}
+	if n == 1 {
+		r.log.Warn("message could not be delivered", "conversation", cid, "outbound", outID, "channel", channel, "manager", managerID, "reason", reason)
+		if managerID == "" {
+			r.m.Escalations.WithLabelValues("send_failure").Inc()
+		}
+	}
+	return nil
+}
