@@ -122,6 +122,9 @@ func mapUpdate(bot string, allowGroups bool, u *tgbotapi.Update) (in channels.In
 	return in, true, ""
 }
 
+// Attachments returns the media of a message as attachment references (file_id, mime, size).
+func Attachments(m *tgbotapi.Message) []channels.Attachment { return attachments(m) }
+
 func attachments(m *tgbotapi.Message) []channels.Attachment {
 	var out []channels.Attachment
 	if len(m.Photo) > 0 {
