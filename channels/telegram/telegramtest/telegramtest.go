@@ -21,6 +21,8 @@ type Call struct {
 	Token  string
 	Method string
 	Params url.Values
+	// MessageID is the id the fake gave the sent message (0 for other methods and failures).
+	MessageID int
 }
 
 // ChatID returns the chat_id parameter.
@@ -141,6 +143,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	params := r.Form
 	s.mu.Lock()
 	s.calls = append(s.calls, Call{Token: token, Method: method, Params: params})
+	idx := len(s.calls) - 1
 	var f *Failure
 	if q := s.fail[method]; len(q) > 0 {
 		f = &q[0]
@@ -198,6 +201,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.nextMsg++
 		id := s.nextMsg
+		if idx < len(s.calls) {
+			s.calls[idx].MessageID = id
+		}
 		s.mu.Unlock()
 		msg := map[string]any{"message_id": id, "date": 1700000000, "chat": map[string]any{"id": chat, "type": "private"}}
 		if t := params.Get("text"); t != "" {
