@@ -331,3 +331,11 @@ func (r *Router) ManagerByToken(token string) string {
 	}
 	return found
 }
+
+// Role returns a configured manager's role ("" if unknown).
+func (r *Router) Role(managerID string) string {
+	if m, ok := r.byID[managerID]; ok {
+		return m.Role
+	}
+	return ""
+}

@@ -68,7 +68,8 @@ func (r *Router) applyMessage(ctx context.Context, entryID string, in channels.I
 	// The automatic acknowledgement, sent with the creation of a new conversation.
 	ackKind, ackOut, ackLine := "", "", ""
 	if r.sender(in.Channel) != nil && !q.Spam {
-		ackKind, text := "auto_ack", r.tpl.AutoAck
+		text := r.tpl.AutoAck
+		ackKind = "auto_ack"
 		if !r.anyOnShift(now) {
 			ackKind, text = "off_hours", r.tpl.OffHours
 		}

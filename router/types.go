@@ -47,13 +47,13 @@ type Conversation struct {
 	Replied       bool              `json:"replied"` // a human answered (or marked a form lead contacted)
 	Meta          map[string]string `json:"meta,omitempty"`
 
-	FirstInboundAt time.Time `json:"first_inbound_at"`
-	LastInboundAt  time.Time `json:"last_inbound_at"`
-	FirstOfferAt   time.Time `json:"first_offer_at,omitempty"`
-	OfferedAt      time.Time `json:"offered_at,omitempty"`
-	AcceptedAt     time.Time `json:"accepted_at,omitempty"`
-	FirstReplyAt   time.Time `json:"first_reply_at,omitempty"` // first human reply delivered
-	ClosedAt       time.Time `json:"closed_at,omitempty"`
+	FirstInboundAt time.Time `json:"first_inbound_at,omitzero"`
+	LastInboundAt  time.Time `json:"last_inbound_at,omitzero"`
+	FirstOfferAt   time.Time `json:"first_offer_at,omitzero"`
+	OfferedAt      time.Time `json:"offered_at,omitzero"`
+	AcceptedAt     time.Time `json:"accepted_at,omitzero"`
+	FirstReplyAt   time.Time `json:"first_reply_at,omitzero"` // first human reply delivered
+	ClosedAt       time.Time `json:"closed_at,omitzero"`
 }
 
 // Message is one transcript line.

@@ -1,0 +1,315 @@
+// Package api is the lead-managers' HTTP agent API: JSON over HTTP with a bearer token per
+// manager (managers[].token). Integrators and the tests drive the router through it; the
+// Telegram staff bot works beside it on the same state.
+//
+//	GET  /api/v1/me                               who am I (manager view)
+//	PUT  /api/v1/managers/{id}/status             {"online": true|false}
+//	GET  /api/v1/managers/{id}                    presence, load, offers, conversations, queue length
+//	GET  /api/v1/managers/{id}/conversations      {"offers": [...], "conversations": [...]}
+//	GET  /api/v1/conversations/{id}               {"conversation": {...}, "transcript": [...]}
+//	POST /api/v1/conversations/{id}/accept        take an offer
+//	POST /api/v1/conversations/{id}/pass          decline an offer
+//	POST /api/v1/conversations/{id}/messages      {"text": "...", "attachments": [...]}: reply to the customer
+//	POST /api/v1/conversations/{id}/contacted     a form lead was called back (stops speed-to-lead)
+//	POST /api/v1/conversations/{id}/qualify       {"level": "hot"|"warm"|"tourist"}
+//	POST /api/v1/conversations/{id}/close
+//
+// Errors are {"error": "..."} with 400 (malformed), 401 (no or wrong token), 403 (another
+// manager's resource), 404 (no such conversation, or not yours to see), 409 (state does not
+// allow it: the offer lapsed, someone else took it), 413 (body too large), 422 (invalid values).
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/router"
+)
+
+// Desk is what the API needs from the router.
+type Desk interface {
+	router.Desk
+	ManagerByToken(token string) string
+	Role(managerID string) string
+}
+
+// maxBody bounds request bodies.
+const maxBody = 64 << 10
+
+// API serves the agent API.
+type API struct {
+	desk Desk
+	log  *slog.Logger
+}
+
+// New returns the API.
+func New(desk Desk, log *slog.Logger) *API { return &API{desk: desk, log: log} }
+
+// Register adds the routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/me", a.auth(a.me))
+	mux.Handle("PUT /api/v1/managers/{id}/status", a.auth(a.setStatus))
+	mux.Handle("GET /api/v1/managers/{id}", a.auth(a.manager))
+	mux.Handle("GET /api/v1/managers/{id}/conversations", a.auth(a.managerConversations))
+	mux.Handle("GET /api/v1/conversations/{id}", a.auth(a.conversation))
+	mux.Handle("POST /api/v1/conversations/{id}/accept", a.auth(a.action(a.desk.Accept)))
+	mux.Handle("POST /api/v1/conversations/{id}/pass", a.auth(a.action(a.desk.Pass)))
+	mux.Handle("POST /api/v1/conversations/{id}/contacted", a.auth(a.action(a.desk.MarkContacted)))
+	mux.Handle("POST /api/v1/conversations/{id}/close", a.auth(a.action(a.desk.Close)))
+	mux.Handle("POST /api/v1/conversations/{id}/messages", a.auth(a.reply))
+	mux.Handle("POST /api/v1/conversations/{id}/qualify", a.auth(a.qualify))
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotFound, "no such API endpoint")
+	}))
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, me string)
+
+func (a *API) auth(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		me := ""
+		if ok && token != "" {
+			me = a.desk.ManagerByToken(strings.TrimSpace(token))
+		}
+		if me == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lidorub"`)
+			WriteError(w, http.StatusUnauthorized, "missing or invalid bearer token")
+			return
+		}
+		h(w, r, me)
+	})
+}
+
+// WriteJSON writes v with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WriteError writes {"error": msg}.
+func WriteError(w http.ResponseWriter, status int, msg string) {
+	WriteJSON(w, status, map[string]string{"error": msg})
+}
+
+func (a *API) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, router.ErrNotFound):
+		WriteError(w, http.StatusNotFound, "no such conversation")
+	case errors.Is(err, router.ErrNotYours):
+		WriteError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, router.ErrConflict):
+		WriteError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, router.ErrInvalid):
+		WriteError(w, http.StatusUnprocessableEntity, err.Error())
+	case errors.Is(err, router.ErrUnknownManager):
+		WriteError(w, http.StatusForbidden, "not a lead-manager")
+	case errors.Is(err, context.Canceled):
+		WriteError(w, http.StatusServiceUnavailable, "request cancelled")
+	default:
+		a.log.Error("agent API request failed", "err", err)
+		WriteError(w, http.StatusServiceUnavailable, "temporarily unavailable, try again")
+	}
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request, me string) {
+	v, err := a.desk.Manager(r.Context(), me)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, v)
+}
+
+func (a *API) self(w http.ResponseWriter, r *http.Request, me string) bool {
+	if r.PathValue("id") != me {
+		WriteError(w, http.StatusForbidden, "you can only act as yourself")
+		return false
+	}
+	return true
+}
+
+func (a *API) setStatus(w http.ResponseWriter, r *http.Request, me string) {
+	if !a.self(w, r, me) {
+		return
+	}
+	var body struct {
+		Online *bool `json:"online"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	if body.Online == nil {
+		WriteError(w, http.StatusUnprocessableEntity, `"online" (true or false) is required`)
+		return
+	}
+	if err := a.desk.SetOnline(r.Context(), me, *body.Online); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.me(w, r, me)
+}
+
+func (a *API) manager(w http.ResponseWriter, r *http.Request, me string) {
+	if a.self(w, r, me) {
+		a.me(w, r, me)
+	}
+}
+
+func (a *API) managerConversations(w http.ResponseWriter, r *http.Request, me string) {
+	if !a.self(w, r, me) {
+		return
+	}
+	v, err := a.desk.Manager(r.Context(), me)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"offers": v.Offers, "conversations": v.Conversations})
+}
+
+func convID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		WriteError(w, http.StatusBadRequest, "conversation id must be a positive number")
+		return 0, false
+	}
+	return id, true
+}
+
+func (a *API) conversation(w http.ResponseWriter, r *http.Request, me string) {
+	id, ok := convID(w, r)
+	if !ok {
+		return
+	}
+	c, err := a.desk.Conversation(r.Context(), id)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	// Lead-managers see what is offered or assigned to them; supervisors see everything.
+	if a.desk.Role(me) != router.RoleSupervisor && c.ManagerID != me && c.OfferTo != me {
+		WriteError(w, http.StatusNotFound, "no such conversation")
+		return
+	}
+	limit := 0
+	if s := r.URL.Query().Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 0 {
+			WriteError(w, http.StatusBadRequest, "limit must be a non-negative number")
+			return
+		}
+	}
+	tr, err := a.desk.Transcript(r.Context(), id, limit)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"conversation": c, "transcript": tr})
+}
+
+func (a *API) action(f func(ctx context.Context, id int64, me string) error) handler {
+	return func(w http.ResponseWriter, r *http.Request, me string) {
+		id, ok := convID(w, r)
+		if !ok {
+			return
+		}
+		if err := f(r.Context(), id, me); err != nil {
+			a.fail(w, err)
+			return
+		}
+		a.conversationState(w, r, id)
+	}
+}
+
+func (a *API) conversationState(w http.ResponseWriter, r *http.Request, id int64) {
+	c, err := a.desk.Conversation(r.Context(), id)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"conversation": c})
+}
+
+func (a *API) reply(w http.ResponseWriter, r *http.Request, me string) {
+	id, ok := convID(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		Text        string                `json:"text"`
+		Attachments []channels.Attachment `json:"attachments"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	outID, err := a.desk.Reply(r.Context(), id, me, body.Text, body.Attachments)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusAccepted, map[string]any{"id": outID, "status": "queued"})
+}
+
+func (a *API) qualify(w http.ResponseWriter, r *http.Request, me string) {
+	id, ok := convID(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		Level string `json:"level"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	if err := a.desk.Qualify(r.Context(), id, me, body.Level); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.conversationState(w, r, id)
+}
+
+// decode reads a strict JSON body; on failure it has written the error.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			WriteError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		case errors.Is(err, io.EOF):
+			WriteError(w, http.StatusBadRequest, "request body is empty; JSON expected")
+		default:
+			WriteError(w, http.StatusBadRequest, "malformed JSON: "+jsonErr(err))
+		}
+		return false
+	}
+	if dec.More() {
+		WriteError(w, http.StatusBadRequest, "malformed JSON: trailing data")
+		return false
+	}
+	return true
+}
+
+// jsonErr describes a decode error without echoing the body.
+func jsonErr(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "syntax error at byte " + strconv.FormatInt(se.Offset, 10)
+	case errors.As(err, &te):
+		return "field " + strconv.Quote(te.Field) + " has the wrong type"
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "cannot decode"
+}

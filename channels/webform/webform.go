@@ -1,0 +1,313 @@
+// Package webform is the web-form channel: POST /webhooks/form turns a website's "call me
+// back" form into a lead.
+//
+// The body is JSON, application/x-www-form-urlencoded or multipart/form-data with the fields
+// name, phone, email, message, consent, utm_source, utm_medium, utm_campaign, utm_term,
+// utm_content, page_url and, when a captcha is configured, captcha_token (or the field the
+// widget adds: g-recaptcha-response, h-captcha-response, cf-turnstile-response).
+//
+// Explicit consent to personal data processing is required: without it the answer is 422 and
+// nothing is stored; with it the consent time and the configured policy version are stored
+// in Inbound.Meta (consent_at, policy_version). Phones are normalised to E.164; a phone or an
+// email is required (a form lead is a callback request: the manager calls back and marks it
+// contacted, the channel has no Sender).
+//
+// Duplicates: an Idempotency-Key header makes the lead id "idem:<key>", remembered 24 h;
+// without one, the same contact and message within dedupe_window (10 minutes) is one lead.
+// The answer, 202 {"status":"accepted","lead_id":...,"duplicate":...}, is sent only once the
+// lead is durable in Redis; if Redis is unavailable the answer is 503 and the client retries.
+//
+// Every error answer is JSON {"error": "...", "field": "..."} and never echoes the
+// submitted values; logs carry ids and sizes only.
+package webform
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/clock"
+)
+
+// Path is where the form posts.
+const Path = "/webhooks/form"
+
+// IdempotencyTTL is how long an Idempotency-Key is remembered.
+const IdempotencyTTL = 24 * time.Hour
+
+// maxIdempotencyKey is the longest accepted Idempotency-Key header.
+const maxIdempotencyKey = 200
+
+// Handler serves POST /webhooks/form (and the CORS preflight).
+type Handler struct {
+	cfg     Config
+	ing     channels.Ingester
+	clk     clock.Clock
+	log     *slog.Logger
+	limiter *ipLimiter // nil: no per-IP limit
+	captcha CaptchaVerifier
+	origins map[string]bool
+	anyOrig bool
+}
+
+// New builds the handler. cfg gets its defaults applied and is validated; a captcha
+// verifier is created when cfg.Captcha.VerifyURL is set.
+func New(cfg Config, ing channels.Ingester, clk clock.Clock, log *slog.Logger) (*Handler, error) {
+	if ing == nil {
+		return nil, errors.New("webform: nil ingester")
+	}
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("channels.form: %w", err)
+	}
+	h := &Handler{cfg: cfg, ing: ing, clk: clk, log: log.With("channel", channels.Form, "account", cfg.Account)}
+	if cfg.RatePerMinute > 0 {
+		h.limiter = newIPLimiter(cfg.RatePerMinute, cfg.Burst, cfg.MaxTrackedIPs)
+	}
+	if cfg.Captcha.VerifyURL != "" {
+		h.captcha = NewHTTPCaptcha(cfg.Captcha)
+	}
+	h.origins = map[string]bool{}
+	for _, o := range cfg.AllowedOrigins {
+		if o == "*" {
+			h.anyOrig = true
+		}
+		h.origins[strings.TrimSuffix(strings.ToLower(o), "/")] = true
+	}
+	return h, nil
+}
+
+// SetCaptchaVerifier replaces the captcha check (nil turns it off). Call before serving.
+func (h *Handler) SetCaptchaVerifier(v CaptchaVerifier) { h.captcha = v }
+
+// Register adds POST /webhooks/form (and OPTIONS for CORS preflight when allowed_origins is
+// set) to mux. It does nothing when the channel is disabled.
+func (h *Handler) Register(mux *http.ServeMux) {
+	if !h.cfg.IsEnabled() {
+		return
+	}
+	mux.Handle("POST "+Path, h)
+	if len(h.origins) > 0 {
+		mux.Handle("OPTIONS "+Path, h)
+	}
+}
+
+// response is the 202 answer.
+type response struct {
+	Status    string `json:"status"`
+	LeadID    string `json:"lead_id"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// ServeHTTP handles one submission.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.cors(w, r) {
+		h.fail(w, &apiError{Status: http.StatusForbidden, Msg: "origin not allowed"})
+		return
+	}
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST, OPTIONS")
+		h.fail(w, &apiError{Status: http.StatusMethodNotAllowed, Msg: "use POST"})
+		return
+	}
+	ip := clientIP(r, h.cfg.TrustForwardedFor)
+	if h.limiter != nil {
+		if ok, wait := h.limiter.allow(limiterKey(ip), h.clk.Now()); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+			h.fail(w, &apiError{Status: http.StatusTooManyRequests, Msg: "too many submissions from this address, retry later"})
+			return
+		}
+	}
+	if _, _, aerr := mediaType(r.Header.Get("Content-Type")); aerr != nil {
+		h.fail(w, aerr)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if aerr := checkIdempotencyKey(key); aerr != nil {
+		h.fail(w, aerr)
+		return
+	}
+	body, aerr := h.readBody(w, r)
+	if aerr != nil {
+		h.fail(w, aerr)
+		return
+	}
+	l, aerr := parseForm(r.Header.Get("Content-Type"), body, h.cfg.DefaultRegion)
+	if aerr != nil {
+		h.fail(w, aerr)
+		return
+	}
+	if h.captcha != nil {
+		remote := ""
+		if ip.IsValid() {
+			remote = ip.String()
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), captchaTimeout)
+		err := h.captcha.Verify(ctx, l.CaptchaToken, remote)
+		cancel()
+		if errors.Is(err, ErrCaptchaRejected) {
+			h.fail(w, invalid("captcha", "captcha verification failed"))
+			return
+		}
+		if err != nil {
+			h.log.Warn("form: captcha provider unavailable", "err", err)
+			w.Header().Set("Retry-After", "5")
+			h.fail(w, &apiError{Status: http.StatusServiceUnavailable, Msg: "captcha verification unavailable, retry later", Field: "captcha"})
+			return
+		}
+	}
+	in := h.inbound(l, key)
+	res, err := h.ing.Ingest(r.Context(), in)
+	if err != nil {
+		h.log.Error("form: lead not stored", "message_id", in.MessageID, "err", err)
+		w.Header().Set("Retry-After", "5")
+		h.fail(w, &apiError{Status: http.StatusServiceUnavailable, Msg: "temporarily unavailable, retry later"})
+		return
+	}
+	h.log.Info("form: lead accepted", "lead_id", res.EntryID, "message_id", in.MessageID,
+		"duplicate", res.Duplicate, "message_chars", len([]rune(l.Message)), "has_phone", l.Phone != "", "has_email", l.Email != "")
+	writeJSON(w, http.StatusAccepted, response{Status: "accepted", LeadID: res.EntryID, Duplicate: res.Duplicate})
+}
+
+// inbound maps a validated lead to the channel-neutral item.
+func (h *Handler) inbound(l *lead, idemKey string) channels.Inbound {
+	now := h.clk.Now().UTC()
+	meta := map[string]string{
+		"consent_at":     now.Format(time.RFC3339Nano),
+		"policy_version": h.cfg.PolicyVersion,
+	}
+	for k, v := range l.UTM {
+		meta[k] = v
+	}
+	if l.PageURL != "" {
+		meta["page_url"] = l.PageURL
+	}
+	source := l.UTM["utm_campaign"]
+	if source == "" {
+		source = l.PageURL
+	}
+	in := channels.Inbound{
+		Kind:        channels.KindMessage,
+		Channel:     channels.Form,
+		Account:     h.cfg.Account,
+		ContactID:   l.contactID(),
+		DisplayName: l.Name,
+		Text:        l.Message,
+		Phone:       l.Phone,
+		Email:       l.Email,
+		Source:      source,
+		Meta:        meta,
+		ReceivedAt:  now,
+	}
+	if idemKey != "" {
+		in.MessageID = "idem:" + idemKey
+		in.DedupeTTL = IdempotencyTTL
+	} else {
+		in.MessageID = contentID(l.contactID(), l.Message)
+		in.DedupeTTL = h.cfg.DedupeWindow
+	}
+	return in
+}
+
+// contentID is the dedupe id of a submission without an Idempotency-Key: the same contact
+// (E.164 phone, else lower-cased email) and message give the same id.
+func contentID(contact, message string) string {
+	sum := sha256.Sum256([]byte(contact + "\x00" + message))
+	return "h:" + hex.EncodeToString(sum[:])
+}
+
+func checkIdempotencyKey(key string) *apiError {
+	if key == "" {
+		return nil
+	}
+	if len(key) > maxIdempotencyKey {
+		return &apiError{Status: http.StatusBadRequest, Msg: "Idempotency-Key must be at most 200 characters", Field: "Idempotency-Key"}
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < 0x21 || c > 0x7e {
+			return &apiError{Status: http.StatusBadRequest, Msg: "Idempotency-Key must be printable ASCII without spaces", Field: "Idempotency-Key"}
+		}
+	}
+	return nil
+}
+
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	tooLarge := &apiError{Status: http.StatusRequestEntityTooLarge,
+		Msg: "body is larger than " + strconv.FormatInt(h.cfg.MaxBodyBytes, 10) + " bytes"}
+	if r.ContentLength > h.cfg.MaxBodyBytes {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, badRequest("could not read the body")
+	}
+	return body, nil
+}
+
+// cors sets the CORS headers for an allowed Origin. It returns false when allowed_origins
+// is configured and the request carries an Origin that is not in it.
+func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
+	if len(h.origins) == 0 {
+		return true
+	}
+	w.Header().Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true // not a browser cross-origin request (server-to-server, curl)
+	}
+	if !h.anyOrig && !h.origins[strings.ToLower(origin)] {
+		return false
+	}
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	if r.Method == http.MethodOptions {
+		w.Header().Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Idempotency-Key")
+		w.Header().Set("Access-Control-Max-Age", "600")
+	} else {
+		w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
+	}
+	return true
+}
+
+// fail writes an error answer and logs it without any submitted value.
+func (h *Handler) fail(w http.ResponseWriter, e *apiError) {
+	switch {
+	case e.Status >= 500: // logged with its cause by the caller
+	case e.Status == http.StatusTooManyRequests:
+		h.log.Debug("form: submission refused", "status", e.Status)
+	default:
+		h.log.Info("form: submission refused", "status", e.Status, "field", e.Field, "reason", e.Msg)
+	}
+	writeJSON(w, e.Status, e)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,151 @@
+// Command lidorub is the lead gateway.
+//
+//	lidorub [-c FILE] [serve]      run the gateway (the default)
+//	lidorub [-c FILE] config check validate the configuration, print every error, exit 1 if any
+//	lidorub version                print the version
+//
+// The configuration is FILE, else $LIDORUB_CONFIG, else ./config.yaml, else the embedded
+// example (embedded in-memory Redis). $REDIS_URL, when set, overrides redis.url.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	_ "time/tzdata" // shifts name IANA zones; the static image has no zoneinfo
+
+	lidorub "github.com/lidorub/lidorub"
+	"github.com/lidorub/lidorub/config"
+	"github.com/lidorub/lidorub/internal/conf"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("lidorub", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("c", "", "configuration file (default $LIDORUB_CONFIG, else ./config.yaml, else the embedded example)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | version]\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rest := fs.Args()
+	cmd := "serve"
+	if len(rest) > 0 {
+		cmd = rest[0]
+	}
+	switch {
+	case cmd == "version":
+		fmt.Fprintln(stdout, "lidorub", buildVersion())
+		return 0
+	case cmd == "config" && len(rest) == 2 && rest[1] == "check":
+		cfg, src, err := loadConfig(*cfgPath)
+		if err != nil {
+			printConfigErrors(stderr, src, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: OK (%d managers, router strategy %s, redis %s)\n", src, len(cfg.Managers), cfg.Router.Strategy, redisKind(cfg.Redis.URL))
+		return 0
+	case cmd == "serve" && len(rest) <= 1:
+		cfg, src, err := loadConfig(*cfgPath)
+		if err != nil {
+			printConfigErrors(stderr, src, err)
+			return 1
+		}
+		log := newLogger(cfg, stderr)
+		log.Info("starting lidorub", "version", buildVersion(), "config", src, "instance", cfg.InstanceID)
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := serve(ctx, cfg, log); err != nil {
+			log.Error("lidorub stopped with an error", "err", err)
+			return 1
+		}
+		return 0
+	}
+	fs.Usage()
+	return 2
+}
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}
+
+func redisKind(url string) string {
+	if url == "embedded" {
+		return "embedded (in memory)"
+	}
+	return "external"
+}
+
+// loadConfig finds and loads the configuration; src names where it came from.
+func loadConfig(path string) (*config.Config, string, error) {
+	if path == "" {
+		path = os.Getenv("LIDORUB_CONFIG")
+	}
+	var cfg *config.Config
+	var err error
+	src := path
+	switch {
+	case path != "":
+		cfg, err = config.Load(path)
+	default:
+		if _, statErr := os.Stat("config.yaml"); statErr == nil {
+			src = "config.yaml"
+			cfg, err = config.Load(src)
+		} else {
+			src = "embedded example config"
+			cfg, err = config.Parse(lidorub.DefaultConfig, os.LookupEnv)
+		}
+	}
+	if err != nil {
+		return nil, src, err
+	}
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		cfg.Redis.URL = u
+		if err := cfg.Redis.Validate(); err != nil {
+			var errs conf.Errors
+			errs.Merge("redis (from REDIS_URL)", err)
+			return nil, src, errs.Err()
+		}
+	}
+	return cfg, src, nil
+}
+
+func printConfigErrors(w io.Writer, src string, err error) {
+	list := conf.Flatten(err)
+	fmt.Fprintf(w, "%s: %d configuration error(s):\n", src, len(list))
+	for _, e := range list {
+		fmt.Fprintf(w, "  %v\n", e)
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		fmt.Fprintf(w, "  (give the file with -c FILE or LIDORUB_CONFIG)\n")
+	}
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel()}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
