@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/internal/conf"
 	"github.com/lidorub/lidorub/qualify"
@@ -34,7 +35,8 @@ type Config struct {
 
 // Channels gathers every channel's section. Each channel package owns its Config.
 type Channels struct {
-	Form webform.Config `yaml:"form"`
+	Form     webform.Config  `yaml:"form"`
+	Telegram telegram.Config `yaml:"telegram"`
 }
 
 // LogConfig is the log: section.
@@ -97,6 +99,7 @@ func (c *Config) Defaults() {
 	c.Templates.Defaults()
 	c.Qualify.Defaults()
 	c.Channels.Form.Defaults()
+	c.Channels.Telegram.Defaults()
 }
 
 // Validate checks every section and returns all errors, each naming its YAML path.
@@ -130,6 +133,18 @@ func (c *Config) Validate() error {
 	errs.Merge("managers", router.ValidateManagers(c.Managers))
 	errs.Merge("qualify", c.Qualify.Validate())
 	errs.Merge("channels.form", c.Channels.Form.Validate())
+	errs.Merge("channels.telegram", c.Channels.Telegram.Validate())
+	if tg := c.Channels.Telegram; tg.Enabled && tg.Staff.Token != "" {
+		n := 0
+		for _, m := range c.Managers {
+			if m.TelegramID != 0 {
+				n++
+			}
+		}
+		if n == 0 {
+			errs.Add("channels.telegram.staff.token", "is set but no manager has a telegram_id: the staff bot would serve nobody")
+		}
+	}
 	ids := map[string]bool{}
 	for _, m := range c.Managers {
 		ids[m.ID] = true

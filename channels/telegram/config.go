@@ -67,8 +67,11 @@ type StaffConfig struct {
 	Token string `yaml:"token"`
 }
 
-// Defaults fills unset fields.
+// Defaults fills unset fields of an enabled section (a disabled one is left as it is).
 func (c *Config) Defaults() {
+	if !c.Enabled {
+		return
+	}
 	if c.APIURL == "" {
 		c.APIURL = DefaultAPIURL
 	}

@@ -78,6 +78,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		return nil, fmt.Errorf("channels.form: %w", err)
 	}
 	form.Register(g.mux)
+	if err := g.buildTelegram(clk, log); err != nil {
+		conn.Close()
+		return nil, err
+	}
 
 	api.New(g.router, log.With("component", "api")).Register(g.mux)
 	g.mux.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg}))
