@@ -79,6 +79,7 @@ func (e *env) channel(ing channels.Ingester) *Channel {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	ch.Poller("shop").SetTimeout(0) // PollOnce returns at once when nothing is queued
 	return ch
 }
 

@@ -103,6 +103,11 @@ func newWorld(t *testing.T, shared bool) *world {
 		t.Fatal(err)
 	}
 	w.ch.SetStaffHandler(w.bot)
+	for _, name := range []string{"shop", telegram.StaffName} {
+		if p := w.ch.Poller(name); p != nil {
+			p.SetTimeout(0) // PollOnce returns at once when nothing is queued
+		}
+	}
 	rt.AddNotifier(w.bot)
 	rt.RegisterSender("telegram", w.ch)
 	return w

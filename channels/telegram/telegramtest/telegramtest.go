@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Call is one request the fake received.
@@ -54,11 +55,14 @@ type Server struct {
 	nextMsg int
 	// failChat makes every send to a chat fail (a customer who blocked the bot).
 	failChat map[int64]Failure
+	// pushed is closed and replaced whenever an update is queued (wakes long polls).
+	pushed chan struct{}
 }
 
 // New starts a fake server closed when the test ends.
 func New(t testing.TB) *Server {
-	s := &Server{updates: map[string][]update{}, fail: map[string][]Failure{}, failChat: map[int64]Failure{}, nextMsg: 1000}
+	s := &Server{updates: map[string][]update{}, fail: map[string][]Failure{}, failChat: map[int64]Failure{}, nextMsg: 1000,
+		pushed: make(chan struct{})}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -84,6 +88,8 @@ func (s *Server) PushUpdate(token string, raw []byte) {
 	}
 	s.mu.Lock()
 	s.updates[token] = append(s.updates[token], update{id: head.UpdateID, raw: raw})
+	close(s.pushed)
+	s.pushed = make(chan struct{})
 	s.mu.Unlock()
 }
 
@@ -174,28 +180,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if limit <= 0 {
 			limit = 100
 		}
-		s.mu.Lock()
-		// like Telegram: an offset confirms (drops) every earlier update
-		q := s.updates[token]
-		kept := q[:0]
-		for _, u := range q {
-			if u.id >= offset {
-				kept = append(kept, u)
+		timeout, _ := strconv.Atoi(params.Get("timeout"))
+		deadline := time.NewTimer(time.Duration(timeout) * time.Second)
+		defer deadline.Stop()
+		for {
+			out, wake := s.take(token, offset, limit)
+			if len(out) > 0 || timeout == 0 {
+				ok200(w, out)
+				return
+			}
+			// long poll: wait for an update, the timeout, or the client going away
+			select {
+			case <-wake:
+			case <-deadline.C:
+				ok200(w, []json.RawMessage{})
+				return
+			case <-r.Context().Done():
+				return
 			}
 		}
-		s.updates[token] = kept
-		var out []json.RawMessage
-		for _, u := range kept {
-			if len(out) == limit {
-				break
-			}
-			out = append(out, u.raw)
-		}
-		s.mu.Unlock()
-		if out == nil {
-			out = []json.RawMessage{}
-		}
-		ok200(w, out)
 	case "sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAudio", "sendVoice", "sendSticker":
 		chat, _ := strconv.ParseInt(params.Get("chat_id"), 10, 64)
 		s.mu.Lock()
@@ -219,6 +222,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		reply(w, http.StatusNotFound, map[string]any{"ok": false, "error_code": 404, "description": fmt.Sprintf("Not Found: method %s", method)})
 	}
+}
+
+// take drops updates before offset (Telegram's confirmation) and returns up to limit of the rest.
+func (s *Server) take(token string, offset int64, limit int) ([]json.RawMessage, chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.updates[token]
+	kept := q[:0]
+	for _, u := range q {
+		if u.id >= offset {
+			kept = append(kept, u)
+		}
+	}
+	s.updates[token] = kept
+	out := []json.RawMessage{}
+	for _, u := range kept {
+		if len(out) == limit {
+			break
+		}
+		out = append(out, u.raw)
+	}
+	return out, s.pushed
 }
 
 func ok200(w http.ResponseWriter, result any) {
