@@ -13,6 +13,7 @@
 //	POST /api/v1/conversations/{id}/contacted     a form lead was called back (stops speed-to-lead)
 //	POST /api/v1/conversations/{id}/qualify       {"level": "hot"|"warm"|"tourist"}
 //	POST /api/v1/conversations/{id}/close
+//	DELETE /api/v1/conversations/{id}             erase it and its transcript (supervisors; personal-data requests)
 //
 // Errors are {"error": "..."} with 400 (malformed), 401 (no or wrong token), 403 (another
 // manager's resource), 404 (no such conversation, or not yours to see), 409 (state does not
@@ -38,6 +39,7 @@ type Desk interface {
 	router.Desk
 	ManagerByToken(token string) string
 	Role(managerID string) string
+	Erase(ctx context.Context, convID int64, managerID string) error
 }
 
 // maxBody bounds request bodies.
@@ -65,6 +67,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/conversations/{id}/close", a.auth(a.action(a.desk.Close)))
 	mux.Handle("POST /api/v1/conversations/{id}/messages", a.auth(a.reply))
 	mux.Handle("POST /api/v1/conversations/{id}/qualify", a.auth(a.qualify))
+	mux.Handle("DELETE /api/v1/conversations/{id}", a.auth(a.erase))
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, "no such API endpoint")
 	}))
@@ -74,10 +77,11 @@ type handler func(w http.ResponseWriter, r *http.Request, me string)
 
 func (a *API) auth(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// The scheme is case-insensitive (RFC 9110, section 11.1).
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		me := ""
-		if ok && token != "" {
-			me = a.desk.ManagerByToken(strings.TrimSpace(token))
+		if token = strings.TrimSpace(token); ok && strings.EqualFold(scheme, "Bearer") && token != "" {
+			me = a.desk.ManagerByToken(token)
 		}
 		if me == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lidorub"`)
@@ -110,6 +114,8 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 		WriteError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, router.ErrInvalid):
 		WriteError(w, http.StatusUnprocessableEntity, err.Error())
+	case errors.Is(err, router.ErrForbidden):
+		WriteError(w, http.StatusForbidden, err.Error())
 	case errors.Is(err, router.ErrUnknownManager):
 		WriteError(w, http.StatusForbidden, "not a lead-manager")
 	case errors.Is(err, context.Canceled):
@@ -312,4 +318,16 @@ func jsonErr(err error) string {
 		return strings.TrimPrefix(err.Error(), "json: ")
 	}
 	return "cannot decode"
+}
+
+func (a *API) erase(w http.ResponseWriter, r *http.Request, me string) {
+	id, ok := convID(w, r)
+	if !ok {
+		return
+	}
+	if err := a.desk.Erase(r.Context(), id, me); err != nil {
+		a.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

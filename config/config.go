@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/webform"
+	"github.com/lidorub/lidorub/channels/whatsappcloud"
 	"github.com/lidorub/lidorub/internal/conf"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
@@ -35,8 +37,10 @@ type Config struct {
 
 // Channels gathers every channel's section. Each channel package owns its Config.
 type Channels struct {
-	Form     webform.Config  `yaml:"form"`
-	Telegram telegram.Config `yaml:"telegram"`
+	Form          webform.Config       `yaml:"form"`
+	Instagram     instagram.Config     `yaml:"instagram"`
+	WhatsAppCloud whatsappcloud.Config `yaml:"whatsappcloud"`
+	Telegram      telegram.Config      `yaml:"telegram"`
 }
 
 // LogConfig is the log: section.
@@ -99,6 +103,8 @@ func (c *Config) Defaults() {
 	c.Templates.Defaults()
 	c.Qualify.Defaults()
 	c.Channels.Form.Defaults()
+	c.Channels.Instagram.Defaults()
+	c.Channels.WhatsAppCloud.Defaults()
 	c.Channels.Telegram.Defaults()
 }
 
@@ -133,6 +139,8 @@ func (c *Config) Validate() error {
 	errs.Merge("managers", router.ValidateManagers(c.Managers))
 	errs.Merge("qualify", c.Qualify.Validate())
 	errs.Merge("channels.form", c.Channels.Form.Validate())
+	errs.Merge("channels.instagram", c.Channels.Instagram.Validate())
+	errs.Merge("channels.whatsappcloud", c.Channels.WhatsAppCloud.Validate())
 	errs.Merge("channels.telegram", c.Channels.Telegram.Validate())
 	if tg := c.Channels.Telegram; tg.Enabled && tg.Staff.Token != "" {
 		n := 0

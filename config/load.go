@@ -47,26 +47,36 @@ func Load(path string) (*Config, error) {
 func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("cannot read config file %s: %w", path, err)
+		return nil, &fileError{path: path, err: err}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("cannot read config file %s: %w", path, err)
+		return nil, &fileError{path: path, err: err}
 	}
 	if len(data) > MaxFileSize {
 		return nil, fmt.Errorf("config file %s is larger than %d bytes", path, MaxFileSize)
 	}
 	return data, nil
 }
+
+// fileError reads "cannot read config file config.yaml: no such file or directory" and
+// unwraps to the *fs.PathError (errors.Is(err, fs.ErrNotExist) holds).
+type fileError struct {
+	path string
+	err  error
+}
+
+func (e *fileError) Error() string {
+	msg := e.err.Error()
+	var pe *fs.PathError
+	if errors.As(e.err, &pe) {
+		msg = pe.Err.Error()
+	}
+	return "cannot read config file " + e.path + ": " + msg
+}
+
+func (e *fileError) Unwrap() error { return e.err }
 
 // Parse decodes a config document strictly, expands ${VAR} references in its values with
 // getenv (nil: no variable is set), fills the defaults and validates the result.
@@ -706,7 +716,7 @@ func (d *decoder) redact(err error) error {
 	clean := func(s string, all bool) string {
 		for _, p := range pairs {
 			if all || p.always {
-				s = strings.ReplaceAll(s, p.from, p.to)
+				s = replaceFold(s, p.from, p.to)
 			}
 		}
 		return s
@@ -729,6 +739,26 @@ func (d *decoder) redact(err error) error {
 		out = append(out, e)
 	}
 	return errors.Join(out...)
+}
+
+// replaceFold replaces every occurrence of from in s, ignoring case (error messages may
+// lower-case what they quote, e.g. a URL scheme).
+func replaceFold(s, from, to string) string {
+	ls, lf := strings.ToLower(s), strings.ToLower(from)
+	if len(ls) != len(s) || len(lf) != len(from) || lf == "" {
+		return strings.ReplaceAll(s, from, to)
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(ls, lf)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(to)
+		s, ls = s[i+len(from):], ls[i+len(from):]
+	}
 }
 
 // sortErrors orders errors by YAML path (list indexes numerically), then message, so the

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/internal/conf"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
@@ -160,7 +161,11 @@ func TestParseGood(t *testing.T) {
 			{Name: "spam", Regex: `crypto\s+giveaway`, Channels: []string{"form"}, Spam: true},
 		}},
 	}
-	want.Channels.Form.Enabled = ptr(false)
+	// The form section's own defaults are the webform package's business.
+	want.Channels.Form = webform.Config{Enabled: ptr(false)}
+	want.Channels.Form.Defaults()
+	want.Channels.Instagram.Defaults() // and the Meta channels' theirs
+	want.Channels.WhatsAppCloud.Defaults()
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(router.Shift{}, qualify.Rule{})); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
@@ -350,8 +355,9 @@ func TestLoad(t *testing.T) {
 	if want := "cannot read config file testdata/does-not-exist.yml: no such file or directory"; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("%v is not fs.ErrNotExist", err)
+	var pe *fs.PathError
+	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &pe) {
+		t.Errorf("%v is not an fs.ErrNotExist *fs.PathError", err)
 	}
 	_, err = Load("testdata")
 	if want := "cannot read config file testdata: is a directory"; err == nil || err.Error() != want {
@@ -419,13 +425,13 @@ func TestRootConfig(t *testing.T) {
 			t.Errorf("%q: %+v, want %+v", text, got, want)
 		}
 	}
-	// The environment overrides the dev defaults.
-	cfg, err = Parse(data, env(map[string]string{"REDIS_URL": "redis://127.0.0.1:6379/0", "LIDORUB_TOKEN_ANNA": "anna-production-token-xyz"}))
+	// The environment overrides the dev tokens.
+	cfg, err = Parse(data, env(map[string]string{"LIDORUB_TOKEN_ANNA": "anna-production-token-xyz"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Redis.URL != "redis://127.0.0.1:6379/0" || cfg.Managers[0].Token != "anna-production-token-xyz" {
-		t.Errorf("environment ignored: %q %q", cfg.Redis.URL, cfg.Managers[0].Token)
+	if cfg.Managers[0].Token != "anna-production-token-xyz" || cfg.Managers[1].Token != "dev-token-boris-0000" {
+		t.Errorf("tokens %q %q", cfg.Managers[0].Token, cfg.Managers[1].Token)
 	}
 }
 
@@ -474,13 +480,11 @@ managers:
 	for range 100 {
 		b.WriteString("  - *m\n")
 	}
-	start := time.Now()
+	// The expansion limit is what keeps this fast; its speed is not asserted here (timing
+	// depends on the machine's load), only that the limit is hit.
 	_, err = Parse([]byte(b.String()), nil)
 	if want := "the document expands too many aliases"; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %v", d)
 	}
 }
 
@@ -568,4 +572,54 @@ func TestNaturalOrder(t *testing.T) {
 
 func inbound(text string) channels.Inbound {
 	return channels.Inbound{Channel: channels.Form, Text: text}
+}
+
+// FuzzParse: no input makes Parse panic or hang, a config it accepts validates again, and no
+// error ever shows a value that came from the environment. Run: go test -fuzz FuzzParse ./config
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/conf.*.yml")
+	files = append(files, "../config.yaml")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	const secret = "Zq7-sekrit-Wv3"
+	getenv := func(name string) (string, bool) {
+		switch {
+		case strings.HasPrefix(name, "U"): // unset
+			return "", false
+		case strings.HasPrefix(name, "E"): // set but empty
+			return "", true
+		case strings.HasPrefix(name, "N"): // a number
+			return "42", true
+		}
+		return secret, true
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data, getenv)
+		if err == nil {
+			if cfg == nil {
+				t.Fatal("nil config and nil error")
+			}
+			if err := cfg.Validate(); err != nil {
+				t.Fatalf("accepted config fails Validate: %v", err)
+			}
+			return
+		}
+		if cfg != nil {
+			t.Fatal("a config along with an error")
+		}
+		if !strings.Contains(string(data), "sekrit") && strings.Contains(err.Error(), "sekrit") {
+			t.Fatalf("the environment value leaks into:\n%s", err)
+		}
+		for _, e := range conf.Flatten(err) {
+			var fe *conf.FieldError
+			if errors.As(e, &fe) && (fe.Path == "" || fe.Msg == "") {
+				t.Fatalf("error without a path or message: %q", e)
+			}
+		}
+	})
 }

@@ -320,7 +320,8 @@ func (m *Manager) OnShift(t time.Time) bool {
 	return false
 }
 
-// Templates are the automatic messages. Empty means "do not send".
+// Templates are the automatic messages. Left empty, a template gets a built-in text; set it
+// to "-" to send nothing.
 type Templates struct {
 	AutoAck  string `yaml:"auto_ack"`  // sent at once to every new conversation during working hours
 	OffHours string `yaml:"off_hours"` // sent instead when no lead-manager is on shift
@@ -338,4 +339,14 @@ func (t *Templates) Defaults() {
 	if t.Close == "" {
 		t.Close = "Thank you for your interest! If you have any more questions, just write to us."
 	}
+}
+
+// Disabled is the template value that means "send nothing".
+const Disabled = "-"
+
+func tplText(s string) string {
+	if s == Disabled {
+		return ""
+	}
+	return s
 }

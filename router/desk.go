@@ -107,6 +107,11 @@ func (r *Router) Reply(ctx context.Context, convID int64, managerID, text string
 	if err != nil {
 		return "", err
 	}
+	// Ownership first (the script checks it again atomically), so another manager learns
+	// nothing about the conversation, not even its channel.
+	if err := statusErr(replyStatus(c, managerID)); err != nil {
+		return "", err
+	}
 	if r.sender(c.Channel) == nil {
 		return "", fmt.Errorf("%w: %s leads cannot be answered here: %v; call the customer and mark the lead contacted", ErrConflict, c.Channel, channels.ErrNoSender)
 	}
@@ -119,6 +124,17 @@ func (r *Router) Reply(ctx context.Context, convID int64, managerID, text string
 		Channel: c.Channel, Account: c.Account, ContactID: c.ContactID, Kind: "reply", ManagerID: managerID,
 		Text: text, Attachments: atts, Meta: c.Meta, CreatedAt: now}
 	return out.ID, r.reply(ctx, convID, managerID, out, now)
+}
+
+// replyStatus is the reply script's status check, for an early answer.
+func replyStatus(c *Conversation, managerID string) string {
+	switch {
+	case c.State == StateClosed:
+		return "closed"
+	case c.State != StateAssigned || c.ManagerID != managerID:
+		return "notyours"
+	}
+	return "ok"
 }
 
 // MarkContacted records an off-channel first contact (a form lead called back).
@@ -192,14 +208,14 @@ func (r *Router) Close(ctx context.Context, convID int64, managerID string) erro
 func (r *Router) close(ctx context.Context, convID int64, managerID string, polite bool) error {
 	now := r.clock.Now()
 	outJSON, line := "", ""
-	if polite && r.tpl.Close != "" {
+	if polite && tplText(r.tpl.Close) != "" {
 		c, err := r.Conversation(ctx, convID)
 		if err != nil {
 			return err
 		}
 		if r.sender(c.Channel) != nil {
 			out := channels.Outbound{ID: fmt.Sprintf("c%d-close", convID), ConversationID: strconv.FormatInt(convID, 10),
-				Channel: c.Channel, Account: c.Account, ContactID: c.ContactID, Kind: "close", Text: r.tpl.Close, Meta: c.Meta, CreatedAt: now}
+				Channel: c.Channel, Account: c.Account, ContactID: c.ContactID, Kind: "close", Text: tplText(r.tpl.Close), Meta: c.Meta, CreatedAt: now}
 			b, _ := json.Marshal(out)
 			l, _ := json.Marshal(Message{Dir: "out", Kind: "close", Text: out.Text, ID: out.ID, At: now})
 			outJSON, line = string(b), string(l)

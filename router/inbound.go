@@ -67,11 +67,13 @@ func (r *Router) applyMessage(ctx context.Context, entryID string, in channels.I
 	}
 	// The automatic acknowledgement, sent with the creation of a new conversation.
 	ackKind, ackOut, ackLine := "", "", ""
-	if r.sender(in.Channel) != nil && !q.Spam {
-		text := r.tpl.AutoAck
+	// No automatic reply to a comment lead: the one private reply Instagram allows per
+	// comment belongs to the manager's first answer.
+	if r.sender(in.Channel) != nil && !q.Spam && in.Meta["origin"] != "comment" {
+		text := tplText(r.tpl.AutoAck)
 		ackKind = "auto_ack"
 		if !r.anyOnShift(now) {
-			ackKind, text = "off_hours", r.tpl.OffHours
+			ackKind, text = "off_hours", tplText(r.tpl.OffHours)
 		}
 		if text != "" {
 			out := channels.Outbound{ID: "c__CID__-" + ackKind, ConversationID: "__CID__", Channel: in.Channel,
@@ -92,7 +94,7 @@ func (r *Router) applyMessage(ctx context.Context, entryID string, in channels.I
 		in.Kind, in.Channel, in.Account, in.ContactID, line, r.cfg.TranscriptLimit,
 		in.DisplayName, in.Phone, in.Email, in.Source, meta,
 		q.Priority, strings.Join(q.Tags, ","), spam, ms(firstIn),
-		ackKind, ackOut, ackLine).Slice()
+		ackKind, ackOut, ackLine, r.cfg.Retention.Milliseconds()).Slice()
 	if err != nil {
 		return fmt.Errorf("apply inbound: %w", err)
 	}

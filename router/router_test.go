@@ -425,6 +425,9 @@ func TestSpamIsClosedNotOffered(t *testing.T) {
 	if len(e.sender.kinds()) != 0 || len(e.events.of(1)) != 0 {
 		t.Fatalf("spam got a reply or an offer: %v %v", e.sender.kinds(), e.events.of(1))
 	}
+	if ttl := e.rdb.PTTL(e.ctx, e.keys.Core("conv", "1")).Val(); ttl <= 0 {
+		t.Fatalf("spam conversation kept forever: %v", ttl)
+	}
 }
 
 func TestPassGoesToNext(t *testing.T) {
@@ -477,5 +480,57 @@ func TestStrategies(t *testing.T) {
 	e.inbound("c", "hi")
 	if got := e.conv(3).OfferTo; got != "anna" {
 		t.Fatalf("least_busy offered to %s, anna has 0 open", got)
+	}
+}
+
+func TestDisabledTemplateSendsNothing(t *testing.T) {
+	e := newEnv(t, opts{tpl: router.Templates{AutoAck: router.Disabled}})
+	e.online("anna")
+	e.inbound("c1", "hi")
+	if got := e.sender.kinds(); len(got) != 0 {
+		t.Fatalf("sent %v with auto_ack disabled", got)
+	}
+	if c := e.conv(1); c.OfferTo != "anna" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestEraseOnRequest(t *testing.T) {
+	e := newEnv(t, opts{managers: []router.Manager{{ID: "anna", Capacity: 1}, {ID: "sue", Role: router.RoleSupervisor, Capacity: 1}}})
+	e.online("anna")
+	e.inbound("c1", "my phone is +7 999 000 00 00")
+	e.inbound("c2", "hello") // queued: anna is at capacity
+	if err := e.r.Erase(e.ctx, 1, "anna"); !errors.Is(err, router.ErrForbidden) {
+		t.Fatalf("lead-manager erased: %v", err)
+	}
+	if err := e.r.Erase(e.ctx, 1, "sue"); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	if _, err := e.r.Conversation(e.ctx, 1); !errors.Is(err, router.ErrNotFound) {
+		t.Fatalf("conversation still readable: %v", err)
+	}
+	if n := e.rdb.Exists(e.ctx, e.keys.Core("conv", "1", "log"), e.keys.Core("contact", "telegram", "shop", "c1")).Val(); n != 0 {
+		t.Fatalf("%d keys of the erased conversation remain", n)
+	}
+	// anna's slot was freed: the queued conversation is offered to her
+	if c := e.conv(2); c.OfferTo != "anna" {
+		t.Fatalf("%+v", c)
+	}
+	if err := e.r.Erase(e.ctx, 1, "sue"); !errors.Is(err, router.ErrNotFound) {
+		t.Fatalf("second erase: %v", err)
+	}
+}
+
+func TestNoAutoAckOnCommentLeads(t *testing.T) {
+	e := newEnv(t, opts{})
+	e.online("anna")
+	e.ingestMsg(channels.Inbound{Channel: channels.Instagram, Account: "ig1", MessageID: "cm1", ContactID: "u1",
+		Text: "price?", Meta: map[string]string{"origin": "comment", "comment_id": "cm1"}})
+	if got := e.sender.kinds(); len(got) != 0 {
+		t.Fatalf("sent %v to a comment lead", got)
+	}
+	if c := e.conv(1); c.OfferTo != "anna" || c.Meta["comment_id"] != "cm1" {
+		t.Fatalf("%+v", c)
 	}
 }

@@ -146,4 +146,5 @@ var (
 	ErrNotYours       = errors.New("the conversation is not offered or assigned to you")
 	ErrConflict       = errors.New("the conversation is not in a state that allows this")
 	ErrInvalid        = errors.New("invalid request")
+	ErrForbidden      = errors.New("not allowed")
 )

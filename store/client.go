@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -54,6 +55,11 @@ func (c *Config) Validate() error {
 			errs.Add("url", "not a redis:// URL or %q: %s", Embedded, redactURLError(err))
 		}
 	}
+	if c.Cluster && c.URL != Embedded {
+		if _, err := clusterSeeds(c.URL); err != nil {
+			errs.Add("url", "%s", err)
+		}
+	}
 	if strings.ContainsAny(c.Prefix, "{}: ") {
 		errs.Add("prefix", "must not contain '{', '}', ':' or spaces")
 	}
@@ -64,7 +70,11 @@ func (c *Config) Validate() error {
 }
 
 func redactURLError(err error) string {
-	// go-redis errors never echo the password, but keep only the first line to be safe.
+	// url.Parse errors quote the whole URL, password included: keep only the reason.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = s[:i]
@@ -93,12 +103,9 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 		log.Warn("redis.url is \"embedded\": all data lives in this process's memory and is lost when it stops; point redis.url (or REDIS_URL) at Redis 7 in production",
 			"addr", m.Addr())
 	case c.Cluster:
-		var addrs []string
-		for _, a := range strings.Split(c.URL, ",") {
-			a = strings.TrimSpace(strings.TrimPrefix(a, "redis://"))
-			if a != "" {
-				addrs = append(addrs, a)
-			}
+		addrs, err := clusterSeeds(c.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis.url: %w", err)
 		}
 		conn.Client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
 	default:
@@ -115,6 +122,23 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 		return nil, fmt.Errorf("redis does not answer: %w", err)
 	}
 	return conn, nil
+}
+
+// clusterSeeds splits the comma-separated host:port seeds of cluster mode. A seed with
+// credentials is refused: it would be dialled as an address and the password would show
+// in every connection error.
+func clusterSeeds(list string) ([]string, error) {
+	var addrs []string
+	for i, a := range strings.Split(list, ",") {
+		a = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(a), "redis://"))
+		if strings.Contains(a, "@") {
+			return nil, fmt.Errorf("cluster seed %d has credentials (user:password@), which cluster mode does not support", i+1)
+		}
+		if a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs, nil
 }
 
 // EmbeddedAddr returns the embedded server's address, or "".

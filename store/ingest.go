@@ -68,13 +68,16 @@ func (g *Ingest) Ingest(ctx context.Context, in channels.Inbound) (channels.Inge
 	if ttl <= 0 {
 		ttl = DefaultDedupeTTL
 	}
+	// At least 1 ms: "SET ... PX 0" fails inside the script after the XADD, which would
+	// report an error for an item that was stored (and the retry would store it again).
+	ttlMs := max(ttl.Milliseconds(), 1)
 	payload, err := json.Marshal(in)
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("encode inbound: %w", err)
 	}
 	res, err := ingestScript.Run(ctx, g.rdb,
 		[]string{g.keys.Dedupe(in.Channel, in.Account, in.MessageID), g.keys.Inbound()},
-		strconv.FormatInt(ttl.Milliseconds(), 10), payload).Slice()
+		strconv.FormatInt(ttlMs, 10), payload).Slice()
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("store inbound: %w", err)
 	}

@@ -27,13 +27,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
@@ -58,6 +60,8 @@ type Handler struct {
 	captcha CaptchaVerifier
 	origins map[string]bool
 	anyOrig bool
+
+	rejected *prometheus.CounterVec // nil until Instrument
 }
 
 // New builds the handler. cfg gets its defaults applied and is validated; a captcha
@@ -74,7 +78,7 @@ func New(cfg Config, ing channels.Ingester, clk clock.Clock, log *slog.Logger) (
 	}
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("channels.form: %w", err)
+		return nil, err // paths relative to channels.form, like Validate; the caller prefixes
 	}
 	h := &Handler{cfg: cfg, ing: ing, clk: clk, log: log.With("channel", channels.Form, "account", cfg.Account)}
 	if cfg.RatePerMinute > 0 {
@@ -185,7 +189,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("form: lead accepted", "lead_id", res.EntryID, "message_id", in.MessageID,
-		"duplicate", res.Duplicate, "message_chars", len([]rune(l.Message)), "has_phone", l.Phone != "", "has_email", l.Email != "")
+		"duplicate", res.Duplicate, "message_chars", utf8.RuneCountInString(l.Message), "has_phone", l.Phone != "", "has_email", l.Email != "")
 	writeJSON(w, http.StatusAccepted, response{Status: "accepted", LeadID: res.EntryID, Duplicate: res.Duplicate})
 }
 
@@ -295,6 +299,9 @@ func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
 
 // fail writes an error answer and logs it without any submitted value.
 func (h *Handler) fail(w http.ResponseWriter, e *apiError) {
+	if h.rejected != nil {
+		h.rejected.WithLabelValues(reason(e)).Inc()
+	}
 	switch {
 	case e.Status >= 500: // logged with its cause by the caller
 	case e.Status == http.StatusTooManyRequests:

@@ -869,7 +869,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ing := store.NewIngest(rdb, store.NewKeys(prefix), clock.Real{}, nil)
 	_, err := New(Config{DefaultRegion: "XX"}, ing, nil, nil)
-	if err == nil || err.Error() != `channels.form: default_region: "XX" is not a region code like RU or DE` {
+	if err == nil || err.Error() != `default_region: "XX" is not a region code like RU or DE` {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := New(Config{}, nil, nil, nil); err == nil {

@@ -15,7 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/lidorub/lidorub/api"
+	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/webform"
+	"github.com/lidorub/lidorub/channels/whatsappcloud"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
 	"github.com/lidorub/lidorub/metrics"
@@ -77,7 +80,29 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		conn.Close()
 		return nil, fmt.Errorf("channels.form: %w", err)
 	}
+	if err := form.Instrument(g.reg); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("channels.form: %w", err)
+	}
 	form.Register(g.mux)
+	if c := cfg.Channels.Instagram; c.Enabled {
+		ig, err := instagram.New(c, g.ingest, conn.Client, conn.Keys, clk, log, g.reg, g.router)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("channels.instagram: %w", err)
+		}
+		ig.Register(g.mux)
+		g.router.RegisterSender(channels.Instagram, ig)
+	}
+	if c := cfg.Channels.WhatsAppCloud; c.Enabled {
+		wa, err := whatsappcloud.New(c, g.ingest, conn.Client, conn.Keys, clk, log, g.reg, g.router)
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("channels.whatsappcloud: %w", err)
+		}
+		wa.Register(g.mux)
+		g.router.RegisterSender(channels.WhatsAppCloud, wa)
+	}
 	if err := g.buildTelegram(clk, log); err != nil {
 		conn.Close()
 		return nil, err

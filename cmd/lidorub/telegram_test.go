@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +19,6 @@ import (
 	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/router"
 )
-
-func TestMain(m *testing.M) { os.Exit(redistest.Run(m)) }
 
 // TestServeTelegram runs the wired gateway (router workers, Telegram polling loops, HTTP
 // server) against a fake Bot API: a customer writes, the manager takes the lead and answers

@@ -64,7 +64,8 @@ func URL(tb testing.TB) string {
 }
 
 // New returns a client connected to the test Redis and a fresh, unique key prefix.
-// The client is closed when the test ends.
+// When the test ends, every key built from the prefix (they all start with "{"+prefix) is
+// deleted and the client is closed, so a shared REDIS_URL does not collect test data.
 func New(tb testing.TB) (*redis.Client, string) {
 	tb.Helper()
 	opt, err := redis.ParseURL(URL(tb))
@@ -72,13 +73,35 @@ func New(tb testing.TB) (*redis.Client, string) {
 		tb.Fatalf("redistest: bad REDIS_URL: %v", err)
 	}
 	c := redis.NewClient(opt)
-	tb.Cleanup(func() { _ = c.Close() })
+	prefix := Prefix()
+	tb.Cleanup(func() {
+		DeletePrefix(c, prefix)
+		_ = c.Close()
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
 		tb.Fatalf("redistest: Redis at %s does not answer: %v", opt.Addr, err)
 	}
-	return c, Prefix()
+	return c, prefix
+}
+
+// DeletePrefix deletes every key that starts with "{"+prefix (best effort).
+func DeletePrefix(c redis.UniversalClient, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	iter := c.Scan(ctx, 0, "{"+prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			_ = c.Unlink(ctx, batch...).Err()
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		_ = c.Unlink(ctx, batch...).Err()
+	}
 }
 
 // Prefix returns a unique key prefix for one test.

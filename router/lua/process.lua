@@ -7,7 +7,7 @@
 -- ARGV[16] priority   ARGV[17] tags (comma-separated)   ARGV[18] spam (1|0)
 -- ARGV[19] first inbound time ms (channel timestamp or receive time)
 -- ARGV[20] auto-reply kind ("" = none)   ARGV[21] auto-reply outbound JSON with "__CID__" placeholders
--- ARGV[22] auto-reply transcript line JSON
+-- ARGV[22] auto-reply transcript line JSON   ARGV[23] retention ms (spam is closed at once and expires)
 -- returns {status, conversation id, created 1|0, state, manager}
 --   status: "ok" | "dup" (entry already applied) | "ignored" (reaction/edit with no open conversation)
 local now = ARGV[2]
@@ -36,6 +36,8 @@ if not cid then
   push_log(cid, ARGV[9], ARGV[10])
   if state == 'closed' then
     redis.call('HSET', ck, 'closed', now)
+    redis.call('PEXPIRE', ck, ARGV[23])
+    redis.call('PEXPIRE', K('conv', cid, 'log'), ARGV[23])
     return {'ok', cid, 1, state, ''}
   end
   redis.call('SET', contact, cid)

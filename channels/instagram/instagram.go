@@ -1,0 +1,336 @@
+// Package instagram is the Instagram channel: Direct messages and comments arrive through
+// Meta's webhook at /webhooks/instagram; managers' replies go out through the Graph API
+// Send API — the first answer to a comment lead as a private reply, later ones as Direct
+// messages inside Instagram's messaging window.
+package instagram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/meta"
+	"github.com/lidorub/lidorub/clock"
+	"github.com/lidorub/lidorub/store"
+)
+
+// Path is the webhook endpoint (GET verification, POST deliveries).
+const Path = "/webhooks/instagram"
+
+// Messaging limits.
+const (
+	// MaxTextBytes: Instagram text messages must be at most 1000 bytes of UTF-8.
+	MaxTextBytes = 1000
+	// StandardWindow: free-form messages within 24 hours of the customer's last message.
+	StandardWindow = 24 * time.Hour
+	// HumanAgentWindow: with the HUMAN_AGENT tag, up to 7 days.
+	HumanAgentWindow = 7 * 24 * time.Hour
+	// PrivateReplyWindow: a comment can be answered by one private reply within 7 days.
+	PrivateReplyWindow = 7 * 24 * time.Hour
+)
+
+// Channel is the Instagram channel: webhook handler and channels.Sender.
+type Channel struct {
+	cfg      Config
+	accounts map[string]Account
+	rdb      redis.UniversalClient
+	keys     store.Keys
+	clk      clock.Clock
+	log      *slog.Logger
+	graph    *meta.Graph
+	window   meta.Window
+	webhook  *meta.Webhook
+}
+
+var _ channels.Sender = (*Channel)(nil)
+
+// New builds the channel from a validated, defaulted config.
+func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys store.Keys, clk clock.Clock,
+	log *slog.Logger, reg prometheus.Registerer, alerter channels.Alerter) (*Channel, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("channel", channels.Instagram)
+	c := &Channel{cfg: cfg, accounts: map[string]Account{}, rdb: rdb, keys: keys, clk: clk, log: log,
+		window: meta.Window{RDB: rdb, Keys: keys, Channel: channels.Instagram}}
+	var ids []string
+	for _, a := range cfg.Accounts {
+		if a.SendID == "" {
+			a.SendID = a.ID
+		}
+		c.accounts[a.ID] = a
+		ids = append(ids, a.ID)
+	}
+	m, err := meta.NewMetrics(reg, channels.Instagram, ids)
+	if err != nil {
+		return nil, fmt.Errorf("instagram metrics: %w", err)
+	}
+	c.graph = meta.NewGraph(channels.Instagram, cfg.GraphURL, cfg.GraphVersion, cfg.Timeout, alerter, m, clk, log)
+	comments := cfg.Comments == nil || *cfg.Comments
+	c.webhook = &meta.Webhook{
+		Channel: channels.Instagram, AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
+		MaxBody: cfg.MaxBodyBytes, Ingester: ing, Log: log, Metrics: m,
+		Parse: func(body []byte) (meta.Batch, error) {
+			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok }, comments)
+		},
+		AfterIngest: c.afterIngest,
+	}
+	return c, nil
+}
+
+// Register adds GET and POST /webhooks/instagram to mux.
+func (c *Channel) Register(mux *http.ServeMux) { c.webhook.Register(mux, Path) }
+
+// Handler returns the webhook handler alone (GET and POST), for tests and custom muxes.
+func (c *Channel) Handler() http.Handler {
+	mux := http.NewServeMux()
+	c.Register(mux)
+	return mux
+}
+
+// afterIngest records, once an item is durable, what the sender needs later: the time of
+// the customer's last Direct message (messaging window) and, for a comment, that its
+// private reply is still available (for 7 days).
+func (c *Channel) afterIngest(ctx context.Context, in channels.Inbound) error {
+	if in.Kind != channels.KindMessage && in.Kind != "" {
+		return nil
+	}
+	if id := in.Meta[MetaCommentID]; in.Meta[MetaOrigin] == "comment" && id != "" {
+		ttl := PrivateReplyWindow
+		if !in.SentAt.IsZero() {
+			ttl -= c.clk.Now().Sub(in.SentAt)
+		}
+		if ttl <= 0 {
+			return nil
+		}
+		return c.rdb.SetNX(ctx, c.privateReplyKey(in.Account, id), privateReplyPending, ttl).Err()
+	}
+	at := in.SentAt
+	if now := c.clk.Now(); at.IsZero() || at.After(now) {
+		at = now
+	}
+	return c.window.Touch(ctx, in.Account, in.ContactID, at)
+}
+
+const privateReplyPending = "pending"
+
+func (c *Channel) privateReplyKey(account, commentID string) string {
+	return c.keys.Channel(channels.Instagram, account, "private_reply:"+commentID)
+}
+
+func (c *Channel) progressKey(account, outID string) string {
+	return c.keys.Channel(channels.Instagram, account, "out:"+outID)
+}
+
+// claimPrivateReplyScript takes the one private reply of a comment for an outbound message.
+//
+//	KEYS[1] private reply key ("pending" while unused; expires 7 days after the comment)
+//	ARGV[1] outbound id
+//	returns 1 if this outbound owns the private reply (also on its own retry), 0 if it was
+//	used by another outbound or is no longer available
+var claimPrivateReplyScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == 'pending' then
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+  return 1
+end
+if v == ARGV[1] then return 1 end
+return 0
+`)
+
+// releasePrivateReplyScript gives the private reply back after a permanent failure of the
+// outbound that claimed it.
+//
+//	KEYS[1] private reply key   ARGV[1] outbound id   returns 1 if released
+var releasePrivateReplyScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], 'pending', 'KEEPTTL')
+  return 1
+end
+return 0
+`)
+
+type sendRecipient struct {
+	ID        string `json:"id,omitempty"`
+	CommentID string `json:"comment_id,omitempty"`
+}
+
+type sendAttachment struct {
+	Type    string `json:"type"`
+	Payload struct {
+		URL string `json:"url"`
+	} `json:"payload"`
+}
+
+type sendMessage struct {
+	Text       string          `json:"text,omitempty"`
+	Attachment *sendAttachment `json:"attachment,omitempty"`
+}
+
+type sendRequest struct {
+	Recipient     sendRecipient `json:"recipient"`
+	MessagingType string        `json:"messaging_type,omitempty"`
+	Tag           string        `json:"tag,omitempty"`
+	Message       sendMessage   `json:"message"`
+}
+
+type sendResponse struct {
+	RecipientID string `json:"recipient_id"`
+	MessageID   string `json:"message_id"`
+}
+
+// Send delivers a reply. For a conversation that started from a comment (Outbound.Meta
+// comment_id) whose private reply is unused, it goes out as that private reply; otherwise as
+// Direct messages, which need the customer to have written a Direct message within 24 hours
+// (7 days with human_agent). Long texts are split; a retry resumes after the parts already sent.
+func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.SendResult, error) {
+	acct, ok := c.accounts[out.Account]
+	if !ok {
+		return channels.SendResult{}, channels.Permanentf("instagram account %q is not configured", out.Account)
+	}
+	if out.ContactID == "" {
+		return channels.SendResult{}, channels.Permanentf("the conversation has no Instagram user to write to")
+	}
+	parts, err := buildParts(out)
+	if err != nil {
+		return channels.SendResult{}, err
+	}
+
+	// The one private reply of a comment is kept for a manager's answer; automatic messages
+	// (acknowledgement, off-hours, close) use it only with auto_private_reply.
+	mayPrivateReply := out.Human() || c.cfg.AutoPrivateReply
+	if commentID := out.Meta[MetaCommentID]; commentID != "" && mayPrivateReply {
+		key := c.privateReplyKey(acct.ID, commentID)
+		owned, err := claimPrivateReplyScript.Run(ctx, c.rdb, []string{key}, out.ID).Int()
+		if err != nil {
+			return channels.SendResult{}, fmt.Errorf("instagram: claim private reply: %w", err)
+		}
+		if owned == 1 {
+			return c.sendPrivateReply(ctx, acct, key, commentID, out, parts)
+		}
+	}
+
+	last, ok, err := c.window.Last(ctx, acct.ID, out.ContactID)
+	if err != nil {
+		return channels.SendResult{}, fmt.Errorf("instagram: read messaging window: %w", err)
+	}
+	if !ok {
+		if out.Meta[MetaCommentID] != "" && !mayPrivateReply {
+			return channels.SendResult{}, channels.Permanentf("automatic messages are not sent to Instagram comment leads: " +
+				"the one private reply to the comment is kept for the manager's answer (set auto_private_reply to change this)")
+		}
+		if out.Meta[MetaCommentID] != "" {
+			return channels.SendResult{}, channels.Permanentf("the private reply to this comment has already been used (or the comment is older than 7 days): " +
+				"Instagram allows further messages only after the customer writes a Direct message")
+		}
+		return channels.SendResult{}, channels.Permanentf("cannot send on Instagram: the reply is outside the 24-hour messaging window (no Direct message from the customer in the last 7 days)")
+	}
+	var req sendRequest
+	age := c.clk.Now().Sub(last)
+	switch {
+	case age <= StandardWindow:
+		req.MessagingType = "RESPONSE"
+	case c.cfg.HumanAgent && age <= HumanAgentWindow:
+		req.MessagingType, req.Tag = "MESSAGE_TAG", "HUMAN_AGENT"
+	default:
+		limit := "24-hour"
+		if c.cfg.HumanAgent {
+			limit = "7-day (human agent)"
+		}
+		return channels.SendResult{}, channels.Permanentf("cannot send on Instagram: the reply is outside the %s messaging window (the customer last wrote %s ago)",
+			limit, age.Truncate(time.Minute))
+	}
+	req.Recipient = sendRecipient{ID: out.ContactID}
+	return c.sendParts(ctx, acct, out, req, parts)
+}
+
+func (c *Channel) sendPrivateReply(ctx context.Context, acct Account, key, commentID string, out channels.Outbound, parts []sendMessage) (channels.SendResult, error) {
+	release := func() {
+		if err := releasePrivateReplyScript.Run(context.WithoutCancel(ctx), c.rdb, []string{key}, out.ID).Err(); err != nil {
+			c.log.Error("could not release a private reply claim", "account", acct.ID, "comment_id", commentID, "err", err)
+		}
+	}
+	if len(parts) != 1 || parts[0].Text == "" {
+		release()
+		return channels.SendResult{}, channels.Permanentf("the first answer to an Instagram comment is a private reply: one text message of at most %d bytes (about %d Cyrillic letters), without attachments; shorten it",
+			MaxTextBytes, MaxTextBytes/2)
+	}
+	req := sendRequest{Recipient: sendRecipient{CommentID: commentID}, Message: parts[0]}
+	var resp sendResponse
+	if err := c.graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
+		if channels.IsPermanent(err) {
+			release()
+		}
+		return channels.SendResult{}, explain(err)
+	}
+	c.log.Info("instagram private reply sent", "account", acct.ID, "comment_id", commentID, "outbound", out.ID)
+	return channels.SendResult{ChannelMessageID: resp.MessageID}, nil
+}
+
+// sendParts sends the parts in order; a retry resumes after the parts already sent.
+func (c *Channel) sendParts(ctx context.Context, acct Account, out channels.Outbound, req sendRequest, parts []sendMessage) (channels.SendResult, error) {
+	first, err := meta.SendParts(ctx, c.rdb, c.progressKey(acct.ID, out.ID), len(parts), func(i int) (string, error) {
+		req.Message = parts[i]
+		var resp sendResponse
+		if err := c.graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
+			return "", explain(err)
+		}
+		return resp.MessageID, nil
+	})
+	return channels.SendResult{ChannelMessageID: first}, err
+}
+
+// buildParts turns the outbound text and attachments into Send API messages.
+func buildParts(out channels.Outbound) ([]sendMessage, error) {
+	var parts []sendMessage
+	for _, t := range meta.Split(out.Text, MaxTextBytes) {
+		parts = append(parts, sendMessage{Text: t})
+	}
+	for _, a := range out.Attachments {
+		typ := ""
+		switch a.Kind {
+		case "image", "video", "audio":
+			typ = a.Kind
+		case "document", "file":
+			typ = "file"
+		}
+		if typ == "" || !isHTTPURL(a.Ref) {
+			return nil, channels.Permanentf("instagram can send images, videos, audio and files given as public https URLs (attachment %q is not)", a.Kind)
+		}
+		att := &sendAttachment{Type: typ}
+		att.Payload.URL = a.Ref
+		parts = append(parts, sendMessage{Attachment: att})
+	}
+	if len(parts) == 0 {
+		return nil, channels.Permanentf("empty message")
+	}
+	return parts, nil
+}
+
+func isHTTPURL(s string) bool {
+	return len(s) > 8 && (s[:8] == "https://" || s[:7] == "http://")
+}
+
+// explain turns known Instagram Send API errors into messages a manager understands.
+func explain(err error) error {
+	var ge *meta.GraphError
+	if !errors.As(err, &ge) || !channels.IsPermanent(err) {
+		return err
+	}
+	switch {
+	case ge.Code == 10 && ge.Subcode == 2018278, ge.Code == 10 && ge.Subcode == 2534022:
+		return channels.Permanentf("Instagram refused the message: it is outside the allowed messaging window (%v)", ge)
+	case ge.Code == 551, ge.Subcode == 1545041:
+		return channels.Permanentf("Instagram refused the message: this person is not available right now (%v)", ge)
+	case ge.Code == 100 && ge.Subcode == 2018001:
+		return channels.Permanentf("Instagram refused the message: no matching user found (%v)", ge)
+	}
+	return err
+}

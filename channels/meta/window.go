@@ -1,0 +1,116 @@
+package meta
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lidorub/lidorub/store"
+)
+
+// windowTTL keeps a contact's last-message time longer than the longest window (7 days
+// with Instagram's HUMAN_AGENT tag).
+const windowTTL = 8 * 24 * time.Hour
+
+// touchScript records the time of a customer's message, keeping the latest one (Meta
+// retries and batches can deliver older messages after newer ones).
+//
+//	KEYS[1] window key   ARGV[1] unix ms of the message   ARGV[2] TTL ms
+//	returns the stored (latest) unix ms
+var touchScript = redis.NewScript(`
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = tonumber(ARGV[1])
+if at > cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return at
+end
+return cur
+`)
+
+// Window tracks, per contact of a channel account, when the customer last wrote: the start
+// of Meta's messaging window (Instagram 24 h, WhatsApp customer-service window 24 h).
+type Window struct {
+	RDB     redis.UniversalClient
+	Keys    store.Keys
+	Channel string
+}
+
+func (w Window) key(account, contact string) string {
+	return w.Keys.Channel(w.Channel, account, "window:"+contact)
+}
+
+// Touch records a customer message sent at at.
+func (w Window) Touch(ctx context.Context, account, contact string, at time.Time) error {
+	return touchScript.Run(ctx, w.RDB, []string{w.key(account, contact)},
+		strconv.FormatInt(at.UnixMilli(), 10), strconv.FormatInt(windowTTL.Milliseconds(), 10)).Err()
+}
+
+// Last returns when the customer last wrote; ok is false if never (or longer ago than the TTL).
+func (w Window) Last(ctx context.Context, account, contact string) (at time.Time, ok bool, err error) {
+	v, err := w.RDB.Get(ctx, w.key(account, contact)).Int64()
+	if errors.Is(err, redis.Nil) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return time.UnixMilli(v), true, nil
+}
+
+// Close forgets the window (Meta said it is closed, e.g. WhatsApp error 131047).
+func (w Window) Close(ctx context.Context, account, contact string) error {
+	return w.RDB.Del(ctx, w.key(account, contact)).Err()
+}
+
+// Split cuts text into pieces of at most max bytes (UTF-8, never inside a rune), preferring
+// to break after a newline, then after a space, in the second half of a piece.
+func Split(text string, max int) []string {
+	if max <= 0 || len(text) <= max {
+		if text == "" {
+			return nil
+		}
+		return []string{text}
+	}
+	var out []string
+	for len(text) > max {
+		cut := max
+		for cut > 0 && !isRuneStart(text[cut]) {
+			cut--
+		}
+		best := -1
+		for i := cut - 1; i >= cut/2; i-- {
+			if text[i] == '\n' {
+				best = i + 1
+				break
+			}
+		}
+		if best < 0 {
+			for i := cut - 1; i >= cut/2; i-- {
+				if text[i] == ' ' {
+					best = i + 1
+					break
+				}
+			}
+		}
+		if best > 0 {
+			cut = best
+		}
+		if cut == 0 { // max smaller than one rune: take the rune anyway
+			cut = 1
+			for cut < len(text) && !isRuneStart(text[cut]) {
+				cut++
+			}
+		}
+		out = append(out, text[:cut])
+		text = text[cut:]
+	}
+	if text != "" {
+		out = append(out, text)
+	}
+	return out
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

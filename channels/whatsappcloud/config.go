@@ -1,0 +1,128 @@
+package whatsappcloud
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lidorub/lidorub/channels/meta"
+	"github.com/lidorub/lidorub/internal/conf"
+)
+
+// Config is the channels.whatsappcloud: section.
+type Config struct {
+	Enabled bool `yaml:"enabled"`
+	// AppSecret signs webhook deliveries (X-Hub-Signature-256). From the environment.
+	AppSecret string `yaml:"app_secret"`
+	// VerifyToken is the string you type into the Meta app's webhook settings.
+	VerifyToken  string        `yaml:"verify_token"`
+	GraphURL     string        `yaml:"graph_url"`
+	GraphVersion string        `yaml:"graph_version"`
+	Timeout      time.Duration `yaml:"timeout"`
+	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+	// Template is the approved message template sent instead of a reply outside the 24-hour
+	// customer-service window (to invite the customer back). Empty: such replies are refused.
+	// An account may override it.
+	Template Template  `yaml:"template"`
+	Accounts []Account `yaml:"accounts"`
+}
+
+// Template names an approved WhatsApp message template without parameters.
+type Template struct {
+	Name     string `yaml:"name"`
+	Language string `yaml:"language"` // e.g. en_US, ru
+}
+
+// Account is one business phone number.
+type Account struct {
+	// PhoneNumberID is the Cloud API phone number id (metadata.phone_number_id of webhooks,
+	// and the sender in {graph}/{version}/{phone_number_id}/messages).
+	PhoneNumberID string `yaml:"phone_number_id"`
+	Name          string `yaml:"name"`
+	// Token is a System User access token with whatsapp_business_messaging. From the environment.
+	Token    string    `yaml:"token"`
+	Template *Template `yaml:"template"`
+}
+
+// Defaults fills unset fields.
+func (c *Config) Defaults() {
+	if c.GraphURL == "" {
+		c.GraphURL = meta.DefaultGraphURL
+	}
+	if c.GraphVersion == "" {
+		c.GraphVersion = meta.DefaultGraphVersion
+	}
+	if c.Timeout == 0 {
+		c.Timeout = meta.DefaultTimeout
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = meta.DefaultMaxBody
+	}
+	for i := range c.Accounts {
+		if c.Accounts[i].Template == nil {
+			t := c.Template
+			c.Accounts[i].Template = &t
+		}
+	}
+}
+
+// Validate checks the section; paths are relative to "channels.whatsappcloud". A disabled
+// section is not checked.
+func (c *Config) Validate() error {
+	var errs conf.Errors
+	if !c.Enabled {
+		return nil
+	}
+	if c.AppSecret == "" {
+		errs.Add("app_secret", "is required (set it from the environment, e.g. ${WHATSAPP_APP_SECRET})")
+	}
+	if c.VerifyToken == "" {
+		errs.Add("verify_token", "is required")
+	}
+	if u, err := url.Parse(c.GraphURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		errs.Add("graph_url", "must be an http(s) URL")
+	}
+	if !strings.HasPrefix(c.GraphVersion, "v") {
+		errs.Add("graph_version", "must look like v21.0 (got %q)", c.GraphVersion)
+	}
+	if c.Timeout <= 0 {
+		errs.Add("timeout", "must be positive")
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs.Add("max_body_bytes", "must be at least 1024")
+	}
+	validateTemplate(&errs, "template", c.Template)
+	if len(c.Accounts) == 0 {
+		errs.Add("accounts", "at least one account is required when enabled")
+	}
+	seen := map[string]bool{}
+	for i, a := range c.Accounts {
+		p := fmt.Sprintf("accounts[%d]", i)
+		switch {
+		case a.PhoneNumberID == "":
+			errs.Add(p+".phone_number_id", "is required")
+		case seen[a.PhoneNumberID]:
+			errs.Add(p+".phone_number_id", "duplicate phone number id %q", a.PhoneNumberID)
+		case strings.ContainsAny(a.PhoneNumberID, "{}: "):
+			errs.Add(p+".phone_number_id", "must not contain '{', '}', ':' or spaces")
+		}
+		seen[a.PhoneNumberID] = true
+		if a.Token == "" {
+			errs.Add(p+".token", "is required (set it from the environment, e.g. ${WHATSAPP_TOKEN})")
+		}
+		if a.Template != nil && *a.Template != c.Template {
+			validateTemplate(&errs, p+".template", *a.Template)
+		}
+	}
+	return errs.Err()
+}
+
+func validateTemplate(errs *conf.Errors, path string, t Template) {
+	if t.Name != "" && t.Language == "" {
+		errs.Add(path+".language", "is required with a template name (e.g. en_US)")
+	}
+	if t.Name == "" && t.Language != "" {
+		errs.Add(path+".name", "is required with a template language")
+	}
+}

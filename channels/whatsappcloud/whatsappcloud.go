@@ -1,0 +1,300 @@
+// Package whatsappcloud is the WhatsApp channel through Meta's Cloud API: customer messages
+// and delivery statuses arrive through Meta's webhook at /webhooks/whatsapp; replies go out
+// through {graph}/{version}/{phone_number_id}/messages inside the 24-hour customer-service
+// window, and outside it only an approved template configured for that purpose.
+package whatsappcloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/meta"
+	"github.com/lidorub/lidorub/clock"
+	"github.com/lidorub/lidorub/store"
+)
+
+// Path is the webhook endpoint (GET verification, POST deliveries).
+const Path = "/webhooks/whatsapp"
+
+const (
+	// MaxTextBytes keeps every part under the Cloud API's 4096-character text limit.
+	MaxTextBytes = 4096
+	// ServiceWindow is the customer-service window opened by each customer message.
+	ServiceWindow = 24 * time.Hour
+	// errReengagement: "more than 24 hours have passed since the customer last replied".
+	errReengagement = 131047
+)
+
+// Channel is the WhatsApp Cloud API channel: webhook handler and channels.Sender.
+type Channel struct {
+	cfg      Config
+	accounts map[string]Account
+	rdb      redis.UniversalClient
+	keys     store.Keys
+	clk      clock.Clock
+	log      *slog.Logger
+	graph    *meta.Graph
+	window   meta.Window
+	webhook  *meta.Webhook
+}
+
+var _ channels.Sender = (*Channel)(nil)
+
+// New builds the channel from a validated, defaulted config.
+func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys store.Keys, clk clock.Clock,
+	log *slog.Logger, reg prometheus.Registerer, alerter channels.Alerter) (*Channel, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("channel", channels.WhatsAppCloud)
+	c := &Channel{cfg: cfg, accounts: map[string]Account{}, rdb: rdb, keys: keys, clk: clk, log: log,
+		window: meta.Window{RDB: rdb, Keys: keys, Channel: channels.WhatsAppCloud}}
+	var ids []string
+	for _, a := range cfg.Accounts {
+		if a.Template == nil {
+			t := cfg.Template
+			a.Template = &t
+		}
+		c.accounts[a.PhoneNumberID] = a
+		ids = append(ids, a.PhoneNumberID)
+	}
+	m, err := meta.NewMetrics(reg, channels.WhatsAppCloud, ids)
+	if err != nil {
+		return nil, fmt.Errorf("whatsappcloud metrics: %w", err)
+	}
+	c.graph = meta.NewGraph(channels.WhatsAppCloud, cfg.GraphURL, cfg.GraphVersion, cfg.Timeout, alerter, m, clk, log)
+	c.webhook = &meta.Webhook{
+		Channel: channels.WhatsAppCloud, AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
+		MaxBody: cfg.MaxBodyBytes, Ingester: ing, Log: log, Metrics: m,
+		Parse: func(body []byte) (meta.Batch, error) {
+			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok })
+		},
+		AfterIngest: c.afterIngest,
+	}
+	return c, nil
+}
+
+// Register adds GET and POST /webhooks/whatsapp to mux.
+func (c *Channel) Register(mux *http.ServeMux) { c.webhook.Register(mux, Path) }
+
+// Handler returns the webhook handler alone (GET and POST).
+func (c *Channel) Handler() http.Handler {
+	mux := http.NewServeMux()
+	c.Register(mux)
+	return mux
+}
+
+// afterIngest keeps the customer-service window: every customer message (reactions
+// included) opens it; a failed status saying the window is closed closes it.
+func (c *Channel) afterIngest(ctx context.Context, in channels.Inbound) error {
+	switch in.Kind {
+	case channels.KindStatus:
+		if in.Meta["status"] == "failed" && in.Meta[MetaErrorCode] == fmt.Sprint(errReengagement) && in.ContactID != "" {
+			return c.window.Close(ctx, in.Account, in.ContactID)
+		}
+		return nil
+	case channels.KindMessage, channels.KindReaction, "":
+		at := in.SentAt
+		if now := c.clk.Now(); at.IsZero() || at.After(now) {
+			at = now
+		}
+		return c.window.Touch(ctx, in.Account, in.ContactID, at)
+	}
+	return nil
+}
+
+func (c *Channel) progressKey(account, outID string) string {
+	return c.keys.Channel(channels.WhatsAppCloud, account, "out:"+outID)
+}
+
+func (c *Channel) templateKey(account, contact string) string {
+	return c.keys.Channel(channels.WhatsAppCloud, account, "template:"+contact)
+}
+
+type sendText struct {
+	Body       string `json:"body"`
+	PreviewURL bool   `json:"preview_url,omitempty"`
+}
+
+type sendMedia struct {
+	Link     string `json:"link"`
+	Caption  string `json:"caption,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+type sendTemplate struct {
+	Name     string `json:"name"`
+	Language struct {
+		Code string `json:"code"`
+	} `json:"language"`
+}
+
+type sendRequest struct {
+	MessagingProduct string        `json:"messaging_product"`
+	RecipientType    string        `json:"recipient_type,omitempty"`
+	To               string        `json:"to"`
+	Type             string        `json:"type"`
+	Text             *sendText     `json:"text,omitempty"`
+	Image            *sendMedia    `json:"image,omitempty"`
+	Video            *sendMedia    `json:"video,omitempty"`
+	Audio            *sendMedia    `json:"audio,omitempty"`
+	Document         *sendMedia    `json:"document,omitempty"`
+	Template         *sendTemplate `json:"template,omitempty"`
+}
+
+type sendResponse struct {
+	Messages []struct {
+		ID string `json:"id"`
+	} `json:"messages"`
+}
+
+// claimTemplateScript lets one outbound send the re-engagement template to a contact once
+// per window (a retry of the same outbound may send it again).
+//
+//	KEYS[1] template marker   ARGV[1] outbound id   ARGV[2] TTL ms
+//	returns 1 if this outbound may send the template, 0 if another one already did
+var claimTemplateScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if v == ARGV[1] then return 1 end
+return 0
+`)
+
+// Send delivers a reply inside the customer-service window. Outside it, the configured
+// approved template is sent instead (once per contact per day) and the manager is told
+// their text did not go; without a template the reply is refused with the reason.
+func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.SendResult, error) {
+	acct, ok := c.accounts[out.Account]
+	if !ok {
+		return channels.SendResult{}, channels.Permanentf("WhatsApp Cloud phone number %q is not configured", out.Account)
+	}
+	if out.ContactID == "" {
+		return channels.SendResult{}, channels.Permanentf("the conversation has no WhatsApp number to write to")
+	}
+	parts, err := buildParts(out)
+	if err != nil {
+		return channels.SendResult{}, err
+	}
+	last, ok, err := c.window.Last(ctx, acct.PhoneNumberID, out.ContactID)
+	if err != nil {
+		return channels.SendResult{}, fmt.Errorf("whatsappcloud: read service window: %w", err)
+	}
+	if !ok || c.clk.Now().Sub(last) > ServiceWindow {
+		return c.outsideWindow(ctx, acct, out, last, ok)
+	}
+	first, err := meta.SendParts(ctx, c.rdb, c.progressKey(acct.PhoneNumberID, out.ID), len(parts), func(i int) (string, error) {
+		req := parts[i]
+		req.To = out.ContactID
+		return c.post(ctx, acct, out.ContactID, req)
+	})
+	return channels.SendResult{ChannelMessageID: first}, err
+}
+
+func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.Outbound, last time.Time, ever bool) (channels.SendResult, error) {
+	since := "the customer has not written in the last 7 days"
+	if ever {
+		since = fmt.Sprintf("the customer last wrote %s ago", c.clk.Now().Sub(last).Truncate(time.Minute))
+	}
+	t := acct.Template
+	if t == nil || t.Name == "" {
+		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s) and no approved template is configured; wait until the customer writes again", since)
+	}
+	key := c.templateKey(acct.PhoneNumberID, out.ContactID)
+	owned, err := claimTemplateScript.Run(ctx, c.rdb, []string{key}, out.ID, ServiceWindow.Milliseconds()).Int()
+	if err != nil {
+		return channels.SendResult{}, fmt.Errorf("whatsappcloud: claim template: %w", err)
+	}
+	if owned == 0 {
+		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s); the approved template %q was already sent to invite the customer back — reply once they answer", since, t.Name)
+	}
+	req := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: out.ContactID, Type: "template",
+		Template: &sendTemplate{Name: t.Name}}
+	req.Template.Language.Code = t.Language
+	id, err := c.post(ctx, acct, out.ContactID, req)
+	if err != nil {
+		if channels.IsPermanent(err) {
+			_ = c.rdb.Del(context.WithoutCancel(ctx), key).Err()
+		}
+		return channels.SendResult{}, err
+	}
+	c.log.Info("whatsappcloud: outside the service window, template sent instead of the reply", "account", acct.PhoneNumberID, "outbound", out.ID, "template", t.Name)
+	return channels.SendResult{ChannelMessageID: id}, channels.Permanentf("your text was NOT sent: the reply is outside WhatsApp's 24-hour customer-service window (%s). The approved template %q was sent instead to invite the customer back; reply again once they answer", since, t.Name)
+}
+
+func (c *Channel) post(ctx context.Context, acct Account, contact string, req sendRequest) (string, error) {
+	var resp sendResponse
+	err := c.graph.Post(ctx, acct.PhoneNumberID, acct.Token, acct.PhoneNumberID+"/messages", req, &resp)
+	if err != nil {
+		return "", c.explain(ctx, acct, contact, err)
+	}
+	if len(resp.Messages) == 0 || resp.Messages[0].ID == "" {
+		return "", fmt.Errorf("whatsappcloud: the Graph API accepted the message but returned no message id")
+	}
+	return resp.Messages[0].ID, nil
+}
+
+// explain turns known Cloud API errors into messages a manager understands.
+func (c *Channel) explain(ctx context.Context, acct Account, contact string, err error) error {
+	var ge *meta.GraphError
+	if !errors.As(err, &ge) || !channels.IsPermanent(err) {
+		return err
+	}
+	switch ge.Code {
+	case errReengagement:
+		if cerr := c.window.Close(ctx, acct.PhoneNumberID, contact); cerr != nil {
+			c.log.Warn("could not close the service window", "account", acct.PhoneNumberID, "err", cerr)
+		}
+		return channels.Permanentf("WhatsApp refused the message: the 24-hour customer-service window is closed (%v)", ge)
+	case 131026:
+		return channels.Permanentf("WhatsApp could not deliver the message to this number (not on WhatsApp, or an old app version) (%v)", ge)
+	case 131030:
+		return channels.Permanentf("WhatsApp refused the message: the number is not in the test recipients list of this app (%v)", ge)
+	case 132000, 132001, 132005, 132007, 132012:
+		return channels.Permanentf("WhatsApp refused the approved template: check template name and language in the config (%v)", ge)
+	}
+	return err
+}
+
+// buildParts turns the outbound text and attachments into Cloud API messages (To unset).
+func buildParts(out channels.Outbound) ([]sendRequest, error) {
+	var parts []sendRequest
+	for _, t := range meta.Split(out.Text, MaxTextBytes) {
+		parts = append(parts, sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", Type: "text", Text: &sendText{Body: t}})
+	}
+	for _, a := range out.Attachments {
+		if !(len(a.Ref) > 8 && a.Ref[:8] == "https://") {
+			return nil, channels.Permanentf("WhatsApp attachments must be public https links (attachment %q is not)", a.Kind)
+		}
+		r := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual"}
+		md := &sendMedia{Link: a.Ref}
+		switch a.Kind {
+		case "image":
+			r.Type, r.Image = "image", md
+		case "video":
+			r.Type, r.Video = "video", md
+		case "audio", "voice":
+			r.Type, r.Audio = "audio", md
+		case "document", "file":
+			md.Filename = a.Name
+			r.Type, r.Document = "document", md
+		default:
+			return nil, channels.Permanentf("WhatsApp cannot send an attachment of kind %q", a.Kind)
+		}
+		parts = append(parts, r)
+	}
+	if len(parts) == 0 {
+		return nil, channels.Permanentf("empty message")
+	}
+	return parts, nil
+}
