@@ -57,7 +57,7 @@ type world struct {
 
 // newWorld wires the real router, the Telegram channel and the staff bot against a fake
 // Bot API and real Redis. shared: the staff bot uses the customer bot's token.
-func newWorld(t *testing.T, shared bool) *world {
+func newWorld(t *testing.T, shared bool, opts ...func(*router.Config)) *world {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	w := &world{t: t, ctx: context.Background(), srv: telegramtest.New(t), rdb: rdb, keys: store.NewKeys(prefix),
@@ -70,6 +70,9 @@ func newWorld(t *testing.T, shared bool) *world {
 	}
 	rcfg := router.Config{OfferTimeout: 30 * time.Second, FirstResponse: 5 * time.Minute, MaxOffers: 3,
 		Escalation: router.Escalation{TelegramChatID: supChat}}
+	for _, o := range opts {
+		o(&rcfg)
+	}
 	rt, err := router.New(rcfg, managers, router.Templates{}, router.Deps{
 		Redis: rdb, Keys: w.keys, Clock: w.clk, Log: log, Metrics: metrics.New(w.reg, []string{"anna", "boris"}),
 		Instance: "test", Sleep: func(context.Context, time.Duration) error { return nil },
@@ -585,5 +588,68 @@ func TestCommands(t *testing.T) {
 	w.pump()
 	if c, _ := w.rt.Conversation(w.ctx, 1); c.State != router.StateClosed {
 		t.Fatalf("state %s after Close", c.State)
+	}
+}
+
+// TestRetryAfterRetried: Telegram answers 429 with retry_after; the reply is retried and arrives.
+func TestRetryAfterRetried(t *testing.T) {
+	w := newWorld(t, false)
+	w.online(anna)
+	w.pushFixture(tokenShop, "text.json")
+	w.pump()
+	offer := w.offers(anna)
+	if len(offer) != 1 {
+		t.Fatal("no offer")
+	}
+	w.tap(anna, offer[0].MessageID, callbackData(t, offer[0].Params.Get("reply_markup"), "t:"))
+	w.pump()
+	w.managerSays(anna, "Hi Olga!", 0)
+	// the staff bot sends nothing for a good reply, so the next sendMessage is the reply itself
+	w.srv.FailNext("sendMessage", telegramtest.Failure{Code: 429, Description: "Too Many Requests: retry after 3", RetryAfter: 3})
+	w.pump()
+	var attempts int
+	for _, c := range w.srv.Calls("sendMessage") {
+		if c.ChatID() == customer && c.Params.Get("text") == "Hi Olga!" {
+			attempts++
+		}
+	}
+	if attempts != 2 {
+		t.Fatalf("%d attempts, want a 429 then a success", attempts)
+	}
+	if got := lastText(w.customerReplies()); got != "Hi Olga!" {
+		t.Fatalf("customer got %q", got)
+	}
+	if n := speedToLeadCount(t, w.reg); n != 1 {
+		t.Fatalf("speed-to-lead count %d", n)
+	}
+	for _, c := range w.sent(anna) {
+		if strings.Contains(c.Params.Get("text"), "not delivered") {
+			t.Fatalf("a retried message was reported as failed: %q", c.Params.Get("text"))
+		}
+	}
+}
+
+// TestEscalationToSupervisors: nobody takes the lead within max_offers -> the supervisors' chat is told.
+func TestEscalationToSupervisors(t *testing.T) {
+	w := newWorld(t, false, func(c *router.Config) { c.MaxOffers = 1 })
+	w.online(anna)
+	w.pushFixture(tokenShop, "text.json")
+	w.pump()
+	w.clk.Advance(31 * time.Second)
+	w.pump()
+	got := lastText(w.sent(supChat))
+	if !strings.Contains(got, "Escalation") || !strings.Contains(got, "#1") || !strings.Contains(got, "Olga Petrova") {
+		t.Fatalf("supervisors got %q", got)
+	}
+	// repeated pumps (redeliveries) do not repeat it
+	w.pump()
+	n := 0
+	for _, c := range w.sent(supChat) {
+		if strings.Contains(c.Params.Get("text"), "Escalation") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d escalation messages", n)
 	}
 }
