@@ -147,6 +147,9 @@ func (c *Channel) Poller(name string) *Poller {
 // its own token, polls it. It returns when ctx is cancelled and every goroutine has stopped.
 func (c *Channel) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	for token, cl := range c.clients {
+		wg.Go(func() { c.checkToken(ctx, token, cl) })
+	}
 	for _, name := range c.order {
 		b := c.bots[name]
 		if b.poller != nil {
@@ -160,6 +163,31 @@ func (c *Channel) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// checkToken calls getMe once and logs which bot a token belongs to; a rejected token raises
+// an alert. The loops do not wait for it.
+func (c *Channel) checkToken(ctx context.Context, token string, cl *Client) {
+	names := []string{}
+	for _, n := range c.order {
+		if c.bots[n].cfg.Token == token {
+			names = append(names, n)
+		}
+	}
+	if token == c.cfg.Staff.Token && c.staffShared == "" {
+		names = append(names, StaffName)
+	}
+	me, err := cl.Me(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.d.Log.Warn("telegram getMe failed", "bots", names, "err", err)
+			if e := APIError(err); e != nil && (e.Code == 401 || e.Code == 404) && c.d.Alerter != nil && len(names) > 0 {
+				_ = c.d.Alerter.Alert(ctx, channels.Telegram, names[0], "Telegram rejected the bot token (revoked or mistyped)")
+			}
+		}
+		return
+	}
+	c.d.Log.Info("telegram bot ready", "bots", names, "username", me.UserName, "bot_id", me.ID)
 }
 
 // dispatch handles one update of a customer bot: to the staff bot when it shares the bot and
