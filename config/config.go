@@ -13,6 +13,7 @@ import (
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/webform"
+	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
 	"github.com/lidorub/lidorub/internal/conf"
 	"github.com/lidorub/lidorub/qualify"
@@ -40,6 +41,7 @@ type Channels struct {
 	Form          webform.Config       `yaml:"form"`
 	Instagram     instagram.Config     `yaml:"instagram"`
 	WhatsAppCloud whatsappcloud.Config `yaml:"whatsappcloud"`
+	WhatsApp      whatsapp.Config      `yaml:"whatsapp"`
 	Telegram      telegram.Config      `yaml:"telegram"`
 }
 
@@ -105,6 +107,7 @@ func (c *Config) Defaults() {
 	c.Channels.Form.Defaults()
 	c.Channels.Instagram.Defaults()
 	c.Channels.WhatsAppCloud.Defaults()
+	c.Channels.WhatsApp.Defaults()
 	c.Channels.Telegram.Defaults()
 }
 
@@ -141,6 +144,7 @@ func (c *Config) Validate() error {
 	errs.Merge("channels.form", c.Channels.Form.Validate())
 	errs.Merge("channels.instagram", c.Channels.Instagram.Validate())
 	errs.Merge("channels.whatsappcloud", c.Channels.WhatsAppCloud.Validate())
+	errs.Merge("channels.whatsapp", c.Channels.WhatsApp.Validate())
 	errs.Merge("channels.telegram", c.Channels.Telegram.Validate())
 	if tg := c.Channels.Telegram; tg.Enabled && tg.Staff.Token != "" {
 		n := 0

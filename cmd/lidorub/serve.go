@@ -18,6 +18,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/webform"
+	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
@@ -30,6 +31,19 @@ import (
 // runner is a background component (a router, a polling channel) that stops when ctx ends.
 type runner interface {
 	Run(ctx context.Context) error
+}
+
+// runThenClose runs a component and closes it (its files, databases) once it has stopped.
+type runThenClose struct {
+	c interface {
+		runner
+		Close() error
+	}
+}
+
+func (r runThenClose) Run(ctx context.Context) error {
+	err := r.c.Run(ctx)
+	return errors.Join(err, r.c.Close())
 }
 
 // gateway is everything serve wires together; tests build it with build and drive it.
@@ -106,6 +120,19 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	if err := g.buildTelegram(clk, log); err != nil {
 		conn.Close()
 		return nil, err
+	}
+
+	if cfg.Channels.WhatsApp.Enabled {
+		wa, err := whatsapp.New(ctx, cfg.Channels.WhatsApp, whatsapp.Deps{
+			Ingester: g.ingest, Redis: conn.Client, Keys: conn.Keys, Clock: clk, Log: log,
+			Metrics: g.reg, Alerter: g.router, Instance: cfg.InstanceID,
+		})
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("channels.whatsapp: %w", err)
+		}
+		g.router.RegisterSender(channels.WhatsApp, wa)
+		g.runners = append(g.runners, runThenClose{wa})
 	}
 
 	api.New(g.router, log.With("component", "api")).Register(g.mux)
