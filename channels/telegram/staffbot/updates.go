@@ -33,6 +33,9 @@ func (b *Bot) HandleStaffUpdate(ctx context.Context, u *tgbotapi.Update, shared 
 	if q := u.CallbackQuery; q != nil {
 		return true, b.handleCallback(ctx, q)
 	}
+	if e := u.EditedMessage; e != nil && e.From != nil && b.d.Desk.ManagerByTelegramID(e.From.ID) != "" {
+		return true, nil // a manager edited a message: what the customer got cannot be edited
+	}
 	m := u.Message
 	if m == nil || m.From == nil || m.Chat == nil {
 		return !shared, nil
