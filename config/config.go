@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/channels/instagram"
+	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
@@ -41,6 +42,7 @@ type Channels struct {
 	Instagram     instagram.Config     `yaml:"instagram"`
 	WhatsAppCloud whatsappcloud.Config `yaml:"whatsappcloud"`
 	WhatsApp      whatsapp.Config      `yaml:"whatsapp"`
+	Telegram      telegram.Config      `yaml:"telegram"`
 }
 
 // LogConfig is the log: section.
@@ -106,6 +108,7 @@ func (c *Config) Defaults() {
 	c.Channels.Instagram.Defaults()
 	c.Channels.WhatsAppCloud.Defaults()
 	c.Channels.WhatsApp.Defaults()
+	c.Channels.Telegram.Defaults()
 }
 
 // Validate checks every section and returns all errors, each naming its YAML path.
@@ -142,6 +145,18 @@ func (c *Config) Validate() error {
 	errs.Merge("channels.instagram", c.Channels.Instagram.Validate())
 	errs.Merge("channels.whatsappcloud", c.Channels.WhatsAppCloud.Validate())
 	errs.Merge("channels.whatsapp", c.Channels.WhatsApp.Validate())
+	errs.Merge("channels.telegram", c.Channels.Telegram.Validate())
+	if tg := c.Channels.Telegram; tg.Enabled && tg.Staff.Token != "" {
+		n := 0
+		for _, m := range c.Managers {
+			if m.TelegramID != 0 {
+				n++
+			}
+		}
+		if n == 0 {
+			errs.Add("channels.telegram.staff.token", "is set but no manager has a telegram_id: the staff bot would serve nobody")
+		}
+	}
 	ids := map[string]bool{}
 	for _, m := range c.Managers {
 		ids[m.ID] = true

@@ -117,6 +117,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		wa.Register(g.mux)
 		g.router.RegisterSender(channels.WhatsAppCloud, wa)
 	}
+	if err := g.buildTelegram(clk, log); err != nil {
+		conn.Close()
+		return nil, err
+	}
 
 	if cfg.Channels.WhatsApp.Enabled {
 		wa, err := whatsapp.New(ctx, cfg.Channels.WhatsApp, whatsapp.Deps{
