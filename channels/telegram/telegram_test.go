@@ -368,7 +368,8 @@ func TestRunStopsOnCancel(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- ch.Run(ctx) }()
 	deadline := time.After(5 * time.Second)
-	for len(e.stored()) == 0 { // waiting for the loop to do real work, not for a timer
+	// waiting for the loops to do real work (poll + ingest, register the webhook), not for a timer
+	for len(e.stored()) == 0 || len(e.srv.Calls("setWebhook")) == 0 {
 		select {
 		case <-deadline:
 			t.Fatal("Run did not ingest")
