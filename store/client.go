@@ -19,6 +19,10 @@ import (
 	"github.com/lidorub/lidorub/internal/conf"
 )
 
+// defaultPoolSize: every stream worker holds a connection in a blocking XREADGROUP, so the
+// go-redis default (10 per CPU) can run short on small machines. A URL may set ?pool_size=N.
+const defaultPoolSize = 128
+
 // Embedded is the redis.url value that starts an in-process, in-memory server.
 const Embedded = "embedded"
 
@@ -99,7 +103,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 			return nil, fmt.Errorf("start embedded redis on %s: %w", c.EmbeddedAddr, err)
 		}
 		conn.embedded = m
-		conn.Client = redis.NewClient(&redis.Options{Addr: m.Addr()})
+		conn.Client = redis.NewClient(&redis.Options{Addr: m.Addr(), PoolSize: defaultPoolSize})
 		log.Warn("redis.url is \"embedded\": all data lives in this process's memory and is lost when it stops; point redis.url (or REDIS_URL) at Redis 7 in production",
 			"addr", m.Addr())
 	case c.Cluster:
@@ -107,11 +111,14 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis.url: %w", err)
 		}
-		conn.Client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+		conn.Client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: defaultPoolSize})
 	default:
 		opt, err := redis.ParseURL(c.URL)
 		if err != nil {
 			return nil, fmt.Errorf("redis.url: %s", redactURLError(err))
+		}
+		if !strings.Contains(c.URL, "pool_size=") {
+			opt.PoolSize = defaultPoolSize
 		}
 		conn.Client = redis.NewClient(opt)
 	}
