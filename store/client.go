@@ -19,6 +19,21 @@ import (
 	"github.com/lidorub/lidorub/internal/conf"
 )
 
+// defaultPoolSize: every stream worker holds a connection in a blocking XREADGROUP, so the
+// go-redis default (10 per CPU) can run short on small machines. A URL may set ?pool_size=N;
+// Config.PoolSize, when set, wins over both.
+const defaultPoolSize = 128
+
+// DefaultPoolSize is the pool size per node used when neither redis.pool_size nor the URL sets one.
+const DefaultPoolSize = defaultPoolSize
+
+func (c Config) poolSize() int {
+	if c.PoolSize > 0 {
+		return c.PoolSize
+	}
+	return defaultPoolSize
+}
+
 // Embedded is the redis.url value that starts an in-process, in-memory server.
 const Embedded = "embedded"
 
@@ -42,10 +57,10 @@ type Config struct {
 	Prefix string `yaml:"prefix"`
 	// EmbeddedAddr is where the embedded server listens (default 127.0.0.1:0, i.e. any free port).
 	EmbeddedAddr string `yaml:"embedded_addr"`
-	// PoolSize is the number of connections per Redis node (0: chosen by the caller; the serve
-	// command uses 10 per CPU plus 4 per router worker, because every stream consumer holds
-	// a connection during its blocking read). Too small a pool makes every command wait for
-	// a blocking read to return.
+	// PoolSize is the number of connections per Redis node (0: the URL's ?pool_size, else
+	// DefaultPoolSize; the serve command raises it for many router workers, because every
+	// stream consumer holds a connection during its blocking read). Too small a pool makes
+	// every command wait for a blocking read to return.
 	PoolSize int `yaml:"pool_size"`
 }
 
@@ -124,7 +139,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 			return nil, fmt.Errorf("start embedded redis on %s: %w", c.EmbeddedAddr, err)
 		}
 		conn.embedded = m
-		conn.Client = redis.NewClient(&redis.Options{Addr: m.Addr(), PoolSize: c.PoolSize})
+		conn.Client = redis.NewClient(&redis.Options{Addr: m.Addr(), PoolSize: c.poolSize()})
 		log.Warn("redis.url is \"embedded\": all data lives in this process's memory and is lost when it stops; point redis.url (or REDIS_URL) at Redis 7 in production",
 			"addr", m.Addr())
 	case c.Cluster:
@@ -132,7 +147,7 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis.url: %w", err)
 		}
-		conn.Client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: c.PoolSize,
+		conn.Client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: c.poolSize(),
 			Username: c.Username, Password: c.Password})
 	case c.SentinelMaster != "":
 		addrs, err := clusterSeeds(c.URL)
@@ -140,14 +155,17 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 			return nil, fmt.Errorf("redis.url: %w", err)
 		}
 		conn.Client = redis.NewFailoverClient(&redis.FailoverOptions{MasterName: c.SentinelMaster, SentinelAddrs: addrs,
-			SentinelPassword: c.SentinelPassword, Username: c.Username, Password: c.Password, PoolSize: c.PoolSize})
+			SentinelPassword: c.SentinelPassword, Username: c.Username, Password: c.Password, PoolSize: c.poolSize()})
 	default:
 		opt, err := redis.ParseURL(c.URL)
 		if err != nil {
 			return nil, fmt.Errorf("redis.url: %s", redactURLError(err))
 		}
-		if c.PoolSize > 0 {
+		switch {
+		case c.PoolSize > 0:
 			opt.PoolSize = c.PoolSize
+		case !strings.Contains(c.URL, "pool_size="):
+			opt.PoolSize = defaultPoolSize
 		}
 		conn.Client = redis.NewClient(opt)
 	}

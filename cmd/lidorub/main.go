@@ -3,6 +3,8 @@
 //	lidorub [-c FILE] [serve]      run the gateway (the default)
 //	lidorub [-c FILE] config check validate the configuration, print every error, exit 1 if any
 //	lidorub version                print the version
+//	lidorub [-c FILE] whatsapp link [--account NAME] [--phone +...]   link a WhatsApp number
+//	lidorub [-c FILE] whatsapp status                                 list WhatsApp accounts
 //
 // The configuration is FILE, else $LIDORUB_CONFIG, else ./config.yaml, else the embedded
 // example (embedded in-memory Redis). $REDIS_URL, when set, overrides redis.url.
@@ -36,7 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("c", "", "configuration file (default $LIDORUB_CONFIG, else ./config.yaml, else the embedded example)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | version]\n")
+		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | version]\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -48,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd = rest[0]
 	}
 	switch {
+	case cmd == "whatsapp":
+		return runWhatsApp(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "version":
 		fmt.Fprintln(stdout, "lidorub", buildVersion())
 		return 0

@@ -9,7 +9,8 @@ import (
 	"github.com/lidorub/lidorub/store"
 )
 
-// The Redis pool leaves room beside the blocking stream reads (four per router worker).
+// The Redis pool leaves room beside the blocking stream reads (four per router worker):
+// the store's default (0 here) unless many workers need more.
 func TestRedisPoolSize(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -17,9 +18,9 @@ func TestRedisPoolSize(t *testing.T) {
 		workers int
 		want    int
 	}{
-		{"auto", 0, 4, 10*runtime.GOMAXPROCS(0) + 16},
-		{"auto, many workers", 0, 32, 10*runtime.GOMAXPROCS(0) + 128},
-		{"configured", 7, 32, 7},
+		{"store default", 0, 4, 0},
+		{"many workers", 0, 64, 10*runtime.GOMAXPROCS(0) + 256},
+		{"configured", 7, 64, 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/webform"
+	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
@@ -31,6 +32,19 @@ import (
 // runner is a background component (a router, a polling channel) that stops when ctx ends.
 type runner interface {
 	Run(ctx context.Context) error
+}
+
+// runThenClose runs a component and closes it (its files, databases) once it has stopped.
+type runThenClose struct {
+	c interface {
+		runner
+		Close() error
+	}
+}
+
+func (r runThenClose) Run(ctx context.Context) error {
+	err := r.c.Run(ctx)
+	return errors.Join(err, r.c.Close())
 }
 
 // gateway is everything serve wires together; tests build it with build and drive it.
@@ -104,6 +118,23 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		wa.Register(g.mux)
 		g.router.RegisterSender(channels.WhatsAppCloud, wa)
 	}
+	if err := g.buildTelegram(clk, log); err != nil {
+		conn.Close()
+		return nil, err
+	}
+
+	if cfg.Channels.WhatsApp.Enabled {
+		wa, err := whatsapp.New(ctx, cfg.Channels.WhatsApp, whatsapp.Deps{
+			Ingester: g.ingest, Redis: conn.Client, Keys: conn.Keys, Clock: clk, Log: log,
+			Metrics: g.reg, Alerter: g.router, Instance: cfg.InstanceID,
+		})
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("channels.whatsapp: %w", err)
+		}
+		g.router.RegisterSender(channels.WhatsApp, wa)
+		g.runners = append(g.runners, runThenClose{wa})
+	}
 
 	api.New(g.router, log.With("component", "api")).Register(g.mux)
 	g.mux.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg}))
@@ -127,12 +158,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 
 // redisConfig is the redis: section with the connection pool sized for this process: every
 // router worker runs four stream consumers that each hold a connection for up to a second in
-// a blocking read (on Redis Cluster three of those streams share a node), so go-redis's
-// default pool (5 per CPU per node in cluster mode) would make every other command wait.
+// a blocking read (on Redis Cluster three of those streams share a node); with many workers
+// the store's default pool would make every other command wait for one of them.
 func redisConfig(cfg *config.Config) store.Config {
 	rc := cfg.Redis
-	if rc.PoolSize == 0 {
-		rc.PoolSize = 10*runtime.GOMAXPROCS(0) + 4*cfg.Router.Workers
+	if need := 10*runtime.GOMAXPROCS(0) + 4*cfg.Router.Workers; rc.PoolSize == 0 && need > store.DefaultPoolSize {
+		rc.PoolSize = need
 	}
 	return rc
 }
