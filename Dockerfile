@@ -12,6 +12,9 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/lidorub /usr/local/bin/lidorub
 COPY config.yaml /etc/lidorub/config.yaml
 ENV LIDORUB_CONFIG=/etc/lidorub/config.yaml
+# Relative paths in the config (the WhatsApp device store's default data/whatsapp) land in the
+# non-root user's home, which is writable; mount a volume there (or at the configured dir) to keep them.
+WORKDIR /home/nonroot
 USER nonroot:nonroot
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/lidorub"]

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/channels/instagram"
+	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/webform"
+	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
 	"github.com/lidorub/lidorub/internal/conf"
 	"github.com/lidorub/lidorub/qualify"
@@ -39,6 +41,8 @@ type Channels struct {
 	Form          webform.Config       `yaml:"form"`
 	Instagram     instagram.Config     `yaml:"instagram"`
 	WhatsAppCloud whatsappcloud.Config `yaml:"whatsappcloud"`
+	WhatsApp      whatsapp.Config      `yaml:"whatsapp"`
+	Telegram      telegram.Config      `yaml:"telegram"`
 }
 
 // LogConfig is the log: section.
@@ -103,6 +107,8 @@ func (c *Config) Defaults() {
 	c.Channels.Form.Defaults()
 	c.Channels.Instagram.Defaults()
 	c.Channels.WhatsAppCloud.Defaults()
+	c.Channels.WhatsApp.Defaults()
+	c.Channels.Telegram.Defaults()
 }
 
 // Validate checks every section and returns all errors, each naming its YAML path.
@@ -138,6 +144,19 @@ func (c *Config) Validate() error {
 	errs.Merge("channels.form", c.Channels.Form.Validate())
 	errs.Merge("channels.instagram", c.Channels.Instagram.Validate())
 	errs.Merge("channels.whatsappcloud", c.Channels.WhatsAppCloud.Validate())
+	errs.Merge("channels.whatsapp", c.Channels.WhatsApp.Validate())
+	errs.Merge("channels.telegram", c.Channels.Telegram.Validate())
+	if tg := c.Channels.Telegram; tg.Enabled && tg.Staff.Token != "" {
+		n := 0
+		for _, m := range c.Managers {
+			if m.TelegramID != 0 {
+				n++
+			}
+		}
+		if n == 0 {
+			errs.Add("channels.telegram.staff.token", "is set but no manager has a telegram_id: the staff bot would serve nobody")
+		}
+	}
 	ids := map[string]bool{}
 	for _, m := range c.Managers {
 		ids[m.ID] = true

@@ -59,6 +59,8 @@ managers[0].telegram_id: cannot parse "@anna" as an integer`},
 		{"wrong_kind", `managers: expected a list, got a mapping (line 3)
 router: expected a mapping of keys, got a single value (line 1)`},
 		{"bad_bool", `channels.form.enabled: cannot parse "maybe" as true or false`},
+		{"bad_whatsapp_account", `channels.whatsapp.accounts[1].name: must be 1-32 lowercase letters, digits, '-' or '_' (got "Support Team")
+channels.whatsapp.lease_ttl: must be at least 3s (got 1s)`},
 		{"bad_env_reference", `redis.url: invalid environment reference ${REDIS URL} (use ${NAME} or ${NAME:-default}; $$ for a literal $)`},
 		{"multiple_errors", `log.level: must be debug, info, warn or error (got "loud")
 managers[0].capacity: must be between 1 and 1000
@@ -166,6 +168,7 @@ func TestParseGood(t *testing.T) {
 	want.Channels.Form.Defaults()
 	want.Channels.Instagram.Defaults() // and the Meta channels' theirs
 	want.Channels.WhatsAppCloud.Defaults()
+	want.Channels.WhatsApp.Defaults()
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(router.Shift{}, qualify.Rule{})); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}

@@ -3,6 +3,8 @@
 //	lidorub [-c FILE] [serve]      run the gateway (the default)
 //	lidorub [-c FILE] config check validate the configuration, print every error, exit 1 if any
 //	lidorub version                print the version
+//	lidorub [-c FILE] whatsapp link [--account NAME] [--phone +...]   link a WhatsApp number
+//	lidorub [-c FILE] whatsapp status                                 list WhatsApp accounts
 //	lidorub bench [flags]          benchmark an in-process (or running, loopback) gateway; see -h
 //
 // The configuration is FILE, else $LIDORUB_CONFIG, else ./config.yaml, else the embedded
@@ -37,7 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("c", "", "configuration file (default $LIDORUB_CONFIG, else ./config.yaml, else the embedded example)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | version]\n")
+		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | version]\n")
 		fmt.Fprintf(stderr, "       lidorub bench [flags]   (benchmark; lidorub bench -h)\n")
 		fs.PrintDefaults()
 	}
@@ -50,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmd = rest[0]
 	}
 	switch {
+	case cmd == "whatsapp":
+		return runWhatsApp(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "bench":
 		return runBench(rest[1:], stdout, stderr)
 	case cmd == "version":

@@ -49,7 +49,7 @@ const badErrors = `testdata/bad.yml: 17 configuration error(s):
 
 const goodOK = "testdata/good.yml: OK (2 managers, router strategy round_robin, redis embedded (in memory))\n"
 
-const usage = "usage: lidorub [-c FILE] [serve | config check | version]\n"
+const usage = "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | version]\n"
 
 func TestRun(t *testing.T) {
 	tests := []struct {

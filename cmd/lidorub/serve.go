@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/webform"
+	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
@@ -30,6 +32,19 @@ import (
 // runner is a background component (a router, a polling channel) that stops when ctx ends.
 type runner interface {
 	Run(ctx context.Context) error
+}
+
+// runThenClose runs a component and closes it (its files, databases) once it has stopped.
+type runThenClose struct {
+	c interface {
+		runner
+		Close() error
+	}
+}
+
+func (r runThenClose) Run(ctx context.Context) error {
+	err := r.c.Run(ctx)
+	return errors.Join(err, r.c.Close())
 }
 
 // gateway is everything serve wires together; tests build it with build and drive it.
@@ -47,7 +62,7 @@ type gateway struct {
 
 // build wires the gateway. Nothing runs yet.
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.Clock) (*gateway, error) {
-	conn, err := store.Open(ctx, cfg.Redis, log)
+	conn, err := store.Open(ctx, redisConfig(cfg), log)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +118,23 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		wa.Register(g.mux)
 		g.router.RegisterSender(channels.WhatsAppCloud, wa)
 	}
+	if err := g.buildTelegram(clk, log); err != nil {
+		conn.Close()
+		return nil, err
+	}
+
+	if cfg.Channels.WhatsApp.Enabled {
+		wa, err := whatsapp.New(ctx, cfg.Channels.WhatsApp, whatsapp.Deps{
+			Ingester: g.ingest, Redis: conn.Client, Keys: conn.Keys, Clock: clk, Log: log,
+			Metrics: g.reg, Alerter: g.router, Instance: cfg.InstanceID,
+		})
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("channels.whatsapp: %w", err)
+		}
+		g.router.RegisterSender(channels.WhatsApp, wa)
+		g.runners = append(g.runners, runThenClose{wa})
+	}
 
 	api.New(g.router, log.With("component", "api")).Register(g.mux)
 	g.mux.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg}))
@@ -124,6 +156,18 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 	return g, nil
 }
 
+// redisConfig is the redis: section with the connection pool sized for this process: every
+// router worker runs four stream consumers that each hold a connection for up to a second in
+// a blocking read (on Redis Cluster three of those streams share a node); with many workers
+// the store's default pool would make every other command wait for one of them.
+func redisConfig(cfg *config.Config) store.Config {
+	rc := cfg.Redis
+	if need := 10*runtime.GOMAXPROCS(0) + 4*cfg.Router.Workers; rc.PoolSize == 0 && need > store.DefaultPoolSize {
+		rc.PoolSize = need
+	}
+	return rc
+}
+
 // serve runs the gateway until ctx is cancelled, then shuts down: it stops taking requests,
 // lets in-flight work finish within http.shutdown_timeout, and leaves unacknowledged stream
 // entries for the next instance.
@@ -140,9 +184,15 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	return g.run(ctx, ln)
 }
 
+// handler is the server's root handler: every request body, whatever the route, is cut at
+// http.max_body_bytes (a route may set a lower limit of its own, e.g. the web form).
+func (g *gateway) handler() http.Handler {
+	return http.MaxBytesHandler(g.mux, g.cfg.HTTP.MaxBodyBytes)
+}
+
 func (g *gateway) run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
-		Handler:           g.mux,
+		Handler:           g.handler(),
 		ReadTimeout:       g.cfg.HTTP.ReadTimeout,
 		ReadHeaderTimeout: g.cfg.HTTP.ReadHeaderTimeout,
 		WriteTimeout:      g.cfg.HTTP.WriteTimeout,
