@@ -22,7 +22,7 @@ func TestBenchSmoke(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"bench", "-q", "--json", "--redis", url, "--managers", "3", "--concurrency", "8",
 		"--count", "200", "--rate", "100", "--reply-rate", "20", "--duration", "1s",
-		"--offer-timeout", "200ms", "--timer-leads", "20", "--timer-window", "700ms", "--memory-convs", "200"}, &stdout, &stderr)
+		"--offer-timeout", "200ms", "--timer-leads", "20", "--timer-window", "1500ms", "--memory-convs", "200"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("bench exited %d: %s", code, stderr.String())
 	}
