@@ -188,9 +188,10 @@ func (o *Options) Validate() error {
 			bad("--target: %v", err)
 		}
 		if len(o.Managers) == 0 {
-			bad("--target needs at least one --manager id=token")
+			bad("--target needs at least one --managers-tokens id=token")
 		}
-	} else if err := checkLoopbackRedis(o.RedisURL); err != nil {
+	}
+	if err := checkLoopbackRedis(o.RedisURL); err != nil {
 		bad("--redis: %v", err)
 	}
 	return errors.Join(errs...)
