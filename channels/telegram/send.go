@@ -77,7 +77,10 @@ func (c *Channel) sendParts(ctx context.Context, cl *Client, chatID int64, out c
 	text := out.Text
 	var msgs []tgbotapi.Chattable
 	caption := ""
-	if len(out.Attachments) == 1 && utf8.RuneCountInString(text) <= maxCaption {
+	// a sticker has no caption, and an attachment without a file_id is skipped: either way
+	// the text goes as a message of its own
+	if len(out.Attachments) == 1 && out.Attachments[0].Ref != "" && out.Attachments[0].Kind != "sticker" &&
+		utf8.RuneCountInString(text) <= maxCaption {
 		caption, text = text, ""
 	}
 	for _, chunk := range splitText(text, maxText) {

@@ -617,3 +617,23 @@ func TestPerChatLimit(t *testing.T) {
 		t.Fatalf("%d messages reached Telegram, want 2", n)
 	}
 }
+
+// A single attachment that cannot carry a caption (a sticker) must not swallow the text:
+// the text goes as its own message.
+func TestSendStickerKeepsText(t *testing.T) {
+	e := newEnv(t)
+	ch := e.channel(nil)
+	ctx := context.Background()
+	out := channels.Outbound{ID: "st1", Channel: "telegram", Account: "shop", ContactID: "7001", Kind: "reply",
+		ManagerID: "anna", Text: "See you tomorrow at 10!", Attachments: []channels.Attachment{{Kind: "sticker", Ref: "CAAD-smile"}}}
+	if _, err := ch.Send(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	msgs, st := e.srv.Calls("sendMessage"), e.srv.Calls("sendSticker")
+	if len(st) != 1 || st[0].Params.Get("sticker") != "CAAD-smile" {
+		t.Fatalf("sendSticker %+v", st)
+	}
+	if len(msgs) != 1 || msgs[0].Params.Get("text") != "See you tomorrow at 10!" {
+		t.Fatalf("the text was not sent: sendMessage %+v", msgs)
+	}
+}
