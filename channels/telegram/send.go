@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/meta"
 )
 
 // Telegram's size limits.
@@ -48,7 +49,7 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 			return channels.SendResult{}, err
 		}
 	}
-	first, err := c.sendParts(ctx, b.client, chatID, out)
+	first, err := c.sendParts(ctx, b.client, chatID, out, c.d.Keys.Channel(channels.Telegram, name, "progress:"+out.ID))
 	if err != nil {
 		err = c.classify(ctx, name, err)
 		switch {
@@ -72,8 +73,10 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	return res, nil
 }
 
-// sendParts sends the text and attachments; it returns the first message id.
-func (c *Channel) sendParts(ctx context.Context, cl *Client, chatID int64, out channels.Outbound) (int, error) {
+// sendParts sends the text and attachments; it returns the first message id. The progress
+// of a message in several parts is kept under progressKey, so a retry after a failure in the
+// middle resumes with the first unsent part instead of sending the others again.
+func (c *Channel) sendParts(ctx context.Context, cl *Client, chatID int64, out channels.Outbound, progressKey string) (int, error) {
 	text := out.Text
 	var msgs []tgbotapi.Chattable
 	caption := ""
@@ -95,17 +98,29 @@ func (c *Channel) sendParts(ctx context.Context, cl *Client, chatID int64, out c
 	if len(msgs) == 0 {
 		return 0, channels.Permanentf("empty message")
 	}
-	first := 0
-	for _, m := range msgs {
-		sent, err := cl.Send(ctx, chatID, m)
+	send := func(i int) (string, error) {
+		sent, err := cl.Send(ctx, chatID, msgs[i])
 		if err != nil {
-			return first, err
+			return "", err
 		}
-		if first == 0 {
-			first = sent.MessageID
-		}
+		return strconv.Itoa(sent.MessageID), nil
 	}
-	return first, nil
+	if out.ID == "" { // nothing to resume by: one pass
+		first := 0
+		for i := range msgs {
+			id, err := send(i)
+			if err != nil {
+				return first, err
+			}
+			if first == 0 {
+				first, _ = strconv.Atoi(id)
+			}
+		}
+		return first, nil
+	}
+	id, err := meta.SendParts(ctx, c.d.Redis, progressKey, len(msgs), send)
+	first, _ := strconv.Atoi(id)
+	return first, err
 }
 
 // mediaMessage sends an attachment by file_id with the method matching its kind.

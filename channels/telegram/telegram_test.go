@@ -637,3 +637,32 @@ func TestSendStickerKeepsText(t *testing.T) {
 		t.Fatalf("the text was not sent: sendMessage %+v", msgs)
 	}
 }
+
+// A message sent in several parts (text, then an attachment) that fails in the middle is
+// retried from the first unsent part: the customer does not get the text twice.
+func TestSendRetryResumesAfterSentParts(t *testing.T) {
+	e := newEnv(t)
+	ch := e.channel(nil)
+	ctx := context.Background()
+	long := strings.Repeat("Bali for two, 2400 EUR. ", 50) // > 1024 characters: not a caption
+	out := channels.Outbound{ID: "mp1", Channel: "telegram", Account: "shop", ContactID: "7001", Kind: "reply",
+		ManagerID: "anna", Text: long, Attachments: []channels.Attachment{{Kind: "image", Ref: "AgAD-hotel"}}}
+	e.srv.FailNext("sendPhoto", telegramtest.Failure{Code: 429, Description: "Too Many Requests: retry after 1", RetryAfter: 1})
+	if _, err := ch.Send(ctx, out); err == nil {
+		t.Fatal("want the 429 of sendPhoto")
+	}
+	res, err := ch.Send(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.srv.Calls("sendMessage")
+	if len(msgs) != 1 {
+		t.Fatalf("the text was sent %d times", len(msgs))
+	}
+	if want := MessageID(7001, msgs[0].MessageID); res.ChannelMessageID != want {
+		t.Fatalf("channel message id %q, want the first part's %q", res.ChannelMessageID, want)
+	}
+	if n := len(e.srv.Calls("sendPhoto")); n != 2 {
+		t.Fatalf("%d sendPhoto calls, want 2 (failed, then retried)", n)
+	}
+}
