@@ -216,6 +216,38 @@ func TestLinkWithQRCode(t *testing.T) {
 	}
 }
 
+// Messages and receipts that reach the new device while `whatsapp link` is still connected
+// are not acknowledged: nothing stores them there, so WhatsApp must redeliver them to serve.
+func TestLinkDoesNotAckMessages(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t, t.TempDir())
+	jid := types.NewADJID("4930222222222", 0, 9)
+	var msgAck, receiptAck bool
+	newClient := func(dev *waStore.Device) Client {
+		fake := newFakeClient()
+		fake.onConnect = func() {
+			fake.qr <- whatsmeow.QRChannelItem{Event: whatsmeow.QRChannelEventCode, Code: "2@code", Timeout: time.Minute}
+			simulatePair(t, dev, jid)
+			fake.dispatch(&events.PairSuccess{ID: jid})
+			fake.qr <- whatsmeow.QRChannelSuccess
+			customer := types.NewJID("4915112345678", types.DefaultUserServer)
+			msgAck = fake.dispatch(&events.Message{Info: types.MessageInfo{ID: "3EB0AAAA", Timestamp: t0,
+				MessageSource: types.MessageSource{Chat: customer, Sender: customer}}})
+			receiptAck = fake.dispatch(&events.Receipt{MessageSource: types.MessageSource{Chat: customer, Sender: customer},
+				MessageIDs: []types.MessageID{"3EB0BBBB"}, Type: types.ReceiptTypeRead})
+			fake.dispatch(&events.Connected{})
+		}
+		return fake
+	}
+	var out bytes.Buffer
+	if err := link(ctx, s, newClient, clock.NewFake(t0), "sales", "", &out, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if msgAck || receiptAck {
+		t.Fatalf("link acknowledged what it does not store: message %v, receipt %v", msgAck, receiptAck)
+	}
+}
+
 func TestLinkWithPairingCode(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t, t.TempDir())

@@ -97,6 +97,9 @@ func link(ctx context.Context, devices *DeviceStore, newClient func(*waStore.Dev
 			case connected <- struct{}{}:
 			default:
 			}
+		case *events.Message, *events.Receipt:
+			// nothing stores them here: withhold the ack so WhatsApp redelivers them to serve
+			return false
 		}
 		return true
 	})
