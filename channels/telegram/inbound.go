@@ -40,7 +40,21 @@ func decodeUpdate(raw []byte) (tgbotapi.Update, int64, error) {
 	if err := json.Unmarshal(raw, &u); err != nil {
 		return u, *head.UpdateID, err
 	}
+	dropBadCommand(u.Message)
+	dropBadCommand(u.EditedMessage)
 	return u, *head.UpdateID, nil
+}
+
+// dropBadCommand forgets the entities of a message whose first entity, a bot command at
+// offset 0, does not fit the text: tgbotapi's Command and CommandArguments would slice out
+// of range and panic. The message is then plain text.
+func dropBadCommand(m *tgbotapi.Message) {
+	if m == nil || len(m.Entities) == 0 {
+		return
+	}
+	if e := m.Entities[0]; e.Offset == 0 && e.IsCommand() && (e.Length < 1 || e.Length > len(m.Text)) {
+		m.Entities = nil
+	}
 }
 
 // MessageID is the dedupe id of a Telegram message: "<chat_id>:<message_id>".
