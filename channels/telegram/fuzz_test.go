@@ -4,33 +4,38 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/lidorub/lidorub/channels"
 )
 
-// FuzzMapUpdate: no update body (webhook or getUpdates element) panics the decoder or the
-// mapping; a panic in the poller would stop the gateway and re-read the same update forever.
-// Seeds: the update fixtures.
-func FuzzMapUpdate(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
+// FuzzUpdate feeds arbitrary bytes to the update decoder and mapper (what the poller and the
+// webhook run on every update): no input may panic, and an update that maps to an Inbound must
+// carry the identity the store requires (else ingest would refuse it and the poller would stall).
+// Seeds: every update fixture in testdata/ plus testdata/fuzz/FuzzUpdate.
+func FuzzUpdate(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, p := range files {
+		b, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(b)
+		f.Add(b, false)
+		f.Add(b, true)
 	}
-	for _, raw := range badCommandEntities {
-		f.Add([]byte(raw))
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
+	f.Fuzz(func(t *testing.T, raw []byte, allowGroups bool) {
 		u, _, err := decodeUpdate(raw)
 		if err != nil {
 			return
 		}
-		for _, groups := range []bool{false, true} {
-			in, ok, _ := mapUpdate("shop", groups, &u)
-			if ok && (in.MessageID == "" || in.ContactID == "") {
-				t.Fatalf("item the ingest would reject: %+v", in)
+		in, ok, reason := mapUpdate("shop", allowGroups, &u)
+		if !ok {
+			if reason == "" {
+				t.Fatal("an update was skipped without a reason")
 			}
+			return
+		}
+		if in.Channel != channels.Telegram || in.MessageID == "" || in.ContactID == "" {
+			t.Fatalf("mapped update lacks its identity: %+v", in)
 		}
 	})
 }
@@ -44,7 +49,7 @@ var badCommandEntities = []string{
 }
 
 // A malformed command entity must not panic the poller (which would stop the gateway and
-// re-read the same update after every restart): the text is taken as plain text.
+// re-read the same update after every restart): the message is still ingested.
 func TestMalformedCommandEntityDoesNotPanic(t *testing.T) {
 	for _, raw := range badCommandEntities {
 		u, _, err := decodeUpdate([]byte(raw))
