@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -651,5 +652,78 @@ func TestEscalationToSupervisors(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d escalation messages", n)
+	}
+}
+
+// failFirstSet makes the first SET of a key ending in suffix fail (a Redis blip), once.
+type failFirstSet struct {
+	suffix string
+	mu     sync.Mutex
+	done   bool
+}
+
+func (h *failFirstSet) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *failFirstSet) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *failFirstSet) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if args := cmd.Args(); cmd.Name() == "set" && len(args) > 1 && strings.HasSuffix(fmt.Sprint(args[1]), h.suffix) {
+			h.mu.Lock()
+			first := !h.done
+			h.done = true
+			h.mu.Unlock()
+			if first {
+				err := fmt.Errorf("injected: connection reset")
+				cmd.SetErr(err)
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// A manager's reply that was queued must not be queued again when the update is re-read
+// because a later bookkeeping step (remembering the active lead) failed.
+func TestReplyNotDuplicatedWhenBookkeepingFails(t *testing.T) {
+	w := newWorld(t, false)
+	w.online(anna)
+	w.pushFixture(tokenShop, "text.json")
+	w.pump()
+	if err := w.rt.Accept(w.ctx, 1, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	w.pump()
+
+	flaky := redis.NewClient(w.rdb.Options())
+	t.Cleanup(func() { _ = flaky.Close() })
+	flaky.AddHook(&failFirstSet{suffix: ":active:anna"})
+	bot, err := staffbot.New(staffbot.Config{SupervisorsChatID: supChat, Managers: []router.Manager{
+		{ID: "anna", Name: "Anna", TelegramID: anna, Capacity: 5}}},
+		staffbot.Deps{Client: w.ch.StaffClient(), Desk: w.rt, Redis: flaky, Keys: w.keys, Clock: w.clk, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var u tgbotapi.Update
+	if err := json.Unmarshal([]byte(fmt.Sprintf(`{"update_id":1,"message":{"message_id":4242,"date":1772445600,
+		"from":{"id":%d,"is_bot":false,"first_name":"Anna"},"chat":{"id":%d,"type":"private"},
+		"text":"Bali for two is 2400 EUR"}}`, anna, anna)), &u); err != nil {
+		t.Fatal(err)
+	}
+	// the poller hands the update over until it is handled without error (at most twice here)
+	for i := 0; i < 2; i++ {
+		if _, err := bot.HandleStaffUpdate(w.ctx, &u, false); err == nil {
+			break
+		}
+	}
+	w.pump()
+	var replies int
+	for _, c := range w.customerReplies() {
+		if c.Params.Get("text") == "Bali for two is 2400 EUR" {
+			replies++
+		}
+	}
+	if replies != 1 {
+		t.Fatalf("the customer got the reply %d times", replies)
 	}
 }

@@ -110,8 +110,12 @@ func (b *Bot) handleMessage(ctx context.Context, mgr string, m *tgbotapi.Message
 		_, err := b.d.Desk.Reply(ctx, convID, mgr, text, atts)
 		switch {
 		case err == nil:
+			// the reply is queued: an error from here on must not make the update be read
+			// again (the marker would be cleared and the reply queued twice)
 			b.remember(ctx, chat, m.MessageID, convID)
-			return b.setActive(ctx, mgr, convID)
+			if err := b.setActive(ctx, mgr, convID); err != nil {
+				b.d.Log.Warn("staffbot: could not make the lead active", "conversation", convID, "err", err)
+			}
 		case errors.Is(err, router.ErrNotYours):
 			b.say(ctx, chat, fmt.Sprintf("Lead #%d is not yours (any more); your message was not sent.", convID))
 		case errors.Is(err, router.ErrConflict), errors.Is(err, router.ErrInvalid), errors.Is(err, router.ErrNotFound):
