@@ -183,12 +183,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in := h.inbound(l, key)
 	res, err := h.ing.Ingest(r.Context(), in)
 	if err != nil {
-		h.log.Error("form: lead not stored", "message_id", in.MessageID, "err", err)
+		h.log.Error("form: lead not stored", "message_id", loggableID(in.MessageID), "err", err)
 		w.Header().Set("Retry-After", "5")
 		h.fail(w, &apiError{Status: http.StatusServiceUnavailable, Msg: "temporarily unavailable, retry later"})
 		return
 	}
-	h.log.Info("form: lead accepted", "lead_id", res.EntryID, "message_id", in.MessageID,
+	h.log.Info("form: lead accepted", "lead_id", res.EntryID, "message_id", loggableID(in.MessageID),
 		"duplicate", res.Duplicate, "message_chars", utf8.RuneCountInString(l.Message), "has_phone", l.Phone != "", "has_email", l.Email != "")
 	writeJSON(w, http.StatusAccepted, response{Status: "accepted", LeadID: res.EntryID, Duplicate: res.Duplicate})
 }
@@ -238,6 +238,16 @@ func (h *Handler) inbound(l *lead, idemKey string) channels.Inbound {
 func contentID(contact, message string) string {
 	sum := sha256.Sum256([]byte(contact + "\x00" + message))
 	return "h:" + hex.EncodeToString(sum[:])
+}
+
+// loggableID is a dedupe id fit for logs: an Idempotency-Key as it is, but not the content
+// hash, an unsalted hash of the phone (or email) and the message that enumerating phone
+// numbers reverses.
+func loggableID(id string) string {
+	if strings.HasPrefix(id, "h:") {
+		return "h:…"
+	}
+	return id
 }
 
 func checkIdempotencyKey(key string) *apiError {

@@ -876,3 +876,20 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Fatal("nil ingester accepted")
 	}
 }
+
+// The dedupe id of a form without Idempotency-Key is a plain hash of phone (or email) and
+// message: with an empty or common message the phone is recovered by enumerating numbers, so
+// it must not be logged (logs never carry phone numbers).
+func TestLogsCarryNoContentHash(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, msg := range []string{"", "Call me back"} {
+		rec := e.postJSON(t, map[string]any{"name": "Ivan", "phone": "+7 999 123-45-67", "message": msg, "consent": true}, nil)
+		if rec.Code != http.StatusAccepted {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		hash := strings.TrimPrefix(contentID("+79991234567", msg), "h:")
+		if strings.Contains(e.logs.String(), hash) {
+			t.Fatalf("logs carry the phone's content hash %s:\n%s", hash, e.logs)
+		}
+	}
+}
