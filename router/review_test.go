@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/router"
 )
 
@@ -58,5 +59,60 @@ func TestReplyRacingEraseLeavesNoGhost(t *testing.T) {
 	}
 	if _, err := e.r.Conversation(e.ctx, 1); !errors.Is(err, router.ErrNotFound) {
 		t.Fatalf("erased conversation readable: %v", err)
+	}
+}
+
+// A reply that only ever fails temporarily must not vanish into the dead-letter stream
+// unnoticed: once its deliveries are used up, its author is told, as for a permanent failure.
+func TestReplyFailingTemporarilyForeverIsReported(t *testing.T) {
+	e := newEnv(t, opts{cfg: router.Config{SendRetries: 1, MaxDeliveries: 3}})
+	e.sender.fail = func(out channels.Outbound) error {
+		if out.Kind == "reply" {
+			return errors.New("connection reset")
+		}
+		return nil
+	}
+	e.online("anna")
+	e.inbound("c1", "hi")
+	if err := e.r.Accept(e.ctx, 1, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	outID, err := e.r.Reply(e.ctx, 1, "anna", "hello", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	stream := e.keys.Core("outbound")
+	for round := 0; round < 10; round++ {
+		p, err := e.rdb.XPendingExt(e.ctx, &redis.XPendingExtArgs{Stream: stream, Group: "send", Start: "-", End: "+", Count: 10}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p) == 0 {
+			break
+		}
+		// the entry has been pending for ten minutes (simulated): it is reclaimed
+		for _, x := range p {
+			if err := e.rdb.Do(e.ctx, "XCLAIM", stream, "send", x.Consumer, 0, x.ID, "IDLE", 600000, "JUSTID").Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.settle()
+	}
+	var failure *router.Event
+	for i, ev := range e.events.evs {
+		if ev.Type == router.EventSendFailure {
+			failure = &e.events.evs[i]
+		}
+	}
+	if failure == nil || failure.ManagerID != "anna" || failure.Message == nil || failure.Message.ID != outID {
+		t.Fatalf("the undeliverable reply was not reported to anna: %v", e.events.of(1))
+	}
+	tr, err := e.r.Transcript(e.ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := tr[len(tr)-1]; last.Kind != "note" || last.ID != outID {
+		t.Fatalf("transcript does not record the failure: %+v", last)
 	}
 }

@@ -16,6 +16,10 @@ type Entry struct {
 	Stream string
 	ID     string
 	Values map[string]any
+	// Deliveries is how many times the entry has been delivered, this time included, when
+	// known (reclaimed entries); 0 otherwise. An entry whose handler fails on delivery
+	// MaxDeliveries goes to the dead-letter stream: that delivery is the handler's last chance.
+	Deliveries int64
 }
 
 // Handler processes one entry. Returning nil acknowledges it. Returning an error leaves it
@@ -246,9 +250,9 @@ func (c *Consumer) failed(id string, err error) {
 	c.log.Warn("entry not processed; it stays pending and will be retried", "id", id, "err", err)
 }
 
-func (c *Consumer) handleOne(ctx context.Context, m redis.XMessage) bool {
+func (c *Consumer) handleOne(ctx context.Context, m redis.XMessage, deliveries int64) bool {
 	hctx := context.WithoutCancel(ctx)
-	e := Entry{Stream: c.cfg.Stream, ID: m.ID, Values: m.Values}
+	e := Entry{Stream: c.cfg.Stream, ID: m.ID, Values: m.Values, Deliveries: deliveries}
 	stop := c.keepClaimed(hctx, []Entry{e})
 	err := c.handle(hctx, e)
 	stop()
@@ -328,7 +332,7 @@ func (c *Consumer) reclaim(ctx context.Context) (int, error) {
 					continue
 				}
 				c.log.Info("reclaimed entry from a stalled consumer", "id", m.ID, "deliveries", counts[m.ID])
-				if c.handleOne(ctx, m) {
+				if c.handleOne(ctx, m, counts[m.ID]) {
 					n++
 				}
 			}
