@@ -66,10 +66,19 @@ func (r *Router) handleOutbound(ctx context.Context, e store.Entry) error {
 			return r.giveUp(ctx, e, cid, out, err)
 		}
 		r.log.Info("send failed, retrying", "outbound", out.ID, "channel", out.Channel, "attempt", attempt+1, "wait", wait, "err", err)
-		if err := r.sleep(ctx, wait); err != nil {
-			return err
+		if err := r.sleep(r.retryWaitCtx(ctx), wait); err != nil {
+			return err // shutting down: the entry stays pending for the next instance
 		}
 	}
+}
+
+// retryWaitCtx is the context a wait between send retries ends on: Run's context while Run
+// runs (shutdown does not wait out a rate limit's backoff), else ctx.
+func (r *Router) retryWaitCtx(ctx context.Context) context.Context {
+	if p := r.runCtx.Load(); p != nil {
+		return *p
+	}
+	return ctx
 }
 
 // giveUp ends a delivery of out that failed temporarily: the entry stays pending for

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -114,5 +115,48 @@ func TestReplyFailingTemporarilyForeverIsReported(t *testing.T) {
 	}
 	if last := tr[len(tr)-1]; last.Kind != "note" || last.ID != outID {
 		t.Fatalf("transcript does not record the failure: %+v", last)
+	}
+}
+
+// Shutdown does not wait out a send's retry backoff (a rate limit may ask for 30 s, several
+// times): the wait is cut short, and the entry is left pending for the next instance.
+func TestShutdownCutsSendRetryWaitShort(t *testing.T) {
+	waiting := make(chan struct{}, 1)
+	e := newEnv(t, opts{cfg: router.Config{Workers: 1}, sleep: func(ctx context.Context, d time.Duration) error {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Minute): // a real backoff, as in production
+			return nil
+		}
+	}})
+	e.sender.fail = func(channels.Outbound) error {
+		return &channels.RetryAfterError{After: 20 * time.Second, Err: errors.New("429")}
+	}
+	if _, err := e.ingest.Ingest(e.ctx, channels.Inbound{Channel: channels.Telegram, Account: "shop", MessageID: "m1",
+		ContactID: "c1", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.r.Run(ctx) }()
+	select {
+	case <-waiting: // the auto-acknowledgement was rate limited; its worker waits to retry
+	case <-time.After(10 * time.Second):
+		t.Fatal("the auto-acknowledgement was never sent")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return: shutdown waits out the send's retry backoff")
+	}
+	if p := e.rdb.XPending(e.ctx, e.keys.Core("outbound"), "send").Val(); p == nil || p.Count != 1 {
+		t.Fatalf("outbound pending %+v, want the auto-acknowledgement left for the next instance", p)
 	}
 }
