@@ -284,7 +284,7 @@ func (c *Consumer) keepClaimed(ctx context.Context, entries []Entry) (stop func(
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(c.cfg.ReclaimIdle / 3)
+		t := time.NewTicker(max(c.cfg.ReclaimIdle/3, time.Millisecond))
 		defer t.Stop()
 		for {
 			select {
