@@ -102,10 +102,10 @@ func mapUpdate(bot string, allowGroups bool, u *tgbotapi.Update) (in channels.In
 	if m.ReplyToMessage != nil {
 		in.Meta["reply_to"] = MessageID(m.Chat.ID, m.ReplyToMessage.MessageID)
 	}
-	if kind == channels.KindMessage && m.IsCommand() && m.Command() == "start" {
-		if p := strings.TrimSpace(m.CommandArguments()); p != "" {
-			in.Source = p
-			in.Meta["start_payload"] = p
+	if cmd, args, isCmd := Command(m); kind == channels.KindMessage && isCmd && cmd == "start" {
+		if args != "" {
+			in.Source = args
+			in.Meta["start_payload"] = args
 		}
 		in.Text = "/start"
 	}
@@ -187,4 +187,19 @@ func E164(raw string) string {
 		return phonenumbers.Format(n, phonenumbers.E164)
 	}
 	return s
+}
+
+// Command returns a message's bot command ("start" for "/start@shop_bot payload") and its
+// arguments. It does not use the library's Command/CommandArguments, which slice the text by
+// the entity's length and panic on a malformed update (found by FuzzUpdate).
+func Command(m *tgbotapi.Message) (cmd, args string, ok bool) {
+	if m == nil || !m.IsCommand() || !strings.HasPrefix(m.Text, "/") {
+		return "", "", false
+	}
+	word, rest, _ := strings.Cut(m.Text[1:], " ")
+	word, _, _ = strings.Cut(word, "@")
+	if word == "" {
+		return "", "", false
+	}
+	return word, strings.TrimSpace(rest), true
 }

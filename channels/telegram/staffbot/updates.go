@@ -63,8 +63,8 @@ func (b *Bot) say(ctx context.Context, chatID int64, text string) {
 
 func (b *Bot) handleMessage(ctx context.Context, mgr string, m *tgbotapi.Message) error {
 	chat := m.Chat.ID
-	if m.IsCommand() {
-		return b.command(ctx, mgr, chat, m.Command(), strings.TrimSpace(m.CommandArguments()))
+	if cmd, args, ok := telegram.Command(m); ok {
+		return b.command(ctx, mgr, chat, cmd, args)
 	}
 	// which conversation: the one of the message replied to, else the active one
 	var convID int64
