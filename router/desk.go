@@ -118,15 +118,26 @@ func (r *Router) Reply(ctx context.Context, convID int64, managerID, text string
 		return "", fmt.Errorf("%w: %s leads cannot be answered here: %v; call the customer and mark the lead contacted", ErrConflict, c.Channel, channels.ErrNoSender)
 	}
 	now := r.clock.Now()
-	seq, err := r.rdb.HIncrBy(ctx, r.keys.conv(convID), "out_seq", 1).Result()
+	seq, err := outSeqScript.Run(ctx, r.rdb, []string{r.keys.conv(convID)}).Int64()
 	if err != nil {
 		return "", err
+	}
+	if seq == 0 {
+		return "", ErrNotFound // erased meanwhile
 	}
 	out := channels.Outbound{ID: fmt.Sprintf("c%d-r%d", convID, seq), ConversationID: strconv.FormatInt(convID, 10),
 		Channel: c.Channel, Account: c.Account, ContactID: c.ContactID, Kind: "reply", ManagerID: managerID,
 		Text: text, Attachments: atts, Meta: c.Meta, CreatedAt: now}
 	return out.ID, r.reply(ctx, convID, managerID, out, now)
 }
+
+// outSeqScript numbers a conversation's outbound messages while the conversation exists: a
+// plain HINCRBY on a conversation erased meanwhile would bring its hash back (without TTL).
+//
+//	KEYS[1] {P}:conv:<id>
+//	returns the new number, or 0 if the conversation is gone
+var outSeqScript = redis.NewScript(`if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HINCRBY', KEYS[1], 'out_seq', 1)`)
 
 // replyStatus is the reply script's status check, for an early answer.
 func replyStatus(c *Conversation, managerID string) string {

@@ -49,7 +49,8 @@ type opts struct {
 	qualify   *qualify.Config
 	noSender  bool
 	instance  string
-	shareWith *env // second instance on the same Redis/prefix/clock
+	shareWith *env                                       // second instance on the same Redis/prefix/clock
+	sleep     func(context.Context, time.Duration) error // send backoff; nil = return at once
 }
 
 func managers(ids ...string) []router.Manager {
@@ -89,13 +90,16 @@ func newEnv(t *testing.T, o opts) *env {
 	if o.instance == "" {
 		o.instance = "test"
 	}
+	if o.sleep == nil {
+		o.sleep = func(context.Context, time.Duration) error { return nil }
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("DEBUGLOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	r, err := router.New(o.cfg, o.managers, o.tpl, router.Deps{Redis: e.rdb, Keys: e.keys, Clock: e.clock, Log: log,
 		Metrics: e.metrics, Qualifier: q, Instance: o.instance,
-		Sleep: func(context.Context, time.Duration) error { return nil }})
+		Sleep: o.sleep})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func (r *Router) handleOutbound(ctx context.Context, e store.Entry) error {
 		}
 		r.m.SendFailed.WithLabelValues(out.Channel, "temporary").Inc()
 		if attempt >= r.cfg.SendRetries {
-			return fmt.Errorf("send %s on %s: %w", out.ID, out.Channel, err)
+			return r.giveUp(ctx, e, cid, out, err)
 		}
 		wait := time.Duration(200<<attempt) * time.Millisecond
 		var ra *channels.RetryAfterError
@@ -63,13 +63,34 @@ func (r *Router) handleOutbound(ctx context.Context, e store.Entry) error {
 			wait = ra.After
 		}
 		if wait > maxRetryWait {
-			return fmt.Errorf("send %s on %s: %w", out.ID, out.Channel, err)
+			return r.giveUp(ctx, e, cid, out, err)
 		}
 		r.log.Info("send failed, retrying", "outbound", out.ID, "channel", out.Channel, "attempt", attempt+1, "wait", wait, "err", err)
-		if err := r.sleep(ctx, wait); err != nil {
-			return err
+		if err := r.sleep(r.retryWaitCtx(ctx), wait); err != nil {
+			return err // shutting down: the entry stays pending for the next instance
 		}
 	}
+}
+
+// retryWaitCtx is the context a wait between send retries ends on: Run's context while Run
+// runs (shutdown does not wait out a rate limit's backoff), else ctx.
+func (r *Router) retryWaitCtx(ctx context.Context) context.Context {
+	if p := r.runCtx.Load(); p != nil {
+		return *p
+	}
+	return ctx
+}
+
+// giveUp ends a delivery of out that failed temporarily: the entry stays pending for
+// redelivery, unless this was its last delivery (the next step is the dead-letter stream),
+// in which case the failure is recorded and reported like a permanent one, so the author
+// learns that the message never left.
+func (r *Router) giveUp(ctx context.Context, e store.Entry, cid int64, out channels.Outbound, err error) error {
+	if e.Deliveries < int64(r.cfg.MaxDeliveries) {
+		return fmt.Errorf("send %s on %s: %w", out.ID, out.Channel, err)
+	}
+	reason := fmt.Sprintf("the channel kept failing; gave up after %d deliveries", e.Deliveries)
+	return r.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, reason)
 }
 
 func (r *Router) delivered(ctx context.Context, cid int64, out channels.Outbound, res channels.SendResult) error {

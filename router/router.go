@@ -68,6 +68,10 @@ type Router struct {
 	// drainer goroutine for a queue drain instead of running one inline, so a burst of
 	// new conversations is offered by a few assign.lua calls rather than one each.
 	drainReq atomic.Pointer[chan struct{}]
+
+	// runCtx is Run's context while Run runs: handlers get a context that shutdown does not
+	// cancel (an entry is finished, not half-done), but waits between send retries end on it.
+	runCtx atomic.Pointer[context.Context]
 }
 
 var (
@@ -183,6 +187,8 @@ func (r *Router) Run(ctx context.Context) error {
 	req := make(chan struct{}, 1)
 	r.drainReq.Store(&req)
 	defer r.drainReq.Store(nil)
+	r.runCtx.Store(&ctx)
+	defer r.runCtx.Store(nil)
 	start(func() { r.drainer(ctx, req) })
 	for i := 0; i < r.cfg.Workers; i++ {
 		for _, c := range r.consumers(fmt.Sprintf("-%d", i)) {

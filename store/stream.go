@@ -16,6 +16,10 @@ type Entry struct {
 	Stream string
 	ID     string
 	Values map[string]any
+	// Deliveries is how many times the entry has been delivered, this time included, when
+	// known (reclaimed entries); 0 otherwise. An entry whose handler fails on delivery
+	// MaxDeliveries goes to the dead-letter stream: that delivery is the handler's last chance.
+	Deliveries int64
 }
 
 // Handler processes one entry. Returning nil acknowledges it. Returning an error leaves it
@@ -209,6 +213,7 @@ func (c *Consumer) handleBatch(ctx context.Context, msgs []redis.XMessage) int {
 		}
 		entries = append(entries, Entry{Stream: c.cfg.Stream, ID: m.ID, Values: m.Values})
 	}
+	stop := c.keepClaimed(hctx, entries)
 	var errs []error
 	if c.batch != nil && len(entries) > 0 {
 		errs = c.batch(hctx, entries)
@@ -227,6 +232,7 @@ func (c *Consumer) handleBatch(ctx context.Context, msgs []redis.XMessage) int {
 		ids = append(ids, e.ID)
 		n++
 	}
+	stop()
 	if len(ids) == 0 {
 		return 0
 	}
@@ -244,9 +250,13 @@ func (c *Consumer) failed(id string, err error) {
 	c.log.Warn("entry not processed; it stays pending and will be retried", "id", id, "err", err)
 }
 
-func (c *Consumer) handleOne(ctx context.Context, m redis.XMessage) bool {
+func (c *Consumer) handleOne(ctx context.Context, m redis.XMessage, deliveries int64) bool {
 	hctx := context.WithoutCancel(ctx)
-	if err := c.handle(hctx, Entry{Stream: c.cfg.Stream, ID: m.ID, Values: m.Values}); err != nil {
+	e := Entry{Stream: c.cfg.Stream, ID: m.ID, Values: m.Values, Deliveries: deliveries}
+	stop := c.keepClaimed(hctx, []Entry{e})
+	err := c.handle(hctx, e)
+	stop()
+	if err != nil {
 		c.failed(m.ID, err)
 		return false
 	}
@@ -255,6 +265,42 @@ func (c *Consumer) handleOne(ctx context.Context, m redis.XMessage) bool {
 		return false
 	}
 	return true
+}
+
+// keepClaimed resets the idle time of entries every ReclaimIdle/3 while their handler runs
+// (XCLAIM ... JUSTID to this consumer: the delivery count is not incremented), so a handler
+// slower than ReclaimIdle (a send retrying a slow channel) is not mistaken for a dead
+// consumer and its entries are not reclaimed and handled a second time meanwhile. Call the
+// returned function once the handler has returned.
+func (c *Consumer) keepClaimed(ctx context.Context, entries []Entry) (stop func()) {
+	if len(entries) == 0 {
+		return func() {}
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(max(c.cfg.ReclaimIdle/3, time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				err := c.rdb.XClaimJustID(ctx, &redis.XClaimArgs{
+					Stream: c.cfg.Stream, Group: c.cfg.Group, Consumer: c.cfg.Consumer, Messages: ids,
+				}).Err()
+				if err != nil && !errors.Is(err, redis.Nil) {
+					c.log.Warn("could not renew the claim on entries being handled", "entries", len(ids), "err", err)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // reclaim takes over entries idle longer than ReclaimIdle (XAUTOCLAIM), dead-lettering the
@@ -286,7 +332,7 @@ func (c *Consumer) reclaim(ctx context.Context) (int, error) {
 					continue
 				}
 				c.log.Info("reclaimed entry from a stalled consumer", "id", m.ID, "deliveries", counts[m.ID])
-				if c.handleOne(ctx, m) {
+				if c.handleOne(ctx, m, counts[m.ID]) {
 					n++
 				}
 			}

@@ -631,3 +631,34 @@ func TestConsumerRunStopsPromptly(t *testing.T) {
 		t.Fatalf("pending after Run: %+v", p)
 	}
 }
+
+// A handler that runs longer than ReclaimIdle (a send retrying a slow channel) keeps its
+// entry: another consumer must not reclaim it and run it a second time meanwhile.
+func TestConsumerSlowHandlerKeepsItsEntry(t *testing.T) {
+	s := newStreamEnv(t)
+	ids := s.add(1)
+	const idle = 300 * time.Millisecond
+	short := func(c *store.ConsumerConfig) { c.ReclaimIdle = idle }
+	var other recorder
+	b := s.consumer("b", other.handle, nil, short)
+	calls := 0
+	slow := func(ctx context.Context, e store.Entry) error {
+		calls++
+		// Real time, not a timer of ours: Redis measures the entry's idle time itself.
+		for start := time.Now(); time.Since(start) < 4*idle; {
+			s.poll(b)
+			time.Sleep(idle / 10)
+		}
+		return nil
+	}
+	a := s.consumer("a", slow, nil, short)
+	if n := s.poll(a); n != 1 || calls != 1 {
+		t.Fatalf("slow consumer handled %d (%d calls), want 1", n, calls)
+	}
+	if got := other.seen(); len(got) != 0 {
+		t.Fatalf("entry %v was reclaimed and handled again while its first handler was still running", got)
+	}
+	if p := s.pending(); len(p) != 0 {
+		t.Fatalf("pending after the slow handler finished: %+v (want %s acknowledged)", p, ids[0])
+	}
+}
