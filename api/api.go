@@ -15,9 +15,11 @@
 //	POST /api/v1/conversations/{id}/close
 //	DELETE /api/v1/conversations/{id}             erase it and its transcript (supervisors; personal-data requests)
 //
-// Errors are {"error": "..."} with 400 (malformed), 401 (no or wrong token), 403 (another
-// manager's resource), 404 (no such conversation, or not yours to see), 409 (state does not
-// allow it: the offer lapsed, someone else took it), 413 (body too large), 422 (invalid values).
+// Errors are {"error": "..."} with 400 (malformed), 401 (no or wrong token), 403 (acting as
+// another manager, or a supervisor-only action), 404 (no such conversation — or not offered
+// or assigned to you, including an offer that lapsed or was taken: the answer is the same),
+// 409 (the state does not allow it: closed, a form lead cannot be replied to), 413 (body too
+// large), 422 (invalid values).
 package api
 
 import (
@@ -106,10 +108,10 @@ func WriteError(w http.ResponseWriter, status int, msg string) {
 
 func (a *API) fail(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, router.ErrNotFound):
+	case errors.Is(err, router.ErrNotFound), errors.Is(err, router.ErrNotYours):
+		// Another manager's conversation (or an offer that lapsed or was taken) answers
+		// exactly like one that does not exist: nothing leaks, not even that it exists.
 		WriteError(w, http.StatusNotFound, "no such conversation")
-	case errors.Is(err, router.ErrNotYours):
-		WriteError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, router.ErrConflict):
 		WriteError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, router.ErrInvalid):

@@ -432,16 +432,16 @@ func TestConversationOfAnotherManagerDoesNotLeak(t *testing.T) {
 		verb, body string
 		status     int
 	}{
-		{"accept", "", http.StatusConflict},
-		{"pass", "", http.StatusConflict},
-		{"messages", `{"text": "hi"}`, http.StatusConflict},
-		{"contacted", "", http.StatusConflict},
-		{"qualify", `{"level": "hot"}`, http.StatusConflict},
-		{"close", "", http.StatusConflict},
+		{"accept", "", http.StatusNotFound},
+		{"pass", "", http.StatusNotFound},
+		{"messages", `{"text": "hi"}`, http.StatusNotFound},
+		{"contacted", "", http.StatusNotFound},
+		{"qualify", `{"level": "hot"}`, http.StatusNotFound},
+		{"close", "", http.StatusNotFound},
 	} {
 		r := e.as(borisTok, "POST", "/api/v1/conversations/"+itoa(id)+"/"+tc.verb, tc.body)
-		if r.status != tc.status {
-			t.Errorf("boris %s on anna's offer: %s, want %d", tc.verb, r, tc.status)
+		if r.status != tc.status || !bytes.Equal(r.body, missing.body) {
+			t.Errorf("boris %s on anna's offer: %s, want exactly %s", tc.verb, r, missing)
 		}
 		noPersonalData(t, "boris "+tc.verb, r)
 		// The same verb on a conversation that does not exist is 404.
@@ -498,10 +498,10 @@ func TestLapsedOfferIsNoLongerVisibleNorAcceptable(t *testing.T) {
 	}
 
 	r := e.as(toks[first], "POST", "/api/v1/conversations/"+itoa(id)+"/accept", "")
-	if r.status != http.StatusConflict {
-		t.Fatalf("accepting a lapsed offer: %s, want 409", r)
+	if r.status != http.StatusNotFound {
+		t.Fatalf("accepting a lapsed offer: %s, want 404", r)
 	}
-	if msg := r.errMsg(t); msg != "the conversation is not offered or assigned to you" {
+	if msg := r.errMsg(t); msg != "no such conversation" {
 		t.Errorf("error %q", msg)
 	}
 	noPersonalData(t, "lapsed accept", r)
@@ -516,8 +516,8 @@ func TestLapsedOfferIsNoLongerVisibleNorAcceptable(t *testing.T) {
 		t.Fatalf("after %s accepted: %+v", second, c)
 	}
 	// Too late for the first one, still.
-	if r := e.as(toks[first], "POST", "/api/v1/conversations/"+itoa(id)+"/accept", ""); r.status != http.StatusConflict {
-		t.Fatalf("accepting a taken conversation: %s, want 409", r)
+	if r := e.as(toks[first], "POST", "/api/v1/conversations/"+itoa(id)+"/accept", ""); r.status != http.StatusNotFound {
+		t.Fatalf("accepting a taken conversation: %s, want 404", r)
 	}
 }
 
@@ -608,9 +608,12 @@ func TestHappyPaths(t *testing.T) {
 	if c := e.conv(annaTok, id); c.Conversation.State != router.StateClosed {
 		t.Fatalf("closed conversation: %+v", c.Conversation)
 	}
-	for _, tc := range []struct{ verb, body string }{{"close", ""}, {"messages", `{"text": "one more"}`}, {"accept", ""}} {
-		if r := e.as(annaTok, "POST", "/api/v1/conversations/"+itoa(id)+"/"+tc.verb, tc.body); r.status != http.StatusConflict {
-			t.Errorf("%s on a closed conversation: %s, want 409", tc.verb, r)
+	for _, tc := range []struct {
+		verb, body string
+		status     int
+	}{{"close", "", http.StatusConflict}, {"messages", `{"text": "one more"}`, http.StatusConflict}, {"accept", "", http.StatusNotFound}} {
+		if r := e.as(annaTok, "POST", "/api/v1/conversations/"+itoa(id)+"/"+tc.verb, tc.body); r.status != tc.status {
+			t.Errorf("%s on a closed conversation: %s, want %d", tc.verb, r, tc.status)
 		}
 	}
 	e.ok(annaTok, "GET", "/api/v1/me", "", 200, &me)
@@ -653,7 +656,7 @@ func TestPassGoesToTheNextManager(t *testing.T) {
 		t.Fatalf("boris offered %d", got)
 	}
 	// Passing again is not anna's to do.
-	if r := e.as(annaTok, "POST", "/api/v1/conversations/"+itoa(id)+"/pass", ""); r.status != http.StatusConflict {
+	if r := e.as(annaTok, "POST", "/api/v1/conversations/"+itoa(id)+"/pass", ""); r.status != http.StatusNotFound {
 		t.Fatalf("second pass: %s", r)
 	}
 }
@@ -708,8 +711,8 @@ func TestReplyToAnotherManagersLeadDoesNotRevealItsChannel(t *testing.T) {
 	if form.status != tg.status || !bytes.Equal(form.body, tg.body) {
 		t.Fatalf("boris replying to anna's form lead: %s; to her telegram conversation: %s", form, tg)
 	}
-	if form.status != http.StatusConflict {
-		t.Fatalf("got %s, want 409", form)
+	if form.status != http.StatusNotFound {
+		t.Fatalf("got %s, want 404", form)
 	}
 	noPersonalData(t, "reply to another's form lead", form)
 }
@@ -789,7 +792,7 @@ func TestSupervisorCannotActOnOffers(t *testing.T) {
 	if l := e.list(veraTok, "vera"); len(l.Offers) != 0 {
 		t.Fatalf("supervisor offered: %+v", l)
 	}
-	if r := e.as(veraTok, "POST", "/api/v1/conversations/"+itoa(id)+"/accept", ""); r.status != http.StatusConflict {
+	if r := e.as(veraTok, "POST", "/api/v1/conversations/"+itoa(id)+"/accept", ""); r.status != http.StatusNotFound {
 		t.Fatalf("supervisor accepts anna's offer: %s", r)
 	}
 }

@@ -129,7 +129,7 @@ func (p *managerPool) handle(ctx context.Context, m ManagerToken, o offer) {
 		}
 		return
 	}
-	if st == http.StatusConflict { // lapsed or taken meanwhile: a normal outcome
+	if st == http.StatusNotFound || st == http.StatusConflict { // lapsed or taken meanwhile: a normal outcome
 		p.conflicts.Add(1)
 		return
 	}

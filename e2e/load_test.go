@@ -281,7 +281,7 @@ func (f *fleet) runManager(ctx context.Context, m manager, ignoreEvery int, hand
 			case err != nil:
 			case st == http.StatusOK:
 				work = append(work, o)
-			case st == http.StatusConflict: // lapsed meanwhile
+			case st == http.StatusNotFound: // lapsed meanwhile (answers like a missing conversation)
 			default:
 				f.violations.add("%s: accept %d: %d %s", m.ID, o.ID, st, b)
 			}
@@ -292,7 +292,7 @@ func (f *fleet) runManager(ctx context.Context, m manager, ignoreEvery int, hand
 			}
 			if !c.Replied {
 				st, b, err := f.call(ctx, m, http.MethodPost, fmt.Sprintf("/api/v1/conversations/%d/contacted", c.ID), nil)
-				if err != nil || (st != http.StatusOK && st != http.StatusConflict) {
+				if err != nil || (st != http.StatusOK && st != http.StatusNotFound && st != http.StatusConflict) {
 					if ctx.Err() == nil {
 						f.violations.add("%s: contacted %d: %d %s %v", m.ID, c.ID, st, b, err)
 					}
@@ -304,7 +304,7 @@ func (f *fleet) runManager(ctx context.Context, m manager, ignoreEvery int, hand
 			case err != nil:
 			case st == http.StatusOK:
 				handled.Add(1)
-			case st == http.StatusConflict: // released meanwhile (no reply in time) or closed by a retry
+			case st == http.StatusNotFound || st == http.StatusConflict: // released meanwhile (no reply in time) or closed by a retry
 			default:
 				f.violations.add("%s: close %d: %d %s", m.ID, c.ID, st, b)
 			}
