@@ -50,8 +50,8 @@ func (r *Router) SetOnline(ctx context.Context, managerID string, online bool) e
 		return fmt.Errorf("set presence: %w", err)
 	}
 	r.log.Info("manager presence changed", "manager", managerID, "online", online, "returned_to_queue", n)
-	_, err = r.Drain(ctx)
-	return err
+	r.drainAfter(ctx)
+	return nil
 }
 
 // Accept takes an offer.
@@ -86,8 +86,8 @@ func (r *Router) Pass(ctx context.Context, convID int64, managerID string) error
 	if err := statusErr(status); err != nil {
 		return err
 	}
-	_, err = r.Drain(ctx)
-	return err
+	r.drainAfter(ctx)
+	return nil
 }
 
 // maxReplyBytes bounds a reply's text.
@@ -245,8 +245,8 @@ func (r *Router) close(ctx context.Context, convID int64, managerID string, poli
 	}
 	ch, _ := res[1].(string)
 	r.m.Closed.WithLabelValues(ch).Inc()
-	_, err = r.Drain(ctx)
-	return err
+	r.drainAfter(ctx)
+	return nil
 }
 
 // Conversation reads one conversation.
@@ -407,4 +407,13 @@ func (r *Router) Role(managerID string) string {
 		return m.Role
 	}
 	return ""
+}
+
+// drainAfter offers queued conversations after a change that may have freed a manager. The
+// change itself is already committed, so a failing drain is logged, not returned (the caller
+// would retry a done action); the periodic drain catches up.
+func (r *Router) drainAfter(ctx context.Context) {
+	if _, err := r.Drain(ctx); err != nil {
+		r.log.Warn("queue drain after a manager action failed; the periodic drain retries", "err", err)
+	}
 }

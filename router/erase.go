@@ -21,6 +21,6 @@ func (r *Router) Erase(ctx context.Context, convID int64, managerID string) erro
 		return err
 	}
 	r.log.Info("conversation erased on request", "conversation", convID, "by", managerID)
-	_, err = r.Drain(ctx)
-	return err
+	r.drainAfter(ctx)
+	return nil
 }
