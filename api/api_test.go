@@ -739,7 +739,7 @@ func TestBadRequests(t *testing.T) {
 		{"empty body", "POST", conv + "/messages", "", 400, "request body is empty"},
 		{"body over 64 KiB", "POST", conv + "/messages", `{"text": "` + strings.Repeat("a", 64<<10) + `"}`, 413, "request body too large"},
 		{"empty reply", "POST", conv + "/messages", `{"text": "   "}`, 422, "the reply is empty"},
-		{"reply over 4096 bytes", "POST", conv + "/messages", `{"text": "` + strings.Repeat("b", 4097) + `"}`, 422, "longer than 4096 bytes"},
+		{"reply over 4096 characters", "POST", conv + "/messages", `{"text": "` + strings.Repeat("б", 4097) + `"}`, 422, "longer than 4096 characters"},
 		{"bad level", "POST", conv + "/qualify", `{"level": "lukewarm"}`, 422, "level must be hot, warm or tourist"},
 		{"missing level", "POST", conv + "/qualify", `{}`, 422, "level must be"},
 		{"qualify unknown field", "POST", conv + "/qualify", `{"level": "hot", "why": 1}`, 400, `unknown field "why"`},

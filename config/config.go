@@ -97,7 +97,7 @@ func (c *Config) Defaults() {
 		h.ShutdownTimeout = 20 * time.Second
 	}
 	if h.MaxBodyBytes == 0 {
-		h.MaxBodyBytes = 1 << 20
+		h.MaxBodyBytes = 4 << 20
 	}
 	c.Redis.Defaults()
 	c.Router.Defaults()

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -90,8 +91,9 @@ func (r *Router) Pass(ctx context.Context, convID int64, managerID string) error
 	return nil
 }
 
-// maxReplyBytes bounds a reply's text.
-const maxReplyBytes = 4096
+// maxReplyChars bounds a reply's text (characters, as the messengers count them; channels
+// split longer texts where they must, e.g. Instagram at 1000).
+const maxReplyChars = 4096
 
 // Reply queues a human reply to the customer.
 func (r *Router) Reply(ctx context.Context, convID int64, managerID, text string, atts []channels.Attachment) (string, error) {
@@ -102,8 +104,8 @@ func (r *Router) Reply(ctx context.Context, convID int64, managerID, text string
 	if text == "" && len(atts) == 0 {
 		return "", fmt.Errorf("%w: the reply is empty", ErrInvalid)
 	}
-	if len(text) > maxReplyBytes {
-		return "", fmt.Errorf("%w: the reply is longer than %d bytes", ErrInvalid, maxReplyBytes)
+	if utf8.RuneCountInString(text) > maxReplyChars {
+		return "", fmt.Errorf("%w: the reply is longer than %d characters", ErrInvalid, maxReplyChars)
 	}
 	c, err := r.Conversation(ctx, convID)
 	if err != nil {

@@ -3,6 +3,7 @@ package router_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -556,5 +557,21 @@ func TestMetaKeptOutOfTheHash(t *testing.T) {
 	}
 	if n := e.rdb.Exists(e.ctx, e.keys.Core("conv", "1", "meta")).Val(); n != 0 {
 		t.Fatal("the erased conversation's meta remains")
+	}
+}
+
+func TestLongCyrillicReplyIsAccepted(t *testing.T) {
+	e := newEnv(t, opts{})
+	e.online("anna")
+	e.inbound("c1", "привет")
+	if err := e.r.Accept(e.ctx, 1, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Repeat("ж", 4096) // 8 KiB of UTF-8, 4096 characters
+	if _, err := e.r.Reply(e.ctx, 1, "anna", text, nil); err != nil {
+		t.Fatalf("4096 characters refused: %v", err)
+	}
+	if _, err := e.r.Reply(e.ctx, 1, "anna", text+"ж", nil); !errors.Is(err, router.ErrInvalid) {
+		t.Fatalf("4097 characters: %v", err)
 	}
 }
