@@ -43,7 +43,7 @@ func deadLetterArgs(e store.Entry) *redis.XAddArgs {
 	for k, v := range e.Values {
 		values[k] = v
 	}
-	return &redis.XAddArgs{Stream: store.DeadLetter(e.Stream), Values: values}
+	return &redis.XAddArgs{Stream: store.DeadLetter(e.Stream), Values: values, MaxLen: store.DeadLetterMaxLen, Approx: true}
 }
 
 // handleInbounds applies one read's entries in stream order. Runs of consecutive customer

@@ -267,13 +267,22 @@ func (r *Router) every(ctx context.Context, d time.Duration, f func(context.Cont
 }
 
 func (r *Router) trim(ctx context.Context) error {
-	for _, s := range []string{r.keys.Inbound(), r.keys.fired(), r.keys.events(), r.keys.outbound()} {
+	groups := map[string]string{r.keys.Inbound(): groupRouter, r.keys.fired(): groupRouter,
+		r.keys.events(): groupNotify, r.keys.outbound(): groupSend}
+	for s, g := range groups {
 		if _, err := store.Trim(ctx, r.rdb, s); err != nil {
+			return err
+		}
+		// Consumers of processes gone for a day, with nothing pending, are forgotten.
+		if _, err := store.PruneConsumers(ctx, r.rdb, s, g, consumerForget); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// consumerForget: a consumer idle this long with nothing pending belongs to a process that is gone.
+const consumerForget = 24 * time.Hour
 
 // Step runs one non-blocking round of everything Run does in the background: due timers,
 // fired timers, inbound, events, outbound, and a queue drain. It returns how many items were

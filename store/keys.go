@@ -48,3 +48,7 @@ func (k Keys) Lease(name string) string { return "{" + k.Prefix + ":lease}:" + n
 
 // DeadLetter returns the dead-letter stream of a stream (same slot).
 func DeadLetter(stream string) string { return stream + ":dead" }
+
+// DeadLetterMaxLen caps a dead-letter stream (oldest dropped first): it is for inspection by
+// ops (lidorub_stream_dead_letter alerts on it), not an archive.
+const DeadLetterMaxLen = 100000

@@ -368,7 +368,7 @@ func (c *Consumer) deadLetter(ctx context.Context, m redis.XMessage, deliveries 
 	values["dead_group"] = c.cfg.Group
 	values["dead_deliveries"] = deliveries
 	pipe := c.rdb.TxPipeline()
-	pipe.XAdd(ctx, &redis.XAddArgs{Stream: DeadLetter(c.cfg.Stream), Values: values})
+	pipe.XAdd(ctx, &redis.XAddArgs{Stream: DeadLetter(c.cfg.Stream), Values: values, MaxLen: DeadLetterMaxLen, Approx: true})
 	pipe.XAck(ctx, c.cfg.Stream, c.cfg.Group, m.ID)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("dead-letter %s: %w", m.ID, err)
@@ -445,4 +445,28 @@ func PendingCount(ctx context.Context, rdb redis.UniversalClient, stream, group 
 		return 0, err
 	}
 	return p.Count, nil
+}
+
+// PruneConsumers removes consumers of a group that have nothing pending and have been idle
+// longer than idle: every restarted process joins under a new name, so without pruning the
+// group's consumer list only grows. A consumer with pending entries is never removed (its
+// entries are reclaimed by the others first).
+func PruneConsumers(ctx context.Context, rdb redis.UniversalClient, stream, group string, idle time.Duration) (int, error) {
+	cs, err := rdb.XInfoConsumers(ctx, stream, group).Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "NOGROUP") || strings.Contains(err.Error(), "no such key") {
+			return 0, nil
+		}
+		return 0, err
+	}
+	n := 0
+	for _, c := range cs {
+		if c.Pending == 0 && c.Idle > idle {
+			if err := rdb.XGroupDelConsumer(ctx, stream, group, c.Name).Err(); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }

@@ -662,3 +662,32 @@ func TestConsumerSlowHandlerKeepsItsEntry(t *testing.T) {
 		t.Fatalf("pending after the slow handler finished: %+v (want %s acknowledged)", p, ids[0])
 	}
 }
+
+func TestPruneConsumersKeepsThoseWithPendingWork(t *testing.T) {
+	ctx := context.Background()
+	rdb, keys := newRedis(t)
+	stream := keys.Core("prune")
+	if err := store.EnsureGroup(ctx, rdb, stream, "g"); err != nil {
+		t.Fatal(err)
+	}
+	rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"m": "1"}})
+	// "busy" reads the entry and never acks it; "done" exists and has nothing pending.
+	if err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "busy", Streams: []string{stream, ">"}, Count: 1, Block: -1}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.XGroupCreateConsumer(ctx, stream, "g", "done").Err(); err != nil {
+		t.Fatal(err)
+	}
+	// An idle threshold below zero treats every consumer as idle (Redis measures idle time itself).
+	n, err := store.PruneConsumers(ctx, rdb, stream, "g", -1)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d, %v; want 1", n, err)
+	}
+	cs := rdb.XInfoConsumers(ctx, stream, "g").Val()
+	if len(cs) != 1 || cs[0].Name != "busy" || cs[0].Pending != 1 {
+		t.Fatalf("consumers left: %+v", cs)
+	}
+	if n, err := store.PruneConsumers(ctx, rdb, keys.Core("nostream"), "g", -1); err != nil || n != 0 {
+		t.Fatalf("missing stream: %d %v", n, err)
+	}
+}
