@@ -111,17 +111,37 @@ func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
 // ---- Redis state -------------------------------------------------------------------------
 
-// once runs fn unless marker was already set; a failed fn clears the marker so it is retried.
+// onceLease is how long an attempt holds a marker before it is considered crashed.
+const onceLease = time.Minute
+
+// errInProgress: another attempt holds the marker (or crashed holding it); the event or
+// update stays pending and is retried, and runs once the crashed attempt's lease lapses.
+var errInProgress = errors.New("staffbot: the same notification is being sent by another attempt")
+
+// once runs fn unless it already ran. The marker is "pending" (with a short lease) while fn
+// runs and "1" once it succeeded, so a process that dies between the two leaves a marker
+// that lapses and the redelivered event is sent then: at least once, never silently lost. A
+// failed fn clears the marker so it is retried at once.
 func (b *Bot) once(ctx context.Context, marker string, fn func() error) error {
-	ok, err := b.d.Redis.SetNX(ctx, marker, "1", keyTTL).Result()
-	if err != nil || !ok {
+	ok, err := b.d.Redis.SetNX(ctx, marker, "pending", onceLease).Result()
+	if err != nil {
 		return err
+	}
+	if !ok {
+		v, err := b.d.Redis.Get(ctx, marker).Result()
+		switch {
+		case err == nil && v != "pending":
+			return nil // done before
+		case err != nil && !errors.Is(err, redis.Nil):
+			return err
+		}
+		return errInProgress
 	}
 	if err := fn(); err != nil {
 		_ = b.d.Redis.Del(context.WithoutCancel(ctx), marker).Err()
 		return err
 	}
-	return nil
+	return b.d.Redis.Set(context.WithoutCancel(ctx), marker, "1", keyTTL).Err()
 }
 
 // remember maps a message in a manager's chat to a conversation (for replies).
