@@ -2,9 +2,7 @@ package instagram
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/lidorub/lidorub/channels/meta"
 	"github.com/lidorub/lidorub/internal/conf"
@@ -12,17 +10,7 @@ import (
 
 // Config is the channels.instagram: section.
 type Config struct {
-	Enabled bool `yaml:"enabled"`
-	// AppSecret signs webhook deliveries (X-Hub-Signature-256). From the environment.
-	AppSecret string `yaml:"app_secret"`
-	// VerifyToken is the string you type into the Meta app's webhook settings.
-	VerifyToken string `yaml:"verify_token"`
-	// GraphURL is the Graph API base: https://graph.facebook.com (Instagram via a Facebook
-	// Page) or https://graph.instagram.com (Instagram API with Instagram Login).
-	GraphURL     string        `yaml:"graph_url"`
-	GraphVersion string        `yaml:"graph_version"`
-	Timeout      time.Duration `yaml:"timeout"`
-	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+	meta.AppConfig `yaml:",inline"`
 	// HumanAgent lets a manager answer up to 7 days after the customer's last message with
 	// the HUMAN_AGENT tag (the app needs the Human Agent permission). Otherwise 24 hours.
 	HumanAgent bool `yaml:"human_agent"`
@@ -49,18 +37,7 @@ type Account struct {
 
 // Defaults fills unset fields.
 func (c *Config) Defaults() {
-	if c.GraphURL == "" {
-		c.GraphURL = meta.DefaultGraphURL
-	}
-	if c.GraphVersion == "" {
-		c.GraphVersion = meta.DefaultGraphVersion
-	}
-	if c.Timeout == 0 {
-		c.Timeout = meta.DefaultTimeout
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = meta.DefaultMaxBody
-	}
+	c.AppConfig.Defaults()
 	if c.Comments == nil {
 		t := true
 		c.Comments = &t
@@ -79,24 +56,7 @@ func (c *Config) Validate() error {
 	if !c.Enabled {
 		return nil
 	}
-	if c.AppSecret == "" {
-		errs.Add("app_secret", "is required (set it from the environment, e.g. ${INSTAGRAM_APP_SECRET})")
-	}
-	if c.VerifyToken == "" {
-		errs.Add("verify_token", "is required")
-	}
-	if u, err := url.Parse(c.GraphURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		errs.Add("graph_url", "must be an http(s) URL")
-	}
-	if !strings.HasPrefix(c.GraphVersion, "v") {
-		errs.Add("graph_version", "must look like v21.0 (got %q)", c.GraphVersion)
-	}
-	if c.Timeout <= 0 {
-		errs.Add("timeout", "must be positive")
-	}
-	if c.MaxBodyBytes < 1024 {
-		errs.Add("max_body_bytes", "must be at least 1024")
-	}
+	c.AppConfig.Validate(&errs, "INSTAGRAM_APP_SECRET")
 	if len(c.Accounts) == 0 {
 		errs.Add("accounts", "at least one account is required when enabled")
 	}

@@ -68,19 +68,17 @@ func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys stor
 		c.accounts[a.ID] = a
 		ids = append(ids, a.ID)
 	}
-	m, err := meta.NewMetrics(reg, channels.Instagram, ids)
-	if err != nil {
-		return nil, fmt.Errorf("instagram metrics: %w", err)
-	}
-	c.graph = meta.NewGraph(channels.Instagram, cfg.GraphURL, cfg.GraphVersion, cfg.Timeout, alerter, m, clk, log)
 	comments := cfg.Comments == nil || *cfg.Comments
-	c.webhook = &meta.Webhook{
-		Channel: channels.Instagram, AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
-		MaxBody: cfg.MaxBodyBytes, Ingester: ing, Log: log, Metrics: m,
+	var err error
+	c.graph, c.webhook, err = cfg.Wire(meta.Webhook{
+		Channel: channels.Instagram, Ingester: ing, Log: log,
 		Parse: func(body []byte) (meta.Batch, error) {
 			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok }, comments)
 		},
 		AfterIngest: c.afterIngest,
+	}, ids, reg, alerter, clk)
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -89,11 +87,7 @@ func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys stor
 func (c *Channel) Register(mux *http.ServeMux) { c.webhook.Register(mux, Path) }
 
 // Handler returns the webhook handler alone (GET and POST), for tests and custom muxes.
-func (c *Channel) Handler() http.Handler {
-	mux := http.NewServeMux()
-	c.Register(mux)
-	return mux
-}
+func (c *Channel) Handler() http.Handler { return c.webhook.Handler(Path) }
 
 // afterIngest records, once an item is durable, what the sender needs later: the time of
 // the customer's last Direct message (messaging window) and, for a comment, that its

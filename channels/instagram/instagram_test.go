@@ -125,7 +125,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	rdb, prefix := redistest.New(t)
 	e := &env{rdb: rdb, keys: store.NewKeys(prefix), clk: clock.NewFake(fixtureTime.Add(5 * time.Second)),
 		graph: newFakeGraph(t), alerts: &alerts{}, reg: prometheus.NewRegistry()}
-	cfg := Config{Enabled: true, AppSecret: testSecret, VerifyToken: testVerify, GraphURL: e.graph.srv.URL,
+	cfg := Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: testSecret, VerifyToken: testVerify, GraphURL: e.graph.srv.URL},
 		Accounts: []Account{{ID: acct1, Token: token1}, {ID: acct2, Token: token2}}}
 	for _, m := range mutate {
 		m(&cfg)
@@ -676,13 +676,13 @@ func TestConfig(t *testing.T) {
 		want string
 	}{
 		{"absent", Config{}, ""},
-		{"disabled with junk", Config{Enabled: false, GraphURL: "::"}, ""},
-		{"enabled empty", Config{Enabled: true}, "app_secret: is required (set it from the environment, e.g. ${INSTAGRAM_APP_SECRET})\n" +
+		{"disabled with junk", Config{AppConfig: meta.AppConfig{Enabled: false, GraphURL: "::"}}, ""},
+		{"enabled empty", Config{AppConfig: meta.AppConfig{Enabled: true}}, "app_secret: is required (set it from the environment, e.g. ${INSTAGRAM_APP_SECRET})\n" +
 			"verify_token: is required\naccounts: at least one account is required when enabled"},
-		{"account errors", Config{Enabled: true, AppSecret: "s", VerifyToken: "v", Accounts: []Account{{ID: "1", Token: "t"}, {ID: "1"}, {Token: "x"}}},
+		{"account errors", Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: "s", VerifyToken: "v"}, Accounts: []Account{{ID: "1", Token: "t"}, {ID: "1"}, {Token: "x"}}},
 			"accounts[1].id: duplicate account id \"1\"\naccounts[1].token: is required (set it from the environment, e.g. ${INSTAGRAM_TOKEN})\n" +
 				"accounts[2].id: is required (the Instagram professional account id)"},
-		{"bad graph", Config{Enabled: true, AppSecret: "s", VerifyToken: "v", GraphURL: "ftp://x", GraphVersion: "21", Accounts: []Account{{ID: "1", Token: "t"}}},
+		{"bad graph", Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: "s", VerifyToken: "v", GraphURL: "ftp://x", GraphVersion: "21"}, Accounts: []Account{{ID: "1", Token: "t"}}},
 			"graph_url: must be an http(s) URL\ngraph_version: must look like v21.0 (got \"21\")"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

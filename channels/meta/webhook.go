@@ -88,6 +88,13 @@ func (w *Webhook) Register(mux *http.ServeMux, path string) {
 	mux.HandleFunc("POST "+path, w.ServeDelivery)
 }
 
+// Handler returns the handlers for path alone (GET and POST), for tests and custom muxes.
+func (w *Webhook) Handler(path string) http.Handler {
+	mux := http.NewServeMux()
+	w.Register(mux, path)
+	return mux
+}
+
 // ServeVerify answers Meta's subscription handshake: 200 with hub.challenge as the plain
 // body when hub.mode is "subscribe" and hub.verify_token matches, else 403.
 func (w *Webhook) ServeVerify(rw http.ResponseWriter, r *http.Request) {

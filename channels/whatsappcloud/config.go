@@ -2,9 +2,7 @@ package whatsappcloud
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/lidorub/lidorub/channels/meta"
 	"github.com/lidorub/lidorub/internal/conf"
@@ -12,15 +10,7 @@ import (
 
 // Config is the channels.whatsappcloud: section.
 type Config struct {
-	Enabled bool `yaml:"enabled"`
-	// AppSecret signs webhook deliveries (X-Hub-Signature-256). From the environment.
-	AppSecret string `yaml:"app_secret"`
-	// VerifyToken is the string you type into the Meta app's webhook settings.
-	VerifyToken  string        `yaml:"verify_token"`
-	GraphURL     string        `yaml:"graph_url"`
-	GraphVersion string        `yaml:"graph_version"`
-	Timeout      time.Duration `yaml:"timeout"`
-	MaxBodyBytes int64         `yaml:"max_body_bytes"`
+	meta.AppConfig `yaml:",inline"`
 	// Template is the approved message template sent instead of a reply outside the 24-hour
 	// customer-service window (to invite the customer back). Empty: such replies are refused.
 	// An account may override it.
@@ -47,18 +37,7 @@ type Account struct {
 
 // Defaults fills unset fields.
 func (c *Config) Defaults() {
-	if c.GraphURL == "" {
-		c.GraphURL = meta.DefaultGraphURL
-	}
-	if c.GraphVersion == "" {
-		c.GraphVersion = meta.DefaultGraphVersion
-	}
-	if c.Timeout == 0 {
-		c.Timeout = meta.DefaultTimeout
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = meta.DefaultMaxBody
-	}
+	c.AppConfig.Defaults()
 	for i := range c.Accounts {
 		if c.Accounts[i].Template == nil {
 			t := c.Template
@@ -74,24 +53,7 @@ func (c *Config) Validate() error {
 	if !c.Enabled {
 		return nil
 	}
-	if c.AppSecret == "" {
-		errs.Add("app_secret", "is required (set it from the environment, e.g. ${WHATSAPP_APP_SECRET})")
-	}
-	if c.VerifyToken == "" {
-		errs.Add("verify_token", "is required")
-	}
-	if u, err := url.Parse(c.GraphURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		errs.Add("graph_url", "must be an http(s) URL")
-	}
-	if !strings.HasPrefix(c.GraphVersion, "v") {
-		errs.Add("graph_version", "must look like v21.0 (got %q)", c.GraphVersion)
-	}
-	if c.Timeout <= 0 {
-		errs.Add("timeout", "must be positive")
-	}
-	if c.MaxBodyBytes < 1024 {
-		errs.Add("max_body_bytes", "must be at least 1024")
-	}
+	c.AppConfig.Validate(&errs, "WHATSAPP_APP_SECRET")
 	validateTemplate(&errs, "template", c.Template)
 	if len(c.Accounts) == 0 {
 		errs.Add("accounts", "at least one account is required when enabled")

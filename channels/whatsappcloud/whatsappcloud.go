@@ -66,18 +66,16 @@ func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys stor
 		c.accounts[a.PhoneNumberID] = a
 		ids = append(ids, a.PhoneNumberID)
 	}
-	m, err := meta.NewMetrics(reg, channels.WhatsAppCloud, ids)
-	if err != nil {
-		return nil, fmt.Errorf("whatsappcloud metrics: %w", err)
-	}
-	c.graph = meta.NewGraph(channels.WhatsAppCloud, cfg.GraphURL, cfg.GraphVersion, cfg.Timeout, alerter, m, clk, log)
-	c.webhook = &meta.Webhook{
-		Channel: channels.WhatsAppCloud, AppSecret: cfg.AppSecret, VerifyToken: cfg.VerifyToken,
-		MaxBody: cfg.MaxBodyBytes, Ingester: ing, Log: log, Metrics: m,
+	var err error
+	c.graph, c.webhook, err = cfg.Wire(meta.Webhook{
+		Channel: channels.WhatsAppCloud, Ingester: ing, Log: log,
 		Parse: func(body []byte) (meta.Batch, error) {
 			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok })
 		},
 		AfterIngest: c.afterIngest,
+	}, ids, reg, alerter, clk)
+	if err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -86,11 +84,7 @@ func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys stor
 func (c *Channel) Register(mux *http.ServeMux) { c.webhook.Register(mux, Path) }
 
 // Handler returns the webhook handler alone (GET and POST).
-func (c *Channel) Handler() http.Handler {
-	mux := http.NewServeMux()
-	c.Register(mux)
-	return mux
-}
+func (c *Channel) Handler() http.Handler { return c.webhook.Handler(Path) }
 
 // afterIngest keeps the customer-service window: every customer message (reactions
 // included) opens it; a failed status saying the window is closed closes it.

@@ -119,7 +119,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	rdb, prefix := redistest.New(t)
 	e := &env{rdb: rdb, keys: store.NewKeys(prefix), clk: clock.NewFake(fixtureTime.Add(5 * time.Second)),
 		graph: newFakeGraph(t), alerts: &alerts{}}
-	cfg := Config{Enabled: true, AppSecret: testSecret, VerifyToken: testVerify, GraphURL: e.graph.srv.URL, GraphVersion: "v22.0",
+	cfg := Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: testSecret, VerifyToken: testVerify, GraphURL: e.graph.srv.URL, GraphVersion: "v22.0"},
 		Accounts: []Account{{PhoneNumberID: phone1, Token: token1}, {PhoneNumberID: phone2, Token: token2}}}
 	for _, m := range mutate {
 		m(&cfg)
@@ -472,12 +472,12 @@ func TestConfig(t *testing.T) {
 		want string
 	}{
 		{"absent", Config{}, ""},
-		{"enabled ok", Config{Enabled: true, AppSecret: "s", VerifyToken: "v", Accounts: []Account{{PhoneNumberID: "1", Token: "t"}}}, ""},
-		{"enabled empty", Config{Enabled: true}, "app_secret: is required (set it from the environment, e.g. ${WHATSAPP_APP_SECRET})\nverify_token: is required\naccounts: at least one account is required when enabled"},
-		{"template language", Config{Enabled: true, AppSecret: "s", VerifyToken: "v", Template: Template{Name: "x"},
+		{"enabled ok", Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: "s", VerifyToken: "v"}, Accounts: []Account{{PhoneNumberID: "1", Token: "t"}}}, ""},
+		{"enabled empty", Config{AppConfig: meta.AppConfig{Enabled: true}}, "app_secret: is required (set it from the environment, e.g. ${WHATSAPP_APP_SECRET})\nverify_token: is required\naccounts: at least one account is required when enabled"},
+		{"template language", Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: "s", VerifyToken: "v"}, Template: Template{Name: "x"},
 			Accounts: []Account{{PhoneNumberID: "1", Token: "t"}, {PhoneNumberID: "2", Token: "t", Template: &Template{Language: "ru"}}}},
 			"template.language: is required with a template name (e.g. en_US)\naccounts[1].template.name: is required with a template language"},
-		{"accounts", Config{Enabled: true, AppSecret: "s", VerifyToken: "v", Accounts: []Account{{Token: "t"}, {PhoneNumberID: "a b"}}},
+		{"accounts", Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: "s", VerifyToken: "v"}, Accounts: []Account{{Token: "t"}, {PhoneNumberID: "a b"}}},
 			"accounts[0].phone_number_id: is required\naccounts[1].phone_number_id: must not contain '{', '}', ':' or spaces\naccounts[1].token: is required (set it from the environment, e.g. ${WHATSAPP_TOKEN})"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -499,7 +499,7 @@ func TestConfig(t *testing.T) {
 func BenchmarkWebhookBatch(b *testing.B) {
 	rdb, prefix := redistest.New(b)
 	keys := store.NewKeys(prefix)
-	cfg := Config{Enabled: true, AppSecret: testSecret, VerifyToken: testVerify,
+	cfg := Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: testSecret, VerifyToken: testVerify},
 		Accounts: []Account{{PhoneNumberID: phone1, Token: token1}, {PhoneNumberID: phone2, Token: token2}}}
 	cfg.Defaults()
 	clk := clock.NewFake(fixtureTime)

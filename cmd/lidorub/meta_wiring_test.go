@@ -28,9 +28,9 @@ func TestServeWiresMetaChannels(t *testing.T) {
 	cfg := &config.Config{}
 	cfg.Redis.URL = redistest.URL(t)
 	cfg.Redis.Prefix = redistest.Prefix()
-	cfg.Channels.Instagram = instagram.Config{Enabled: true, AppSecret: "igs", VerifyToken: "igv",
+	cfg.Channels.Instagram = instagram.Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: "igs", VerifyToken: "igv"},
 		Accounts: []instagram.Account{{ID: "17841400000000001", Token: "t1"}}}
-	cfg.Channels.WhatsAppCloud = whatsappcloud.Config{Enabled: true, AppSecret: "was", VerifyToken: "wav",
+	cfg.Channels.WhatsAppCloud = whatsappcloud.Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: "was", VerifyToken: "wav"},
 		Accounts: []whatsappcloud.Account{{PhoneNumberID: "106540352242922", Token: "t2"}}}
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
