@@ -369,6 +369,20 @@ func (b *runner) gatewayConfig(offerTimeout time.Duration) (*config.Config, []Ma
 
 // startGateway starts an in-process gateway with the bench's notifier (and a sender for the
 // "bench" messaging channel). The returned stop function stops it and deletes its keys.
+// startWithManagers starts an in-process gateway and brings its synthetic managers online.
+// stop is always safe to call once err is nil.
+func (b *runner) startWithManagers(ctx context.Context, offerTimeout time.Duration, rec *recorder) (*Gateway, func(), error) {
+	gw, ms, stop, err := b.startGateway(ctx, offerTimeout, rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := b.newManagers(gw.URL, ms, rec).setOnline(ctx, true); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return gw, stop, nil
+}
+
 func (b *runner) startGateway(ctx context.Context, offerTimeout time.Duration, rec *recorder) (*Gateway, []ManagerToken, func(), error) {
 	cfg, ms := b.gatewayConfig(offerTimeout)
 	if err := cfg.Validate(); err != nil {

@@ -61,15 +61,11 @@ func (b *runner) ingest(ctx context.Context) error {
 		return nil
 	}
 	rec := newRecorder(0)
-	gw, ms, stop, err := b.startGateway(ctx, 30*time.Second, rec)
+	gw, stop, err := b.startWithManagers(ctx, 30*time.Second, rec)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	pool := b.newManagers(gw.URL, ms, rec)
-	if err := pool.setOnline(ctx, true); err != nil {
-		return err
-	}
 	cpu0 := takeCPU(ctx, b.rdb)
 	start := time.Now()
 	d := closedLoop(ctx, b.o.Count, fromIngest, b.o.Concurrency, maxDuration, func(i int) { b.postForm(ctx, gw.URL, i, rec, &res) })
@@ -255,15 +251,11 @@ func (b *runner) timers(ctx context.Context) error {
 		return nil // needs the in-process notifier
 	}
 	rec := newRecorder(b.o.OfferTimeout)
-	gw, ms, stop, err := b.startGateway(ctx, b.o.OfferTimeout, rec)
+	gw, stop, err := b.startWithManagers(ctx, b.o.OfferTimeout, rec)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	pool := b.newManagers(gw.URL, ms, rec)
-	if err := pool.setOnline(ctx, true); err != nil {
-		return err
-	}
 	var res formResult
 	conc := min(b.o.Concurrency, 32)
 	closedLoop(ctx, b.o.TimerLeads, fromTimers, conc, maxDuration, func(i int) { b.postForm(ctx, gw.URL, i, rec, &res) })
@@ -287,15 +279,11 @@ func (b *runner) memory(ctx context.Context) error {
 		return nil
 	}
 	rec := newRecorder(0)
-	gw, ms, stop, err := b.startGateway(ctx, 30*time.Minute, rec)
+	gw, stop, err := b.startWithManagers(ctx, 30*time.Minute, rec)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	pool := b.newManagers(gw.URL, ms, rec)
-	if err := pool.setOnline(ctx, true); err != nil {
-		return err
-	}
 	prefix := gw.Keys.Prefix
 	n := b.o.MemoryConvs
 	if err := trimStreams(ctx, gw); err != nil {
