@@ -29,6 +29,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -64,16 +65,53 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/managers/{id}/conversations", a.auth(a.managerConversations))
 	mux.Handle("GET /api/v1/conversations/{id}", a.auth(a.conversation))
 	mux.Handle("POST /api/v1/conversations/{id}/accept", a.auth(a.action(a.desk.Accept)))
-	mux.Handle("POST /api/v1/conversations/{id}/pass", a.auth(a.action(a.desk.Pass)))
+	mux.Handle("POST /api/v1/conversations/{id}/pass", a.auth(a.pass))
 	mux.Handle("POST /api/v1/conversations/{id}/contacted", a.auth(a.action(a.desk.MarkContacted)))
 	mux.Handle("POST /api/v1/conversations/{id}/close", a.auth(a.action(a.desk.Close)))
 	mux.Handle("POST /api/v1/conversations/{id}/messages", a.auth(a.reply))
 	mux.Handle("POST /api/v1/conversations/{id}/qualify", a.auth(a.qualify))
 	mux.Handle("DELETE /api/v1/conversations/{id}", a.auth(a.erase))
-	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, http.StatusNotFound, "no such API endpoint")
-	}))
 }
+
+// JSONErrors wraps a mux so that a request no route matches gets a JSON error instead of the
+// mux's plain-text one: 404 for an unknown path, and 405 with the mux's Allow header for a
+// known path asked with the wrong method. Routes are never shadowed by a catch-all pattern,
+// so the mux itself decides between 404 and 405.
+func JSONErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// No pattern: the mux would answer 404 or 405 (with Allow) itself. Let it decide on a
+		// recorder, then answer in JSON with the same status and Allow header.
+		rec := &statusRecorder{header: http.Header{}}
+		mux.ServeHTTP(rec, r)
+		switch {
+		case rec.status == http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			WriteError(w, http.StatusMethodNotAllowed, "method not allowed on this path (allowed: "+rec.header.Get("Allow")+")")
+		case strings.HasPrefix(r.URL.Path, "/api/"):
+			WriteError(w, http.StatusNotFound, "no such API endpoint")
+		case rec.status >= 300 && rec.status < 400:
+			// The mux redirects to a cleaned path (e.g. "//x" -> "/x"): keep that.
+			w.Header().Set("Location", rec.header.Get("Location"))
+			w.WriteHeader(rec.status)
+		default:
+			WriteError(w, http.StatusNotFound, "not found")
+		}
+	})
+}
+
+// statusRecorder keeps the status and headers of the mux's own error answer; the body is dropped.
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (s *statusRecorder) Header() http.Header         { return s.header }
+func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusRecorder) WriteHeader(status int)      { s.status = status }
 
 type handler func(w http.ResponseWriter, r *http.Request, me string)
 
@@ -237,6 +275,20 @@ func (a *API) action(f func(ctx context.Context, id int64, me string) error) han
 	}
 }
 
+// pass gives the conversation back: the caller loses access to it at once, so the answer
+// says only that it was passed, not where it went (the next manager is not the caller's to see).
+func (a *API) pass(w http.ResponseWriter, r *http.Request, me string) {
+	id, ok := convID(w, r)
+	if !ok {
+		return
+	}
+	if err := a.desk.Pass(r.Context(), id, me); err != nil {
+		a.fail(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "passed"})
+}
+
 func (a *API) conversationState(w http.ResponseWriter, r *http.Request, id int64) {
 	c, err := a.desk.Conversation(r.Context(), id)
 	if err != nil {
@@ -296,7 +348,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		case errors.Is(err, io.EOF):
 			WriteError(w, http.StatusBadRequest, "request body is empty; JSON expected")
 		default:
-			WriteError(w, http.StatusBadRequest, "malformed JSON: "+jsonErr(err))
+			WriteError(w, http.StatusBadRequest, "malformed JSON: "+jsonErr(err, v))
 		}
 		return false
 	}
@@ -307,8 +359,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// jsonErr describes a decode error without echoing the body.
-func jsonErr(err error) string {
+// jsonErr describes a decode error without echoing the body: an unknown key is not repeated
+// (it is the caller's text); the answer lists the fields v accepts instead.
+func jsonErr(err error, v any) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
@@ -317,7 +370,7 @@ func jsonErr(err error) string {
 	case errors.As(err, &te):
 		return "field " + strconv.Quote(te.Field) + " has the wrong type"
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ")
+		return "unknown field (allowed: " + strings.Join(jsonFields(v), ", ") + ")"
 	}
 	return "cannot decode"
 }
@@ -332,4 +385,26 @@ func (a *API) erase(w http.ResponseWriter, r *http.Request, me string) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// jsonFields lists the JSON names of the fields of the struct v points to.
+func jsonFields(v any) []string {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "" {
+			name = t.Field(i).Name
+		}
+		if name != "-" {
+			names = append(names, strconv.Quote(name))
+		}
+	}
+	return names
 }

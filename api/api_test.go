@@ -88,7 +88,7 @@ func newEnv(t *testing.T) *env {
 	e.ingest = store.NewIngest(rdb, keys, e.clock, m)
 	mux := http.NewServeMux()
 	api.New(r, log).Register(mux)
-	e.srv = httptest.NewServer(mux)
+	e.srv = httptest.NewServer(api.JSONErrors(mux))
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -645,7 +645,12 @@ func TestPassGoesToTheNextManager(t *testing.T) {
 	id := e.offeredTo(annaTok, "anna")
 	e.online(borisTok, "boris")
 
-	c := e.action(annaTok, id, "pass", "")
+	// The answer says it was passed, not to whom: anna has just lost access to it.
+	r := e.as(annaTok, "POST", "/api/v1/conversations/"+itoa(id)+"/pass", "")
+	if r.status != http.StatusOK || !bytes.Contains(r.body, []byte(`"status":"passed"`)) || bytes.Contains(r.body, []byte("boris")) {
+		t.Fatalf("pass answered %s", r)
+	}
+	c := e.conv(borisTok, id).Conversation
 	if c.State != router.StateOffered || c.OfferTo != "boris" || c.Offers != 2 {
 		t.Fatalf("after pass: %+v", c)
 	}
@@ -717,6 +722,36 @@ func TestReplyToAnotherManagersLeadDoesNotRevealItsChannel(t *testing.T) {
 	noPersonalData(t, "reply to another's form lead", form)
 }
 
+// An unknown key is the caller's text: the error names the accepted fields, never the key.
+func TestUnknownFieldIsNotEchoed(t *testing.T) {
+	e := newEnv(t)
+	const key = "K3Y-FROM-THE-BODY"
+	r := e.as(annaTok, "PUT", "/api/v1/managers/anna/status", `{"online": true, "`+key+`": 1}`)
+	if r.status != http.StatusBadRequest || bytes.Contains(r.body, []byte(key)) {
+		t.Fatalf("answered %s; want 400 without the key", r)
+	}
+}
+
+// A known path asked with the wrong method is 405 with Allow (JSON body), not the 404 of an
+// unknown path.
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	e := newEnv(t)
+	req, _ := http.NewRequest(http.MethodDelete, e.srv.URL+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+annaTok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusMethodNotAllowed || !strings.Contains(res.Header.Get("Allow"), "GET") ||
+		!strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("DELETE /api/v1/me: %d, Allow %q, Content-Type %q", res.StatusCode, res.Header.Get("Allow"), res.Header.Get("Content-Type"))
+	}
+	if r := e.as(annaTok, "GET", "/nowhere", ""); r.status != http.StatusNotFound || r.errMsg(t) != "not found" {
+		t.Fatalf("GET /nowhere: %s", r)
+	}
+}
+
 func TestBadRequests(t *testing.T) {
 	e := newEnv(t)
 	e.online(annaTok, "anna")
@@ -733,7 +768,7 @@ func TestBadRequests(t *testing.T) {
 	}{
 		{"malformed JSON", "POST", conv + "/messages", `{"text": "` + secret, 400, "malformed JSON"},
 		{"not JSON at all", "POST", conv + "/messages", secret, 400, "malformed JSON: syntax error at byte 1"},
-		{"unknown field", "POST", conv + "/messages", `{"text": "hi", "txet": "` + secret + `"}`, 400, `unknown field "txet"`},
+		{"unknown field", "POST", conv + "/messages", `{"text": "hi", "txet": "` + secret + `"}`, 400, `unknown field (allowed: "text", "attachments")`},
 		{"wrong type", "POST", conv + "/messages", `{"text": 42}`, 400, `field "text" has the wrong type`},
 		{"trailing data", "POST", conv + "/messages", `{"text": "a"} {"text": "b"}`, 400, "trailing data"},
 		{"empty body", "POST", conv + "/messages", "", 400, "request body is empty"},
@@ -742,10 +777,10 @@ func TestBadRequests(t *testing.T) {
 		{"reply over 4096 characters", "POST", conv + "/messages", `{"text": "` + strings.Repeat("б", 4097) + `"}`, 422, "longer than 4096 characters"},
 		{"bad level", "POST", conv + "/qualify", `{"level": "lukewarm"}`, 422, "level must be hot, warm or tourist"},
 		{"missing level", "POST", conv + "/qualify", `{}`, 422, "level must be"},
-		{"qualify unknown field", "POST", conv + "/qualify", `{"level": "hot", "why": 1}`, 400, `unknown field "why"`},
+		{"qualify unknown field", "POST", conv + "/qualify", `{"level": "hot", "why": 1}`, 400, `unknown field (allowed: "level")`},
 		{"status without online", "PUT", "/api/v1/managers/anna/status", `{}`, 422, `"online" (true or false) is required`},
 		{"status of the wrong type", "PUT", "/api/v1/managers/anna/status", `{"online": "yes"}`, 400, `field "online" has the wrong type`},
-		{"status with an unknown field", "PUT", "/api/v1/managers/anna/status", `{"online": true, "away": true}`, 400, `unknown field "away"`},
+		{"status with an unknown field", "PUT", "/api/v1/managers/anna/status", `{"online": true, "away": true}`, 400, `unknown field (allowed: "online")`},
 		{"conversation id abc", "GET", "/api/v1/conversations/abc", "", 400, "conversation id must be a positive number"},
 		{"conversation id 0", "GET", "/api/v1/conversations/0", "", 400, "conversation id must be a positive number"},
 		{"conversation id -1", "POST", "/api/v1/conversations/-1/accept", "", 400, "conversation id must be a positive number"},
@@ -756,7 +791,7 @@ func TestBadRequests(t *testing.T) {
 		{"unknown API path", "GET", "/api/v1/nothing", "", 404, "no such API endpoint"},
 		{"unknown API version", "GET", "/api/v2/me", "", 404, "no such API endpoint"},
 		{"unknown verb", "POST", conv + "/delete", "", 404, "no such API endpoint"},
-		{"wrong method on a known path", "PUT", conv, "", 404, "no such API endpoint"},
+		{"wrong method on a known path", "PUT", conv, "", 405, "method not allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.as(annaTok, tc.method, tc.path, tc.body)

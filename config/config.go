@@ -79,7 +79,7 @@ func (c *Config) Defaults() {
 	}
 	h := &c.HTTP
 	if h.Listen == "" {
-		h.Listen = ":8080"
+		h.Listen = "127.0.0.1:8080"
 	}
 	if h.ReadTimeout == 0 {
 		h.ReadTimeout = 10 * time.Second
@@ -125,6 +125,7 @@ func (c *Config) Validate() error {
 	if c.HTTP.Listen == "" || !strings.Contains(c.HTTP.Listen, ":") {
 		errs.Add("http.listen", "must be host:port or :port (got %q)", c.HTTP.Listen)
 	}
+	c.validateExposure(&errs)
 	for path, d := range map[string]time.Duration{
 		"http.read_timeout": c.HTTP.ReadTimeout, "http.read_header_timeout": c.HTTP.ReadHeaderTimeout,
 		"http.write_timeout": c.HTTP.WriteTimeout, "http.idle_timeout": c.HTTP.IdleTimeout,

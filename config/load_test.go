@@ -192,7 +192,7 @@ func TestParseEmpty(t *testing.T) {
 		if diff := cmp.Diff(want, cfg); diff != "" {
 			t.Errorf("%q: not the defaults (-want +got):\n%s", doc, diff)
 		}
-		if cfg.Redis.URL != store.Embedded || cfg.HTTP.Listen != ":8080" || cfg.Router.OfferTimeout != 30*time.Second {
+		if cfg.Redis.URL != store.Embedded || cfg.HTTP.Listen != "127.0.0.1:8080" || cfg.Router.OfferTimeout != 30*time.Second {
 			t.Errorf("%q: defaults not applied: %+v", doc, cfg)
 		}
 	}
@@ -400,7 +400,7 @@ func TestRootConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("../config.yaml with an empty environment: %v", err)
 	}
-	if cfg.Redis.URL != store.Embedded || cfg.HTTP.Listen != ":8080" {
+	if cfg.Redis.URL != store.Embedded || cfg.HTTP.Listen != "127.0.0.1:8080" {
 		t.Errorf("redis.url %q, http.listen %q", cfg.Redis.URL, cfg.HTTP.Listen)
 	}
 	if len(cfg.Managers) != 2 || cfg.Managers[0].ID != "anna" || cfg.Managers[1].ID != "boris" {

@@ -100,16 +100,14 @@ func New(cfg Config, ing channels.Ingester, clk clock.Clock, log *slog.Logger) (
 // SetCaptchaVerifier replaces the captcha check (nil turns it off). Call before serving.
 func (h *Handler) SetCaptchaVerifier(v CaptchaVerifier) { h.captcha = v }
 
-// Register adds POST /webhooks/form (and OPTIONS for CORS preflight when allowed_origins is
-// set) to mux. It does nothing when the channel is disabled.
+// Register adds /webhooks/form to mux for every method: the handler itself answers POST,
+// OPTIONS (CORS preflight when allowed_origins is set) and 405 with Allow (counted in the
+// form's metrics) for anything else. It does nothing when the channel is disabled.
 func (h *Handler) Register(mux *http.ServeMux) {
 	if !h.cfg.IsEnabled() {
 		return
 	}
-	mux.Handle("POST "+Path, h)
-	if len(h.origins) > 0 {
-		mux.Handle("OPTIONS "+Path, h)
-	}
+	mux.Handle(Path, h)
 }
 
 // response is the 202 answer.
@@ -125,12 +123,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, &apiError{Status: http.StatusForbidden, Msg: "origin not allowed"})
 		return
 	}
-	if r.Method == http.MethodOptions {
+	if r.Method == http.MethodOptions && len(h.origins) > 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST, OPTIONS")
+		if len(h.origins) > 0 {
+			w.Header().Set("Allow", "POST, OPTIONS")
+		} else {
+			w.Header().Set("Allow", "POST")
+		}
 		h.fail(w, &apiError{Status: http.StatusMethodNotAllowed, Msg: "use POST"})
 		return
 	}

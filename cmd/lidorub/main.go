@@ -1,5 +1,7 @@
 // Command lidorub is the lead gateway.
 //
+// -c FILE may stand before or after the subcommand (lidorub config check -c FILE).
+//
 //	lidorub [-c FILE] [serve]      run the gateway (the default)
 //	lidorub [-c FILE] config check validate the configuration, print every error, exit 1 if any
 //	lidorub version                print the version
@@ -21,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	_ "time/tzdata" // shifts name IANA zones; the static image has no zoneinfo
 
@@ -42,6 +45,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | version]\n")
 		fmt.Fprintf(stderr, "       lidorub bench [flags]   (benchmark; lidorub bench -h)\n")
 		fs.PrintDefaults()
+	}
+	// -c FILE is accepted anywhere before a "--": `lidorub config check -c FILE` as well as
+	// `lidorub -c FILE config check` (bench has flags of its own and no -c).
+	args, err := hoistGlobalFlags(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "lidorub: %v\n", err)
+		fs.Usage()
+		return 2
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -85,6 +96,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fs.Usage()
 	return 2
+}
+
+// hoistGlobalFlags moves the global flag -c (also --c, -c=FILE, --c=FILE, --config) from
+// after the subcommand to the front, so the flag set parses it wherever it stands. Arguments
+// after "--" are left alone; so are the arguments of bench, which parses flags of its own.
+func hoistGlobalFlags(args []string) ([]string, error) {
+	var global, rest []string
+	sub := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		if sub == "bench" {
+			rest = append(rest, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && (name == "c" || name == "config") {
+			if !hasValue {
+				if i+1 >= len(args) {
+					return nil, fmt.Errorf("flag needs an argument: %s", a)
+				}
+				i++
+				value = args[i]
+			}
+			global = append(global, "-c", value)
+			continue
+		}
+		if sub == "" && !strings.HasPrefix(a, "-") {
+			sub = a
+		}
+		rest = append(rest, a)
+	}
+	return append(global, rest...), nil
 }
 
 func buildVersion() string {

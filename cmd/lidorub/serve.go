@@ -150,9 +150,6 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 		}
 		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		api.WriteError(w, http.StatusNotFound, "not found")
-	})
 	return g, nil
 }
 
@@ -185,9 +182,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 }
 
 // handler is the server's root handler: every request body, whatever the route, is cut at
-// http.max_body_bytes (a route may set a lower limit of its own, e.g. the web form).
+// http.max_body_bytes (a route may set a lower limit of its own, e.g. the web form). A path no
+// route knows answers 404, a known path with the wrong method 405 with Allow, both in JSON.
 func (g *gateway) handler() http.Handler {
-	return http.MaxBytesHandler(g.mux, g.cfg.HTTP.MaxBodyBytes)
+	return http.MaxBytesHandler(api.JSONErrors(g.mux), g.cfg.HTTP.MaxBodyBytes)
 }
 
 func (g *gateway) run(ctx context.Context, ln net.Listener) error {

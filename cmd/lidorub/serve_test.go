@@ -103,7 +103,7 @@ func newTestGatewayLog(t *testing.T, cfg *config.Config, log *slog.Logger) *test
 		t.Fatalf("build: %v", err)
 	}
 	t.Cleanup(func() { g.conn.Close() })
-	srv := httptest.NewServer(g.mux)
+	srv := httptest.NewServer(g.handler())
 	t.Cleanup(srv.Close)
 	return &testGateway{t: t, ctx: ctx, g: g, clock: clk, srv: srv}
 }
@@ -414,6 +414,25 @@ func TestHealthAndReadiness(t *testing.T) {
 	tg.must(404, "GET", "/no/such/page", "", "", "", &v)
 	if v["error"] != "not found" {
 		t.Fatalf("unknown path: %v", v)
+	}
+	// A known path with the wrong method: 405 with Allow, in JSON; the form answers its own
+	// 405 (and counts it).
+	for _, c := range []struct{ method, path, allow string }{
+		{"DELETE", "/healthz", "GET"},
+		{"POST", "/metrics", "GET"},
+		{"GET", "/webhooks/form", "POST"},
+	} {
+		req, _ := http.NewRequest(c.method, tg.srv.URL+c.path, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 405 || !strings.Contains(res.Header.Get("Allow"), c.allow) ||
+			!strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("%s %s: %d Allow %q Content-Type %q, want 405 allowing %s in JSON", c.method, c.path,
+				res.StatusCode, res.Header.Get("Allow"), res.Header.Get("Content-Type"), c.allow)
+		}
 	}
 
 	// A second gateway whose Redis connection is gone: alive, not ready, redis_up 0.
