@@ -45,6 +45,24 @@ func (c *Config) Validate() error {
 	return validate(b, c.Default, c.Texts)
 }
 
+// Adopt takes a text set elsewhere in the file (the older templates: section: auto_ack,
+// off_hours, close) as an override of key in the default language, unless locale.texts
+// already sets it there. Call it after Defaults; "" adopts nothing.
+func (c *Config) Adopt(key, v string) {
+	if v == "" {
+		return
+	}
+	if c.Texts == nil {
+		c.Texts = map[string]map[string]string{}
+	}
+	if c.Texts[c.Default] == nil {
+		c.Texts[c.Default] = map[string]string{}
+	}
+	if _, set := c.Texts[c.Default][key]; !set {
+		c.Texts[c.Default][key] = v
+	}
+}
+
 // Catalogue builds the catalogue of a validated section.
 func (c *Config) Catalogue() (*Catalogue, error) { return New(c.Default, c.Texts) }
 

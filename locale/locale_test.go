@@ -465,6 +465,32 @@ func TestConfig(t *testing.T) {
 	}
 }
 
+func TestAdoptLegacyTemplates(t *testing.T) {
+	c := Config{Default: RU, Texts: map[string]map[string]string{RU: {"customer.close": "Пока!"}}}
+	c.Adopt("customer.auto_ack", "Здравствуйте!")
+	c.Adopt("customer.close", "Thank you for your interest!") // locale.texts wins
+	c.Adopt("customer.off_hours", "")                         // not set in templates:
+	c.Adopt("customer.off_hours_until", Disabled)
+	want := map[string]map[string]string{RU: {
+		"customer.auto_ack": "Здравствуйте!", "customer.close": "Пока!", "customer.off_hours_until": Disabled}}
+	if d := cmp.Diff(want, c.Texts); d != "" {
+		t.Errorf("texts (-want +got):\n%s", d)
+	}
+	cat, err := c.Catalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cat.T(RU, "customer.off_hours_until", "when", "завтра") != "" || cat.T(EN, "customer.auto_ack") == "Здравствуйте!" {
+		t.Error("adopted texts applied wrongly")
+	}
+	var empty Config
+	empty.Defaults()
+	empty.Adopt("customer.close", "Bye")
+	if empty.Texts[EN]["customer.close"] != "Bye" {
+		t.Errorf("adopt into an empty section: %v", empty.Texts)
+	}
+}
+
 func TestCheckLang(t *testing.T) {
 	for _, ok := range []string{"", "ru", "en"} {
 		if err := CheckLang(ok); err != nil {
