@@ -95,8 +95,13 @@ func New(def string, overrides map[string]map[string]string) (*Catalogue, error)
 	}
 	c.def = def
 	for lang, m := range overrides {
-		for k, v := range m {
-			c.override(lang, k, v)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // a whole plural text before its single forms (key < key.few)
+		for _, k := range keys {
+			c.override(lang, k, m[k])
 		}
 	}
 	return c, nil
@@ -271,6 +276,10 @@ func (c *Catalogue) T(lang, key string, args ...any) string {
 		lang, m = c.def, c.texts[c.def]
 	}
 	t, ok := m[key]
+	if !ok && lang != c.def { // every key is in every language (tested); just in case
+		lang = c.def
+		t, ok = c.texts[c.def][key]
+	}
 	if !ok {
 		return key
 	}

@@ -347,6 +347,7 @@ func TestOverridesApply(t *testing.T) {
 			"staff.toast.taken":                "Лид #{id} ваш",
 			"staff.escalation.max_offers.many": "🚨 {lead}: {n} предложений без ответа",
 			"unit.hour":                        "{n} ч",
+			"unit.hour.one":                    "{n} час",
 		},
 		EN: {"staff.toast.passed": "Passed."},
 	})
@@ -363,7 +364,8 @@ func TestOverridesApply(t *testing.T) {
 		{EN, "staff.toast.passed", []any{"id", 9}, "Passed."},
 		{RU, "staff.escalation.max_offers", []any{"lead", "#1", "n", 5}, "🚨 #1: 5 предложений без ответа"},
 		{RU, "staff.escalation.max_offers", []any{"lead", "#1", "n", 2}, "🚨 Эскалация: лид #1 предлагали уже 2 раза, но никто так и не ответил."},
-		{RU, "unit.hour", []any{"n", 1}, "1 ч"},
+		{RU, "unit.hour", []any{"n", 1}, "1 час"}, // the form overrides the whole text
+		{RU, "unit.hour", []any{"n", 21}, "21 час"},
 		{RU, "unit.hour", []any{"n", 5}, "5 ч"},
 	}
 	for _, tt := range tests {
