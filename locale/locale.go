@@ -271,6 +271,10 @@ func (c *Catalogue) Lang(prefs ...string) string {
 // argument stays as {name}, so a wiring mistake is visible rather than silent. A customer.*
 // text switched off in config ("-") renders as "".
 func (c *Catalogue) T(lang, key string, args ...any) string {
+	return c.t(lang, key, pairs(args), 0)
+}
+
+func (c *Catalogue) t(lang, key string, vals map[string]any, depth int) string {
 	m, ok := c.texts[lang]
 	if !ok {
 		lang, m = c.def, c.texts[c.def]
@@ -283,7 +287,6 @@ func (c *Catalogue) T(lang, key string, args ...any) string {
 	if !ok {
 		return key
 	}
-	vals := pairs(args)
 	s := t.s
 	if t.plural() {
 		s = t.forms[c.form(lang, vals["n"])]
@@ -291,7 +294,7 @@ func (c *Catalogue) T(lang, key string, args ...any) string {
 	if s == Disabled {
 		return ""
 	}
-	return fill(s, vals)
+	return c.fill(lang, s, vals, depth)
 }
 
 // Plural renders a plural text for the number n, which also fills {n}:
@@ -359,7 +362,9 @@ func pairs(args []any) map[string]any {
 
 var placeholderRE = regexp.MustCompile(`\{([a-z][a-z0-9_]*)\}`)
 
-func fill(s string, vals map[string]any) string {
+// fill replaces the placeholders of s. A time.Duration argument is written in words
+// (Duration) and a Msg argument (or one nested by M) is rendered in the same language.
+func (c *Catalogue) fill(lang, s string, vals map[string]any, depth int) string {
 	if !strings.Contains(s, "{") {
 		return s
 	}
@@ -368,8 +373,26 @@ func fill(s string, vals map[string]any) string {
 		if !ok {
 			return p
 		}
-		return fmt.Sprint(v)
+		return c.value(lang, v, depth)
 	})
+}
+
+// maxNesting bounds Msg arguments inside Msg arguments.
+const maxNesting = 3
+
+func (c *Catalogue) value(lang string, v any, depth int) string {
+	switch x := v.(type) {
+	case time.Duration:
+		return c.Duration(lang, x)
+	case Msg:
+		if depth < maxNesting {
+			return c.render(lang, x, depth+1)
+		}
+		return x.Key
+	case string:
+		return x
+	}
+	return fmt.Sprint(v)
 }
 
 // placeholders returns the set of placeholder names in s.

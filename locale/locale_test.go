@@ -541,6 +541,50 @@ func TestMsgAndError(t *testing.T) {
 	}
 }
 
+func TestNestedArguments(t *testing.T) {
+	c := mustNew(t, EN, nil)
+	age := 3*time.Hour + 20*time.Minute
+	m := M("failure.wacloud.no_template", "since", M("failure.wacloud.since", "ago", age))
+	back, ok := Decode(m.Encode()) // as it travels through Redis
+	if !ok {
+		t.Fatal("not decoded")
+	}
+	tests := []struct{ lang, want string }{
+		{RU, "отправить в WhatsApp нельзя: ответ вне 24-часового окна обслуживания (клиент писал последний раз 3 часа 20 минут назад), а одобренный шаблон не настроен; дождитесь, когда клиент напишет снова"},
+		{EN, "cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (the customer last wrote 3 hours 20 minutes ago) and no approved template is configured; wait until the customer writes again"},
+	}
+	for _, tt := range tests {
+		if got := c.Render(tt.lang, back); got != tt.want {
+			t.Errorf("%s: %q", tt.lang, got)
+		}
+	}
+	if got := m.String(); got != tests[1].want {
+		t.Errorf("String: %q", got)
+	}
+	// T takes durations and Msgs directly
+	if got := c.T(RU, "staff.offer.waiting", "wait", 90*time.Second); got != "Ждёт: 1 минуту" {
+		t.Errorf("duration argument: %q", got)
+	}
+	if got := c.T(RU, "staff.reply.not_sent", "reason", M("failure.empty")); got != "Не отправлено: пустое сообщение" {
+		t.Errorf("Msg argument: %q", got)
+	}
+	// text that looks like a nested argument stays text
+	if got := c.T(EN, "staff.reply.not_sent", "reason", nestMark+"d60000000000"); got != "Not sent: "+nestMark+"d60000000000" {
+		t.Errorf("a text argument was interpreted: %q", got)
+	}
+	if got := c.Render(EN, M("staff.reply.not_sent", "reason", nestMark+"d60000000000")); got != "Not sent: d60000000000" {
+		t.Errorf("M keeps the mark in text: %q", got)
+	}
+	// nesting is bounded
+	deep := M("failure.empty")
+	for range 10 {
+		deep = M("staff.reply.not_sent", "reason", deep)
+	}
+	if got := c.Render(EN, deep); !strings.HasSuffix(got, "staff.reply.not_sent") {
+		t.Errorf("deep nesting: %q", got)
+	}
+}
+
 func TestCatalogueIsSafeForConcurrentUse(t *testing.T) {
 	c := mustNew(t, RU, map[string]map[string]string{RU: {"staff.button.take": "Беру"}})
 	var wg sync.WaitGroup

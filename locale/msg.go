@@ -3,8 +3,10 @@ package locale
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Msg is a text to be rendered later in the reader's language: a channel's delivery-failure
@@ -15,26 +17,65 @@ type Msg struct {
 	Args map[string]string `json:"args,omitempty"`
 }
 
-// M builds a Msg from name/value pairs (values are formatted with fmt.Sprint; a plural text
-// takes its number from "n").
+// M builds a Msg from name/value pairs. A plural text takes its number from "n". Values are
+// kept as text (fmt.Sprint), except a time.Duration and a Msg, which are kept as such and
+// rendered in the reader's language:
+//
+//	locale.M("failure.wacloud.no_template", "since", locale.M("failure.wacloud.since", "ago", age))
 func M(key string, args ...any) Msg {
 	m := Msg{Key: key}
 	for k, v := range pairs(args) {
 		if m.Args == nil {
 			m.Args = map[string]string{}
 		}
-		m.Args[k] = fmt.Sprint(v)
+		switch x := v.(type) {
+		case time.Duration:
+			m.Args[k] = nestMark + "d" + strconv.FormatInt(int64(x), 10)
+		case Msg:
+			m.Args[k] = nestMark + "m" + x.Encode()
+		default:
+			m.Args[k] = strings.ReplaceAll(fmt.Sprint(v), nestMark, "")
+		}
 	}
 	return m
 }
 
-// Render renders m in lang.
-func (c *Catalogue) Render(lang string, m Msg) string {
-	args := make([]any, 0, 2*len(m.Args))
-	for k, v := range m.Args {
-		args = append(args, k, v)
+// nestMark starts an argument of a Msg that is a duration or a Msg, not text. Text
+// arguments never contain it (M removes it).
+const nestMark = "\x1e"
+
+func nestedDuration(s string) (time.Duration, bool) {
+	rest, ok := strings.CutPrefix(s, nestMark+"d")
+	if !ok {
+		return 0, false
 	}
-	return c.T(lang, m.Key, args...)
+	n, err := strconv.ParseInt(rest, 10, 64)
+	return time.Duration(n), err == nil
+}
+
+func nestedMsg(s string) (Msg, bool) {
+	rest, ok := strings.CutPrefix(s, nestMark+"m")
+	if !ok {
+		return Msg{}, false
+	}
+	return Decode(rest)
+}
+
+// Render renders m in lang.
+func (c *Catalogue) Render(lang string, m Msg) string { return c.render(lang, m, 0) }
+
+func (c *Catalogue) render(lang string, m Msg, depth int) string {
+	vals := make(map[string]any, len(m.Args))
+	for k, v := range m.Args {
+		if d, ok := nestedDuration(v); ok {
+			vals[k] = d
+		} else if n, ok := nestedMsg(v); ok {
+			vals[k] = n
+		} else {
+			vals[k] = v
+		}
+	}
+	return c.t(lang, m.Key, vals, depth)
 }
 
 // String renders m in English with the built-in texts (for logs and API fields).
