@@ -313,11 +313,7 @@ func (c *Catalogue) form(lang string, n any) plural.Form {
 	if i < 0 {
 		i = -i
 	}
-	f := plural.Cardinal.MatchPlural(c.tags[lang], i, 0, 0, 0, 0)
-	if _, ok := c.texts[lang]; ok {
-		return f
-	}
-	return plural.Other
+	return plural.Cardinal.MatchPlural(c.tags[lang], i, 0, 0, 0, 0)
 }
 
 func toInt(v any) (int, bool) {
