@@ -40,7 +40,10 @@ type Input struct {
 }
 
 // Rules is the rule-based Qualifier.
-type Rules struct{ cfg Config }
+type Rules struct {
+	cfg   Config
+	stems stemCache
+}
 
 // NewRules returns a Qualifier for cfg (validated again here, which compiles it).
 func NewRules(cfg Config) (*Rules, error) {
@@ -62,7 +65,7 @@ func (q *Rules) Qualify(_ context.Context, in channels.Inbound) (Result, error) 
 // message not a lead (the first such rule decides).
 func (q *Rules) Evaluate(in Input) Result {
 	res := Result{Priority: q.cfg.DefaultPriority}
-	m := newMessage(in)
+	m := newMessage(in, &q.stems)
 	seen := map[string]bool{}
 	raised := false
 	decided := -1 // index in Explanation.Rules of the rule that set the priority
@@ -100,25 +103,26 @@ func (q *Rules) Evaluate(in Input) Result {
 // message is an Input prepared for matching: its text lowered, its words stemmed on demand.
 type message struct {
 	in      *Input
+	stems   *stemCache
 	lower   string
 	toks    []token
 	stemmed bool
 	at      time.Time
 }
 
-func newMessage(in Input) *message {
+func newMessage(in Input, stems *stemCache) *message {
 	at := in.At
 	if at.IsZero() {
 		at = in.ReceivedAt
 	}
-	return &message{in: &in, lower: strings.ToLower(in.Text), at: at}
+	return &message{in: &in, stems: stems, lower: strings.ToLower(in.Text), at: at}
 }
 
 func (m *message) tokens() []token {
 	if !m.stemmed {
-		m.toks = tokenize(m.in.Text)
+		m.toks = tokenize(m.in.Text, maxWords)
 		for i := range m.toks {
-			m.toks[i].stem = stem(m.toks[i].norm)
+			m.toks[i].stem = m.stems.stem(m.toks[i].norm)
 		}
 		m.stemmed = true
 	}

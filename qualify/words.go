@@ -3,6 +3,8 @@ package qualify
 import (
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/kljensen/snowball/english"
@@ -13,6 +15,14 @@ import (
 // "сколько стоит" matches "сколько у вас стоит".
 const maxGap = 2
 
+// maxWords is how many words of a message words are looked for in (keywords and regex
+// see the whole text): intent is in the first sentences, and stemming costs microseconds
+// per word.
+const maxWords = 1000
+
+// maxCachedStems bounds the stem cache of one Rules (about 100 bytes an entry).
+const maxCachedStems = 100_000
+
 // token is one word of a message.
 type token struct {
 	start, end int    // byte offsets in the original text
@@ -20,12 +30,15 @@ type token struct {
 	stem       string
 }
 
-// tokenize splits text into words: runs of letters and digits; anything else separates
-// words ("интернет-магазин" is two words, as is "what's").
-func tokenize(text string) []token {
+// tokenize splits text into at most limit words: runs of letters and digits; anything
+// else separates words ("интернет-магазин" is two words, as is "what's").
+func tokenize(text string, limit int) []token {
 	var out []token
 	start := -1
 	for i, c := range text {
+		if len(out) == limit {
+			return out
+		}
 		word := unicode.IsLetter(c) || unicode.IsDigit(c) || unicode.Is(unicode.Mn, c)
 		switch {
 		case word && start < 0:
@@ -70,6 +83,27 @@ func stem(norm string) string {
 	return norm
 }
 
+// stemCache remembers the stems of the words seen (people write with a small vocabulary),
+// up to maxCachedStems words; it is safe for concurrent use.
+type stemCache struct {
+	m sync.Map // normalized word → stem
+	n atomic.Int64
+}
+
+func (c *stemCache) stem(norm string) string {
+	if v, ok := c.m.Load(norm); ok {
+		return v.(string)
+	}
+	s := stem(norm)
+	if c.n.Load() < maxCachedStems {
+		// Clones: norm may share memory with the whole message text.
+		if _, loaded := c.m.LoadOrStore(strings.Clone(norm), strings.Clone(s)); !loaded {
+			c.n.Add(1)
+		}
+	}
+	return s
+}
+
 // term is one word of a phrase: a stem, or a prefix (written with a trailing *).
 type term struct {
 	stem   string
@@ -107,7 +141,7 @@ func parsePhrase(s string) (phrase, error) {
 		if base == "" {
 			return ph, errors.New("* must follow the beginning of a word (\"доставк*\")")
 		}
-		for _, tok := range tokenize(base) {
+		for _, tok := range tokenize(base, -1) {
 			if star {
 				ph.terms = append(ph.terms, term{prefix: tok.norm})
 			} else {

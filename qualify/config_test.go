@@ -1,6 +1,8 @@
 package qualify_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,4 +65,97 @@ func TestShippedRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConfigErrors: mistakes in the qualify: section of a config file are reported with
+// their YAML path, all at once.
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"utm key typo", `
+qualify:
+  rules:
+    - name: ads
+      utm: {sorce: [google]}
+`, `qualify.rules[0]: needs keywords, words, regex or a condition (channels, sources, utm, time, has_phone, has_email, messages)
+qualify.rules[0].utm.sorce: unknown key (line 5); did you mean source?`},
+		{"several at once", `
+qualify:
+  tz: Mars/Olympus
+  rules:
+    - name: price
+      words: ["сколько *"]
+    - name: night
+      time:
+        - {days: [weekend], from: "20:00"}
+    - name: price
+      has_phone: maybe
+`, `qualify.rules[0].words[0]: * must follow the beginning of a word ("доставк*")
+qualify.rules[1].time[0].days[0]: must be one of mon, tue, wed, thu, fri, sat, sun (got "weekend")
+qualify.rules[1].time[0].to: is required with from
+qualify.rules[2].has_phone: cannot parse "maybe" as true or false
+qualify.rules[2].name: duplicates rules[0].name "price"
+qualify.tz: unknown time zone "Mars/Olympus"`},
+		{"messages", `
+qualify:
+  rules:
+    - name: follow-up
+      messages: {min: 3, max: 2}
+`, "qualify.rules[0].messages.max: must not be less than messages.min"},
+		{"a rule with nothing to match", `
+qualify:
+  rules:
+    - name: empty
+      tags: [x]
+`, "qualify.rules[0]: needs keywords, words, regex or a condition (channels, sources, utm, time, has_phone, has_email, messages)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(tc.yaml), nil)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("got:\n%v\nwant:\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkShippedRules: one message through the shipped rules (the router does this for
+// every new conversation). go test -run - -bench ShippedRules -benchmem ./qualify
+//
+// short and long repeat their words (stems come from the cache after the first round);
+// long-new has 200 words never seen before in every round (every word is stemmed).
+func BenchmarkShippedRules(b *testing.B) {
+	cfg, err := config.Parse(lidorub.DefaultConfig, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q, err := qualify.NewRules(cfg.Qualify)
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	run := func(b *testing.B, text func(i int) string) {
+		for i := 0; b.Loop(); i++ {
+			if _, err := q.Qualify(b.Context(), channels.Inbound{Channel: "form", Text: text(i), ReceivedAt: at}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("short", func(b *testing.B) {
+		run(b, func(int) string { return "Сколько стоит доставка в Казань?" })
+	})
+	long := strings.Repeat("Добрый день! Хотели бы уточнить условия оплаты и сроки изготовления, спасибо. ", 18)
+	b.Run("long", func(b *testing.B) {
+		run(b, func(int) string { return long })
+	})
+	words := strings.Fields(long)
+	b.Run("long-new", func(b *testing.B) {
+		run(b, func(i int) string {
+			var sb strings.Builder
+			for j, w := range words {
+				fmt.Fprintf(&sb, "%s%dx%d ", w, i, j)
+			}
+			return sb.String()
+		})
+	})
 }
