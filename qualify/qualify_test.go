@@ -3,6 +3,9 @@ package qualify_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -294,5 +297,61 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("NewRules: got %v, want %s", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestWordLimit: words are looked for in the first 1000 words; keywords and regex in the
+// whole text.
+func TestWordLimit(t *testing.T) {
+	q := newRules(t, qualify.Config{Rules: []qualify.Rule{
+		{Name: "words", Words: []string{"доставка"}},
+		{Name: "keywords", Keywords: []string{"доставка"}},
+	}})
+	for _, tc := range []struct {
+		filler int
+		want   []string
+	}{
+		{999, []string{"words", "keywords"}},
+		{1000, []string{"keywords"}},
+	} {
+		text := strings.Repeat("слово ", tc.filler) + "доставка"
+		var names []string
+		for _, m := range q.Evaluate(qualify.Input{Inbound: channels.Inbound{Text: text}}).Explanation.Rules {
+			names = append(names, m.Rule)
+		}
+		if diff := cmp.Diff(tc.want, names); diff != "" {
+			t.Errorf("after %d words (-want +got):\n%s", tc.filler, diff)
+		}
+	}
+}
+
+// TestConcurrentUse: one Rules serves every router worker at once (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	q := newRules(t, qualify.Config{Rules: []qualify.Rule{
+		{Name: "price", Words: []string{"стоимость", "сколько стоит", "price"}, Priority: ptr(5), Tags: []string{"price"}},
+		{Name: "delivery", Words: []string{"доставка", "deliver"}, Priority: ptr(4), Tags: []string{"logistics"}},
+	}})
+	texts := []string{"Сколько стоит доставка?", "стоимости", "prices and delivery", "delivered", "привет", "hello"}
+	want := make([]string, len(texts))
+	for i, text := range texts {
+		want[i] = q.Evaluate(qualify.Input{Inbound: channels.Inbound{Text: text}}).Verdict()
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8*len(texts)*50)
+	for g := range 8 {
+		wg.Go(func() {
+			for n := range 50 {
+				i := (g + n) % len(texts)
+				res, err := q.Qualify(context.Background(), channels.Inbound{Text: texts[i]})
+				if err != nil || res.Verdict() != want[i] {
+					errs <- fmt.Sprintf("%q: %q, %v; want %q", texts[i], res.Verdict(), err, want[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
