@@ -259,7 +259,7 @@ func printTable(w io.Writer, q *qualify.Rules, rules []qualify.Rule, t qualifyTe
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n%d messages: %d leads, %d not leads; %d matched no rule\n", total, leads, total-leads, none)
+	fmt.Fprintf(w, "\n%d messages: %d leads, %d not a lead, %d matched no rule\n", total, leads, total-leads, none)
 	fmt.Fprintf(w, "context: %s\n\n", t.context())
 	fmt.Fprintln(tw, "RULE\tMATCHED\tDECIDED")
 	for _, r := range rules {
