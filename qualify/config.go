@@ -54,10 +54,11 @@ type Rule struct {
 	// Spam is the older name of NotALead; both have the same effect.
 	Spam bool `yaml:"spam"`
 
-	re      *regexp.Regexp
-	words   []phrase
-	windows []window
-	loc     *time.Location
+	re       *regexp.Regexp
+	keywords []string // lower case
+	words    []phrase
+	windows  []window
+	loc      *time.Location
 }
 
 // UTM holds patterns for the UTM parameters the channels put in the message's meta
@@ -182,10 +183,12 @@ func (r *Rule) compile(p string, loc *time.Location, errs *conf.Errors) {
 	if r.Priority != nil && (*r.Priority < 0 || *r.Priority > 9) {
 		errs.Add(p+".priority", "must be between 0 and 9")
 	}
+	r.keywords = nil
 	for j, k := range r.Keywords {
 		if strings.TrimSpace(k) == "" {
 			errs.Add(fmt.Sprintf("%s.keywords[%d]", p, j), "must not be empty")
 		}
+		r.keywords = append(r.keywords, strings.ToLower(k))
 	}
 	r.words = nil
 	for j, w := range r.Words {

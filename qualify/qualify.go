@@ -206,9 +206,9 @@ func (r *Rule) match(m *message) ([]Hit, bool) {
 }
 
 func (r *Rule) matchText(m *message) (Hit, bool) {
-	for _, k := range r.Keywords {
-		if i := strings.Index(m.lower, strings.ToLower(k)); i >= 0 {
-			return Hit{Kind: HitKeyword, Want: k, Found: m.lower[i : i+len(strings.ToLower(k))]}, true
+	for j, k := range r.keywords {
+		if i := strings.Index(m.lower, k); i >= 0 {
+			return Hit{Kind: HitKeyword, Want: r.Keywords[j], Found: m.lower[i : i+len(k)]}, true
 		}
 	}
 	if len(r.words) > 0 {

@@ -48,7 +48,7 @@ func tokenize(text string, limit int) []token {
 			start = -1
 		}
 	}
-	if start >= 0 {
+	if start >= 0 && len(out) != limit {
 		out = append(out, newToken(text, start, len(text)))
 	}
 	return out
