@@ -1,23 +1,26 @@
 // Package qualify is the first look at a new conversation: rules from config set its
-// priority and tags and can mark obvious spam, before it is offered to a lead-manager.
+// priority and tags and can mark what is not a lead (spam, job seekers), before it is
+// offered to a lead-manager. Every verdict comes with an Explanation of the rules that
+// decided it.
 package qualify
 
 import (
 	"context"
-	"fmt"
-	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lidorub/lidorub/channels"
-	"github.com/lidorub/lidorub/internal/conf"
 )
 
 // Result is the verdict for one message.
 type Result struct {
 	Priority int      // 0 (lowest) .. 9 (highest)
 	Tags     []string // sorted, unique
-	Spam     bool     // obvious spam: stored and closed, never offered
+	Spam     bool     // not a lead (spam, job seekers...): stored and closed, never offered
+	// Explanation says which rules matched and which one decided; store it with the lead.
+	Explanation Explanation
 }
 
 // Qualifier judges the first message of a new conversation.
@@ -25,90 +28,63 @@ type Qualifier interface {
 	Qualify(ctx context.Context, in channels.Inbound) (Result, error)
 }
 
-// Rule matches a message by keywords (case-insensitive substrings) or a regular expression.
-type Rule struct {
-	Name     string   `yaml:"name"`
-	Keywords []string `yaml:"keywords"`
-	Regex    string   `yaml:"regex"`
-	Channels []string `yaml:"channels"` // empty: every channel
-	Priority *int     `yaml:"priority"` // the highest matching priority wins
-	Tags     []string `yaml:"tags"`
-	Spam     bool     `yaml:"spam"`
-
-	re *regexp.Regexp
-}
-
-// Config is the qualify: section.
-type Config struct {
-	DefaultPriority int    `yaml:"default_priority"`
-	Rules           []Rule `yaml:"rules"`
-}
-
-// Defaults fills unset fields. Nothing to fill: the default priority is 0 and rules raise it.
-func (c *Config) Defaults() {}
-
-// Validate checks the rules and compiles the regular expressions; paths relative to "qualify".
-func (c *Config) Validate() error {
-	var errs conf.Errors
-	if c.DefaultPriority < 0 || c.DefaultPriority > 9 {
-		errs.Add("default_priority", "must be between 0 and 9")
-	}
-	for i := range c.Rules {
-		r := &c.Rules[i]
-		p := fmt.Sprintf("rules[%d]", i)
-		if r.Name == "" {
-			errs.Add(p+".name", "is required")
-		}
-		if len(r.Keywords) == 0 && r.Regex == "" {
-			errs.Add(p, "needs keywords or regex")
-		}
-		if r.Regex != "" {
-			re, err := regexp.Compile("(?i)" + r.Regex)
-			if err != nil {
-				errs.Add(p+".regex", "invalid regular expression: %v", err)
-			}
-			r.re = re
-		}
-		if r.Priority != nil && (*r.Priority < 0 || *r.Priority > 9) {
-			errs.Add(p+".priority", "must be between 0 and 9")
-		}
-		for j, k := range r.Keywords {
-			if strings.TrimSpace(k) == "" {
-				errs.Add(fmt.Sprintf("%s.keywords[%d]", p, j), "must not be empty")
-			}
-		}
-	}
-	return errs.Err()
+// Input is a message with the context the rules' conditions read beyond channels.Inbound.
+type Input struct {
+	channels.Inbound
+	// Messages is the number of customer messages in the conversation, this one included.
+	// Zero means 1: the first message of a new conversation.
+	Messages int
+	// At is when the message arrived, for the time conditions. Zero: Inbound.ReceivedAt.
+	// When both are zero, no time condition holds.
+	At time.Time
 }
 
 // Rules is the rule-based Qualifier.
-type Rules struct{ cfg Config }
+type Rules struct {
+	cfg   Config
+	stems stemCache
+}
 
-// NewRules returns a Qualifier for a validated Config.
+// NewRules returns a Qualifier for cfg (validated again here, which compiles it).
 func NewRules(cfg Config) (*Rules, error) {
+	// Copy the rules: Validate compiles into them, and cfg's slice belongs to the caller.
+	cfg.Rules = append([]Rule(nil), cfg.Rules...)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return &Rules{cfg: cfg}, nil
 }
 
-// Qualify applies every matching rule.
+// Qualify applies every matching rule to the first message of a conversation.
 func (q *Rules) Qualify(_ context.Context, in channels.Inbound) (Result, error) {
+	return q.Evaluate(Input{Inbound: in}), nil
+}
+
+// Evaluate applies every matching rule, in order: the highest priority among them wins
+// (the first rule with it decides), tags are merged, and one not-a-lead rule makes the
+// message not a lead (the first such rule decides).
+func (q *Rules) Evaluate(in Input) Result {
 	res := Result{Priority: q.cfg.DefaultPriority}
-	text := strings.ToLower(in.Text)
+	m := newMessage(in, &q.stems)
 	seen := map[string]bool{}
 	raised := false
+	decided := -1 // index in Explanation.Rules of the rule that set the priority
 	for i := range q.cfg.Rules {
 		r := &q.cfg.Rules[i]
-		if !r.appliesTo(in.Channel) || !r.matches(text) {
+		hits, ok := r.match(m)
+		if !ok {
 			continue
 		}
+		res.Explanation.Rules = append(res.Explanation.Rules, Match{Rule: r.Name, Hits: hits,
+			Priority: r.Priority, Tags: r.Tags, NotALead: r.notALead()})
 		if r.Priority != nil && (!raised || *r.Priority > res.Priority) {
 			res.Priority = *r.Priority
 			raised = true
+			decided = len(res.Explanation.Rules) - 1
 		}
-		if r.Spam {
+		if r.notALead() && !res.Spam {
 			res.Spam = true
+			res.Explanation.DecidedBy = r.Name
 		}
 		for _, t := range r.Tags {
 			if !seen[t] {
@@ -117,29 +93,177 @@ func (q *Rules) Qualify(_ context.Context, in channels.Inbound) (Result, error) 
 			}
 		}
 	}
-	sortStrings(res.Tags)
-	return res, nil
+	if !res.Spam && decided >= 0 {
+		res.Explanation.DecidedBy = res.Explanation.Rules[decided].Rule
+	}
+	sort.Strings(res.Tags)
+	return res
 }
 
-func (r *Rule) appliesTo(ch string) bool {
-	if len(r.Channels) == 0 {
-		return true
+// message is an Input prepared for matching: its text lowered, its words stemmed on demand.
+type message struct {
+	in      *Input
+	stems   *stemCache
+	lower   string
+	toks    []token
+	stemmed bool
+	at      time.Time
+}
+
+func newMessage(in Input, stems *stemCache) *message {
+	at := in.At
+	if at.IsZero() {
+		at = in.ReceivedAt
 	}
-	for _, c := range r.Channels {
-		if c == ch {
+	return &message{in: &in, stems: stems, lower: strings.ToLower(in.Text), at: at}
+}
+
+func (m *message) tokens() []token {
+	if !m.stemmed {
+		m.toks = tokenize(m.in.Text, maxWords)
+		for i := range m.toks {
+			m.toks[i].stem = m.stems.stem(m.toks[i].norm)
+		}
+		m.stemmed = true
+	}
+	return m.toks
+}
+
+// match reports whether the rule applies to m and why: the conditions that hold, then the
+// first keyword, word or regex found.
+func (r *Rule) match(m *message) ([]Hit, bool) {
+	var hits []Hit
+	in := m.in
+	if len(r.Channels) > 0 {
+		if !contains(r.Channels, in.Channel) {
+			return nil, false
+		}
+		hits = append(hits, Hit{Kind: HitChannel, Want: in.Channel})
+	}
+	if len(r.Sources) > 0 {
+		p, ok := anyGlob(r.Sources, in.Source)
+		if !ok {
+			return nil, false
+		}
+		hits = append(hits, Hit{Kind: HitSource, Want: p, Found: in.Source})
+	}
+	for _, u := range r.UTM.list() {
+		if len(u.patterns) == 0 {
+			continue
+		}
+		v := in.Meta[u.key]
+		p, ok := anyGlob(u.patterns, v)
+		if !ok {
+			return nil, false
+		}
+		hits = append(hits, Hit{Kind: HitUTM, Param: u.key, Want: p, Found: v})
+	}
+	if len(r.windows) > 0 {
+		if m.at.IsZero() {
+			return nil, false
+		}
+		lt := m.at.In(r.loc)
+		w := -1
+		for i := range r.windows {
+			if r.windows[i].contains(lt) {
+				w = i
+				break
+			}
+		}
+		if w < 0 {
+			return nil, false
+		}
+		hits = append(hits, Hit{Kind: HitTime, Want: r.windows[w].text,
+			Found: strings.ToLower(lt.Format("Mon 15:04"))})
+	}
+	if r.HasPhone != nil {
+		if (in.Phone != "") != *r.HasPhone {
+			return nil, false
+		}
+		hits = append(hits, Hit{Kind: HitPhone, Want: strconv.FormatBool(*r.HasPhone)})
+	}
+	if r.HasEmail != nil {
+		if (in.Email != "") != *r.HasEmail {
+			return nil, false
+		}
+		hits = append(hits, Hit{Kind: HitEmail, Want: strconv.FormatBool(*r.HasEmail)})
+	}
+	if r.Messages.set() {
+		n := max(in.Messages, 1)
+		if n < r.Messages.Min || (r.Messages.Max > 0 && n > r.Messages.Max) {
+			return nil, false
+		}
+		hits = append(hits, Hit{Kind: HitMessages, Want: r.Messages.String(), Found: strconv.Itoa(n)})
+	}
+	if !r.hasText() {
+		return hits, true
+	}
+	if h, ok := r.matchText(m); ok {
+		// The text first: it is what a manager reads first on the card.
+		return append([]Hit{h}, hits...), true
+	}
+	return nil, false
+}
+
+func (r *Rule) matchText(m *message) (Hit, bool) {
+	for j, k := range r.keywords {
+		if i := strings.Index(m.lower, k); i >= 0 {
+			return Hit{Kind: HitKeyword, Want: r.Keywords[j], Found: m.lower[i : i+len(k)]}, true
+		}
+	}
+	if len(r.words) > 0 {
+		toks := m.tokens()
+		for i := range r.words {
+			if a, b, ok := r.words[i].find(toks); ok {
+				return Hit{Kind: HitWord, Want: r.words[i].text, Found: m.in.Text[toks[a].start:toks[b].end]}, true
+			}
+		}
+	}
+	if r.re != nil {
+		if loc := r.re.FindStringIndex(m.in.Text); loc != nil {
+			return Hit{Kind: HitRegex, Want: r.Regex, Found: m.in.Text[loc[0]:loc[1]]}, true
+		}
+	}
+	return Hit{}, false
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
 			return true
 		}
 	}
 	return false
 }
 
-func (r *Rule) matches(lower string) bool {
-	for _, k := range r.Keywords {
-		if strings.Contains(lower, strings.ToLower(k)) {
-			return true
+// anyGlob returns the first pattern that matches s (case-insensitive, * matches any run).
+func anyGlob(patterns []string, s string) (string, bool) {
+	ls := strings.ToLower(s)
+	for _, p := range patterns {
+		if glob(strings.ToLower(p), ls) {
+			return p, true
 		}
 	}
-	return r.re != nil && r.re.MatchString(lower)
+	return "", false
 }
 
-func sortStrings(s []string) { sort.Strings(s) }
+// glob matches s against pattern, where * matches any run of characters (also none).
+func glob(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, last)
+}

@@ -65,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case cmd == "whatsapp":
 		return runWhatsApp(*cfgPath, rest[1:], stdout, stderr)
+	case cmd == "qualify":
+		return runQualify(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "bench":
 		return runBench(rest[1:], stdout, stderr)
 	case cmd == "version":
