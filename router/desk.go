@@ -42,11 +42,8 @@ func (r *Router) SetOnline(ctx context.Context, managerID string, online bool) e
 	if _, err := r.lead(managerID); err != nil {
 		return err
 	}
-	flag := "0"
-	if online {
-		flag = "1"
-	}
-	n, err := presenceScript.Run(ctx, r.rdb, []string{r.keys.waiting()}, r.keys.p, ms(r.clock.Now()), managerID, flag).Int()
+	a := presenceArgs{Now: ms(r.clock.Now()), Manager: managerID, Online: online}
+	n, err := presenceScript.Run(ctx, r.rdb, r.keys.presenceKeys(managerID), a.argv()...).Int()
 	if err != nil {
 		return fmt.Errorf("set presence: %w", err)
 	}
@@ -61,8 +58,8 @@ func (r *Router) Accept(ctx context.Context, convID int64, managerID string) err
 		return err
 	}
 	now := r.clock.Now()
-	res, err := acceptScript.Run(ctx, r.rdb, []string{r.keys.timers()}, r.keys.p, ms(now), convID, managerID,
-		r.cfg.FirstResponse.Milliseconds()).Slice()
+	a := acceptArgs{Now: ms(now), Conv: convID, Manager: managerID, FirstResponse: r.cfg.FirstResponse.Milliseconds()}
+	res, err := acceptScript.Run(ctx, r.rdb, r.keys.acceptKeys(convID, managerID), a.argv()...).Slice()
 	if err != nil {
 		return fmt.Errorf("accept: %w", err)
 	}
@@ -80,7 +77,8 @@ func (r *Router) Pass(ctx context.Context, convID int64, managerID string) error
 	if _, err := r.lead(managerID); err != nil {
 		return err
 	}
-	status, err := passScript.Run(ctx, r.rdb, []string{r.keys.timers()}, r.keys.p, ms(r.clock.Now()), convID, managerID).Text()
+	a := passArgs{Now: ms(r.clock.Now()), Conv: convID, Manager: managerID}
+	status, err := passScript.Run(ctx, r.rdb, r.keys.passKeys(convID, managerID), a.argv()...).Text()
 	if err != nil {
 		return fmt.Errorf("pass: %w", err)
 	}
@@ -120,7 +118,7 @@ func (r *Router) Reply(ctx context.Context, convID int64, managerID, text string
 		return "", fmt.Errorf("%w: %s leads cannot be answered here: %v; call the customer and mark the lead contacted", ErrConflict, c.Channel, channels.ErrNoSender)
 	}
 	now := r.clock.Now()
-	seq, err := outSeqScript.Run(ctx, r.rdb, []string{r.keys.conv(convID)}).Int64()
+	seq, err := outSeqScript.Run(ctx, r.rdb, r.keys.outSeqKeys(convID)).Int64()
 	if err != nil {
 		return "", err
 	}
@@ -132,14 +130,6 @@ func (r *Router) Reply(ctx context.Context, convID int64, managerID, text string
 		Text: text, Attachments: atts, Meta: c.Meta, CreatedAt: now}
 	return out.ID, r.reply(ctx, convID, managerID, out, now)
 }
-
-// outSeqScript numbers a conversation's outbound messages while the conversation exists: a
-// plain HINCRBY on a conversation erased meanwhile would bring its hash back (without TTL).
-//
-//	KEYS[1] {P}:conv:<id>
-//	returns the new number, or 0 if the conversation is gone
-var outSeqScript = redis.NewScript(`if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-return redis.call('HINCRBY', KEYS[1], 'out_seq', 1)`)
 
 // replyStatus is the reply script's status check, for an early answer.
 func replyStatus(c *Conversation, managerID string) string {
@@ -167,8 +157,8 @@ func (r *Router) reply(ctx context.Context, convID int64, managerID string, out 
 		b, _ := json.Marshal(out)
 		outJSON = string(b)
 	}
-	res, err := replyScript.Run(ctx, r.rdb, []string{r.keys.timers()}, r.keys.p, ms(now), convID, managerID,
-		line, outJSON, r.cfg.TranscriptLimit).Slice()
+	a := replyArgs{Now: ms(now), Conv: convID, Manager: managerID, Line: string(line), Out: outJSON, Limit: r.cfg.TranscriptLimit}
+	res, err := replyScript.Run(ctx, r.rdb, r.keys.replyKeys(convID), a.argv()...).Slice()
 	if err != nil {
 		return fmt.Errorf("reply: %w", err)
 	}
@@ -198,7 +188,8 @@ func (r *Router) Qualify(ctx context.Context, convID int64, managerID, level str
 	if level != QualHot && level != QualWarm && level != QualTourist {
 		return fmt.Errorf("%w: level must be hot, warm or tourist", ErrInvalid)
 	}
-	status, err := qualifyScript.Run(ctx, r.rdb, []string{r.keys.seq()}, r.keys.p, ms(r.clock.Now()), convID, managerID, level).Text()
+	a := qualifyArgs{Now: ms(r.clock.Now()), Conv: convID, Manager: managerID, Level: level}
+	status, err := qualifyScript.Run(ctx, r.rdb, r.keys.qualifyKeys(convID), a.argv()...).Text()
 	if err != nil {
 		return fmt.Errorf("qualify: %w", err)
 	}
@@ -236,8 +227,9 @@ func (r *Router) close(ctx context.Context, convID int64, managerID string, poli
 			outJSON, line = string(b), string(l)
 		}
 	}
-	res, err := closeScript.Run(ctx, r.rdb, []string{r.keys.waiting()}, r.keys.p, ms(now), convID, managerID,
-		outJSON, line, r.cfg.TranscriptLimit, r.cfg.Retention.Milliseconds()).Slice()
+	a := closeArgs{Now: ms(now), Conv: convID, Manager: managerID, Out: outJSON, Line: line,
+		Limit: r.cfg.TranscriptLimit, Retention: r.cfg.Retention.Milliseconds()}
+	res, err := closeScript.Run(ctx, r.rdb, r.keys.closeKeys(convID, managerID), a.argv()...).Slice()
 	if err != nil {
 		return fmt.Errorf("close: %w", err)
 	}

@@ -5,15 +5,14 @@ import (
 	"fmt"
 )
 
-var eraseScript = script("erase")
-
 // Erase deletes a conversation and its transcript at the customer's request. Only a
 // supervisor may erase. The manager holding it is told (a closed event with reason erased).
 func (r *Router) Erase(ctx context.Context, convID int64, managerID string) error {
 	if r.Role(managerID) != RoleSupervisor {
 		return fmt.Errorf("%w: only a supervisor can erase a conversation", ErrForbidden)
 	}
-	status, err := eraseScript.Run(ctx, r.rdb, []string{r.keys.waiting()}, r.keys.p, ms(r.clock.Now()), convID).Text()
+	a := eraseArgs{Now: ms(r.clock.Now()), Conv: convID}
+	status, err := eraseScript.Run(ctx, r.rdb, r.keys.eraseKeys(convID), a.argv()...).Text()
 	if err != nil {
 		return fmt.Errorf("erase: %w", err)
 	}

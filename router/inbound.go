@@ -83,32 +83,21 @@ type pendingMessage struct {
 	idx  int // index in the batch
 	in   channels.Inbound
 	spam bool
-	args []any
+	keys []string
+	args processArgs
 }
 
 // applyMessages runs process.lua for every message of ms in one pipeline, in order, and
-// stores each one's outcome in errs[m.idx].
+// stores each one's outcome in errs[m.idx]. process.lua is idempotent per entry, so the
+// NOSCRIPT fallback may run one again.
 func (r *Router) applyMessages(ctx context.Context, ms []pendingMessage, errs []error) {
-	keys := []string{r.keys.seq()}
-	if len(ms) == 1 {
-		res, err := processScript.Run(ctx, r.rdb, keys, ms[0].args...).Slice()
-		errs[ms[0].idx] = r.finishMessage(ctx, ms[0], res, err)
-		return
-	}
-	pipe := r.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(ms))
+	calls := make([]store.Call, len(ms))
 	for i, m := range ms {
-		cmds[i] = processScript.EvalSha(ctx, pipe, keys, m.args...)
+		calls[i] = store.Call{Keys: m.keys, Args: m.args.argv()}
 	}
-	_, _ = pipe.Exec(ctx) // per-command errors are read below
-	for i, m := range ms {
-		res, err := cmds[i].Slice()
-		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			// The script cache was flushed (Redis restarted): load it with Run, once per
-			// message, in order. process.lua is idempotent per entry.
-			res, err = processScript.Run(ctx, r.rdb, keys, m.args...).Slice()
-		}
-		errs[m.idx] = r.finishMessage(ctx, m, res, err)
+	for i, cmd := range processScript.EvalPipelined(ctx, r.rdb, calls) {
+		res, err := cmd.Slice()
+		errs[ms[i].idx] = r.finishMessage(ctx, ms[i], res, err)
 	}
 }
 
@@ -117,7 +106,7 @@ func (r *Router) applyMessage(ctx context.Context, entryID string, in channels.I
 	if err != nil {
 		return err
 	}
-	res, err := processScript.Run(ctx, r.rdb, []string{r.keys.seq()}, m.args...).Slice()
+	res, err := processScript.Run(ctx, r.rdb, m.keys, m.args.argv()...).Slice()
 	return r.finishMessage(ctx, m, res, err)
 }
 
@@ -161,16 +150,12 @@ func (r *Router) prepareMessage(ctx context.Context, entryID string, in channels
 			ackKind = ""
 		}
 	}
-	spam := "0"
-	if q.Spam {
-		spam = "1"
-	}
-	return pendingMessage{in: in, spam: q.Spam, args: []any{
-		r.keys.p, ms(now), entryID, doneTTL.Milliseconds(),
-		in.Kind, in.Channel, in.Account, in.ContactID, string(line), r.cfg.TranscriptLimit,
-		in.DisplayName, in.Phone, in.Email, in.Source, meta,
-		q.Priority, strings.Join(q.Tags, ","), spam, ms(firstIn),
-		ackKind, ackOut, ackLine, r.cfg.Retention.Milliseconds()}}, nil
+	return pendingMessage{in: in, spam: q.Spam, keys: r.keys.processKeys(entryID, in.Channel, in.Account, in.ContactID),
+		args: processArgs{Now: ms(now), DoneTTL: doneTTL.Milliseconds(), Kind: in.Kind, Channel: in.Channel,
+			Account: in.Account, ContactID: in.ContactID, Line: string(line), Limit: r.cfg.TranscriptLimit,
+			Name: in.DisplayName, Phone: in.Phone, Email: in.Email, Source: in.Source, Meta: meta,
+			Priority: q.Priority, Tags: strings.Join(q.Tags, ","), Spam: q.Spam, FirstIn: ms(firstIn),
+			AckKind: ackKind, AckOut: ackOut, AckLine: ackLine, Retention: r.cfg.Retention.Milliseconds()}}, nil
 }
 
 // finishMessage records the outcome of process.lua for one message.
@@ -237,20 +222,19 @@ func (r *Router) anyOnShift(t time.Time) bool {
 // that can free a manager or add work, and every second (shifts starting).
 func (r *Router) Drain(ctx context.Context) (int, error) {
 	now := r.clock.Now()
-	args := []any{r.keys.p, ms(now), r.cfg.Strategy, r.cfg.OfferTimeout.Milliseconds(), queueScan, 0}
-	n := 0
+	var cands []candidate
 	for i := range r.managers {
 		m := &r.managers[i]
 		if m.Role == RoleLead && m.OnShift(now) {
-			args = append(args, m.ID, m.Capacity)
-			n++
+			cands = append(cands, candidate{ID: m.ID, Capacity: m.Capacity})
 		}
 	}
-	if n == 0 {
+	if len(cands) == 0 {
 		return 0, nil
 	}
-	args[5] = n
-	res, err := assignScript.Run(ctx, r.rdb, []string{r.keys.waiting()}, args...).Slice()
+	a := assignArgs{Now: ms(now), Strategy: r.cfg.Strategy, OfferTimeout: r.cfg.OfferTimeout.Milliseconds(),
+		Scan: queueScan, Candidates: cands}
+	res, err := assignScript.Run(ctx, r.rdb, r.keys.assignKeys(cands), a.argv()...).Slice()
 	if err != nil {
 		return 0, fmt.Errorf("assign: %w", err)
 	}

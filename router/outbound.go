@@ -94,13 +94,11 @@ func (r *Router) giveUp(ctx context.Context, e store.Entry, cid int64, out chann
 }
 
 func (r *Router) delivered(ctx context.Context, cid int64, out channels.Outbound, res channels.SendResult) error {
-	human := "0"
-	if out.Human() {
-		human = "1"
-	}
 	now := r.clock.Now()
-	v, err := deliveredScript.Run(ctx, r.rdb, []string{r.keys.seq()}, r.keys.p, ms(now), cid, out.ID, human,
-		out.Channel, out.Account, res.ChannelMessageID, out.ManagerID, refTTL.Milliseconds()).Slice()
+	a := deliveredArgs{Now: ms(now), Conv: cid, OutID: out.ID, Human: out.Human(), ChannelMsgID: res.ChannelMessageID,
+		Manager: out.ManagerID, RefTTL: refTTL.Milliseconds()}
+	v, err := deliveredScript.Run(ctx, r.rdb, r.keys.deliveredKeys(cid, out.ID, out.Channel, out.Account, res.ChannelMessageID),
+		a.argv()...).Slice()
 	if err != nil {
 		return fmt.Errorf("record delivery: %w", err)
 	}
@@ -118,8 +116,9 @@ func (r *Router) delivered(ctx context.Context, cid int64, out channels.Outbound
 func (r *Router) recordFailure(ctx context.Context, cid int64, outID, managerID, channel, reason string) error {
 	now := r.clock.Now()
 	line, _ := json.Marshal(Message{Dir: "out", Kind: "note", Text: "not delivered: " + reason, ID: outID, At: now})
-	n, err := failedScript.Run(ctx, r.rdb, []string{r.keys.seq()}, r.keys.p, ms(now), cid, outID, managerID, reason,
-		line, r.cfg.TranscriptLimit, refTTL.Milliseconds()).Int()
+	a := failedArgs{Now: ms(now), Conv: cid, OutID: outID, Manager: managerID, Reason: reason, Line: string(line),
+		Limit: r.cfg.TranscriptLimit, RefTTL: refTTL.Milliseconds()}
+	n, err := failedScript.Run(ctx, r.rdb, r.keys.failedKeys(cid, outID), a.argv()...).Int()
 	if err != nil {
 		return fmt.Errorf("record send failure: %w", err)
 	}
