@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/lidorub/lidorub/store"
 )
@@ -12,13 +13,33 @@ import (
 // timerBatch bounds how many due timers one ForwardTimers call moves.
 const timerBatch = 100
 
+// timerWorker runs the speed-to-lead timers: it forwards due ones to the fired stream
+// (forward.lua) and applies fired ones (expire.lua): an offer not taken in time goes to the
+// next manager, an accepted conversation without a first reply is taken back.
+type timerWorker struct {
+	*base
+	offers *offerer
+}
+
+// start forwards due timers every timer_interval until ctx ends.
+func (w *timerWorker) start(ctx context.Context, wg *sync.WaitGroup) {
+	goWG(wg, func() {
+		every(ctx, w.log, w.cfg.TimerInterval, func(ctx context.Context) error { _, err := w.ForwardTimers(ctx); return err })
+	})
+}
+
+func (w *timerWorker) consumer(instance, suffix string) *store.Consumer {
+	return store.NewBatchConsumer(w.rdb, w.consumerConfig(w.keys.fired(), groupRouter, instance, "timers"+suffix),
+		w.handleFireds, w.log, w.m)
+}
+
 // ForwardTimers moves due timers to the fired stream (atomically, so each fires once across
 // instances) and returns how many it moved.
-func (r *Router) ForwardTimers(ctx context.Context) (int, error) {
+func (w *timerWorker) ForwardTimers(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		a := forwardArgs{Now: ms(r.clock.Now()), Batch: timerBatch}
-		n, err := forwardScript.Run(ctx, r.rdb, r.keys.forwardKeys(), a.argv()...).Int()
+		a := forwardArgs{Now: ms(w.clock.Now()), Batch: timerBatch}
+		n, err := forwardScript.Run(ctx, w.rdb, w.keys.forwardKeys(), a.argv()...).Int()
 		if err != nil {
 			return total, fmt.Errorf("forward timers: %w", err)
 		}
@@ -33,7 +54,6 @@ func (r *Router) ForwardTimers(ctx context.Context) (int, error) {
 type firedTimer struct {
 	idx  int
 	conv string
-	call store.Call
 }
 
 // handleFireds applies fired timers (offers that lapsed, first replies that did not come)
@@ -41,9 +61,9 @@ type firedTimer struct {
 // stream order): timers set for the same second (a burst of leads) lapse together, and each
 // one used to wait for the round trips of those before it. expire.lua is idempotent by offer
 // seq, so the NOSCRIPT fallback may run one again.
-func (r *Router) handleFireds(ctx context.Context, entries []store.Entry) []error {
+func (w *timerWorker) handleFireds(ctx context.Context, entries []store.Entry) []error {
 	errs := make([]error, len(entries))
-	now := r.clock.Now()
+	now := w.clock.Now()
 	ts := make([]firedTimer, 0, len(entries))
 	calls := make([]store.Call, 0, len(entries))
 	for i, e := range entries {
@@ -54,21 +74,21 @@ func (r *Router) handleFireds(ctx context.Context, entries []store.Entry) []erro
 			conv, _ = strconv.ParseInt(parts[1], 10, 64)
 		}
 		if len(parts) != 3 || (parts[0] != "o" && parts[0] != "r") || conv <= 0 {
-			r.log.Error("malformed timer dropped", "timer", id)
+			w.log.Error("malformed timer dropped", "timer", id)
 			continue
 		}
 		if due, err := strconv.ParseFloat(fmt.Sprint(e.Values["due"]), 64); err == nil {
-			r.m.TimerLateness.Observe(seconds(now, int64(due)))
+			w.m.TimerLateness.Observe(seconds(now, int64(due)))
 		}
-		a := expireArgs{Now: ms(now), Kind: parts[0], Conv: conv, Seq: parts[2], MaxOffers: r.cfg.MaxOffers}
+		a := expireArgs{Now: ms(now), Kind: parts[0], Conv: conv, Seq: parts[2], MaxOffers: w.cfg.MaxOffers}
 		ts = append(ts, firedTimer{idx: i, conv: parts[1]})
-		calls = append(calls, store.Call{Keys: r.keys.expireKeys(conv), Args: a.argv()})
+		calls = append(calls, store.Call{Keys: w.keys.expireKeys(conv), Args: a.argv()})
 	}
 	if len(ts) == 0 {
 		return errs
 	}
 	drain := false
-	for i, cmd := range expireScript.EvalPipelined(ctx, r.rdb, calls) {
+	for i, cmd := range expireScript.EvalPipelined(ctx, w.rdb, calls) {
 		t := ts[i]
 		res, err := cmd.Slice()
 		if err != nil {
@@ -85,15 +105,15 @@ func (r *Router) handleFireds(ctx context.Context, entries []store.Entry) []erro
 		if status == "no_reply" {
 			kind = "first_response"
 		}
-		r.m.Breaches.WithLabelValues(kind).Inc()
+		w.m.Breaches.WithLabelValues(kind).Inc()
 		if esc == 1 {
-			r.m.Escalations.WithLabelValues("max_offers").Inc()
+			w.m.Escalations.WithLabelValues("max_offers").Inc()
 		}
-		r.log.Info("speed-to-lead timer fired: conversation back in the queue", "conversation", t.conv, "manager", mgr, "breach", kind, "escalated", esc == 1)
+		w.log.Info("speed-to-lead timer fired: conversation back in the queue", "conversation", t.conv, "manager", mgr, "breach", kind, "escalated", esc == 1)
 		drain = true
 	}
 	if drain {
-		r.requestDrain(ctx)
+		w.offers.request(ctx)
 	}
 	return errs
 }
