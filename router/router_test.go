@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/internal/promtest"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
 )
@@ -44,7 +45,7 @@ func TestHappyPathOfferAcceptReply(t *testing.T) {
 	if c.State != router.StateAssigned || !c.Replied || c.FirstReplyAt.Sub(c.FirstInboundAt) != 12*time.Second {
 		t.Fatalf("after reply: %+v", c)
 	}
-	if n := histCount(t, e, "lidorub_speed_to_lead_seconds", "telegram"); n != 1 {
+	if n := promtest.HistogramCount(t, e.reg, "lidorub_speed_to_lead_seconds", "channel", "telegram"); n != 1 {
 		t.Fatalf("speed_to_lead count %d, want 1", n)
 	}
 	want := []string{"offer:anna", "assigned:anna"}
@@ -197,7 +198,7 @@ func TestQueueOrderAndDrainOnOnline(t *testing.T) {
 			t.Fatalf("conv %d offered with nobody online: %+v", id, c)
 		}
 	}
-	if got := gauge(t, e, "lidorub_waiting_conversations", ""); got != 4 {
+	if got := promtest.Gauge(t, e.reg, "lidorub_waiting_conversations", "", ""); got != 4 {
 		t.Fatalf("waiting gauge %v", got)
 	}
 	e.online("anna")
@@ -375,7 +376,7 @@ func TestSendFailures(t *testing.T) {
 	if got := testutil.ToFloat64(e.metrics.SendFailed.WithLabelValues("telegram", "permanent")); got != 1 {
 		t.Fatalf("permanent failures %v", got)
 	}
-	if n := histCount(t, e, "lidorub_speed_to_lead_seconds", "telegram"); n != 0 {
+	if n := promtest.HistogramCount(t, e.reg, "lidorub_speed_to_lead_seconds", "channel", "telegram"); n != 0 {
 		t.Fatalf("speed_to_lead counted an undelivered reply")
 	}
 	// temporary: tried 1 + send_retries times, then left pending for redelivery
@@ -387,7 +388,7 @@ func TestSendFailures(t *testing.T) {
 	if calls != 3 {
 		t.Fatalf("temporary failure: %d calls, want 3", calls)
 	}
-	if got := gaugeL(t, e, "lidorub_stream_pending", "stream", "outbound"); got != 1 {
+	if got := promtest.Gauge(t, e.reg, "lidorub_stream_pending", "stream", "outbound"); got != 1 {
 		t.Fatalf("outbound pending %v, want 1", got)
 	}
 }
@@ -411,7 +412,7 @@ func TestReplyOnFormLeadNeedsContacted(t *testing.T) {
 	if !c.Replied || c.FirstReplyAt.Sub(c.FirstInboundAt) != 45*time.Second {
 		t.Fatalf("%+v", c)
 	}
-	if n := histCount(t, e, "lidorub_speed_to_lead_seconds", "form"); n != 1 {
+	if n := promtest.HistogramCount(t, e.reg, "lidorub_speed_to_lead_seconds", "channel", "form"); n != 1 {
 		t.Fatalf("speed_to_lead form count %d", n)
 	}
 }
