@@ -73,7 +73,7 @@ func ValidateManagers(ms []Manager) error {
 		switch {
 		case m.ID == "":
 			errs.Add(p+".id", "is required")
-		case !validID(m.ID):
+		case !conf.ValidName(m.ID):
 			errs.Add(p+".id", "must be 1-32 characters of a-z, 0-9, '_' or '-' (got %q)", m.ID)
 		default:
 			if j, dup := ids[m.ID]; dup {
@@ -108,18 +108,6 @@ func ValidateManagers(ms []Manager) error {
 		}
 	}
 	return errs.Err()
-}
-
-func validID(s string) bool {
-	if len(s) < 1 || len(s) > 32 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Shift) compile() error {

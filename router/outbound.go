@@ -48,7 +48,10 @@ func (s *sendWorker) handleOutbound(ctx context.Context, e store.Entry) error {
 	raw, _ := e.Values["o"].(string)
 	var out channels.Outbound
 	if err := json.Unmarshal([]byte(raw), &out); err != nil || out.ID == "" {
-		s.log.Error("malformed outbound entry moved to the dead-letter stream", "id", e.ID)
+		if err == nil {
+			err = errors.New("no outbound id")
+		}
+		s.log.Error("malformed outbound entry moved to the dead-letter stream", "id", e.ID, "err", err)
 		return s.deadLetter(ctx, e)
 	}
 	cid, _ := strconv.ParseInt(out.ConversationID, 10, 64)
