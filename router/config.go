@@ -53,39 +53,17 @@ type Escalation struct {
 
 // Defaults fills unset fields.
 func (c *Config) Defaults() {
-	if c.Strategy == "" {
-		c.Strategy = LeastBusy
-	}
-	if c.OfferTimeout == 0 {
-		c.OfferTimeout = 30 * time.Second
-	}
-	if c.FirstResponse == 0 {
-		c.FirstResponse = 2 * time.Minute
-	}
-	if c.MaxOffers == 0 {
-		c.MaxOffers = 3
-	}
-	if c.TranscriptLimit == 0 {
-		c.TranscriptLimit = 200
-	}
-	if c.Retention == 0 {
-		c.Retention = 90 * 24 * time.Hour
-	}
-	if c.Workers == 0 {
-		c.Workers = 4
-	}
-	if c.TimerInterval == 0 {
-		c.TimerInterval = 50 * time.Millisecond
-	}
-	if c.ReclaimIdle == 0 {
-		c.ReclaimIdle = 30 * time.Second
-	}
-	if c.MaxDeliveries == 0 {
-		c.MaxDeliveries = 5
-	}
-	if c.SendRetries == 0 {
-		c.SendRetries = 3
-	}
+	conf.Default(&c.Strategy, LeastBusy)
+	conf.Default(&c.OfferTimeout, 30*time.Second)
+	conf.Default(&c.FirstResponse, 2*time.Minute)
+	conf.Default(&c.MaxOffers, 3)
+	conf.Default(&c.TranscriptLimit, 200)
+	conf.Default(&c.Retention, 90*24*time.Hour)
+	conf.Default(&c.Workers, 4)
+	conf.Default(&c.TimerInterval, 50*time.Millisecond)
+	conf.Default(&c.ReclaimIdle, 30*time.Second)
+	conf.Default(&c.MaxDeliveries, 5)
+	conf.Default(&c.SendRetries, 3)
 }
 
 // Validate checks the section; paths are relative to "router".

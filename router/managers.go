@@ -49,15 +49,9 @@ var dayNames = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 // ManagersDefaults fills unset fields of every manager.
 func ManagersDefaults(ms []Manager) {
 	for i := range ms {
-		if ms[i].Role == "" {
-			ms[i].Role = RoleLead
-		}
-		if ms[i].Capacity == 0 {
-			ms[i].Capacity = 5
-		}
-		if ms[i].Name == "" {
-			ms[i].Name = ms[i].ID
-		}
+		conf.Default(&ms[i].Role, RoleLead)
+		conf.Default(&ms[i].Capacity, 5)
+		conf.Default(&ms[i].Name, ms[i].ID)
 	}
 }
 

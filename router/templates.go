@@ -1,5 +1,7 @@
 package router
 
+import "github.com/lidorub/lidorub/internal/conf"
+
 // Templates are the automatic messages. Left empty, a template gets a built-in text; set it
 // to "-" to send nothing.
 type Templates struct {
@@ -10,15 +12,9 @@ type Templates struct {
 
 // Defaults fills unset templates with friendly texts.
 func (t *Templates) Defaults() {
-	if t.AutoAck == "" {
-		t.AutoAck = "Thank you for your message! A manager will answer you within a minute."
-	}
-	if t.OffHours == "" {
-		t.OffHours = "Thank you for your message! We are closed right now; a manager will answer you first thing when we open."
-	}
-	if t.Close == "" {
-		t.Close = "Thank you for your interest! If you have any more questions, just write to us."
-	}
+	conf.Default(&t.AutoAck, "Thank you for your message! A manager will answer you within a minute.")
+	conf.Default(&t.OffHours, "Thank you for your message! We are closed right now; a manager will answer you first thing when we open.")
+	conf.Default(&t.Close, "Thank you for your interest! If you have any more questions, just write to us.")
 }
 
 // Disabled is the template value that means "send nothing".

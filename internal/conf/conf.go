@@ -83,3 +83,12 @@ func ValidName(s string) bool {
 	}
 	return true
 }
+
+// Default sets *field to v when it holds its zero value (the key was not set), for
+// per-section Defaults methods: conf.Default(&c.Workers, 4).
+func Default[T comparable](field *T, v T) {
+	var zero T
+	if *field == zero {
+		*field = v
+	}
+}

@@ -20,3 +20,18 @@ func TestValidName(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultFillsOnlyZeroValues(t *testing.T) {
+	var c struct {
+		N    int
+		S    string
+		Kept int
+	}
+	c.Kept = 7
+	conf.Default(&c.N, 3)
+	conf.Default(&c.S, "x")
+	conf.Default(&c.Kept, 4)
+	if c.N != 3 || c.S != "x" || c.Kept != 7 {
+		t.Fatalf("%+v, want {N:3 S:x Kept:7}", c)
+	}
+}
