@@ -37,13 +37,8 @@ import (
 	"github.com/lidorub/lidorub/router"
 )
 
-// Desk is what the API needs from the router.
-type Desk interface {
-	router.Desk
-	ManagerByToken(token string) string
-	Role(managerID string) string
-	Erase(ctx context.Context, convID int64, managerID string) error
-}
+// Desk is what the API needs from the router: the router's Desk.
+type Desk = router.Desk
 
 // maxBody bounds request bodies.
 const maxBody = 64 << 10

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/internal/redistest"
+	"github.com/lidorub/lidorub/internal/testlog"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
@@ -72,10 +72,7 @@ func newEnv(t *testing.T) *env {
 		{ID: "vera", Name: "Vera", Role: router.RoleSupervisor, Token: veraTok},
 		{ID: "notoken", Name: "No API"}, // no token: can never be authenticated
 	}
-	log := slog.New(slog.DiscardHandler)
-	if os.Getenv("DEBUGLOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
+	log := testlog.Logger()
 	m := metrics.New(prometheus.NewRegistry(), []string{"anna", "boris", "vera", "notoken"})
 	r, err := router.New(router.Config{OfferTimeout: 30 * time.Second, FirstResponse: 2 * time.Minute, MaxOffers: 5},
 		ms, router.Templates{}, router.Deps{Redis: rdb, Keys: keys, Clock: e.clock, Log: log, Metrics: m, Instance: "apitest",

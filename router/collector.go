@@ -13,7 +13,8 @@ import (
 // Collector reads queue, manager and stream gauges from Redis at scrape time, so every
 // instance reports the shared truth.
 type Collector struct {
-	r        *Router
+	b        *base
+	team     *team
 	waiting  *prometheus.Desc
 	managers *prometheus.Desc
 	load     *prometheus.Desc
@@ -26,7 +27,7 @@ type Collector struct {
 // Collector returns the scrape-time collector; register it on the same registry as the metrics.
 func (r *Router) Collector() *Collector {
 	return &Collector{
-		r: r,
+		b: r.b, team: r.team,
 		waiting: prometheus.NewDesc("lidorub_waiting_conversations",
 			"Conversations in the queue waiting for a free lead-manager.", nil, nil),
 		managers: prometheus.NewDesc("lidorub_managers",
@@ -54,7 +55,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	r := c.r
+	r := c.b
 	waiting, err := r.rdb.ZCard(ctx, r.keys.waiting()).Result()
 	if err != nil {
 		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0)
@@ -64,8 +65,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(waiting))
 	states := map[string]float64{"online": 0, "busy": 0, "off_shift": 0, "offline": 0}
 	now := r.clock.Now()
-	for i := range r.managers {
-		m := &r.managers[i]
+	for i := range c.team.managers {
+		m := &c.team.managers[i]
 		if m.Role != RoleLead {
 			continue
 		}

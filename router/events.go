@@ -5,17 +5,37 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/store"
 )
 
+// eventDispatcher delivers the events stream to the notifiers (the staff bot) and raises
+// channels' operational alerts as escalation events.
+type eventDispatcher struct {
+	*base
+	mu        sync.RWMutex
+	notifiers []Notifier
+}
+
+func (d *eventDispatcher) add(n Notifier) {
+	d.mu.Lock()
+	d.notifiers = append(d.notifiers, n)
+	d.mu.Unlock()
+}
+
+func (d *eventDispatcher) consumer(instance, suffix string) *store.Consumer {
+	return store.NewBatchConsumer(d.rdb, d.consumerConfig(d.keys.events(), groupNotify, instance, "events"+suffix),
+		d.handleEvents, d.log, d.m)
+}
+
 // handleEvents delivers a batch of events: the conversation snapshots of the whole batch
 // are read in one pipelined round trip, then each event goes to every notifier in order.
 // An error leaves that event pending: it is redelivered, so notifiers see repeats and must
 // tolerate them.
-func (r *Router) handleEvents(ctx context.Context, entries []store.Entry) []error {
+func (d *eventDispatcher) handleEvents(ctx context.Context, entries []store.Entry) []error {
 	errs := make([]error, len(entries))
 	evs := make([]Event, len(entries))
 	convs := map[int64]*Conversation{}
@@ -27,27 +47,27 @@ func (r *Router) handleEvents(ctx context.Context, entries []store.Entry) []erro
 	}
 	var loadErr error
 	if len(convs) > 0 {
-		loadErr = r.conversations(ctx, convs)
+		loadErr = d.conversations(ctx, convs)
 	}
 	for i := range evs {
 		if evs[i].ConversationID > 0 && loadErr != nil {
 			errs[i] = loadErr
 			continue
 		}
-		errs[i] = r.dispatchEvent(ctx, evs[i], convs[evs[i].ConversationID])
+		errs[i] = d.dispatchEvent(ctx, evs[i], convs[evs[i].ConversationID])
 	}
 	return errs
 }
 
 // dispatchEvent delivers one event, with the conversation snapshot c (nil: none or gone).
-func (r *Router) dispatchEvent(ctx context.Context, ev Event, c *Conversation) error {
+func (d *eventDispatcher) dispatchEvent(ctx context.Context, ev Event, c *Conversation) error {
 	if ev.Type == EventEscalation {
-		r.log.Warn("escalation", "conversation", ev.ConversationID, "reason", ev.Reason)
+		d.log.Warn("escalation", "conversation", ev.ConversationID, "reason", ev.Reason)
 	}
 	ev.Conversation = c
-	r.mu.RLock()
-	ns := r.notifiers
-	r.mu.RUnlock()
+	d.mu.RLock()
+	ns := d.notifiers
+	d.mu.RUnlock()
 	for _, n := range ns {
 		if err := n.Notify(ctx, ev); err != nil {
 			return fmt.Errorf("notify %s: %w", ev.Type, err)
@@ -77,12 +97,12 @@ func decodeEvent(e store.Entry) Event {
 	return ev
 }
 
-// Alert raises an operational alert from a channel as an escalation event.
-func (r *Router) Alert(ctx context.Context, channel, account, reason string) error {
-	r.m.Alerts.WithLabelValues(channel).Inc()
-	r.m.Escalations.WithLabelValues("channel").Inc()
-	return r.rdb.XAdd(ctx, &redis.XAddArgs{Stream: r.keys.events(), Values: map[string]any{
+// alert raises an operational alert from a channel as an escalation event.
+func (d *eventDispatcher) alert(ctx context.Context, channel, account, reason string) error {
+	d.m.Alerts.WithLabelValues(channel).Inc()
+	d.m.Escalations.WithLabelValues("channel").Inc()
+	return d.rdb.XAdd(ctx, &redis.XAddArgs{Stream: d.keys.events(), Values: map[string]any{
 		"t": EventEscalation, "c": "0", "m": "", "s": "0", "r": "channel",
-		"x": channel + "/" + account + ": " + reason, "at": strconv.FormatInt(ms(r.clock.Now()), 10),
+		"x": channel + "/" + account + ": " + reason, "at": strconv.FormatInt(ms(d.clock.Now()), 10),
 	}}).Err()
 }

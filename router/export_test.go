@@ -9,5 +9,5 @@ import (
 // HandleInbound exposes the inbound handler so tests can simulate an instance that applied
 // an entry and died before acknowledging it.
 func (r *Router) HandleInbound(ctx context.Context, e store.Entry) error {
-	return r.handleInbound(ctx, e)
+	return r.inbound.handleInbound(ctx, e)
 }

@@ -2,8 +2,6 @@ package router_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"sync"
@@ -16,6 +14,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/internal/redistest"
+	"github.com/lidorub/lidorub/internal/testlog"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
@@ -93,10 +92,7 @@ func newEnv(t *testing.T, o opts) *env {
 	if o.sleep == nil {
 		o.sleep = func(context.Context, time.Duration) error { return nil }
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("DEBUGLOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
+	log := testlog.Logger()
 	r, err := router.New(o.cfg, o.managers, o.tpl, router.Deps{Redis: e.rdb, Keys: e.keys, Clock: e.clock, Log: log,
 		Metrics: e.metrics, Qualifier: q, Instance: o.instance,
 		Sleep: o.sleep})

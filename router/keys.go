@@ -25,27 +25,36 @@ import (
 //	{P}:done:<entry id>             string: an inbound entry already applied (idempotency)
 //	{P}:out:<outbound id>           string: sent | failed | delivered | read
 //	{P}:outref:<ch>:<acct>:<msg id> string: "<conv>|<outbound id>|<manager>" for delivery statuses
-type keys struct {
-	store.Keys
-	p string // "{P}:" passed to scripts as ARGV[1]
-}
+//
+// Scripts get these keys as KEYS (see lua/lib.lua); the *Prefix functions give the part of a
+// key before an id a script reads itself.
+type keys struct{ store.Keys }
 
-func newKeys(k store.Keys) keys { return keys{Keys: k, p: k.Core("")} }
+func newKeys(k store.Keys) keys { return keys{Keys: k} }
 
-func (k keys) seq() string          { return k.Core("seq") }
-func (k keys) waiting() string      { return k.Core("waiting") }
-func (k keys) timers() string       { return k.Core("timers") }
-func (k keys) fired() string        { return k.Core("fired") }
-func (k keys) events() string       { return k.Core("events") }
-func (k keys) outbound() string     { return k.Core("outbound") }
-func (k keys) conv(id int64) string { return k.Core("conv", strconv.FormatInt(id, 10)) }
-func (k keys) log(id int64) string  { return k.Core("conv", strconv.FormatInt(id, 10), "log") }
-func (k keys) meta(id int64) string { return k.Core("conv", strconv.FormatInt(id, 10), "meta") }
-func (k keys) mgr(id string) string { return k.Core("mgr", id) }
-func (k keys) mgrConvs(id string) string {
-	return k.Core("mgr", id, "convs")
+func i64s(v int64) string { return strconv.FormatInt(v, 10) }
+
+func (k keys) seq() string                { return k.Core("seq") }
+func (k keys) waiting() string            { return k.Core("waiting") }
+func (k keys) timers() string             { return k.Core("timers") }
+func (k keys) fired() string              { return k.Core("fired") }
+func (k keys) events() string             { return k.Core("events") }
+func (k keys) outbound() string           { return k.Core("outbound") }
+func (k keys) rr() string                 { return k.Core("rr") }
+func (k keys) done(entryID string) string { return k.Core("done", entryID) }
+func (k keys) conv(c int64) string        { return k.Core("conv", i64s(c)) }
+func (k keys) log(c int64) string         { return k.Core("conv", i64s(c), "log") }
+func (k keys) meta(c int64) string        { return k.Core("conv", i64s(c), "meta") }
+func (k keys) lapsed(c int64) string      { return k.Core("conv", i64s(c), "lapsed") }
+func (k keys) convPrefix() string         { return k.Core("conv", "") }
+func (k keys) mgr(m string) string        { return k.Core("mgr", m) }
+func (k keys) mgrConvs(m string) string   { return k.Core("mgr", m, "convs") }
+func (k keys) mgrPrefix() string          { return k.Core("mgr", "") }
+func (k keys) contact(ch, acct, contactID string) string {
+	return k.Core("contact", ch, acct, contactID)
 }
-func (k keys) out(id string) string { return k.Core("out", id) }
+func (k keys) contactPrefix() string   { return k.Core("contact", "") }
+func (k keys) out(outID string) string { return k.Core("out", outID) }
 func (k keys) outref(ch, acct, msgID string) string {
 	return k.Core("outref", ch, acct, msgID)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/lidorub/lidorub/channels"
@@ -18,44 +20,68 @@ const sendTimeout = 30 * time.Second
 // maxRetryWait: a rate limit asking for longer than this leaves the entry for redelivery.
 const maxRetryWait = 30 * time.Second
 
+// refTTL is how long outbound ids and channel message ids are remembered for delivery statuses.
+const refTTL = 8 * 24 * time.Hour
+
+// sendWorker sends outbound messages with retries and records what became of them: sent,
+// failed for good (the author is told), and the delivery statuses channels report later.
+type sendWorker struct {
+	*base
+	senders *senders
+	sleep   func(context.Context, time.Duration) error
+
+	// runCtx is the router's run context while it runs: handlers get a context that shutdown
+	// does not cancel (an entry is finished, not half-done), but waits between send retries
+	// end on it.
+	runCtx atomic.Pointer[context.Context]
+}
+
+func (s *sendWorker) consumer(instance, suffix string) *store.Consumer {
+	return store.NewConsumer(s.rdb, s.consumerConfig(s.keys.outbound(), groupSend, instance, "out"+suffix),
+		s.handleOutbound, s.log, s.m)
+}
+
 // handleOutbound sends one outbound message with retries. A permanent failure is recorded
 // and reported to the manager who wrote the message; temporary failures beyond send_retries
 // leave the entry pending, so it is redelivered (and dead-lettered after max_deliveries).
-func (r *Router) handleOutbound(ctx context.Context, e store.Entry) error {
+func (s *sendWorker) handleOutbound(ctx context.Context, e store.Entry) error {
 	raw, _ := e.Values["o"].(string)
 	var out channels.Outbound
 	if err := json.Unmarshal([]byte(raw), &out); err != nil || out.ID == "" {
-		r.log.Error("malformed outbound entry moved to the dead-letter stream", "id", e.ID)
-		return r.rdb.XAdd(ctx, deadLetterArgs(e)).Err()
+		if err == nil {
+			err = errors.New("no outbound id")
+		}
+		s.log.Error("malformed outbound entry moved to the dead-letter stream", "id", e.ID, "err", err)
+		return s.deadLetter(ctx, e)
 	}
 	cid, _ := strconv.ParseInt(out.ConversationID, 10, 64)
 	// A redelivered entry whose send already succeeded or failed for good is not sent again.
-	if st, err := r.rdb.Get(ctx, r.keys.out(out.ID)).Result(); err == nil && st != "" {
+	if st, err := s.rdb.Get(ctx, s.keys.out(out.ID)).Result(); err == nil && st != "" {
 		return nil
 	} else if err != nil && !isNil(err) {
 		return err
 	}
-	s := r.sender(out.Channel)
-	if s == nil {
+	snd := s.senders.get(out.Channel)
+	if snd == nil {
 		if out.Human() {
-			return r.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, channels.ErrNoSender.Error())
+			return s.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, channels.ErrNoSender.Error())
 		}
 		return nil // automatic message on a channel that cannot send (web form): nothing to do
 	}
 	for attempt := 0; ; attempt++ {
 		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		res, err := s.Send(sctx, out)
+		res, err := snd.Send(sctx, out)
 		cancel()
 		if err == nil {
-			return r.delivered(ctx, cid, out, res)
+			return s.delivered(ctx, cid, out, res)
 		}
 		if channels.IsPermanent(err) {
-			r.m.SendFailed.WithLabelValues(out.Channel, "permanent").Inc()
-			return r.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, err.Error())
+			s.m.SendFailed.WithLabelValues(out.Channel, "permanent").Inc()
+			return s.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, err.Error())
 		}
-		r.m.SendFailed.WithLabelValues(out.Channel, "temporary").Inc()
-		if attempt >= r.cfg.SendRetries {
-			return r.giveUp(ctx, e, cid, out, err)
+		s.m.SendFailed.WithLabelValues(out.Channel, "temporary").Inc()
+		if attempt >= s.cfg.SendRetries {
+			return s.giveUp(ctx, e, cid, out, err)
 		}
 		wait := time.Duration(200<<attempt) * time.Millisecond
 		var ra *channels.RetryAfterError
@@ -63,10 +89,10 @@ func (r *Router) handleOutbound(ctx context.Context, e store.Entry) error {
 			wait = ra.After
 		}
 		if wait > maxRetryWait {
-			return r.giveUp(ctx, e, cid, out, err)
+			return s.giveUp(ctx, e, cid, out, err)
 		}
-		r.log.Info("send failed, retrying", "outbound", out.ID, "channel", out.Channel, "attempt", attempt+1, "wait", wait, "err", err)
-		if err := r.sleep(r.retryWaitCtx(ctx), wait); err != nil {
+		s.log.Info("send failed, retrying", "outbound", out.ID, "channel", out.Channel, "attempt", attempt+1, "wait", wait, "err", err)
+		if err := s.sleep(s.retryWaitCtx(ctx), wait); err != nil {
 			return err // shutting down: the entry stays pending for the next instance
 		}
 	}
@@ -74,8 +100,8 @@ func (r *Router) handleOutbound(ctx context.Context, e store.Entry) error {
 
 // retryWaitCtx is the context a wait between send retries ends on: Run's context while Run
 // runs (shutdown does not wait out a rate limit's backoff), else ctx.
-func (r *Router) retryWaitCtx(ctx context.Context) context.Context {
-	if p := r.runCtx.Load(); p != nil {
+func (s *sendWorker) retryWaitCtx(ctx context.Context) context.Context {
+	if p := s.runCtx.Load(); p != nil {
 		return *p
 	}
 	return ctx
@@ -85,29 +111,27 @@ func (r *Router) retryWaitCtx(ctx context.Context) context.Context {
 // redelivery, unless this was its last delivery (the next step is the dead-letter stream),
 // in which case the failure is recorded and reported like a permanent one, so the author
 // learns that the message never left.
-func (r *Router) giveUp(ctx context.Context, e store.Entry, cid int64, out channels.Outbound, err error) error {
-	if e.Deliveries < int64(r.cfg.MaxDeliveries) {
+func (s *sendWorker) giveUp(ctx context.Context, e store.Entry, cid int64, out channels.Outbound, err error) error {
+	if e.Deliveries < int64(s.cfg.MaxDeliveries) {
 		return fmt.Errorf("send %s on %s: %w", out.ID, out.Channel, err)
 	}
 	reason := fmt.Sprintf("the channel kept failing; gave up after %d deliveries", e.Deliveries)
-	return r.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, reason)
+	return s.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, reason)
 }
 
-func (r *Router) delivered(ctx context.Context, cid int64, out channels.Outbound, res channels.SendResult) error {
-	human := "0"
-	if out.Human() {
-		human = "1"
-	}
-	now := r.clock.Now()
-	v, err := deliveredScript.Run(ctx, r.rdb, []string{r.keys.seq()}, r.keys.p, ms(now), cid, out.ID, human,
-		out.Channel, out.Account, res.ChannelMessageID, out.ManagerID, refTTL.Milliseconds()).Slice()
+func (s *sendWorker) delivered(ctx context.Context, cid int64, out channels.Outbound, res channels.SendResult) error {
+	now := s.clock.Now()
+	a := deliveredArgs{Now: ms(now), Conv: cid, OutID: out.ID, Human: out.Human(), ChannelMsgID: res.ChannelMessageID,
+		Manager: out.ManagerID, RefTTL: refTTL.Milliseconds()}
+	v, err := deliveredScript.Run(ctx, s.rdb, s.keys.deliveredKeys(cid, out.ID, out.Channel, out.Account, res.ChannelMessageID),
+		a.argv()...).Slice()
 	if err != nil {
 		return fmt.Errorf("record delivery: %w", err)
 	}
-	r.m.Sent.WithLabelValues(out.Channel, out.Kind).Inc()
+	s.m.Sent.WithLabelValues(out.Channel, out.Kind).Inc()
 	if first, _ := v[0].(int64); first == 1 {
 		if fi, _ := strconv.ParseInt(fmt.Sprint(v[1]), 10, 64); fi > 0 {
-			r.m.SpeedToLead.WithLabelValues(out.Channel).Observe(seconds(now, fi))
+			s.m.SpeedToLead.WithLabelValues(out.Channel).Observe(seconds(now, fi))
 		}
 	}
 	return nil
@@ -115,19 +139,52 @@ func (r *Router) delivered(ctx context.Context, cid int64, out channels.Outbound
 
 // recordFailure records a permanent delivery failure and tells the author (or, for an
 // automatic message, the escalation target).
-func (r *Router) recordFailure(ctx context.Context, cid int64, outID, managerID, channel, reason string) error {
-	now := r.clock.Now()
+func (s *sendWorker) recordFailure(ctx context.Context, cid int64, outID, managerID, channel, reason string) error {
+	now := s.clock.Now()
 	line, _ := json.Marshal(Message{Dir: "out", Kind: "note", Text: "not delivered: " + reason, ID: outID, At: now})
-	n, err := failedScript.Run(ctx, r.rdb, []string{r.keys.seq()}, r.keys.p, ms(now), cid, outID, managerID, reason,
-		line, r.cfg.TranscriptLimit, refTTL.Milliseconds()).Int()
+	a := failedArgs{Now: ms(now), Conv: cid, OutID: outID, Manager: managerID, Reason: reason, Line: string(line),
+		Limit: s.cfg.TranscriptLimit, RefTTL: refTTL.Milliseconds()}
+	n, err := failedScript.Run(ctx, s.rdb, s.keys.failedKeys(cid, outID), a.argv()...).Int()
 	if err != nil {
 		return fmt.Errorf("record send failure: %w", err)
 	}
 	if n == 1 {
-		r.log.Warn("message could not be delivered", "conversation", cid, "outbound", outID, "channel", channel, "manager", managerID, "reason", reason)
+		s.log.Warn("message could not be delivered", "conversation", cid, "outbound", outID, "channel", channel, "manager", managerID, "reason", reason)
 		if managerID == "" {
-			r.m.Escalations.WithLabelValues("send_failure").Inc()
+			s.m.Escalations.WithLabelValues("send_failure").Inc()
 		}
+	}
+	return nil
+}
+
+// applyStatus records a delivery status of one of our outbound messages.
+func (s *sendWorker) applyStatus(ctx context.Context, in channels.Inbound) error {
+	ref := in.Meta["ref"]
+	if ref == "" {
+		return nil
+	}
+	v, err := s.rdb.Get(ctx, s.keys.outref(in.Channel, in.Account, ref)).Result()
+	if err != nil {
+		if isNil(err) {
+			return nil // not ours, or older than refTTL
+		}
+		return err
+	}
+	parts := strings.SplitN(v, "|", 3)
+	if len(parts) != 3 {
+		return nil
+	}
+	cid, _ := strconv.ParseInt(parts[0], 10, 64)
+	status := in.Meta["status"]
+	if status == "failed" {
+		reason := in.Meta["error"]
+		if reason == "" {
+			reason = "the channel reported the message as not delivered"
+		}
+		return s.recordFailure(ctx, cid, parts[1], parts[2], in.Channel, reason)
+	}
+	if status != "" {
+		return s.rdb.Set(ctx, s.keys.out(parts[1]), status, refTTL).Err()
 	}
 	return nil
 }

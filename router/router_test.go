@@ -3,14 +3,13 @@ package router_test
 import (
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/internal/promtest"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
 )
@@ -44,7 +43,7 @@ func TestHappyPathOfferAcceptReply(t *testing.T) {
 	if c.State != router.StateAssigned || !c.Replied || c.FirstReplyAt.Sub(c.FirstInboundAt) != 12*time.Second {
 		t.Fatalf("after reply: %+v", c)
 	}
-	if n := histCount(t, e, "lidorub_speed_to_lead_seconds", "telegram"); n != 1 {
+	if n := promtest.HistogramCount(t, e.reg, "lidorub_speed_to_lead_seconds", "channel", "telegram"); n != 1 {
 		t.Fatalf("speed_to_lead count %d, want 1", n)
 	}
 	want := []string{"offer:anna", "assigned:anna"}
@@ -197,7 +196,7 @@ func TestQueueOrderAndDrainOnOnline(t *testing.T) {
 			t.Fatalf("conv %d offered with nobody online: %+v", id, c)
 		}
 	}
-	if got := gauge(t, e, "lidorub_waiting_conversations", ""); got != 4 {
+	if got := promtest.Gauge(t, e.reg, "lidorub_waiting_conversations", "", ""); got != 4 {
 		t.Fatalf("waiting gauge %v", got)
 	}
 	e.online("anna")
@@ -257,180 +256,6 @@ func TestCapacityAndOfflineReturnsUnanswered(t *testing.T) {
 	}
 }
 
-func TestOffHoursTemplate(t *testing.T) {
-	shifts := []router.Shift{{Days: []string{"mon", "tue", "wed", "thu", "fri"}, From: "09:00", To: "18:00", TimeZone: "Europe/Moscow"}}
-	e := newEnv(t, opts{managers: []router.Manager{{ID: "anna", Capacity: 2, Shifts: shifts}},
-		tpl: router.Templates{AutoAck: "ACK", OffHours: "CLOSED"}})
-	e.clock.Set(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)) // Saturday
-	e.online("anna")
-	e.inbound("c1", "hi")
-	if got := e.sender.last(); got.Kind != "off_hours" || got.Text != "CLOSED" {
-		t.Fatalf("sent %+v, want the off-hours template", got)
-	}
-	if c := e.conv(1); c.State != router.StateWaiting {
-		t.Fatalf("offered off shift: %+v", c)
-	}
-	// Monday 09:00 Moscow = 06:00 UTC: the shift starts and the queue drains
-	e.clock.Set(time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC))
-	e.settle()
-	if c := e.conv(1); c.OfferTo != "anna" {
-		t.Fatalf("not offered when the shift started: %+v", c)
-	}
-	e.inbound("c2", "hi")
-	if got := e.sender.last(); got.Kind != "auto_ack" || got.Text != "ACK" || got.ContactID != "c2" {
-		t.Fatalf("sent %+v, want the auto-ack", got)
-	}
-}
-
-func TestQualifyTouristClosesPolitely(t *testing.T) {
-	e := newEnv(t, opts{tpl: router.Templates{Close: "BYE"}})
-	e.online("anna")
-	e.inbound("c1", "just looking")
-	if err := e.r.Accept(e.ctx, 1, "anna"); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.r.Qualify(e.ctx, 1, "anna", "cold"); !errors.Is(err, router.ErrInvalid) {
-		t.Fatalf("bad level: %v", err)
-	}
-	if err := e.r.Qualify(e.ctx, 1, "boris", router.QualTourist); !errors.Is(err, router.ErrNotYours) {
-		t.Fatalf("other manager: %v", err)
-	}
-	if err := e.r.Qualify(e.ctx, 1, "anna", router.QualTourist); err != nil {
-		t.Fatal(err)
-	}
-	e.settle()
-	if got := e.sender.last(); got.Kind != "close" || got.Text != "BYE" {
-		t.Fatalf("sent %+v", got)
-	}
-	c := e.conv(1)
-	if c.State != router.StateClosed || c.Qualification != "tourist" {
-		t.Fatalf("%+v", c)
-	}
-	if v, _ := e.r.Manager(e.ctx, "anna"); v.Load != 0 {
-		t.Fatalf("load after close %d", v.Load)
-	}
-	// writing again opens a new conversation whose speed-to-lead counts afresh
-	e.inbound("c1", "actually, I want to buy")
-	if c := e.conv(2); c.State != router.StateOffered || c.ContactID != "c1" {
-		t.Fatalf("reopen: %+v", c)
-	}
-	if ttl := e.rdb.PTTL(e.ctx, e.keys.Core("conv", "1")).Val(); ttl <= 0 {
-		t.Fatalf("closed conversation has no retention TTL: %v", ttl)
-	}
-}
-
-func TestHotIsHandedOff(t *testing.T) {
-	e := newEnv(t, opts{})
-	e.online("anna")
-	e.inbound("c1", "I want 10 units")
-	if err := e.r.Accept(e.ctx, 1, "anna"); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.r.Qualify(e.ctx, 1, "anna", router.QualHot); err != nil {
-		t.Fatal(err)
-	}
-	e.settle()
-	if c := e.conv(1); c.Qualification != "hot" || !c.HandedOff {
-		t.Fatalf("%+v", c)
-	}
-	if !slices.Contains(e.events.of(1), "qualified:anna(hot)") {
-		t.Fatalf("no audit event: %v", e.events.of(1))
-	}
-}
-
-func TestSendFailures(t *testing.T) {
-	e := newEnv(t, opts{cfg: router.Config{SendRetries: 2, MaxDeliveries: 3}})
-	calls := 0
-	e.sender.fail = func(out channels.Outbound) error {
-		if out.Kind != "reply" {
-			return nil
-		}
-		calls++
-		if out.Text == "temp" {
-			return errors.New("connection reset")
-		}
-		return channels.Permanentf("the customer blocked the bot")
-	}
-	e.online("anna")
-	e.inbound("c1", "hi")
-	if err := e.r.Accept(e.ctx, 1, "anna"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.r.Reply(e.ctx, 1, "anna", "perm", nil); err != nil {
-		t.Fatal(err)
-	}
-	e.settle()
-	if calls != 1 {
-		t.Fatalf("permanent failure retried: %d calls", calls)
-	}
-	var failure *router.Event
-	for i, ev := range e.events.evs {
-		if ev.Type == router.EventSendFailure {
-			failure = &e.events.evs[i]
-		}
-	}
-	if failure == nil || failure.ManagerID != "anna" || failure.Reason != "the customer blocked the bot" {
-		t.Fatalf("send failure not reported to anna: %v", e.events.of(1))
-	}
-	if got := testutil.ToFloat64(e.metrics.SendFailed.WithLabelValues("telegram", "permanent")); got != 1 {
-		t.Fatalf("permanent failures %v", got)
-	}
-	if n := histCount(t, e, "lidorub_speed_to_lead_seconds", "telegram"); n != 0 {
-		t.Fatalf("speed_to_lead counted an undelivered reply")
-	}
-	// temporary: tried 1 + send_retries times, then left pending for redelivery
-	calls = 0
-	if _, err := e.r.Reply(e.ctx, 1, "anna", "temp", nil); err != nil {
-		t.Fatal(err)
-	}
-	e.settle()
-	if calls != 3 {
-		t.Fatalf("temporary failure: %d calls, want 3", calls)
-	}
-	if got := gaugeL(t, e, "lidorub_stream_pending", "stream", "outbound"); got != 1 {
-		t.Fatalf("outbound pending %v, want 1", got)
-	}
-}
-
-func TestReplyOnFormLeadNeedsContacted(t *testing.T) {
-	e := newEnv(t, opts{noSender: true})
-	e.online("anna")
-	e.ingestMsg(channels.Inbound{Channel: channels.Form, Account: "site", MessageID: "f1", ContactID: "+79991234567",
-		Phone: "+79991234567", DisplayName: "Ivan", Text: "call me"})
-	if err := e.r.Accept(e.ctx, 1, "anna"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.r.Reply(e.ctx, 1, "anna", "hello", nil); !errors.Is(err, router.ErrConflict) {
-		t.Fatalf("reply on a form lead: %v", err)
-	}
-	e.clock.Advance(45 * time.Second)
-	if err := e.r.MarkContacted(e.ctx, 1, "anna"); err != nil {
-		t.Fatal(err)
-	}
-	c := e.conv(1)
-	if !c.Replied || c.FirstReplyAt.Sub(c.FirstInboundAt) != 45*time.Second {
-		t.Fatalf("%+v", c)
-	}
-	if n := histCount(t, e, "lidorub_speed_to_lead_seconds", "form"); n != 1 {
-		t.Fatalf("speed_to_lead form count %d", n)
-	}
-}
-
-func TestSpamIsClosedNotOffered(t *testing.T) {
-	e := newEnv(t, opts{qualify: &qualify.Config{Rules: []qualify.Rule{{Name: "spam", Keywords: []string{"casino"}, Spam: true}}}})
-	e.online("anna")
-	e.inbound("s1", "best CASINO bonus")
-	if c := e.conv(1); c.State != router.StateClosed || !c.Spam {
-		t.Fatalf("%+v", c)
-	}
-	if len(e.sender.kinds()) != 0 || len(e.events.of(1)) != 0 {
-		t.Fatalf("spam got a reply or an offer: %v %v", e.sender.kinds(), e.events.of(1))
-	}
-	if ttl := e.rdb.PTTL(e.ctx, e.keys.Core("conv", "1")).Val(); ttl <= 0 {
-		t.Fatalf("spam conversation kept forever: %v", ttl)
-	}
-}
-
 func TestPassGoesToNext(t *testing.T) {
 	e := newEnv(t, opts{cfg: router.Config{Strategy: router.RoundRobin}})
 	e.online("anna", "boris", "carl")
@@ -481,97 +306,5 @@ func TestStrategies(t *testing.T) {
 	e.inbound("c", "hi")
 	if got := e.conv(3).OfferTo; got != "anna" {
 		t.Fatalf("least_busy offered to %s, anna has 0 open", got)
-	}
-}
-
-func TestDisabledTemplateSendsNothing(t *testing.T) {
-	e := newEnv(t, opts{tpl: router.Templates{AutoAck: router.Disabled}})
-	e.online("anna")
-	e.inbound("c1", "hi")
-	if got := e.sender.kinds(); len(got) != 0 {
-		t.Fatalf("sent %v with auto_ack disabled", got)
-	}
-	if c := e.conv(1); c.OfferTo != "anna" {
-		t.Fatalf("%+v", c)
-	}
-}
-
-func TestEraseOnRequest(t *testing.T) {
-	e := newEnv(t, opts{managers: []router.Manager{{ID: "anna", Capacity: 1}, {ID: "sue", Role: router.RoleSupervisor, Capacity: 1}}})
-	e.online("anna")
-	e.inbound("c1", "my phone is +7 999 000 00 00")
-	e.inbound("c2", "hello") // queued: anna is at capacity
-	if err := e.r.Erase(e.ctx, 1, "anna"); !errors.Is(err, router.ErrForbidden) {
-		t.Fatalf("lead-manager erased: %v", err)
-	}
-	if err := e.r.Erase(e.ctx, 1, "sue"); err != nil {
-		t.Fatal(err)
-	}
-	e.settle()
-	if _, err := e.r.Conversation(e.ctx, 1); !errors.Is(err, router.ErrNotFound) {
-		t.Fatalf("conversation still readable: %v", err)
-	}
-	if n := e.rdb.Exists(e.ctx, e.keys.Core("conv", "1", "log"), e.keys.Core("contact", "telegram", "shop", "c1")).Val(); n != 0 {
-		t.Fatalf("%d keys of the erased conversation remain", n)
-	}
-	// anna's slot was freed: the queued conversation is offered to her
-	if c := e.conv(2); c.OfferTo != "anna" {
-		t.Fatalf("%+v", c)
-	}
-	if err := e.r.Erase(e.ctx, 1, "sue"); !errors.Is(err, router.ErrNotFound) {
-		t.Fatalf("second erase: %v", err)
-	}
-}
-
-func TestNoAutoAckOnCommentLeads(t *testing.T) {
-	e := newEnv(t, opts{})
-	e.online("anna")
-	e.ingestMsg(channels.Inbound{Channel: channels.Instagram, Account: "ig1", MessageID: "cm1", ContactID: "u1",
-		Text: "price?", Meta: map[string]string{"origin": "comment", "comment_id": "cm1"}})
-	if got := e.sender.kinds(); len(got) != 0 {
-		t.Fatalf("sent %v to a comment lead", got)
-	}
-	if c := e.conv(1); c.OfferTo != "anna" || c.Meta["comment_id"] != "cm1" {
-		t.Fatalf("%+v", c)
-	}
-}
-
-// A conversation's meta (often longer than Redis' 64-byte listpack value limit) is kept in
-// its own key, so the conversation hash stays a compact listpack; it still reads back, and
-// erasure deletes it.
-func TestMetaKeptOutOfTheHash(t *testing.T) {
-	e := newEnv(t, opts{managers: []router.Manager{{ID: "anna", Capacity: 1}, {ID: "sue", Role: router.RoleSupervisor, Capacity: 1}}})
-	e.online("anna")
-	meta := map[string]string{"consent_at": "2026-11-25T10:00:00.123456789Z", "policy_version": "1",
-		"page_url": "https://example.com/landing/premium-package?utm_source=bench&utm_campaign=load"}
-	e.ingestMsg(channels.Inbound{Channel: channels.Form, Account: "default", MessageID: "f1", ContactID: "+79990000000",
-		Phone: "+79990000000", Text: "call me back", Meta: meta})
-	if c := e.conv(1); c.Meta["page_url"] != meta["page_url"] || c.Meta["consent_at"] != meta["consent_at"] {
-		t.Fatalf("meta = %v, want %v", c.Meta, meta)
-	}
-	if enc := e.rdb.ObjectEncoding(e.ctx, e.keys.Core("conv", "1")).Val(); enc != "listpack" {
-		t.Errorf("conversation hash encoding = %q, want listpack", enc)
-	}
-	if err := e.r.Erase(e.ctx, 1, "sue"); err != nil {
-		t.Fatal(err)
-	}
-	if n := e.rdb.Exists(e.ctx, e.keys.Core("conv", "1", "meta")).Val(); n != 0 {
-		t.Fatal("the erased conversation's meta remains")
-	}
-}
-
-func TestLongCyrillicReplyIsAccepted(t *testing.T) {
-	e := newEnv(t, opts{})
-	e.online("anna")
-	e.inbound("c1", "привет")
-	if err := e.r.Accept(e.ctx, 1, "anna"); err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Repeat("ж", 4096) // 8 KiB of UTF-8, 4096 characters
-	if _, err := e.r.Reply(e.ctx, 1, "anna", text, nil); err != nil {
-		t.Fatalf("4096 characters refused: %v", err)
-	}
-	if _, err := e.r.Reply(e.ctx, 1, "anna", text+"ж", nil); !errors.Is(err, router.ErrInvalid) {
-		t.Fatalf("4097 characters: %v", err)
 	}
 }

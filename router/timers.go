@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/redis/go-redis/v9"
+	"sync"
 
 	"github.com/lidorub/lidorub/store"
 )
@@ -14,12 +13,33 @@ import (
 // timerBatch bounds how many due timers one ForwardTimers call moves.
 const timerBatch = 100
 
+// timerWorker runs the speed-to-lead timers: it forwards due ones to the fired stream
+// (forward.lua) and applies fired ones (expire.lua): an offer not taken in time goes to the
+// next manager, an accepted conversation without a first reply is taken back.
+type timerWorker struct {
+	*base
+	offers *offerer
+}
+
+// start forwards due timers every timer_interval until ctx ends.
+func (w *timerWorker) start(ctx context.Context, wg *sync.WaitGroup) {
+	goWG(wg, func() {
+		every(ctx, w.log, w.cfg.TimerInterval, func(ctx context.Context) error { _, err := w.ForwardTimers(ctx); return err })
+	})
+}
+
+func (w *timerWorker) consumer(instance, suffix string) *store.Consumer {
+	return store.NewBatchConsumer(w.rdb, w.consumerConfig(w.keys.fired(), groupRouter, instance, "timers"+suffix),
+		w.handleFireds, w.log, w.m)
+}
+
 // ForwardTimers moves due timers to the fired stream (atomically, so each fires once across
 // instances) and returns how many it moved.
-func (r *Router) ForwardTimers(ctx context.Context) (int, error) {
+func (w *timerWorker) ForwardTimers(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := forwardScript.Run(ctx, r.rdb, []string{r.keys.timers()}, r.keys.p, ms(r.clock.Now()), timerBatch).Int()
+		a := forwardArgs{Now: ms(w.clock.Now()), Batch: timerBatch}
+		n, err := forwardScript.Run(ctx, w.rdb, w.keys.forwardKeys(), a.argv()...).Int()
 		if err != nil {
 			return total, fmt.Errorf("forward timers: %w", err)
 		}
@@ -32,61 +52,49 @@ func (r *Router) ForwardTimers(ctx context.Context) (int, error) {
 
 // firedTimer is a fired timer ready for expire.lua.
 type firedTimer struct {
-	idx   int
-	parts []string
-	args  []any
+	idx  int
+	conv string
 }
 
 // handleFireds applies fired timers (offers that lapsed, first replies that did not come)
-// of one read, with their expire.lua calls pipelined (one
-// round trip for the batch, in stream order): timers set for the same second (a burst of
-// leads) lapse together, and each one used to wait for the round trips of those before it.
-func (r *Router) handleFireds(ctx context.Context, entries []store.Entry) []error {
+// of one read, with their expire.lua calls pipelined (one round trip for the batch, in
+// stream order): timers set for the same second (a burst of leads) lapse together, and each
+// one used to wait for the round trips of those before it. expire.lua is idempotent by offer
+// seq, so the NOSCRIPT fallback may run one again.
+func (w *timerWorker) handleFireds(ctx context.Context, entries []store.Entry) []error {
 	errs := make([]error, len(entries))
-	now := r.clock.Now()
+	now := w.clock.Now()
 	ts := make([]firedTimer, 0, len(entries))
+	calls := make([]store.Call, 0, len(entries))
 	for i, e := range entries {
 		id, _ := e.Values["id"].(string)
 		parts := strings.Split(id, "|")
-		if len(parts) != 3 || (parts[0] != "o" && parts[0] != "r") {
-			r.log.Error("malformed timer dropped", "timer", id)
+		var conv int64
+		if len(parts) == 3 {
+			conv, _ = strconv.ParseInt(parts[1], 10, 64)
+		}
+		if len(parts) != 3 || (parts[0] != "o" && parts[0] != "r") || conv <= 0 {
+			w.log.Error("malformed timer dropped", "timer", id)
 			continue
 		}
 		if due, err := strconv.ParseFloat(fmt.Sprint(e.Values["due"]), 64); err == nil {
-			r.m.TimerLateness.Observe(seconds(now, int64(due)))
+			w.m.TimerLateness.Observe(seconds(now, int64(due)))
 		}
-		ts = append(ts, firedTimer{idx: i, parts: parts,
-			args: []any{r.keys.p, ms(now), parts[0], parts[1], parts[2], r.cfg.MaxOffers}})
+		a := expireArgs{Now: ms(now), Kind: parts[0], Conv: conv, Seq: parts[2], MaxOffers: w.cfg.MaxOffers}
+		ts = append(ts, firedTimer{idx: i, conv: parts[1]})
+		calls = append(calls, store.Call{Keys: w.keys.expireKeys(conv), Args: a.argv()})
 	}
 	if len(ts) == 0 {
 		return errs
 	}
-	keys := []string{r.keys.timers()}
-	results := make([][]any, len(ts))
-	rerrs := make([]error, len(ts))
-	if len(ts) == 1 {
-		results[0], rerrs[0] = expireScript.Run(ctx, r.rdb, keys, ts[0].args...).Slice()
-	} else {
-		pipe := r.rdb.Pipeline()
-		cmds := make([]*redis.Cmd, len(ts))
-		for i, t := range ts {
-			cmds[i] = expireScript.EvalSha(ctx, pipe, keys, t.args...)
-		}
-		_, _ = pipe.Exec(ctx) // per-command errors are read below
-		for i, t := range ts {
-			results[i], rerrs[i] = cmds[i].Slice()
-			if rerrs[i] != nil && redis.HasErrorPrefix(rerrs[i], "NOSCRIPT") {
-				results[i], rerrs[i] = expireScript.Run(ctx, r.rdb, keys, t.args...).Slice()
-			}
-		}
-	}
 	drain := false
-	for i, t := range ts {
-		if rerrs[i] != nil {
-			errs[t.idx] = fmt.Errorf("expire timer: %w", rerrs[i])
+	for i, cmd := range expireScript.EvalPipelined(ctx, w.rdb, calls) {
+		t := ts[i]
+		res, err := cmd.Slice()
+		if err != nil {
+			errs[t.idx] = fmt.Errorf("expire timer: %w", err)
 			continue
 		}
-		res := results[i]
 		status, _ := res[0].(string)
 		if status == "stale" {
 			continue
@@ -97,15 +105,15 @@ func (r *Router) handleFireds(ctx context.Context, entries []store.Entry) []erro
 		if status == "no_reply" {
 			kind = "first_response"
 		}
-		r.m.Breaches.WithLabelValues(kind).Inc()
+		w.m.Breaches.WithLabelValues(kind).Inc()
 		if esc == 1 {
-			r.m.Escalations.WithLabelValues("max_offers").Inc()
+			w.m.Escalations.WithLabelValues("max_offers").Inc()
 		}
-		r.log.Info("speed-to-lead timer fired: conversation back in the queue", "conversation", t.parts[1], "manager", mgr, "breach", kind, "escalated", esc == 1)
+		w.log.Info("speed-to-lead timer fired: conversation back in the queue", "conversation", t.conv, "manager", mgr, "breach", kind, "escalated", esc == 1)
 		drain = true
 	}
 	if drain {
-		r.requestDrain(ctx)
+		w.offers.request(ctx)
 	}
 	return errs
 }

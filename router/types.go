@@ -119,8 +119,9 @@ type ManagerView struct {
 	QueueLength   int64          `json:"queue_length"`
 }
 
-// Desk is what a lead-manager can do. The HTTP agent API and the Telegram staff bot both
-// call it; *Router implements it.
+// Desk is what a lead-manager (or a supervisor) can do. The HTTP agent API and the Telegram
+// staff bot are its clients and depend on nothing else of the router; *Router implements it
+// (it embeds the desk component).
 type Desk interface {
 	SetOnline(ctx context.Context, managerID string, online bool) error
 	Accept(ctx context.Context, convID int64, managerID string) error
@@ -137,6 +138,12 @@ type Desk interface {
 	Manager(ctx context.Context, managerID string) (*ManagerView, error)
 	// ManagerByTelegramID finds a configured manager by Telegram user id ("" if none).
 	ManagerByTelegramID(tgUserID int64) string
+	// ManagerByToken finds a configured manager by API bearer token ("" if none).
+	ManagerByToken(token string) string
+	// Role returns a configured manager's role ("" if unknown).
+	Role(managerID string) string
+	// Erase deletes a conversation at the customer's request (supervisors only).
+	Erase(ctx context.Context, convID int64, managerID string) error
 }
 
 // Errors returned by Desk methods (the API maps them to 404, 403, 409, 422).

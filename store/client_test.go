@@ -1,13 +1,11 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,26 +13,9 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
+	"github.com/lidorub/lidorub/internal/testlog"
 	"github.com/lidorub/lidorub/store"
 )
-
-// syncBuffer is a log sink that is safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestOpenEmbedded(t *testing.T) {
 	ctx := context.Background()
@@ -46,7 +27,7 @@ func TestOpenEmbedded(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("default config invalid: %v", err)
 	}
-	var logs syncBuffer
+	var logs testlog.Buffer
 	conn, err := store.Open(ctx, cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

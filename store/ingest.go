@@ -21,15 +21,25 @@ import (
 const DefaultDedupeTTL = 8 * 24 * time.Hour
 
 // ingestScript deduplicates and appends in one step, so a retried webhook never creates a
-// second entry and a crash between "seen" and "stored" cannot happen.
-//
-//	KEYS[1] dedupe marker   KEYS[2] inbound stream
-//	ARGV[1] marker TTL (ms) ARGV[2] payload (JSON of channels.Inbound)
-//	returns {entry id, 0} when stored, {original entry id, 1} for a duplicate
+// second entry and a crash between "seen" and "stored" cannot happen (KEYS, ARGV and
+// returns are documented in ingest.lua).
 //
 //go:embed ingest.lua
 var ingestLua string
-var ingestScript = redis.NewScript(ingestLua)
+var ingestScript = NewScript(ingestLua)
+
+// ingestKeys are ingest.lua's KEYS: the item's dedupe marker and the inbound stream.
+func ingestKeys(k Keys, in channels.Inbound) []string {
+	return []string{k.Dedupe(in.Channel, in.Account, in.MessageID), k.Inbound()}
+}
+
+// ingestArgs are ingest.lua's ARGV, in order.
+type ingestArgs struct {
+	TTL     int64  // dedupe marker TTL, ms (at least 1)
+	Payload string // JSON of channels.Inbound
+}
+
+func (a ingestArgs) argv() []any { return []any{strconv.FormatInt(a.TTL, 10), a.Payload} }
 
 // IngestObserver is told about every ingested item (metrics). May be nil.
 type IngestObserver interface {
@@ -100,8 +110,7 @@ func (g *Ingest) Ingest(ctx context.Context, in channels.Inbound) (channels.Inge
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("encode inbound: %w", err)
 	}
-	res, err := g.run(ctx, []string{g.keys.Dedupe(in.Channel, in.Account, in.MessageID), g.keys.Inbound()},
-		strconv.FormatInt(ttlMs, 10), string(payload))
+	res, err := g.run(ctx, ingestKeys(g.keys, in), ingestArgs{TTL: ttlMs, Payload: string(payload)}.argv())
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("store inbound: %w", err)
 	}
@@ -114,7 +123,7 @@ func (g *Ingest) Ingest(ctx context.Context, in channels.Inbound) (channels.Inge
 }
 
 // run runs the ingest script for one call, sharing the round trip with concurrent calls.
-func (g *Ingest) run(ctx context.Context, keys []string, args ...any) ([]any, error) {
+func (g *Ingest) run(ctx context.Context, keys []string, args []any) ([]any, error) {
 	c := &ingestCall{keys: keys, args: args, done: make(chan struct{})}
 	g.mu.Lock()
 	g.queue = append(g.queue, c)
@@ -156,8 +165,7 @@ func (g *Ingest) flush(ctx context.Context) {
 	}
 }
 
-// flushOnce sends up to ingestBatch queued calls in one pipeline (one call: a plain
-// EVALSHA that loads the script if Redis lost it).
+// flushOnce sends up to ingestBatch queued calls in one pipeline.
 func (g *Ingest) flushOnce(ctx context.Context) {
 	g.mu.Lock()
 	n := min(len(g.queue), ingestBatch)
@@ -168,24 +176,13 @@ func (g *Ingest) flushOnce(ctx context.Context) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx) // one caller's cancellation must not fail the others
-	if len(batch) == 1 {
-		c := batch[0]
-		c.res, c.err = ingestScript.Run(ctx, g.rdb, c.keys, c.args...).Slice()
-		close(c.done)
-		return
-	}
-	pipe := g.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, len(batch))
+	calls := make([]Call, len(batch))
 	for i, c := range batch {
-		cmds[i] = ingestScript.EvalSha(ctx, pipe, c.keys, c.args...)
+		calls[i] = Call{Keys: c.keys, Args: c.args}
 	}
-	_, _ = pipe.Exec(ctx) // per-command results are read below
-	for i, c := range batch {
-		c.res, c.err = cmds[i].Slice()
-		if c.err != nil && redis.HasErrorPrefix(c.err, "NOSCRIPT") {
-			c.res, c.err = ingestScript.Run(ctx, g.rdb, c.keys, c.args...).Slice()
-		}
-		close(c.done)
+	for i, cmd := range ingestScript.EvalPipelined(ctx, g.rdb, calls) {
+		batch[i].res, batch[i].err = cmd.Slice()
+		close(batch[i].done)
 	}
 }
 

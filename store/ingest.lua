@@ -1,5 +1,7 @@
--- KEYS[1] dedupe marker, KEYS[2] inbound stream
--- ARGV[1] marker TTL in ms, ARGV[2] payload
+-- Deduplicates an inbound item and appends it to the inbound stream, in one step.
+-- KEYS[1] {P:in}:dedupe:<channel>:<acct>:<message id>   the item's dedupe marker
+-- KEYS[2] {P:in}:inbound                               the inbound stream
+-- ARGV[1] marker TTL ms (at least 1)   ARGV[2] payload (JSON of channels.Inbound)
 -- returns {entry id, 0} stored | {original entry id, 1} duplicate
 local seen = redis.call('GET', KEYS[1])
 if seen then

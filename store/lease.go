@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"time"
 
@@ -42,33 +43,37 @@ func (l *Lease) Acquire(ctx context.Context) (bool, error) {
 	return l.Renew(ctx)
 }
 
-// leaseRenewScript extends the lease only if we still own it.
-//
-//	KEYS[1] lease key; ARGV[1] owner token; ARGV[2] ttl ms
-//	returns 1 renewed, 0 not ours
-var leaseRenewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0`)
+// The lease scripts (KEYS, ARGV and returns documented in the .lua files).
+var (
+	//go:embed lease_renew.lua
+	leaseRenewLua string
+	//go:embed lease_release.lua
+	leaseReleaseLua string
+
+	leaseRenewScript   = NewScript(leaseRenewLua)
+	leaseReleaseScript = NewScript(leaseReleaseLua)
+)
+
+// leaseRenewArgs are lease_renew.lua's ARGV, in order.
+type leaseRenewArgs struct {
+	Token string
+	TTL   int64 // ms
+}
+
+func (a leaseRenewArgs) argv() []any { return []any{a.Token, a.TTL} }
+
+// leaseReleaseArgs are lease_release.lua's ARGV.
+type leaseReleaseArgs struct{ Token string }
+
+func (a leaseReleaseArgs) argv() []any { return []any{a.Token} }
 
 // Renew extends the lease; false means we lost it (stop the work at once).
 func (l *Lease) Renew(ctx context.Context) (bool, error) {
-	n, err := leaseRenewScript.Run(ctx, l.rdb, []string{l.key}, l.token, l.ttl.Milliseconds()).Int()
+	n, err := leaseRenewScript.Run(ctx, l.rdb, []string{l.key}, leaseRenewArgs{Token: l.token, TTL: l.ttl.Milliseconds()}.argv()...).Int()
 	return n == 1, err
 }
 
-// leaseReleaseScript deletes the lease only if we own it.
-//
-//	KEYS[1] lease key; ARGV[1] owner token; returns 1 released, 0 not ours
-var leaseReleaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`)
-
 // Release gives the lease up so another process can take it at once.
 func (l *Lease) Release(ctx context.Context) error {
-	return leaseReleaseScript.Run(ctx, l.rdb, []string{l.key}, l.token).Err()
+	return leaseReleaseScript.Run(ctx, l.rdb, []string{l.key}, leaseReleaseArgs{Token: l.token}.argv()...).Err()
 }

@@ -69,3 +69,26 @@ func Flatten(err error) []error {
 	}
 	return []error{err}
 }
+
+// ValidName reports whether s is a configuration identifier (a manager id, a bot or account
+// name): 1 to 32 characters of a-z, 0-9, '_' or '-', safe inside Redis keys and URLs.
+func ValidName(s string) bool {
+	if len(s) < 1 || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Default sets *field to v when it holds its zero value (the key was not set), for
+// per-section Defaults methods: conf.Default(&c.Workers, 4).
+func Default[T comparable](field *T, v T) {
+	var zero T
+	if *field == zero {
+		*field = v
+	}
+}

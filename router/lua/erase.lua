@@ -2,24 +2,26 @@
 -- queue entry, timers and its place in the manager's load. Copies of its messages in the
 -- inbound, outbound and events streams disappear when those are trimmed (every 30 s, once
 -- processed); dead-letter streams are not touched.
--- KEYS[1] {P}:waiting
--- ARGV[1] P   ARGV[2] now ms   ARGV[3] conversation id
+-- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:conv:<id>:log   KEYS[3] {P}:conv:<id>:meta
+-- KEYS[4] {P}:conv:<id>:lapsed   KEYS[5] {P}:waiting   KEYS[6] {P}:timers   KEYS[7] {P}:events
+-- KEYS[8] {P}:mgr: (prefix: the manager holding the conversation is read from it)
+-- KEYS[9] {P}:contact: (prefix: the contact pointer's parts are read from the conversation)
+-- ARGV[1] now ms   ARGV[2] conversation id
 -- returns status: ok | notfound
-local cid, now = ARGV[3], ARGV[2]
-local ck = K('conv', cid)
+local ck, logk, meta, lapsed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local waiting, timers, events, mgrs, contacts = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local now, cid = ARGV[1], ARGV[2]
 local f = redis.call('HMGET', ck, 'state', 'offer_to', 'mgr', 'seq', 'ch', 'acct', 'contact')
 if not f[1] then return 'notfound' end
 local holder = ''
 if f[1] == 'offered' then holder = f[2] elseif f[1] == 'assigned' then holder = f[3] end
 if holder and holder ~= '' then
-  local load = redis.call('HINCRBY', K('mgr', holder), 'load', -1)
-  if load < 0 then redis.call('HSET', K('mgr', holder), 'load', 0) end
-  redis.call('ZREM', K('mgr', holder, 'convs'), cid)
+  unload(mgr_keys(mgrs, holder), cid)
 end
-redis.call('ZREM', K('waiting'), cid)
-redis.call('ZREM', K('timers'), 'o|' .. cid .. '|' .. (f[4] or '0'), 'r|' .. cid .. '|' .. (f[4] or '0'))
-local contact = K('contact', f[5] or '', f[6] or '', f[7] or '')
+redis.call('ZREM', waiting, cid)
+redis.call('ZREM', timers, 'o|' .. cid .. '|' .. (f[4] or '0'), 'r|' .. cid .. '|' .. (f[4] or '0'))
+local contact = contact_key(contacts, f[5], f[6], f[7])
 if redis.call('GET', contact) == cid then redis.call('DEL', contact) end
-redis.call('DEL', ck, K('conv', cid, 'log'), K('conv', cid, 'lapsed'), K('conv', cid, 'meta'))
-event('closed', cid, holder, f[4] or 0, 'erased', '', now)
+redis.call('DEL', ck, logk, lapsed, meta)
+event(events, 'closed', cid, holder, f[4] or 0, 'erased', '', now)
 return 'ok'

@@ -1,9 +1,11 @@
--- Shared prelude of every router script. Every key lives under the router's hash tag: the
--- caller passes that tag prefix as ARGV[1] (e.g. "{lidorub}:") and one key of the same slot
--- as KEYS[1], so Redis Cluster routes the script to the node owning the slot and every key
--- the script builds from P stays on it.
-local P = ARGV[1]
-local function K(...) return P .. table.concat({...}, ':') end
+-- Shared prelude of every router script (router/scripts.go prepends it). A script gets every
+-- key as KEYS, built in Go by the key functions of router/keys.go. Where a key depends on data
+-- the script reads itself (a conversation id taken from the queue, the contact pointer or a
+-- manager's index; the manager holding a conversation; the contact of a conversation), the
+-- script gets that key's prefix as a KEYS entry ({P}:conv:, {P}:mgr:, {P}:contact:, built by
+-- keys.convPrefix, mgrPrefix, contactPrefix) and completes it with the functions below, the
+-- only place in Lua that writes key suffixes (they mirror router/keys.go). Every key and
+-- prefix carries the hash tag {P}, so each script runs inside one Redis Cluster slot.
 local function num(v) return tonumber(v) or 0 end
 
 -- queue score: higher priority first, then older first
@@ -11,26 +13,47 @@ local function qscore(prio, first_in)
   return (9 - num(prio)) * 1e13 + num(first_in)
 end
 
--- events stream: t type, c conversation, m manager, s offer seq, r reason, x extra JSON, at ms
-local function event(t, c, m, s, r, x, now)
-  redis.call('XADD', K('events'), '*', 't', t, 'c', tostring(c), 'm', m or '', 's', tostring(s or 0),
+-- a conversation's keys from the prefix {P}:conv: (keys.conv, log, meta, lapsed)
+local function conv_keys(prefix, cid)
+  local ck = prefix .. cid
+  return {conv = ck, log = ck .. ':log', meta = ck .. ':meta', lapsed = ck .. ':lapsed'}
+end
+
+-- a manager's keys from the prefix {P}:mgr: (keys.mgr, mgrConvs)
+local function mgr_keys(prefix, id)
+  return {mgr = prefix .. id, convs = prefix .. id .. ':convs'}
+end
+
+-- a contact's open-conversation pointer from the prefix {P}:contact: (keys.contact)
+local function contact_key(prefix, ch, acct, id)
+  return prefix .. (ch or '') .. ':' .. (acct or '') .. ':' .. (id or '')
+end
+
+-- events stream entry: t type, c conversation, m manager, s offer seq, r reason, x extra JSON, at ms
+local function event(stream, t, c, m, s, r, x, now)
+  redis.call('XADD', stream, '*', 't', t, 'c', tostring(c), 'm', m or '', 's', tostring(s or 0),
     'r', r or '', 'x', x or '', 'at', tostring(now))
 end
 
-local function push_log(cid, msg, limit)
-  redis.call('RPUSH', K('conv', cid, 'log'), msg)
-  redis.call('LTRIM', K('conv', cid, 'log'), -num(limit), -1)
+-- appends a transcript line, keeping the last limit lines
+local function push_log(logk, msg, limit)
+  redis.call('RPUSH', logk, msg)
+  redis.call('LTRIM', logk, -num(limit), -1)
 end
 
--- take an offered or assigned conversation away from its manager and put it back in the queue
-local function requeue(cid, mgr, now)
-  local ck = K('conv', cid)
-  if mgr and mgr ~= '' then
-    local load = redis.call('HINCRBY', K('mgr', mgr), 'load', -1)
-    if load < 0 then redis.call('HSET', K('mgr', mgr), 'load', 0) end
-    redis.call('ZREM', K('mgr', mgr, 'convs'), cid)
-  end
+-- the manager with keys mk gives back conversation cid: load down by one (never below 0)
+-- and out of their index
+local function unload(mk, cid)
+  local load = redis.call('HINCRBY', mk.mgr, 'load', -1)
+  if load < 0 then redis.call('HSET', mk.mgr, 'load', 0) end
+  redis.call('ZREM', mk.convs, cid)
+end
+
+-- takes an offered or assigned conversation (hash ck) away from its manager (keys mk, nil
+-- for none) and puts it back in the queue
+local function requeue(ck, waiting, cid, mk)
+  if mk then unload(mk, cid) end
   local f = redis.call('HMGET', ck, 'prio', 'first_in')
   redis.call('HSET', ck, 'state', 'waiting', 'offer_to', '', 'mgr', '')
-  redis.call('ZADD', K('waiting'), qscore(f[1], f[2]), cid)
+  redis.call('ZADD', waiting, qscore(f[1], f[2]), cid)
 end

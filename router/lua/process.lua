@@ -1,73 +1,75 @@
 -- Applies one inbound customer item to its conversation. Idempotent per stream entry.
--- KEYS[1] {P}:seq (slot anchor)
--- ARGV[1] P   ARGV[2] now ms   ARGV[3] inbound stream entry id   ARGV[4] done-marker TTL ms
--- ARGV[5] kind (message|edit|reaction)   ARGV[6] channel   ARGV[7] account   ARGV[8] contact id
--- ARGV[9] transcript line (JSON)   ARGV[10] transcript limit
--- ARGV[11] name   ARGV[12] phone   ARGV[13] email   ARGV[14] source   ARGV[15] meta JSON
--- ARGV[16] priority   ARGV[17] tags (comma-separated)   ARGV[18] spam (1|0)
--- ARGV[19] first inbound time ms (channel timestamp or receive time)
--- ARGV[20] auto-reply kind ("" = none)   ARGV[21] auto-reply outbound JSON with "__CID__" placeholders
--- ARGV[22] auto-reply transcript line JSON   ARGV[23] retention ms (spam is closed at once and expires)
+-- KEYS[1] {P}:done:<inbound entry id>   KEYS[2] {P}:contact:<channel>:<acct>:<contact id>
+-- KEYS[3] {P}:seq   KEYS[4] {P}:waiting   KEYS[5] {P}:outbound   KEYS[6] {P}:events
+-- KEYS[7] {P}:conv: (prefix: the conversation id is read from KEYS[2] or drawn from KEYS[3])
+-- ARGV[1] now ms   ARGV[2] done-marker TTL ms
+-- ARGV[3] kind (message|edit|reaction)   ARGV[4] channel   ARGV[5] account   ARGV[6] contact id
+-- ARGV[7] transcript line (JSON)   ARGV[8] transcript limit
+-- ARGV[9] name   ARGV[10] phone   ARGV[11] email   ARGV[12] source   ARGV[13] meta JSON
+-- ARGV[14] priority   ARGV[15] tags (comma-separated)   ARGV[16] spam (1|0)
+-- ARGV[17] first inbound time ms (channel timestamp or receive time)
+-- ARGV[18] auto-reply kind ("" = none)   ARGV[19] auto-reply outbound JSON with "__CID__" placeholders
+-- ARGV[20] auto-reply transcript line JSON   ARGV[21] retention ms (spam is closed at once and expires)
 -- returns {status, conversation id, created 1|0, state, manager}
 --   status: "ok" | "dup" (entry already applied) | "ignored" (reaction/edit with no open conversation)
-local now = ARGV[2]
-if not redis.call('SET', K('done', ARGV[3]), '1', 'NX', 'PX', ARGV[4]) then
+local done, contact, seqk, waiting, outbound, events, convs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local now, kind = ARGV[1], ARGV[3]
+if not redis.call('SET', done, '1', 'NX', 'PX', ARGV[2]) then
   return {'dup', 0, 0, '', ''}
 end
-local contact = K('contact', ARGV[6], ARGV[7], ARGV[8])
 local cid = redis.call('GET', contact)
 local state = ''
 if cid then
-  state = redis.call('HGET', K('conv', cid), 'state')
+  state = redis.call('HGET', conv_keys(convs, cid).conv, 'state')
   if not state or state == 'closed' then cid = nil end
 end
 if not cid then
-  if ARGV[5] ~= 'message' then
+  if kind ~= 'message' then
     return {'ignored', 0, 0, '', ''}
   end
-  cid = tostring(redis.call('INCR', K('seq')))
-  local ck = K('conv', cid)
+  cid = tostring(redis.call('INCR', seqk))
+  local c = conv_keys(convs, cid)
   state = 'waiting'
-  if ARGV[18] == '1' then state = 'closed' end
-  redis.call('HSET', ck, 'id', cid, 'ch', ARGV[6], 'acct', ARGV[7], 'contact', ARGV[8],
-    'name', ARGV[11], 'phone', ARGV[12], 'email', ARGV[13], 'src', ARGV[14],
-    'prio', ARGV[16], 'tags', ARGV[17], 'spam', ARGV[18], 'state', state,
-    'seq', 0, 'offers', 0, 'first_in', ARGV[19], 'last_in', now, 'created', now)
+  if ARGV[16] == '1' then state = 'closed' end
+  redis.call('HSET', c.conv, 'id', cid, 'ch', ARGV[4], 'acct', ARGV[5], 'contact', ARGV[6],
+    'name', ARGV[9], 'phone', ARGV[10], 'email', ARGV[11], 'src', ARGV[12],
+    'prio', ARGV[14], 'tags', ARGV[15], 'spam', ARGV[16], 'state', state,
+    'seq', 0, 'offers', 0, 'first_in', ARGV[17], 'last_in', now, 'created', now)
   -- meta (consent, UTM, page URL...) is often longer than Redis' listpack value limit (64
   -- bytes); kept inside the hash it would turn the whole hash into a hashtable, about 3x
   -- the memory. It lives in its own key.
-  if ARGV[15] ~= '' then redis.call('SET', K('conv', cid, 'meta'), ARGV[15]) end
-  push_log(cid, ARGV[9], ARGV[10])
+  if ARGV[13] ~= '' then redis.call('SET', c.meta, ARGV[13]) end
+  push_log(c.log, ARGV[7], ARGV[8])
   if state == 'closed' then
-    redis.call('HSET', ck, 'closed', now)
-    redis.call('PEXPIRE', ck, ARGV[23])
-    redis.call('PEXPIRE', K('conv', cid, 'log'), ARGV[23])
-    redis.call('PEXPIRE', K('conv', cid, 'meta'), ARGV[23])
+    redis.call('HSET', c.conv, 'closed', now)
+    redis.call('PEXPIRE', c.conv, ARGV[21])
+    redis.call('PEXPIRE', c.log, ARGV[21])
+    redis.call('PEXPIRE', c.meta, ARGV[21])
     return {'ok', cid, 1, state, ''}
   end
   redis.call('SET', contact, cid)
-  redis.call('ZADD', K('waiting'), qscore(ARGV[16], ARGV[19]), cid)
-  if ARGV[20] ~= '' then
-    local out = string.gsub(ARGV[21], '__CID__', cid)
-    redis.call('XADD', K('outbound'), '*', 'o', out)
-    push_log(cid, string.gsub(ARGV[22], '__CID__', cid), ARGV[10])
+  redis.call('ZADD', waiting, qscore(ARGV[14], ARGV[17]), cid)
+  if ARGV[18] ~= '' then
+    local out = string.gsub(ARGV[19], '__CID__', cid)
+    redis.call('XADD', outbound, '*', 'o', out)
+    push_log(c.log, string.gsub(ARGV[20], '__CID__', cid), ARGV[8])
   end
   return {'ok', cid, 1, state, ''}
 end
-local ck = K('conv', cid)
-push_log(cid, ARGV[9], ARGV[10])
-if ARGV[5] == 'message' then
-  redis.call('HSET', ck, 'last_in', now)
-  local f = redis.call('HMGET', ck, 'name', 'phone', 'email')
-  if (not f[1] or f[1] == '') and ARGV[11] ~= '' then redis.call('HSET', ck, 'name', ARGV[11]) end
-  if (not f[2] or f[2] == '') and ARGV[12] ~= '' then redis.call('HSET', ck, 'phone', ARGV[12]) end
-  if (not f[3] or f[3] == '') and ARGV[13] ~= '' then redis.call('HSET', ck, 'email', ARGV[13]) end
+local c = conv_keys(convs, cid)
+push_log(c.log, ARGV[7], ARGV[8])
+if kind == 'message' then
+  redis.call('HSET', c.conv, 'last_in', now)
+  local f = redis.call('HMGET', c.conv, 'name', 'phone', 'email')
+  if (not f[1] or f[1] == '') and ARGV[9] ~= '' then redis.call('HSET', c.conv, 'name', ARGV[9]) end
+  if (not f[2] or f[2] == '') and ARGV[10] ~= '' then redis.call('HSET', c.conv, 'phone', ARGV[10]) end
+  if (not f[3] or f[3] == '') and ARGV[11] ~= '' then redis.call('HSET', c.conv, 'email', ARGV[11]) end
 end
 local mgr = ''
 if state == 'assigned' then
-  mgr = redis.call('HGET', ck, 'mgr') or ''
-  if ARGV[5] ~= 'reaction' then
-    event('customer_message', cid, mgr, redis.call('HGET', ck, 'seq'), ARGV[5], ARGV[9], now)
+  mgr = redis.call('HGET', c.conv, 'mgr') or ''
+  if kind ~= 'reaction' then
+    event(events, 'customer_message', cid, mgr, redis.call('HGET', c.conv, 'seq'), kind, ARGV[7], now)
   end
 end
 return {'ok', cid, 0, state, mgr}

@@ -1,12 +1,11 @@
 -- A lead-manager's human reply (or a form lead marked contacted): stops the first-response
--- timer and, unless ARGV[6] is empty, queues the message for the channel.
--- KEYS[1] {P}:timers
--- ARGV[1] P   ARGV[2] now ms   ARGV[3] conversation id   ARGV[4] manager
--- ARGV[5] transcript line JSON   ARGV[6] outbound JSON ("" = nothing to send: contacted)
--- ARGV[7] transcript limit
+-- timer and, unless ARGV[5] is empty, queues the message for the channel.
+-- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:conv:<id>:log   KEYS[3] {P}:timers   KEYS[4] {P}:outbound
+-- ARGV[1] now ms   ARGV[2] conversation id   ARGV[3] manager   ARGV[4] transcript line JSON
+-- ARGV[5] outbound JSON ("" = nothing to send: contacted)   ARGV[6] transcript limit
 -- returns {status, first reply 1|0, accepted ms, first inbound ms, channel}; status ok | notfound | notyours | closed
-local cid, mgr, now = ARGV[3], ARGV[4], ARGV[2]
-local ck = K('conv', cid)
+local ck, logk, timers, outbound = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local now, cid, mgr = ARGV[1], ARGV[2], ARGV[3]
 local f = redis.call('HMGET', ck, 'state', 'mgr', 'seq', 'replied', 'accepted', 'first_in', 'ch')
 if not f[1] then return {'notfound', 0, 0, 0, ''} end
 if f[1] == 'closed' then return {'closed', 0, 0, 0, ''} end
@@ -15,11 +14,11 @@ local first = 0
 if f[4] ~= '1' then
   first = 1
   redis.call('HSET', ck, 'replied', '1', 'first_reply_by', mgr)
-  redis.call('ZREM', K('timers'), 'r|' .. cid .. '|' .. f[3])
+  redis.call('ZREM', timers, 'r|' .. cid .. '|' .. f[3])
 end
-push_log(cid, ARGV[5], ARGV[7])
-if ARGV[6] ~= '' then
-  redis.call('XADD', K('outbound'), '*', 'o', ARGV[6])
+push_log(logk, ARGV[4], ARGV[6])
+if ARGV[5] ~= '' then
+  redis.call('XADD', outbound, '*', 'o', ARGV[5])
 elseif not redis.call('HGET', ck, 'first_reply') then
   redis.call('HSET', ck, 'first_reply', now) -- contacted off-channel: speed-to-lead ends now
 end

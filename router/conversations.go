@@ -1,0 +1,86 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// conversation reads one conversation.
+func (b *base) conversation(ctx context.Context, convID int64) (*Conversation, error) {
+	pipe := b.rdb.Pipeline()
+	hc := pipe.HGetAll(ctx, b.keys.conv(convID))
+	mc := pipe.Get(ctx, b.keys.meta(convID))
+	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
+		return nil, err
+	}
+	if err := hc.Err(); err != nil {
+		return nil, err
+	}
+	h := hc.Val()
+	if len(h) == 0 {
+		return nil, ErrNotFound
+	}
+	if m := mc.Val(); m != "" {
+		h["meta"] = m // older conversations keep it in the hash
+	}
+	return decodeConversation(h), nil
+}
+
+// conversations reads the conversations whose ids are the keys of convs in one pipelined
+// round trip; ids that do not exist stay nil.
+func (b *base) conversations(ctx context.Context, convs map[int64]*Conversation) error {
+	pipe := b.rdb.Pipeline()
+	type pair struct {
+		h *redis.MapStringStringCmd
+		m *redis.StringCmd
+	}
+	cmds := make(map[int64]pair, len(convs))
+	for id := range convs {
+		cmds[id] = pair{pipe.HGetAll(ctx, b.keys.conv(id)), pipe.Get(ctx, b.keys.meta(id))}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
+		return err
+	}
+	for id, p := range cmds {
+		if err := p.h.Err(); err != nil {
+			return err
+		}
+		h := p.h.Val()
+		if len(h) == 0 {
+			continue
+		}
+		if m := p.m.Val(); m != "" {
+			h["meta"] = m
+		}
+		convs[id] = decodeConversation(h)
+	}
+	return nil
+}
+
+func decodeConversation(h map[string]string) *Conversation {
+	i64 := func(k string) int64 { v, _ := strconv.ParseInt(h[k], 10, 64); return v }
+	c := &Conversation{
+		ID: i64("id"), Channel: h["ch"], Account: h["acct"], ContactID: h["contact"], Name: h["name"],
+		Phone: h["phone"], Email: h["email"], Source: h["src"], State: h["state"], Priority: int(i64("prio")),
+		Spam: h["spam"] == "1", Qualification: h["qual"], HandedOff: h["handed"] == "1",
+		ManagerID: h["mgr"], OfferTo: h["offer_to"], OfferSeq: i64("seq"), Offers: int(i64("offers")),
+		Escalated: h["esc"] == "1", Replied: h["replied"] == "1",
+		FirstInboundAt: fromMS(i64("first_in")), LastInboundAt: fromMS(i64("last_in")),
+		FirstOfferAt: fromMS(i64("first_offer")), OfferedAt: fromMS(i64("offered")),
+		AcceptedAt: fromMS(i64("accepted")), FirstReplyAt: fromMS(i64("first_reply")), ClosedAt: fromMS(i64("closed")),
+	}
+	if c.State == StateWaiting || c.State == StateClosed {
+		c.OfferTo = ""
+	}
+	if t := h["tags"]; t != "" {
+		c.Tags = strings.Split(t, ",")
+	}
+	if m := h["meta"]; m != "" {
+		_ = json.Unmarshal([]byte(m), &c.Meta)
+	}
+	return c
+}

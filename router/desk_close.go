@@ -1,0 +1,92 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/lidorub/lidorub/channels"
+)
+
+// Qualify sets hot, warm or tourist; a tourist gets the polite-close template and is closed.
+func (d *desk) Qualify(ctx context.Context, convID int64, managerID, level string) error {
+	if _, err := d.team.lead(managerID); err != nil {
+		return err
+	}
+	if level != QualHot && level != QualWarm && level != QualTourist {
+		return fmt.Errorf("%w: level must be hot, warm or tourist", ErrInvalid)
+	}
+	a := qualifyArgs{Now: ms(d.clock.Now()), Conv: convID, Manager: managerID, Level: level}
+	status, err := qualifyScript.Run(ctx, d.rdb, d.keys.qualifyKeys(convID), a.argv()...).Text()
+	if err != nil {
+		return fmt.Errorf("qualify: %w", err)
+	}
+	if err := statusErr(status); err != nil {
+		return err
+	}
+	d.m.Qualified.WithLabelValues(managerID, level).Inc()
+	if level == QualTourist {
+		return d.close(ctx, convID, managerID, true)
+	}
+	return nil
+}
+
+// Close closes a conversation assigned to the manager.
+func (d *desk) Close(ctx context.Context, convID int64, managerID string) error {
+	if _, err := d.team.lead(managerID); err != nil {
+		return err
+	}
+	return d.close(ctx, convID, managerID, false)
+}
+
+func (d *desk) close(ctx context.Context, convID int64, managerID string, polite bool) error {
+	now := d.clock.Now()
+	outJSON, line := "", ""
+	if polite && tplText(d.tpl.Close) != "" {
+		c, err := d.conversation(ctx, convID)
+		if err != nil {
+			return err
+		}
+		if d.senders.get(c.Channel) != nil {
+			out := channels.Outbound{ID: fmt.Sprintf("c%d-close", convID), ConversationID: strconv.FormatInt(convID, 10),
+				Channel: c.Channel, Account: c.Account, ContactID: c.ContactID, Kind: "close", Text: tplText(d.tpl.Close), Meta: c.Meta, CreatedAt: now}
+			b, _ := json.Marshal(out)
+			l, _ := json.Marshal(Message{Dir: "out", Kind: "close", Text: out.Text, ID: out.ID, At: now})
+			outJSON, line = string(b), string(l)
+		}
+	}
+	a := closeArgs{Now: ms(now), Conv: convID, Manager: managerID, Out: outJSON, Line: line,
+		Limit: d.cfg.TranscriptLimit, Retention: d.cfg.Retention.Milliseconds()}
+	res, err := closeScript.Run(ctx, d.rdb, d.keys.closeKeys(convID, managerID), a.argv()...).Slice()
+	if err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	status, _ := res[0].(string)
+	if err := statusErr(status); err != nil {
+		return err
+	}
+	ch, _ := res[1].(string)
+	d.m.Closed.WithLabelValues(ch).Inc()
+	d.offers.after(ctx)
+	return nil
+}
+
+// Erase deletes a conversation and its transcript at the customer's request. Only a
+// supervisor may erase. The manager holding it is told (a closed event with reason erased).
+func (d *desk) Erase(ctx context.Context, convID int64, managerID string) error {
+	if d.Role(managerID) != RoleSupervisor {
+		return fmt.Errorf("%w: only a supervisor can erase a conversation", ErrForbidden)
+	}
+	a := eraseArgs{Now: ms(d.clock.Now()), Conv: convID}
+	status, err := eraseScript.Run(ctx, d.rdb, d.keys.eraseKeys(convID), a.argv()...).Text()
+	if err != nil {
+		return fmt.Errorf("erase: %w", err)
+	}
+	if err := statusErr(status); err != nil {
+		return err
+	}
+	d.log.Info("conversation erased on request", "conversation", convID, "by", managerID)
+	d.offers.after(ctx)
+	return nil
+}

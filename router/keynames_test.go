@@ -1,0 +1,95 @@
+package router_test
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/router"
+)
+
+// TestKeyNamesDoNotChange walks a conversation through every script (offer, pass, accept,
+// reply, delivery status, lapse, close) and lists the Redis keys left behind: renaming a
+// key would orphan the data of a running installation, so a change here needs a migration note.
+func TestKeyNamesDoNotChange(t *testing.T) {
+	e := newEnv(t, opts{cfg: router.Config{OfferTimeout: 30 * time.Second, MaxOffers: 5}})
+	e.online("anna", "boris")
+	e.inbound("c1", "hi")
+	first := e.conv(1).OfferTo
+	if err := e.r.Pass(e.ctx, 1, first); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	second := e.conv(1).OfferTo
+	if err := e.r.Accept(e.ctx, 1, second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.r.Reply(e.ctx, 1, second, "hello", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	e.ingestMsg(channels.Inbound{Channel: channels.Telegram, Account: "shop", MessageID: "st-1", Kind: channels.KindStatus,
+		Meta: map[string]string{"ref": "tg-" + e.sender.last().ID, "status": "read"}})
+	e.ingestMsg(channels.Inbound{Channel: channels.Telegram, Account: "shop", MessageID: "c2-1", ContactID: "c2",
+		Text: "second lead", Meta: map[string]string{"utm_source": "ads"}})
+	e.advance(31 * time.Second) // the offer of c2 lapses and is offered again
+	if err := e.r.Close(e.ctx, 1, second); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+
+	var got []string
+	for _, pattern := range []string{"{" + e.keys.Prefix + "}*", "{" + e.keys.Prefix + ":in}*"} {
+		ks, err := e.rdb.Keys(e.ctx, pattern).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ks...)
+	}
+	ids := regexp.MustCompile(`\d{10,}-\d+`)
+	for i, k := range got {
+		k = strings.ReplaceAll(k, e.keys.Prefix, "P")
+		k = strings.ReplaceAll(k, ":"+first, ":M1")
+		k = strings.ReplaceAll(k, ":"+second, ":M2")
+		got[i] = ids.ReplaceAllString(k, "<entry>")
+	}
+	slices.Sort(got)
+	got = slices.Compact(got)
+	want := []string{
+		"{P:in}:dedupe:telegram:shop:c1-1",
+		"{P:in}:dedupe:telegram:shop:c2-1",
+		"{P:in}:dedupe:telegram:shop:st-1",
+		"{P:in}:inbound",
+		"{P}:contact:telegram:shop:c2",
+		"{P}:conv:1",
+		"{P}:conv:1:log",
+		"{P}:conv:2",
+		"{P}:conv:2:lapsed",
+		"{P}:conv:2:log",
+		"{P}:conv:2:meta",
+		"{P}:done:<entry>",
+		"{P}:events",
+		"{P}:fired",
+		"{P}:mgr:M1",
+		"{P}:mgr:M2",
+		"{P}:mgr:M2:convs",
+		"{P}:out:c1-auto_ack",
+		"{P}:out:c1-r1",
+		"{P}:out:c2-auto_ack",
+		"{P}:outbound",
+		"{P}:outref:telegram:shop:tg-c1-auto_ack",
+		"{P}:outref:telegram:shop:tg-c1-r1",
+		"{P}:outref:telegram:shop:tg-c2-auto_ack",
+		"{P}:rr",
+		"{P}:seq",
+		"{P}:timers",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("Redis keys (-want +got):\n%s", diff)
+	}
+}

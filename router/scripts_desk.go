@@ -1,0 +1,123 @@
+package router
+
+// Typed wrappers of the scripts behind the Desk (manager actions); see scripts.go.
+
+// presence.lua: a lead-manager goes online or offline.
+var presenceScript = script("presence")
+
+func (k keys) presenceKeys(mgr string) []string {
+	return []string{k.mgr(mgr), k.mgrConvs(mgr), k.waiting(), k.timers(), k.events(), k.convPrefix()}
+}
+
+type presenceArgs struct {
+	Now     int64 // ms
+	Manager string
+	Online  bool
+}
+
+func (a presenceArgs) argv() []any { return []any{a.Now, a.Manager, flag(a.Online)} }
+
+// accept.lua: a lead-manager takes an offer.
+var acceptScript = script("accept")
+
+func (k keys) acceptKeys(conv int64, mgr string) []string {
+	return []string{k.conv(conv), k.timers(), k.mgrConvs(mgr), k.events()}
+}
+
+type acceptArgs struct {
+	Now           int64 // ms
+	Conv          int64
+	Manager       string
+	FirstResponse int64 // SLA, ms
+}
+
+func (a acceptArgs) argv() []any { return []any{a.Now, a.Conv, a.Manager, a.FirstResponse} }
+
+// pass.lua: a lead-manager declines an offer.
+var passScript = script("pass")
+
+func (k keys) passKeys(conv int64, mgr string) []string {
+	return []string{k.conv(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(), k.mgr(mgr), k.mgrConvs(mgr)}
+}
+
+type passArgs struct {
+	Now     int64 // ms
+	Conv    int64
+	Manager string
+}
+
+func (a passArgs) argv() []any { return []any{a.Now, a.Conv, a.Manager} }
+
+// outseq.lua: the next number of a conversation's outbound messages (no ARGV).
+var outSeqScript = script("outseq")
+
+func (k keys) outSeqKeys(conv int64) []string { return []string{k.conv(conv)} }
+
+// reply.lua: a human reply, or a form lead marked contacted.
+var replyScript = script("reply")
+
+func (k keys) replyKeys(conv int64) []string {
+	return []string{k.conv(conv), k.log(conv), k.timers(), k.outbound()}
+}
+
+type replyArgs struct {
+	Now     int64 // ms
+	Conv    int64
+	Manager string
+	Line    string // transcript line JSON
+	Out     string // outbound JSON, "" = nothing to send (contacted)
+	Limit   int    // transcript limit
+}
+
+func (a replyArgs) argv() []any { return []any{a.Now, a.Conv, a.Manager, a.Line, a.Out, a.Limit} }
+
+// qualify.lua: hot, warm or tourist.
+var qualifyScript = script("qualify")
+
+func (k keys) qualifyKeys(conv int64) []string { return []string{k.conv(conv), k.events()} }
+
+type qualifyArgs struct {
+	Now     int64 // ms
+	Conv    int64
+	Manager string
+	Level   string
+}
+
+func (a qualifyArgs) argv() []any { return []any{a.Now, a.Conv, a.Manager, a.Level} }
+
+// close.lua: closes a conversation assigned to the manager.
+var closeScript = script("close")
+
+func (k keys) closeKeys(conv int64, mgr string) []string {
+	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.mgr(mgr), k.mgrConvs(mgr),
+		k.timers(), k.outbound(), k.events(), k.contactPrefix()}
+}
+
+type closeArgs struct {
+	Now       int64 // ms
+	Conv      int64
+	Manager   string
+	Out       string // closing message's outbound JSON, "" = none
+	Line      string // its transcript line
+	Limit     int    // transcript limit
+	Retention int64  // ms
+}
+
+func (a closeArgs) argv() []any {
+	return []any{a.Now, a.Conv, a.Manager, a.Out, a.Line, a.Limit, a.Retention}
+}
+
+// erase.lua: deletes a conversation on request.
+var eraseScript = script("erase")
+
+func (k keys) eraseKeys(conv int64) []string {
+	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(),
+		k.mgrPrefix(), k.contactPrefix()}
+}
+
+type eraseArgs struct {
+	Now  int64 // ms
+	Conv int64
+}
+
+func (a eraseArgs) argv() []any { return []any{a.Now, a.Conv} }

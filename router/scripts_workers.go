@@ -1,0 +1,147 @@
+package router
+
+// Typed wrappers of the scripts run by the background workers (inbound, offers, timers,
+// outbound); see scripts.go.
+
+// process.lua: applies one inbound customer item to its conversation.
+var processScript = script("process")
+
+func (k keys) processKeys(entryID, ch, acct, contactID string) []string {
+	return []string{k.done(entryID), k.contact(ch, acct, contactID), k.seq(), k.waiting(), k.outbound(), k.events(),
+		k.convPrefix()}
+}
+
+type processArgs struct {
+	Now       int64 // ms
+	DoneTTL   int64 // ms
+	Kind      string
+	Channel   string
+	Account   string
+	ContactID string
+	Line      string // transcript line JSON
+	Limit     int    // transcript limit
+	Name      string
+	Phone     string
+	Email     string
+	Source    string
+	Meta      string // JSON, "" = none
+	Priority  int
+	Tags      string // comma-separated
+	Spam      bool
+	FirstIn   int64  // ms
+	AckKind   string // "" = no automatic reply
+	AckOut    string // its outbound JSON with "__CID__" placeholders
+	AckLine   string // its transcript line JSON
+	Retention int64  // ms
+}
+
+func (a processArgs) argv() []any {
+	return []any{a.Now, a.DoneTTL, a.Kind, a.Channel, a.Account, a.ContactID, a.Line, a.Limit,
+		a.Name, a.Phone, a.Email, a.Source, a.Meta, a.Priority, a.Tags, flag(a.Spam), a.FirstIn,
+		a.AckKind, a.AckOut, a.AckLine, a.Retention}
+}
+
+// assign.lua: offers waiting conversations to free lead-managers.
+var assignScript = script("assign")
+
+// candidate is a lead-manager on shift, offered work by assign.lua when free.
+type candidate struct {
+	ID       string
+	Capacity int
+}
+
+func (k keys) assignKeys(cands []candidate) []string {
+	ks := []string{k.waiting(), k.rr(), k.timers(), k.events(), k.convPrefix()}
+	for _, c := range cands {
+		ks = append(ks, k.mgr(c.ID), k.mgrConvs(c.ID))
+	}
+	return ks
+}
+
+type assignArgs struct {
+	Now          int64 // ms
+	Strategy     string
+	OfferTimeout int64 // ms
+	Scan         int   // queued conversations to look at
+	Candidates   []candidate
+}
+
+func (a assignArgs) argv() []any {
+	v := []any{a.Now, a.Strategy, a.OfferTimeout, a.Scan, len(a.Candidates)}
+	for _, c := range a.Candidates {
+		v = append(v, c.ID, c.Capacity)
+	}
+	return v
+}
+
+// forward.lua: moves due timers to the fired stream.
+var forwardScript = script("forward")
+
+func (k keys) forwardKeys() []string { return []string{k.timers(), k.fired()} }
+
+type forwardArgs struct {
+	Now   int64 // ms
+	Batch int
+}
+
+func (a forwardArgs) argv() []any { return []any{a.Now, a.Batch} }
+
+// expire.lua: a fired speed-to-lead timer.
+var expireScript = script("expire")
+
+func (k keys) expireKeys(conv int64) []string {
+	return []string{k.conv(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(), k.mgrPrefix()}
+}
+
+type expireArgs struct {
+	Now       int64  // ms
+	Kind      string // o (offer) | r (first reply)
+	Conv      int64
+	Seq       string // offer seq of the timer
+	MaxOffers int
+}
+
+func (a expireArgs) argv() []any { return []any{a.Now, a.Kind, a.Conv, a.Seq, a.MaxOffers} }
+
+// delivered.lua: the channel accepted an outbound message.
+var deliveredScript = script("delivered")
+
+func (k keys) deliveredKeys(conv int64, outID, ch, acct, channelMsgID string) []string {
+	return []string{k.out(outID), k.outref(ch, acct, channelMsgID), k.conv(conv)}
+}
+
+type deliveredArgs struct {
+	Now          int64 // ms
+	Conv         int64
+	OutID        string
+	Human        bool
+	ChannelMsgID string // "" if none
+	Manager      string
+	RefTTL       int64 // ms
+}
+
+func (a deliveredArgs) argv() []any {
+	return []any{a.Now, a.Conv, a.OutID, flag(a.Human), a.ChannelMsgID, a.Manager, a.RefTTL}
+}
+
+// failed.lua: an outbound message failed for good.
+var failedScript = script("failed")
+
+func (k keys) failedKeys(conv int64, outID string) []string {
+	return []string{k.out(outID), k.conv(conv), k.log(conv), k.events()}
+}
+
+type failedArgs struct {
+	Now     int64 // ms
+	Conv    int64
+	OutID   string
+	Manager string // "" = automatic message
+	Reason  string // safe to show
+	Line    string // transcript line JSON
+	Limit   int    // transcript limit
+	RefTTL  int64  // ms
+}
+
+func (a failedArgs) argv() []any {
+	return []any{a.Now, a.Conv, a.OutID, a.Manager, a.Reason, a.Line, a.Limit, a.RefTTL}
+}

@@ -1,0 +1,82 @@
+package router
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/lidorub/lidorub/store"
+)
+
+// Consumer group names.
+const (
+	groupRouter = "router" // inbound and fired timers
+	groupNotify = "notify" // events
+	groupSend   = "send"   // outbound
+)
+
+// consumerForget: a consumer idle this long with nothing pending belongs to a process that is gone.
+const consumerForget = 24 * time.Hour
+
+// streamWorker is a component that consumes one stream: the inbound applier, the fired-timer
+// handler, the event dispatcher and the sender. Run starts router.workers consumers of each.
+type streamWorker interface {
+	consumer(instance, suffix string) *store.Consumer
+}
+
+// consumerConfig is the configuration of a consumer named instance-name of stream's group.
+func (b *base) consumerConfig(stream, group, instance, name string) store.ConsumerConfig {
+	return store.ConsumerConfig{Stream: stream, Group: group, Consumer: instance + "-" + name,
+		ReclaimIdle: b.cfg.ReclaimIdle, MaxDeliveries: int64(b.cfg.MaxDeliveries)}
+}
+
+// deadLetter moves a malformed entry to its stream's dead-letter stream (it would fail forever).
+func (b *base) deadLetter(ctx context.Context, e store.Entry) error {
+	values := map[string]any{"dead_from_id": e.ID}
+	for k, v := range e.Values {
+		values[k] = v
+	}
+	return b.rdb.XAdd(ctx, &redis.XAddArgs{Stream: store.DeadLetter(e.Stream), Values: values,
+		MaxLen: store.DeadLetterMaxLen, Approx: true}).Err()
+}
+
+// trim drops acknowledged entries of the router's streams and forgets consumers of
+// processes gone for a day with nothing pending.
+func (b *base) trim(ctx context.Context) error {
+	groups := map[string]string{b.keys.Inbound(): groupRouter, b.keys.fired(): groupRouter,
+		b.keys.events(): groupNotify, b.keys.outbound(): groupSend}
+	for s, g := range groups {
+		if _, err := store.Trim(ctx, b.rdb, s); err != nil {
+			return err
+		}
+		if _, err := store.PruneConsumers(ctx, b.rdb, s, g, consumerForget); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// goWG runs f in a goroutine counted by wg.
+func goWG(wg *sync.WaitGroup, f func()) {
+	wg.Add(1)
+	go func() { defer wg.Done(); f() }()
+}
+
+// every calls f every d until ctx ends, logging its errors.
+func every(ctx context.Context, log *slog.Logger, d time.Duration, f func(context.Context) error) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("periodic router task failed", "err", err)
+			}
+		}
+	}
+}
