@@ -87,12 +87,23 @@ func (c *Channel) Register(mux *http.ServeMux) { c.webhook.Register(mux, Path) }
 func (c *Channel) Handler() http.Handler { return c.webhook.Handler(Path) }
 
 // afterIngest keeps the customer-service window: every customer message (reactions
-// included) opens it; a failed status saying the window is closed closes it.
+// included) opens it; a failed status saying the window is closed closes it, but only when
+// the failure is newer than the customer's latest message (Meta does not deliver webhooks
+// in order: a stale failure must not block the reply to a customer who just wrote).
 func (c *Channel) afterIngest(ctx context.Context, in channels.Inbound) error {
 	switch in.Kind {
 	case channels.KindStatus:
 		if in.Meta["status"] == "failed" && in.Meta[MetaErrorCode] == fmt.Sprint(errReengagement) && in.ContactID != "" {
-			return c.window.Close(ctx, in.Account, in.ContactID)
+			at := in.SentAt
+			if at.IsZero() {
+				at = c.clk.Now()
+			}
+			closed, err := c.window.Close(ctx, in.Account, in.ContactID, at)
+			if err == nil && !closed {
+				c.log.Info("whatsappcloud: a re-engagement failure older than the customer's last message did not close the window",
+					"account", in.Account, "status_id", in.MessageID)
+			}
+			return err
 		}
 		return nil
 	case channels.KindMessage, channels.KindReaction, "":
@@ -180,12 +191,12 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	if err != nil {
 		return channels.SendResult{}, err
 	}
-	last, ok, err := c.window.Last(ctx, acct.PhoneNumberID, out.ContactID)
+	w, err := c.window.State(ctx, acct.PhoneNumberID, out.ContactID)
 	if err != nil {
 		return channels.SendResult{}, fmt.Errorf("whatsappcloud: read service window: %w", err)
 	}
-	if !ok || c.clk.Now().Sub(last) > ServiceWindow {
-		return c.outsideWindow(ctx, acct, out, last, ok)
+	if !w.Known || w.Closed || c.clk.Now().Sub(w.Last) > ServiceWindow {
+		return c.outsideWindow(ctx, acct, out, w)
 	}
 	first, err := meta.SendParts(ctx, c.rdb, c.progressKey(acct.PhoneNumberID, out.ID), len(parts), func(i int) (string, error) {
 		req := parts[i]
@@ -195,11 +206,8 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	return channels.SendResult{ChannelMessageID: first}, err
 }
 
-func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.Outbound, last time.Time, ever bool) (channels.SendResult, error) {
-	since := "the customer has not written in the last 7 days"
-	if ever {
-		since = fmt.Sprintf("the customer last wrote %s ago", c.clk.Now().Sub(last).Truncate(time.Minute))
-	}
+func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.Outbound, w meta.WindowState) (channels.SendResult, error) {
+	since := c.windowReason(w)
 	t := acct.Template
 	if t == nil || t.Name == "" {
 		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s) and no approved template is configured; wait until the customer writes again", since)
@@ -238,6 +246,18 @@ func (c *Channel) post(ctx context.Context, acct Account, contact string, req se
 	return resp.Messages[0].ID, nil
 }
 
+// windowReason says, truthfully, why a reply is outside the customer-service window.
+func (c *Channel) windowReason(w meta.WindowState) string {
+	switch {
+	case !w.Known:
+		return fmt.Sprintf("no message from the customer is on record in the last %d days", int(meta.WindowTTL/(24*time.Hour)))
+	case w.Closed:
+		return fmt.Sprintf("WhatsApp reported the window closed after the customer's last message, %s ago",
+			c.clk.Now().Sub(w.Last).Truncate(time.Minute))
+	}
+	return fmt.Sprintf("the customer last wrote %s ago", c.clk.Now().Sub(w.Last).Truncate(time.Minute))
+}
+
 // explain turns known Cloud API errors into messages a manager understands.
 func (c *Channel) explain(ctx context.Context, acct Account, contact string, err error) error {
 	var ge *meta.GraphError
@@ -246,7 +266,7 @@ func (c *Channel) explain(ctx context.Context, acct Account, contact string, err
 	}
 	switch ge.Code {
 	case errReengagement:
-		if cerr := c.window.Close(ctx, acct.PhoneNumberID, contact); cerr != nil {
+		if _, cerr := c.window.Close(ctx, acct.PhoneNumberID, contact, c.clk.Now()); cerr != nil {
 			c.log.Warn("could not close the service window", "account", acct.PhoneNumberID, "err", cerr)
 		}
 		return channels.Permanentf("WhatsApp refused the message: the 24-hour customer-service window is closed (%v)", ge)

@@ -298,8 +298,8 @@ func TestStatuses(t *testing.T) {
 			t.Errorf("%d: %+v, want %+v", i, s, w)
 		}
 	}
-	if _, ok, _ := e.ch.window.Last(context.Background(), phone1, customer); ok {
-		t.Error("a failed re-engagement status should close the window")
+	if w, _ := e.ch.window.State(context.Background(), phone1, customer); !w.Closed {
+		t.Error("a failed re-engagement status newer than the customer's message should close the window")
 	}
 }
 
@@ -524,4 +524,70 @@ func BenchmarkWebhookBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*6)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// TestStaleReengagementFailure: Meta does not deliver webhooks in order. A failed status
+// with error 131047 about a send older than the customer's latest message must not close
+// the customer-service window, whichever of the two arrives first.
+func TestStaleReengagementFailure(t *testing.T) {
+	for _, order := range [][]string{
+		{"text.json", "status_reengagement_stale.json"},
+		{"status_reengagement_stale.json", "text.json"},
+	} {
+		t.Run(order[0]+" first", func(t *testing.T) {
+			e := newEnv(t)
+			for _, f := range order {
+				e.deliver(t, f)
+			}
+			w, err := e.ch.window.State(context.Background(), phone1, customer)
+			if err != nil || !w.Known || w.Closed || !w.Last.Equal(fixtureTime) {
+				t.Fatalf("window = %+v, %v; want open since the customer's message", w, err)
+			}
+			e.clk.Advance(10 * time.Minute)
+			if _, err := e.ch.Send(context.Background(), out("o1", "Да, есть")); err != nil {
+				t.Fatalf("reply to a customer who wrote 10 minutes ago refused: %v", err)
+			}
+			if n := len(e.graph.requests()); n != 1 {
+				t.Fatalf("%d requests, want the reply", n)
+			}
+		})
+	}
+}
+
+// TestReengagementFailureClosesWindowTruthfully: a 131047 failure newer than the customer's
+// last message closes the window; the refusal says so (and does not claim the customer has
+// not written); a late-delivered older message keeps it closed; a newer one reopens it.
+func TestReengagementFailureClosesWindowTruthfully(t *testing.T) {
+	e := newEnv(t)
+	e.deliver(t, "text.json")     // customer at T
+	e.deliver(t, "statuses.json") // 131047 at T+103 s
+	e.clk.Advance(5 * time.Minute)
+	_, err := e.ch.Send(context.Background(), out("o1", "Ответ"))
+	if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "WhatsApp reported the window closed after the customer's last message, 5m0s ago") ||
+		strings.Contains(err.Error(), "has not written") {
+		t.Fatalf("refusal = %v", err)
+	}
+	message := func(id string, at time.Time) {
+		body := bytes.Replace(fixture(t, "text.json"), []byte(`"1732780800"`), []byte(fmt.Sprintf(`"%d"`, at.Unix())), 1)
+		body = bytes.Replace(body, []byte("wamid.HBg"), []byte(id), 1)
+		if w := e.post(t, body, meta.Sign(testSecret, body)); w.Code != 200 {
+			t.Fatal(w.Code)
+		}
+	}
+	message("wamid.LATE", fixtureTime.Add(50*time.Second)) // written before the failure, delivered after
+	if w, _ := e.ch.window.State(context.Background(), phone1, customer); !w.Closed || !w.Last.Equal(fixtureTime.Add(50*time.Second)) {
+		t.Fatalf("after an older message: %+v, want still closed", w)
+	}
+	message("wamid.NEW", fixtureTime.Add(200*time.Second))
+	if _, err := e.ch.Send(context.Background(), out("o2", "Ответ")); err != nil {
+		t.Fatalf("after the customer wrote again: %v", err)
+	}
+}
+
+func TestOutsideWindowNothingOnRecord(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.ch.Send(context.Background(), out("o1", "Ответ"))
+	if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "no message from the customer is on record in the last 8 days") {
+		t.Fatalf("err = %v", err)
+	}
 }
