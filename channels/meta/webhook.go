@@ -108,7 +108,9 @@ func (w *Webhook) ServeVerify(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.count("verify_ok")
+	// The body is the caller's hub.challenge: plain text, never sniffed as anything else.
 	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	rw.Header().Set("X-Content-Type-Options", "nosniff")
 	rw.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(rw, challenge)
 }
