@@ -666,3 +666,30 @@ func TestSendRetryResumesAfterSentParts(t *testing.T) {
 		t.Fatalf("%d sendPhoto calls, want 2 (failed, then retried)", n)
 	}
 }
+
+// TestReplayedUpdateCounted: an update whose update_id is below the stored offset (Telegram
+// replaying one already confirmed) is skipped, and counted as a duplicate.
+func TestReplayedUpdateCounted(t *testing.T) {
+	e := newEnv(t)
+	ch := e.channel(nil)
+	ctx := context.Background()
+	e.push(tokenShop, "text.json", "photo.json")
+	if _, err := ch.Poller("shop").PollOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ReplayUpdate(tokenShop, fixture(t, "text.json"))
+	e.push(tokenShop, "document.json")
+	res, err := ch.Poller("shop").PollOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Updates != 1 || res.Offset != 500104 {
+		t.Fatalf("result %+v, want the new update only", res)
+	}
+	if got := ids(e.stored()); !reflect.DeepEqual(got, []string{"7001:11", "7001:12", "7001:13"}) {
+		t.Fatalf("stored %v", got)
+	}
+	if n := testutil.ToFloat64(ch.m.updates.WithLabelValues("shop", resDuplicate)); n != 1 {
+		t.Fatalf("duplicates counted %v, want the replay counted once", n)
+	}
+}
