@@ -56,7 +56,7 @@ func VerifySignature(secret string, body []byte, header string) bool {
 // Batch is what a parser found in one webhook body.
 type Batch struct {
 	Items []channels.Inbound
-	// Ignored counts updates deliberately dropped (echoes, reads of nothing, postbacks,
+	// Ignored counts updates deliberately dropped (echoes, reads of nothing, system messages,
 	// fields we do not handle).
 	Ignored int
 	// UnknownAccounts lists entry account ids that are not configured (their updates are dropped).
