@@ -215,7 +215,7 @@ func TestE164(t *testing.T) {
 		"79161234567":      "+79161234567",
 		"+7 916 123-45-67": "+79161234567",
 		"+14155552671":     "+14155552671",
-		"12":               "12", // not a number: kept as it came
+		"12":               "12",             // not a number: kept as it came
 		"(415) 555-2671":   "(415) 555-2671", // national format, country unknown: kept as it came
 		"8 916 123-45-67":  "8 916 123-45-67",
 		"":                 "",
