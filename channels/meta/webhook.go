@@ -61,6 +61,9 @@ type Batch struct {
 	Ignored int
 	// UnknownAccounts lists entry account ids that are not configured (their updates are dropped).
 	UnknownAccounts []string
+	// Errors are problems Meta reports for the whole app or account instead of updates
+	// (WhatsApp's webhook-level "errors"), as texts safe to log: code, title and details.
+	Errors []string
 }
 
 // Parser turns one verified webhook body into inbound items. It must not panic on any input
@@ -154,6 +157,12 @@ func (w *Webhook) ServeDelivery(rw http.ResponseWriter, r *http.Request) {
 		w.count("unknown_account")
 		w.log().Warn("meta webhook: updates for accounts that are not configured were dropped", "channel", w.Channel,
 			"accounts", batch.UnknownAccounts)
+	}
+	if len(batch.Errors) > 0 {
+		if w.Metrics != nil {
+			w.Metrics.Errors.WithLabelValues(w.Channel).Add(float64(len(batch.Errors)))
+		}
+		w.log().Warn("meta webhook: Meta reported errors instead of updates", "channel", w.Channel, "errors", batch.Errors)
 	}
 	items := batch.Items
 	ctx := r.Context()

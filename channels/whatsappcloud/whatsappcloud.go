@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,7 +71,7 @@ func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys stor
 	c.graph, c.webhook, err = cfg.Wire(meta.Webhook{
 		Channel: channels.WhatsAppCloud, Ingester: ing, Log: log,
 		Parse: func(body []byte) (meta.Batch, error) {
-			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok })
+			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok }, ParseOptions{AllowGroups: cfg.AllowGroups})
 		},
 		AfterIngest: c.afterIngest,
 	}, ids, reg, alerter, clk)
@@ -145,7 +146,8 @@ type sendTemplate struct {
 type sendRequest struct {
 	MessagingProduct string        `json:"messaging_product"`
 	RecipientType    string        `json:"recipient_type,omitempty"`
-	To               string        `json:"to"`
+	To               string        `json:"to,omitempty"`        // a phone number (wa_id) or a group id
+	Recipient        string        `json:"recipient,omitempty"` // a business-scoped user id
 	Type             string        `json:"type"`
 	Text             *sendText     `json:"text,omitempty"`
 	Image            *sendMedia    `json:"image,omitempty"`
@@ -200,7 +202,7 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	}
 	first, err := meta.SendParts(ctx, c.rdb, c.progressKey(acct.PhoneNumberID, out.ID), len(parts), func(i int) (string, error) {
 		req := parts[i]
-		req.To = out.ContactID
+		addressTo(&req, out.ContactID)
 		return c.post(ctx, acct, out.ContactID, req)
 	})
 	return channels.SendResult{ChannelMessageID: first}, err
@@ -220,8 +222,9 @@ func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.
 	if owned == 0 {
 		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s); the approved template %q was already sent to invite the customer back — reply once they answer", since, t.Name)
 	}
-	req := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: out.ContactID, Type: "template",
+	req := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", Type: "template",
 		Template: &sendTemplate{Name: t.Name}}
+	addressTo(&req, out.ContactID)
 	req.Template.Language.Code = t.Language
 	id, err := c.post(ctx, acct, out.ContactID, req)
 	if err != nil {
@@ -278,6 +281,21 @@ func (c *Channel) explain(ctx context.Context, acct Account, contact string, err
 		return channels.Permanentf("WhatsApp refused the approved template: check template name and language in the config (%v)", ge)
 	}
 	return err
+}
+
+// addressTo sets the recipient of req from a contact id: a phone number (digits) goes in
+// "to"; a group ("group:<id>", allow_groups) in "to" with recipient_type "group"; anything
+// else is a business-scoped user id, which the Cloud API takes in "recipient".
+func addressTo(req *sendRequest, contact string) {
+	if g, ok := strings.CutPrefix(contact, GroupContactPrefix); ok {
+		req.RecipientType, req.To = "group", g
+		return
+	}
+	if strings.Trim(contact, "0123456789") == "" {
+		req.To = contact
+		return
+	}
+	req.Recipient = contact
 }
 
 // buildParts turns the outbound text and attachments into Cloud API messages (To unset).
