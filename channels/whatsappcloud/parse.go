@@ -61,7 +61,7 @@ type message struct {
 	ID         string   `json:"id"`
 	Timestamp  meta.Int `json:"timestamp"`
 	Type       string   `json:"type"`
-	Text      *struct {
+	Text       *struct {
 		Body string `json:"body"`
 	} `json:"text"`
 	Image    *media `json:"image"`
