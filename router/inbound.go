@@ -165,12 +165,32 @@ func (r *Router) prepareMessage(ctx context.Context, entryID string, in channels
 	if q.Spam {
 		spam = "1"
 	}
+	origID, patch, unset := rewriteOf(in)
 	return pendingMessage{in: in, spam: q.Spam, args: []any{
 		r.keys.p, ms(now), entryID, doneTTL.Milliseconds(),
 		in.Kind, in.Channel, in.Account, in.ContactID, string(line), r.cfg.TranscriptLimit,
 		in.DisplayName, in.Phone, in.Email, in.Source, meta,
 		q.Priority, strings.Join(q.Tags, ","), spam, ms(firstIn),
-		ackKind, ackOut, ackLine, r.cfg.Retention.Milliseconds()}}, nil
+		ackKind, ackOut, ackLine, r.cfg.Retention.Milliseconds(),
+		origID, patch, unset}}, nil
+}
+
+// rewriteOf says how an edit or a deletion changes the customer's original message in the
+// transcript: its channel id, the JSON fields to set on its line and the fields to remove.
+// origID is "" for anything else.
+func rewriteOf(in channels.Inbound) (origID, patch, unset string) {
+	switch in.Kind {
+	case channels.KindEdit:
+		p := map[string]any{"edited": true, "text": in.Text}
+		if len(in.Attachments) > 0 {
+			p["attachments"] = in.Attachments
+		}
+		b, _ := json.Marshal(p)
+		return in.Meta["edited_id"], string(b), ""
+	case channels.KindDelete:
+		return in.Meta["deleted_id"], `{"deleted":true}`, "text,attachments"
+	}
+	return "", "", ""
 }
 
 // finishMessage records the outcome of process.lua for one message.
@@ -180,6 +200,11 @@ func (r *Router) finishMessage(ctx context.Context, m pendingMessage, res []any,
 	}
 	status, _ := res[0].(string)
 	created, _ := res[2].(int64)
+	if status == "ignored" {
+		r.m.InboundIgnored.WithLabelValues(m.in.Channel, m.in.Kind).Inc()
+		r.log.Debug("inbound item for no open conversation dropped", "channel", m.in.Channel, "kind", m.in.Kind)
+		return nil
+	}
 	if status == "ok" && created == 1 {
 		r.m.Conversations.WithLabelValues(m.in.Channel).Inc()
 		if m.spam {

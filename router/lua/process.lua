@@ -8,8 +8,13 @@
 -- ARGV[19] first inbound time ms (channel timestamp or receive time)
 -- ARGV[20] auto-reply kind ("" = none)   ARGV[21] auto-reply outbound JSON with "__CID__" placeholders
 -- ARGV[22] auto-reply transcript line JSON   ARGV[23] retention ms (spam is closed at once and expires)
+-- ARGV[24] for an edit or a deletion: the channel id of the customer's original message ("" otherwise)
+-- ARGV[25] JSON object of the fields to set on the original's transcript line
+-- ARGV[26] comma-separated fields to remove from it (a deletion drops the content)
 -- returns {status, conversation id, created 1|0, state, manager}
---   status: "ok" | "dup" (entry already applied) | "ignored" (reaction/edit with no open conversation)
+--   status: "ok" | "dup" (entry already applied) | "ignored" (reaction/edit/delete with no open conversation)
+-- An edit or a deletion rewrites the original message's transcript line in place (found by
+-- id, newest first); an edit of a line no longer in the transcript is appended instead.
 local now = ARGV[2]
 if not redis.call('SET', K('done', ARGV[3]), '1', 'NX', 'PX', ARGV[4]) then
   return {'dup', 0, 0, '', ''}
@@ -55,7 +60,22 @@ if not cid then
   return {'ok', cid, 1, state, ''}
 end
 local ck = K('conv', cid)
-push_log(cid, ARGV[9], ARGV[10])
+local rewritten = false
+if ARGV[24] ~= '' then
+  local lk = K('conv', cid, 'log')
+  local lines = redis.call('LRANGE', lk, 0, -1)
+  for i = #lines, 1, -1 do
+    local ok, m = pcall(cjson.decode, lines[i])
+    if ok and type(m) == 'table' and m.dir == 'in' and m.id == ARGV[24] then
+      for k, v in pairs(cjson.decode(ARGV[25])) do m[k] = v end
+      for k in string.gmatch(ARGV[26], '[^,]+') do m[k] = nil end
+      redis.call('LSET', lk, i - 1, cjson.encode(m))
+      rewritten = true
+      break
+    end
+  end
+end
+if not rewritten and ARGV[5] ~= 'delete' then push_log(cid, ARGV[9], ARGV[10]) end
 if ARGV[5] == 'message' then
   redis.call('HSET', ck, 'last_in', now)
   local f = redis.call('HMGET', ck, 'name', 'phone', 'email')
@@ -66,7 +86,7 @@ end
 local mgr = ''
 if state == 'assigned' then
   mgr = redis.call('HGET', ck, 'mgr') or ''
-  if ARGV[5] ~= 'reaction' then
+  if ARGV[5] ~= 'reaction' and ARGV[5] ~= 'delete' then
     event('customer_message', cid, mgr, redis.call('HGET', ck, 'seq'), ARGV[5], ARGV[9], now)
   end
 end
