@@ -32,6 +32,7 @@ const (
 	KindMessage  = "message"  // a customer message: creates or continues a conversation
 	KindEdit     = "edit"     // the customer edited an earlier message (MessageID = new event id, Meta["edited_id"] = original)
 	KindReaction = "reaction" // a reaction: added to the transcript, never creates a lead
+	KindDelete   = "delete"   // the customer deleted an earlier message (Meta["deleted_id"] = original): marked in the transcript, never creates a lead
 	KindStatus   = "status"   // delivery state of one of our outbound messages (Meta["ref"] = channel message id, Meta["status"])
 )
 

@@ -33,6 +33,7 @@ type Metrics struct {
 	DeadLettered     *prometheus.CounterVec // stream
 	HandlerFailures  *prometheus.CounterVec // stream
 	Alerts           *prometheus.CounterVec // channel
+	InboundIgnored   *prometheus.CounterVec // channel, kind (edit|reaction|delete)
 }
 
 // latency buckets from 10 ms to 1 h: speed-to-lead spans both software and human time.
@@ -85,10 +86,12 @@ func New(reg prometheus.Registerer, managers []string) *Metrics {
 			Help: "Stream entries whose processing failed (left pending for a retry), per stream."}, []string{"stream"}),
 		Alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_channel_alerts_total",
 			Help: "Operational alerts raised by channels (expired token, logged-out device...), per channel."}, []string{"channel"}),
+		InboundIgnored: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_inbound_ignored_total",
+			Help: "Customer edits, reactions and deletions that referred to no open conversation (dropped, never a lead), per channel and kind."}, []string{"channel", "kind"}),
 	}
 	for _, c := range []prometheus.Collector{m.Received, m.Duplicates, m.Sent, m.SendFailed, m.SpeedToLead, m.TimeToFirstOffer,
 		m.OfferToAccept, m.AcceptToReply, m.Conversations, m.Offers, m.Reoffers, m.Breaches, m.Escalations, m.Qualified,
-		m.Closed, m.TimerLateness, m.DeadLettered, m.HandlerFailures, m.Alerts} {
+		m.Closed, m.TimerLateness, m.DeadLettered, m.HandlerFailures, m.Alerts, m.InboundIgnored} {
 		f(c)
 	}
 	for _, ch := range Channels {
@@ -99,6 +102,9 @@ func New(reg prometheus.Registerer, managers []string) *Metrics {
 		m.Conversations.WithLabelValues(ch)
 		m.Closed.WithLabelValues(ch)
 		m.Alerts.WithLabelValues(ch)
+		for _, k := range []string{channels.KindEdit, channels.KindReaction, channels.KindDelete} {
+			m.InboundIgnored.WithLabelValues(ch, k)
+		}
 		for _, r := range []string{"permanent", "temporary"} {
 			m.SendFailed.WithLabelValues(ch, r)
 		}

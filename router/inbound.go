@@ -150,12 +150,32 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 			ackKind = ""
 		}
 	}
+	origID, patch, unset := rewriteOf(in)
 	return pendingMessage{in: in, spam: q.Spam, keys: a.keys.processKeys(entryID, in.Channel, in.Account, in.ContactID),
 		args: processArgs{Now: ms(now), DoneTTL: doneTTL.Milliseconds(), Kind: in.Kind, Channel: in.Channel,
 			Account: in.Account, ContactID: in.ContactID, Line: string(line), Limit: a.cfg.TranscriptLimit,
 			Name: in.DisplayName, Phone: in.Phone, Email: in.Email, Source: in.Source, Meta: meta,
 			Priority: q.Priority, Tags: strings.Join(q.Tags, ","), Spam: q.Spam, FirstIn: ms(firstIn),
-			AckKind: ackKind, AckOut: ackOut, AckLine: ackLine, Retention: a.cfg.Retention.Milliseconds()}}, nil
+			AckKind: ackKind, AckOut: ackOut, AckLine: ackLine, Retention: a.cfg.Retention.Milliseconds(),
+			OrigID: origID, Patch: patch, Unset: unset}}, nil
+}
+
+// rewriteOf says how an edit or a deletion changes the customer's original message in the
+// transcript: its channel id, the JSON fields to set on its line and the fields to remove.
+// origID is "" for anything else.
+func rewriteOf(in channels.Inbound) (origID, patch, unset string) {
+	switch in.Kind {
+	case channels.KindEdit:
+		p := map[string]any{"edited": true, "text": in.Text}
+		if len(in.Attachments) > 0 {
+			p["attachments"] = in.Attachments
+		}
+		b, _ := json.Marshal(p)
+		return in.Meta["edited_id"], string(b), ""
+	case channels.KindDelete:
+		return in.Meta["deleted_id"], `{"deleted":true}`, "text,attachments"
+	}
+	return "", "", ""
 }
 
 // finishMessage records the outcome of process.lua for one message.
@@ -165,6 +185,11 @@ func (a *inboundApplier) finishMessage(ctx context.Context, m pendingMessage, re
 	}
 	status, _ := res[0].(string)
 	created, _ := res[2].(int64)
+	if status == "ignored" {
+		a.m.InboundIgnored.WithLabelValues(m.in.Channel, m.in.Kind).Inc()
+		a.log.Debug("inbound item for no open conversation dropped", "channel", m.in.Channel, "kind", m.in.Kind)
+		return nil
+	}
 	if status == "ok" && created == 1 {
 		a.m.Conversations.WithLabelValues(m.in.Channel).Inc()
 		if m.spam {

@@ -33,12 +33,15 @@ type processArgs struct {
 	AckOut    string // its outbound JSON with "__CID__" placeholders
 	AckLine   string // its transcript line JSON
 	Retention int64  // ms
+	OrigID    string // edit/delete: the channel id of the original message ("" otherwise)
+	Patch     string // edit/delete: JSON fields to set on the original's transcript line
+	Unset     string // edit/delete: comma-separated fields to remove from it
 }
 
 func (a processArgs) argv() []any {
 	return []any{a.Now, a.DoneTTL, a.Kind, a.Channel, a.Account, a.ContactID, a.Line, a.Limit,
 		a.Name, a.Phone, a.Email, a.Source, a.Meta, a.Priority, a.Tags, flag(a.Spam), a.FirstIn,
-		a.AckKind, a.AckOut, a.AckLine, a.Retention}
+		a.AckKind, a.AckOut, a.AckLine, a.Retention, a.OrigID, a.Patch, a.Unset}
 }
 
 // assign.lua: offers waiting conversations to free lead-managers.

@@ -65,6 +65,8 @@ type Message struct {
 	Attachments []channels.Attachment `json:"attachments,omitempty"`
 	ID          string                `json:"id,omitempty"` // channel message id (in) or outbound id (out)
 	At          time.Time             `json:"at"`
+	Edited      bool                  `json:"edited,omitempty"`  // the customer edited it: Text/Attachments are the new version
+	Deleted     bool                  `json:"deleted,omitempty"` // the customer deleted it: its content is gone
 }
 
 // Event types delivered to Notifiers.

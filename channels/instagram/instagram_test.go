@@ -725,3 +725,29 @@ func TestAutomaticMessageAndPrivateReply(t *testing.T) {
 		})
 	}
 }
+
+// TestIceBreakerPostbackIsALead: tapping an ice breaker (or Get Started) is the customer
+// opening the chat: it becomes a lead whose text is the question tapped, and it opens the
+// messaging window.
+func TestIceBreakerPostbackIsALead(t *testing.T) {
+	e := newEnv(t)
+	e.deliver(t, "icebreaker.json")
+	got := e.inbound(t)
+	if len(got) != 2 {
+		t.Fatalf("%d entries, want 2 leads: %+v", len(got), got)
+	}
+	want := []struct{ contact, id, text, payload string }{
+		{"1029384756109999", "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAwMDAwMDAwMDAx", "Сколько стоит доставка в Казань?", "DELIVERY_PRICE"},
+		{"1029384756108888", "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxNDAwMDAwMDAwMDAy", "Get Started", "GET_STARTED"},
+	}
+	for i, w := range want {
+		in := got[i]
+		if in.Kind != channels.KindMessage || in.ContactID != w.contact || in.MessageID != w.id || in.Text != w.text ||
+			in.Meta[MetaPostbackPayload] != w.payload || in.Meta[MetaOrigin] != "direct" {
+			t.Errorf("%d: %+v", i, in)
+		}
+		if _, ok, _ := e.ch.window.Last(context.Background(), acct1, w.contact); !ok {
+			t.Errorf("%d: the postback did not open the messaging window", i)
+		}
+	}
+}

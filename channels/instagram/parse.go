@@ -18,6 +18,7 @@ const (
 	MetaParentID         = "parent_id"          // the comment this comment answers
 	MetaReplyToStory     = "reply_to_story"     // story id (or URL) a DM replied to
 	MetaReplyTo          = "reply_to"           // message id a DM replied to
+	MetaPostbackPayload  = "postback_payload"   // payload of a tapped ice breaker / button
 )
 
 type payload struct {
@@ -45,7 +46,7 @@ type messaging struct {
 	Reaction    *reaction    `json:"reaction"`
 	Read        *read        `json:"read"`
 	MessageEdit *messageEdit `json:"message_edit"`
-	Postback    any          `json:"postback"`
+	Postback    *postback    `json:"postback"`
 	Referral    any          `json:"referral"`
 }
 
@@ -90,6 +91,13 @@ type reaction struct {
 	Action   string `json:"action"` // react, unreact
 	Reaction string `json:"reaction"`
 	Emoji    string `json:"emoji"`
+}
+
+// postback is a tap on an ice breaker, Get Started or a template button.
+type postback struct {
+	Mid     string `json:"mid"`
+	Title   string `json:"title"`
+	Payload string `json:"payload"`
 }
 
 type read struct {
@@ -265,7 +273,30 @@ func addMessaging(b *meta.Batch, acct string, m messaging) {
 		in.MessageID = m.Read.Mid + ":read"
 		in.Meta = map[string]string{"ref": m.Read.Mid, "status": "read"}
 		b.Items = append(b.Items, in)
-	default: // postbacks, standalone referrals, reads without mid
+	case m.Postback != nil:
+		// An ice breaker or Get Started tap is the customer opening the chat: a lead whose
+		// text is what they tapped (a button tap later in a chat continues it).
+		p := m.Postback
+		in := base
+		in.Kind = channels.KindMessage
+		in.MessageID = p.Mid
+		if in.MessageID == "" {
+			in.MessageID = "postback:" + sender + ":" + strconv.FormatInt(int64(m.Timestamp), 10)
+		}
+		in.Text = p.Title
+		if in.Text == "" {
+			in.Text = p.Payload
+		}
+		in.Meta = map[string]string{MetaOrigin: "direct"}
+		if p.Payload != "" {
+			in.Meta[MetaPostbackPayload] = p.Payload
+		}
+		if in.Text == "" {
+			b.Ignored++
+			return
+		}
+		b.Items = append(b.Items, in)
+	default: // standalone referrals, reads without mid
 		b.Ignored++
 	}
 }

@@ -2,6 +2,8 @@ package meta
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -128,5 +130,22 @@ func TestMetricsShareOneRegistry(t *testing.T) {
 	}
 	if series != 2*len(graphResults) {
 		t.Fatalf("%d graph series initialised, want %d", series, 2*len(graphResults))
+	}
+}
+
+// TestVerifyAnswerIsPlainText: the handshake reflects hub.challenge, so the answer must be
+// text/plain with nosniff (a browser must never sniff it as HTML).
+func TestVerifyAnswerIsPlainText(t *testing.T) {
+	w := &Webhook{Channel: "whatsappcloud", VerifyToken: "v"}
+	rec := httptest.NewRecorder()
+	w.ServeVerify(rec, httptest.NewRequest(http.MethodGet, "/webhooks/x?hub.mode=subscribe&hub.verify_token=v&hub.challenge=%3Cscript%3E1", nil))
+	if rec.Code != 200 || rec.Body.String() != "<script>1" {
+		t.Fatalf("got %d %q", rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "text/plain; charset=utf-8" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if v := rec.Header().Get("X-Content-Type-Options"); v != "nosniff" {
+		t.Errorf("X-Content-Type-Options = %q, want nosniff", v)
 	}
 }

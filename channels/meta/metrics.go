@@ -24,6 +24,7 @@ type Metrics struct {
 	Webhook *prometheus.CounterVec // lidorub_meta_webhook_requests_total{channel,result}
 	Items   *prometheus.CounterVec // lidorub_meta_webhook_items_total{channel,kind}
 	Graph   *prometheus.CounterVec // lidorub_meta_graph_requests_total{channel,account,result}
+	Errors  *prometheus.CounterVec // lidorub_meta_webhook_errors_total{channel}
 }
 
 // NewMetrics registers (or reuses) the collectors on reg and initialises every series of
@@ -38,6 +39,10 @@ func NewMetrics(reg prometheus.Registerer, channel string, accounts []string) (*
 			Name: "lidorub_meta_webhook_items_total",
 			Help: "Inbound items stored from Meta webhooks (duplicates included) by kind.",
 		}, []string{"channel", "kind"}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lidorub_meta_webhook_errors_total",
+			Help: "Errors Meta reported in webhook deliveries for the whole app or account (WhatsApp value.errors), e.g. the app user could not be authenticated.",
+		}, []string{"channel"}),
 		Graph: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lidorub_meta_graph_requests_total",
 			Help: "Graph API send requests by result; token_invalid means the account's access token is expired or revoked.",
@@ -54,13 +59,17 @@ func NewMetrics(reg prometheus.Registerer, channel string, accounts []string) (*
 		if m.Graph, err = register(reg, m.Graph); err != nil {
 			return nil, err
 		}
+		if m.Errors, err = register(reg, m.Errors); err != nil {
+			return nil, err
+		}
 	}
 	for _, r := range webhookResults {
 		m.Webhook.WithLabelValues(channel, r)
 	}
-	for _, k := range []string{"message", "edit", "reaction", "status"} {
+	for _, k := range []string{"message", "edit", "reaction", "delete", "status"} {
 		m.Items.WithLabelValues(channel, k)
 	}
+	m.Errors.WithLabelValues(channel)
 	for _, a := range accounts {
 		for _, r := range graphResults {
 			m.Graph.WithLabelValues(channel, a, r)

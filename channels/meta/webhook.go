@@ -56,11 +56,14 @@ func VerifySignature(secret string, body []byte, header string) bool {
 // Batch is what a parser found in one webhook body.
 type Batch struct {
 	Items []channels.Inbound
-	// Ignored counts updates deliberately dropped (echoes, reads of nothing, postbacks,
+	// Ignored counts updates deliberately dropped (echoes, reads of nothing, system messages,
 	// fields we do not handle).
 	Ignored int
 	// UnknownAccounts lists entry account ids that are not configured (their updates are dropped).
 	UnknownAccounts []string
+	// Errors are problems Meta reports for the whole app or account instead of updates
+	// (WhatsApp's webhook-level "errors"), as texts safe to log: code, title and details.
+	Errors []string
 }
 
 // Parser turns one verified webhook body into inbound items. It must not panic on any input
@@ -108,7 +111,9 @@ func (w *Webhook) ServeVerify(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.count("verify_ok")
+	// The body is the caller's hub.challenge: plain text, never sniffed as anything else.
 	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	rw.Header().Set("X-Content-Type-Options", "nosniff")
 	rw.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(rw, challenge)
 }
@@ -152,6 +157,12 @@ func (w *Webhook) ServeDelivery(rw http.ResponseWriter, r *http.Request) {
 		w.count("unknown_account")
 		w.log().Warn("meta webhook: updates for accounts that are not configured were dropped", "channel", w.Channel,
 			"accounts", batch.UnknownAccounts)
+	}
+	if len(batch.Errors) > 0 {
+		if w.Metrics != nil {
+			w.Metrics.Errors.WithLabelValues(w.Channel).Add(float64(len(batch.Errors)))
+		}
+		w.log().Warn("meta webhook: Meta reported errors instead of updates", "channel", w.Channel, "errors", batch.Errors)
 	}
 	items := batch.Items
 	ctx := r.Context()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -11,23 +12,52 @@ import (
 	"github.com/lidorub/lidorub/store"
 )
 
-// windowTTL keeps a contact's last-message time longer than the longest window (7 days
+// WindowTTL keeps a contact's last-message time longer than the longest window (7 days
 // with Instagram's HUMAN_AGENT tag).
-const windowTTL = 8 * 24 * time.Hour
+const WindowTTL = 8 * 24 * time.Hour
+
+// A window key holds "L" (unix ms of the customer's latest message) or "L:C" when Meta said
+// the window is closed at C (unix ms of that report, newer than L). Meta delivers webhooks
+// out of order, so both times are kept and every update compares them.
 
 // touchScript records the time of a customer's message, keeping the latest one (Meta
-// retries and batches can deliver older messages after newer ones).
+// retries and batches can deliver older messages after newer ones). A message newer than
+// the closing report reopens the window; an older one leaves it closed.
 //
 //	KEYS[1] window key   ARGV[1] unix ms of the message   ARGV[2] TTL ms
 //	returns the stored (latest) unix ms
 var touchScript = redis.NewScript(`
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local v = redis.call('GET', KEYS[1]) or ''
+local cur = tonumber(string.match(v, '^(%d+)') or '0')
+local closed = tonumber(string.match(v, ':(%d+)$') or '0')
 local at = tonumber(ARGV[1])
 if at > cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  if closed > at then
+    redis.call('SET', KEYS[1], ARGV[1] .. ':' .. closed, 'PX', ARGV[2])
+  else
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  end
   return at
 end
 return cur
+`)
+
+// closeScript marks the window closed at a report time, but only when the report is newer
+// than the customer's latest message (a stale failure must not close a window the customer
+// has opened again since).
+//
+//	KEYS[1] window key   ARGV[1] unix ms of the report
+//	returns 1 closed, 0 ignored (no message on record, or the customer wrote after the report)
+var closeScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local cur = tonumber(string.match(v, '^(%d+)') or '0')
+local closed = tonumber(string.match(v, ':(%d+)$') or '0')
+local at = tonumber(ARGV[1])
+if at <= cur then return 0 end
+if at < closed then at = closed end
+redis.call('SET', KEYS[1], string.format('%d:%d', cur, at), 'KEEPTTL')
+return 1
 `)
 
 // Window tracks, per contact of a channel account, when the customer last wrote: the start
@@ -38,6 +68,13 @@ type Window struct {
 	Channel string
 }
 
+// WindowState is what is known of a contact's messaging window.
+type WindowState struct {
+	Last   time.Time // the customer's latest message on record
+	Known  bool      // a message is on record (false: none within WindowTTL)
+	Closed bool      // Meta reported the window closed after Last
+}
+
 func (w Window) key(account, contact string) string {
 	return w.Keys.Channel(w.Channel, account, "window:"+contact)
 }
@@ -45,24 +82,40 @@ func (w Window) key(account, contact string) string {
 // Touch records a customer message sent at at.
 func (w Window) Touch(ctx context.Context, account, contact string, at time.Time) error {
 	return touchScript.Run(ctx, w.RDB, []string{w.key(account, contact)},
-		strconv.FormatInt(at.UnixMilli(), 10), strconv.FormatInt(windowTTL.Milliseconds(), 10)).Err()
+		strconv.FormatInt(at.UnixMilli(), 10), strconv.FormatInt(WindowTTL.Milliseconds(), 10)).Err()
 }
 
 // Last returns when the customer last wrote; ok is false if never (or longer ago than the TTL).
 func (w Window) Last(ctx context.Context, account, contact string) (at time.Time, ok bool, err error) {
-	v, err := w.RDB.Get(ctx, w.key(account, contact)).Int64()
-	if errors.Is(err, redis.Nil) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, err
-	}
-	return time.UnixMilli(v), true, nil
+	s, err := w.State(ctx, account, contact)
+	return s.Last, s.Known, err
 }
 
-// Close forgets the window (Meta said it is closed, e.g. WhatsApp error 131047).
-func (w Window) Close(ctx context.Context, account, contact string) error {
-	return w.RDB.Del(ctx, w.key(account, contact)).Err()
+// State returns the contact's window: the latest message on record and whether Meta has
+// reported the window closed since.
+func (w Window) State(ctx context.Context, account, contact string) (WindowState, error) {
+	v, err := w.RDB.Get(ctx, w.key(account, contact)).Result()
+	if errors.Is(err, redis.Nil) {
+		return WindowState{}, nil
+	}
+	if err != nil {
+		return WindowState{}, err
+	}
+	last, closed, _ := strings.Cut(v, ":")
+	ms, err := strconv.ParseInt(last, 10, 64)
+	if err != nil {
+		return WindowState{}, nil // not ours: as if nothing were on record
+	}
+	return WindowState{Last: time.UnixMilli(ms), Known: true, Closed: closed != ""}, nil
+}
+
+// Close records that Meta reported the window closed at at (e.g. WhatsApp error 131047).
+// It takes effect only if at is after the customer's latest message on record: Meta does not
+// deliver webhooks in order, and a report about an older send must not close a window the
+// customer has opened again. It returns whether the window is now marked closed.
+func (w Window) Close(ctx context.Context, account, contact string, at time.Time) (bool, error) {
+	n, err := closeScript.Run(ctx, w.RDB, []string{w.key(account, contact)}, strconv.FormatInt(at.UnixMilli(), 10)).Int()
+	return n == 1, err
 }
 
 // Split cuts text into pieces of at most max bytes (UTF-8, never inside a rune), preferring

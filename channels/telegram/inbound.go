@@ -110,10 +110,11 @@ func mapUpdate(bot string, allowGroups bool, u *tgbotapi.Update) (in channels.In
 		in.Text = "/start"
 	}
 	in.Attachments = attachments(m)
-	if c := m.Contact; c != nil {
-		in.Phone = E164(c.PhoneNumber)
-		if m.From != nil && c.UserID != 0 && c.UserID != m.From.ID {
-			in.Meta["contact_of_other"] = "1"
+	// Only the customer's own card (user_id = the sender) is their phone; a card of someone
+	// else (another user, or a phone-book entry without user_id) stays an attachment.
+	if c := m.Contact; c != nil && m.From != nil && c.UserID != 0 && c.UserID == m.From.ID {
+		if p := E164(c.PhoneNumber); strings.HasPrefix(p, "+") {
+			in.Phone = p
 		}
 	}
 	if in.Text == "" && len(in.Attachments) == 0 {
@@ -172,8 +173,10 @@ func attachments(m *tgbotapi.Message) []channels.Attachment {
 	return out
 }
 
-// E164 formats a phone number shared through Telegram (usually international digits without
-// "+") as E.164; a number that does not parse is returned trimmed, as it came.
+// E164 formats a phone number shared through Telegram as E.164 where the country is known:
+// a number starting with "+", or international digits without "+" (how Telegram sends a
+// user's own number). Anything else (a national format from a phone book, whose country is
+// unknown) and a number that does not parse are returned trimmed, as they came.
 func E164(raw string) string {
 	s := strings.TrimSpace(raw)
 	if s == "" {
@@ -181,6 +184,9 @@ func E164(raw string) string {
 	}
 	try := s
 	if !strings.HasPrefix(try, "+") {
+		if strings.Trim(try, "0123456789") != "" {
+			return s // formatted without a country code: the country is unknown
+		}
 		try = "+" + try
 	}
 	if n, err := phonenumbers.Parse(try, "ZZ"); err == nil && phonenumbers.IsPossibleNumber(n) {

@@ -128,7 +128,10 @@ func (p *Poller) PollOnce(ctx context.Context) (PollResult, error) {
 			continue
 		}
 		if id < offset {
-			continue // already handled (should not happen: Telegram drops them)
+			// Already handled and confirmed: Telegram replayed it. Counted like any duplicate.
+			p.m.updates.WithLabelValues(p.name, resDuplicate).Inc()
+			p.log.Debug("telegram update skipped: replay of a confirmed update", "update_id", id, "offset", offset)
+			continue
 		}
 		if herr = p.handle(ctx, &u); herr != nil {
 			p.m.updates.WithLabelValues(p.name, resFailed).Inc()

@@ -166,6 +166,14 @@ func TestMapUpdate(t *testing.T) {
 			MessageID: "7001:18", ContactID: "7001", DisplayName: "Olga Petrova", Phone: "+79161234567", SentAt: sent(1700000080),
 			Attachments: []channels.Attachment{{Kind: "contact", Ref: "+79161234567", Name: "Olga Petrova"}},
 			Meta:        map[string]string{"update_id": "500108", "user_id": "7001"}}},
+		{fixture: "contact_other.json", want: &channels.Inbound{Kind: channels.KindMessage, Channel: "telegram", Account: "shop",
+			MessageID: "7001:21", ContactID: "7001", DisplayName: "Olga Petrova", SentAt: sent(1700000100),
+			Attachments: []channels.Attachment{{Kind: "contact", Ref: "+79037654321", Name: "Sergey Ivanov"}},
+			Meta:        map[string]string{"update_id": "500111", "user_id": "7001"}}},
+		{fixture: "contact_no_user.json", want: &channels.Inbound{Kind: channels.KindMessage, Channel: "telegram", Account: "shop",
+			MessageID: "7001:22", ContactID: "7001", DisplayName: "Olga Petrova", SentAt: sent(1700000110),
+			Attachments: []channels.Attachment{{Kind: "contact", Ref: "(415) 555-2671", Name: "Front desk"}},
+			Meta:        map[string]string{"update_id": "500112", "user_id": "7001"}}},
 		{fixture: "edited.json", want: &channels.Inbound{Kind: channels.KindEdit, Channel: "telegram", Account: "shop",
 			MessageID: "7001:11:e1700000300", ContactID: "7001", DisplayName: "Olga Petrova", Text: "Hello, how much is a tour to Bali for two?",
 			SentAt: sent(1700000000), Meta: map[string]string{"update_id": "500109", "user_id": "7001", "edited_id": "7001:11"}}},
@@ -207,7 +215,9 @@ func TestE164(t *testing.T) {
 		"79161234567":      "+79161234567",
 		"+7 916 123-45-67": "+79161234567",
 		"+14155552671":     "+14155552671",
-		"12":               "12", // not a number: kept as it came
+		"12":               "12",             // not a number: kept as it came
+		"(415) 555-2671":   "(415) 555-2671", // national format, country unknown: kept as it came
+		"8 916 123-45-67":  "8 916 123-45-67",
 		"":                 "",
 	} {
 		if got := E164(in); got != want {
@@ -664,5 +674,32 @@ func TestSendRetryResumesAfterSentParts(t *testing.T) {
 	}
 	if n := len(e.srv.Calls("sendPhoto")); n != 2 {
 		t.Fatalf("%d sendPhoto calls, want 2 (failed, then retried)", n)
+	}
+}
+
+// TestReplayedUpdateCounted: an update whose update_id is below the stored offset (Telegram
+// replaying one already confirmed) is skipped, and counted as a duplicate.
+func TestReplayedUpdateCounted(t *testing.T) {
+	e := newEnv(t)
+	ch := e.channel(nil)
+	ctx := context.Background()
+	e.push(tokenShop, "text.json", "photo.json")
+	if _, err := ch.Poller("shop").PollOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ReplayUpdate(tokenShop, fixture(t, "text.json"))
+	e.push(tokenShop, "document.json")
+	res, err := ch.Poller("shop").PollOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Updates != 1 || res.Offset != 500104 {
+		t.Fatalf("result %+v, want the new update only", res)
+	}
+	if got := ids(e.stored()); !reflect.DeepEqual(got, []string{"7001:11", "7001:12", "7001:13"}) {
+		t.Fatalf("stored %v", got)
+	}
+	if n := testutil.ToFloat64(ch.m.updates.WithLabelValues("shop", resDuplicate)); n != 1 {
+		t.Fatalf("duplicates counted %v, want the replay counted once", n)
 	}
 }

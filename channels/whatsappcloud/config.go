@@ -16,6 +16,9 @@ type Config struct {
 	// An account may override it.
 	Template Template  `yaml:"template"`
 	Accounts []Account `yaml:"accounts"`
+	// AllowGroups takes messages written in WhatsApp groups the number is in (default: they
+	// are ignored). The group is then the contact and replies go to the group.
+	AllowGroups bool `yaml:"allow_groups"`
 }
 
 // Template names an approved WhatsApp message template without parameters.

@@ -1,6 +1,7 @@
 package whatsappcloud
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,31 @@ import (
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/router"
 )
+
+// router starts a router on e's Redis with anna online, the channel as its sender.
+func (e *env) router(t *testing.T) (*router.Router, *eventLog, func()) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := router.New(router.Config{}, []router.Manager{{ID: "anna", Capacity: 3}}, router.Templates{AutoAck: "Спасибо! Менеджер ответит в течение минуты."},
+		router.Deps{Redis: e.rdb, Keys: e.keys, Clock: e.clk, Log: slog.New(slog.DiscardHandler),
+			Metrics: metrics.New(prometheus.NewRegistry(), []string{"anna"}), Instance: "e2e",
+			Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.RegisterSender("whatsappcloud", e.ch)
+	evs := &eventLog{}
+	r.AddNotifier(evs)
+	if err := r.SetOnline(ctx, "anna", true); err != nil {
+		t.Fatal(err)
+	}
+	return r, evs, func() {
+		t.Helper()
+		if err := r.Settle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
 type eventLog struct {
 	mu  sync.Mutex
@@ -46,25 +72,7 @@ func (l *eventLog) find(typ string) []router.Event {
 func TestEndToEnd(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	r, err := router.New(router.Config{}, []router.Manager{{ID: "anna", Capacity: 3}}, router.Templates{AutoAck: "Спасибо! Менеджер ответит в течение минуты."},
-		router.Deps{Redis: e.rdb, Keys: e.keys, Clock: e.clk, Log: slog.New(slog.DiscardHandler),
-			Metrics: metrics.New(prometheus.NewRegistry(), []string{"anna"}), Instance: "e2e",
-			Sleep: func(context.Context, time.Duration) error { return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.RegisterSender("whatsappcloud", e.ch)
-	evs := &eventLog{}
-	r.AddNotifier(evs)
-	if err := r.SetOnline(ctx, "anna", true); err != nil {
-		t.Fatal(err)
-	}
-	settle := func() {
-		t.Helper()
-		if err := r.Settle(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r, evs, settle := e.router(t)
 
 	e.deliver(t, "text.json")
 	settle()
@@ -108,5 +116,45 @@ func TestEndToEnd(t *testing.T) {
 	fails := evs.find(router.EventSendFailure)
 	if len(fails) != 1 || fails[0].ManagerID != "anna" || !strings.Contains(fails[0].Reason, "Message undeliverable (WhatsApp error 131026)") {
 		t.Fatalf("send failures %+v", fails)
+	}
+}
+
+// TestRevokeNeverOpensALead end to end: a revoke (and edits) with no conversation open no
+// lead and send nothing; once the customer wrote, the revoke marks their message deleted in
+// the transcript, and still nothing is sent.
+func TestRevokeNeverOpensALead(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	r, evs, settle := e.router(t)
+	e.deliver(t, "revoke_edit.json")
+	settle()
+	if offers := evs.find(router.EventOffer); len(offers) != 0 {
+		t.Fatalf("a revoke/edit opened a lead: %+v", offers)
+	}
+	if n := len(e.graph.requests()); n != 0 {
+		t.Fatalf("%d messages sent for a revoke/edit", n)
+	}
+
+	e.deliver(t, "text.json")
+	settle()
+	body := bytes.ReplaceAll(fixture(t, "revoke_edit.json"), []byte("wamid.revoke1"), []byte("wamid.revoke2"))
+	body = bytes.ReplaceAll(body, []byte(`"wamid.edit`), []byte(`"wamid.edit.again`))
+	if w := e.post(t, body, meta.Sign(testSecret, body)); w.Code != 200 {
+		t.Fatal(w.Code)
+	}
+	settle()
+	offers := evs.find(router.EventOffer)
+	if len(offers) != 1 {
+		t.Fatalf("offers %+v", offers)
+	}
+	tr, err := r.Transcript(ctx, offers[0].ConversationID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr) < 2 || !tr[0].Deleted || tr[0].Text != "" || tr[1].Kind != "auto_ack" {
+		t.Fatalf("transcript %+v", tr)
+	}
+	if n := len(e.graph.requests()); n != 1 {
+		t.Fatalf("%d messages sent, want the acknowledgement only", n)
 	}
 }

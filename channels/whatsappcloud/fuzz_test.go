@@ -20,7 +20,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		b, err := Parse(body, func(id string) bool { return id != "" && id[0] != '9' })
+		b, err := Parse(body, func(id string) bool { return id != "" && id[0] != '9' }, ParseOptions{AllowGroups: len(body)%2 == 0})
 		if err != nil {
 			if len(b.Items) != 0 {
 				t.Fatal("items returned with an error")
@@ -36,7 +36,7 @@ func FuzzParse(f *testing.F) {
 				if in.Meta["ref"] == "" || in.Meta["status"] == "" {
 					t.Fatalf("status without ref/status: %+v", in)
 				}
-			case channels.KindMessage, channels.KindReaction:
+			case channels.KindMessage, channels.KindReaction, channels.KindEdit, channels.KindDelete:
 				if in.ContactID == "" {
 					t.Fatalf("message without contact: %+v", in)
 				}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,7 +71,7 @@ func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys stor
 	c.graph, c.webhook, err = cfg.Wire(meta.Webhook{
 		Channel: channels.WhatsAppCloud, Ingester: ing, Log: log,
 		Parse: func(body []byte) (meta.Batch, error) {
-			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok })
+			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok }, ParseOptions{AllowGroups: cfg.AllowGroups})
 		},
 		AfterIngest: c.afterIngest,
 	}, ids, reg, alerter, clk)
@@ -87,12 +88,23 @@ func (c *Channel) Register(mux *http.ServeMux) { c.webhook.Register(mux, Path) }
 func (c *Channel) Handler() http.Handler { return c.webhook.Handler(Path) }
 
 // afterIngest keeps the customer-service window: every customer message (reactions
-// included) opens it; a failed status saying the window is closed closes it.
+// included) opens it; a failed status saying the window is closed closes it, but only when
+// the failure is newer than the customer's latest message (Meta does not deliver webhooks
+// in order: a stale failure must not block the reply to a customer who just wrote).
 func (c *Channel) afterIngest(ctx context.Context, in channels.Inbound) error {
 	switch in.Kind {
 	case channels.KindStatus:
 		if in.Meta["status"] == "failed" && in.Meta[MetaErrorCode] == fmt.Sprint(errReengagement) && in.ContactID != "" {
-			return c.window.Close(ctx, in.Account, in.ContactID)
+			at := in.SentAt
+			if at.IsZero() {
+				at = c.clk.Now()
+			}
+			closed, err := c.window.Close(ctx, in.Account, in.ContactID, at)
+			if err == nil && !closed {
+				c.log.Info("whatsappcloud: a re-engagement failure older than the customer's last message did not close the window",
+					"account", in.Account, "status_id", in.MessageID)
+			}
+			return err
 		}
 		return nil
 	case channels.KindMessage, channels.KindReaction, "":
@@ -134,7 +146,8 @@ type sendTemplate struct {
 type sendRequest struct {
 	MessagingProduct string        `json:"messaging_product"`
 	RecipientType    string        `json:"recipient_type,omitempty"`
-	To               string        `json:"to"`
+	To               string        `json:"to,omitempty"`        // a phone number (wa_id) or a group id
+	Recipient        string        `json:"recipient,omitempty"` // a business-scoped user id
 	Type             string        `json:"type"`
 	Text             *sendText     `json:"text,omitempty"`
 	Image            *sendMedia    `json:"image,omitempty"`
@@ -180,26 +193,23 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	if err != nil {
 		return channels.SendResult{}, err
 	}
-	last, ok, err := c.window.Last(ctx, acct.PhoneNumberID, out.ContactID)
+	w, err := c.window.State(ctx, acct.PhoneNumberID, out.ContactID)
 	if err != nil {
 		return channels.SendResult{}, fmt.Errorf("whatsappcloud: read service window: %w", err)
 	}
-	if !ok || c.clk.Now().Sub(last) > ServiceWindow {
-		return c.outsideWindow(ctx, acct, out, last, ok)
+	if !w.Known || w.Closed || c.clk.Now().Sub(w.Last) > ServiceWindow {
+		return c.outsideWindow(ctx, acct, out, w)
 	}
 	first, err := meta.SendParts(ctx, c.rdb, c.progressKey(acct.PhoneNumberID, out.ID), len(parts), func(i int) (string, error) {
 		req := parts[i]
-		req.To = out.ContactID
+		addressTo(&req, out.ContactID)
 		return c.post(ctx, acct, out.ContactID, req)
 	})
 	return channels.SendResult{ChannelMessageID: first}, err
 }
 
-func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.Outbound, last time.Time, ever bool) (channels.SendResult, error) {
-	since := "the customer has not written in the last 7 days"
-	if ever {
-		since = fmt.Sprintf("the customer last wrote %s ago", c.clk.Now().Sub(last).Truncate(time.Minute))
-	}
+func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.Outbound, w meta.WindowState) (channels.SendResult, error) {
+	since := c.windowReason(w)
 	t := acct.Template
 	if t == nil || t.Name == "" {
 		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s) and no approved template is configured; wait until the customer writes again", since)
@@ -212,8 +222,9 @@ func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.
 	if owned == 0 {
 		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s); the approved template %q was already sent to invite the customer back — reply once they answer", since, t.Name)
 	}
-	req := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: out.ContactID, Type: "template",
+	req := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", Type: "template",
 		Template: &sendTemplate{Name: t.Name}}
+	addressTo(&req, out.ContactID)
 	req.Template.Language.Code = t.Language
 	id, err := c.post(ctx, acct, out.ContactID, req)
 	if err != nil {
@@ -238,6 +249,18 @@ func (c *Channel) post(ctx context.Context, acct Account, contact string, req se
 	return resp.Messages[0].ID, nil
 }
 
+// windowReason says, truthfully, why a reply is outside the customer-service window.
+func (c *Channel) windowReason(w meta.WindowState) string {
+	switch {
+	case !w.Known:
+		return fmt.Sprintf("no message from the customer is on record in the last %d days", int(meta.WindowTTL/(24*time.Hour)))
+	case w.Closed:
+		return fmt.Sprintf("WhatsApp reported the window closed after the customer's last message, %s ago",
+			c.clk.Now().Sub(w.Last).Truncate(time.Minute))
+	}
+	return fmt.Sprintf("the customer last wrote %s ago", c.clk.Now().Sub(w.Last).Truncate(time.Minute))
+}
+
 // explain turns known Cloud API errors into messages a manager understands.
 func (c *Channel) explain(ctx context.Context, acct Account, contact string, err error) error {
 	var ge *meta.GraphError
@@ -246,7 +269,7 @@ func (c *Channel) explain(ctx context.Context, acct Account, contact string, err
 	}
 	switch ge.Code {
 	case errReengagement:
-		if cerr := c.window.Close(ctx, acct.PhoneNumberID, contact); cerr != nil {
+		if _, cerr := c.window.Close(ctx, acct.PhoneNumberID, contact, c.clk.Now()); cerr != nil {
 			c.log.Warn("could not close the service window", "account", acct.PhoneNumberID, "err", cerr)
 		}
 		return channels.Permanentf("WhatsApp refused the message: the 24-hour customer-service window is closed (%v)", ge)
@@ -258,6 +281,21 @@ func (c *Channel) explain(ctx context.Context, acct Account, contact string, err
 		return channels.Permanentf("WhatsApp refused the approved template: check template name and language in the config (%v)", ge)
 	}
 	return err
+}
+
+// addressTo sets the recipient of req from a contact id: a phone number (digits) goes in
+// "to"; a group ("group:<id>", allow_groups) in "to" with recipient_type "group"; anything
+// else is a business-scoped user id, which the Cloud API takes in "recipient".
+func addressTo(req *sendRequest, contact string) {
+	if g, ok := strings.CutPrefix(contact, GroupContactPrefix); ok {
+		req.RecipientType, req.To = "group", g
+		return
+	}
+	if strings.Trim(contact, "0123456789") == "" {
+		req.To = contact
+		return
+	}
+	req.Recipient = contact
 }
 
 // buildParts turns the outbound text and attachments into Cloud API messages (To unset).

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -79,8 +80,12 @@ func newFakeGraph(t *testing.T) *fakeGraph {
 				return
 			}
 		}
+		to, _ := gr.Body["to"].(string)
+		if r, ok := gr.Body["recipient"].(string); ok {
+			to = r
+		}
 		fmt.Fprintf(w, `{"messaging_product":"whatsapp","contacts":[{"input":%q,"wa_id":%q}],"messages":[{"id":"wamid.out%d"}]}`,
-			gr.Body["to"], gr.Body["to"], n)
+			to, to, n)
 	}))
 	t.Cleanup(g.srv.Close)
 	return g
@@ -112,13 +117,15 @@ type env struct {
 	graph  *fakeGraph
 	alerts *alerts
 	srv    http.Handler
+	logs   *bytes.Buffer
+	reg    *prometheus.Registry
 }
 
 func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	e := &env{rdb: rdb, keys: store.NewKeys(prefix), clk: clock.NewFake(fixtureTime.Add(5 * time.Second)),
-		graph: newFakeGraph(t), alerts: &alerts{}}
+		graph: newFakeGraph(t), alerts: &alerts{}, logs: &bytes.Buffer{}, reg: prometheus.NewRegistry()}
 	cfg := Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: testSecret, VerifyToken: testVerify, GraphURL: e.graph.srv.URL, GraphVersion: "v22.0"},
 		Accounts: []Account{{PhoneNumberID: phone1, Token: token1}, {PhoneNumberID: phone2, Token: token2}}}
 	for _, m := range mutate {
@@ -128,7 +135,8 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	ch, err := New(cfg, store.NewIngest(rdb, e.keys, e.clk, nil), rdb, e.keys, e.clk, nil, prometheus.NewRegistry(), e.alerts)
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ch, err := New(cfg, store.NewIngest(rdb, e.keys, e.clk, nil), rdb, e.keys, e.clk, log, e.reg, e.alerts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,8 +306,8 @@ func TestStatuses(t *testing.T) {
 			t.Errorf("%d: %+v, want %+v", i, s, w)
 		}
 	}
-	if _, ok, _ := e.ch.window.Last(context.Background(), phone1, customer); ok {
-		t.Error("a failed re-engagement status should close the window")
+	if w, _ := e.ch.window.State(context.Background(), phone1, customer); !w.Closed {
+		t.Error("a failed re-engagement status newer than the customer's message should close the window")
 	}
 }
 
@@ -524,4 +532,210 @@ func BenchmarkWebhookBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*6)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// TestStaleReengagementFailure: Meta does not deliver webhooks in order. A failed status
+// with error 131047 about a send older than the customer's latest message must not close
+// the customer-service window, whichever of the two arrives first.
+func TestStaleReengagementFailure(t *testing.T) {
+	for _, order := range [][]string{
+		{"text.json", "status_reengagement_stale.json"},
+		{"status_reengagement_stale.json", "text.json"},
+	} {
+		t.Run(order[0]+" first", func(t *testing.T) {
+			e := newEnv(t)
+			for _, f := range order {
+				e.deliver(t, f)
+			}
+			w, err := e.ch.window.State(context.Background(), phone1, customer)
+			if err != nil || !w.Known || w.Closed || !w.Last.Equal(fixtureTime) {
+				t.Fatalf("window = %+v, %v; want open since the customer's message", w, err)
+			}
+			e.clk.Advance(10 * time.Minute)
+			if _, err := e.ch.Send(context.Background(), out("o1", "Да, есть")); err != nil {
+				t.Fatalf("reply to a customer who wrote 10 minutes ago refused: %v", err)
+			}
+			if n := len(e.graph.requests()); n != 1 {
+				t.Fatalf("%d requests, want the reply", n)
+			}
+		})
+	}
+}
+
+// TestReengagementFailureClosesWindowTruthfully: a 131047 failure newer than the customer's
+// last message closes the window; the refusal says so (and does not claim the customer has
+// not written); a late-delivered older message keeps it closed; a newer one reopens it.
+func TestReengagementFailureClosesWindowTruthfully(t *testing.T) {
+	e := newEnv(t)
+	e.deliver(t, "text.json")     // customer at T
+	e.deliver(t, "statuses.json") // 131047 at T+103 s
+	e.clk.Advance(5 * time.Minute)
+	_, err := e.ch.Send(context.Background(), out("o1", "Ответ"))
+	if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "WhatsApp reported the window closed after the customer's last message, 5m0s ago") ||
+		strings.Contains(err.Error(), "has not written") {
+		t.Fatalf("refusal = %v", err)
+	}
+	message := func(id string, at time.Time) {
+		body := bytes.Replace(fixture(t, "text.json"), []byte(`"1732780800"`), []byte(fmt.Sprintf(`"%d"`, at.Unix())), 1)
+		body = bytes.Replace(body, []byte("wamid.HBg"), []byte(id), 1)
+		if w := e.post(t, body, meta.Sign(testSecret, body)); w.Code != 200 {
+			t.Fatal(w.Code)
+		}
+	}
+	message("wamid.LATE", fixtureTime.Add(50*time.Second)) // written before the failure, delivered after
+	if w, _ := e.ch.window.State(context.Background(), phone1, customer); !w.Closed || !w.Last.Equal(fixtureTime.Add(50*time.Second)) {
+		t.Fatalf("after an older message: %+v, want still closed", w)
+	}
+	message("wamid.NEW", fixtureTime.Add(200*time.Second))
+	if _, err := e.ch.Send(context.Background(), out("o2", "Ответ")); err != nil {
+		t.Fatalf("after the customer wrote again: %v", err)
+	}
+}
+
+func TestOutsideWindowNothingOnRecord(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.ch.Send(context.Background(), out("o1", "Ответ"))
+	if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "no message from the customer is on record in the last 8 days") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestBusinessScopedSender: a sender identified only by from_user_id (a user with a
+// username) is a lead with the user id as contact id; with a phone the phone stays the
+// contact id and the user id is kept in meta.
+func TestBusinessScopedSender(t *testing.T) {
+	e := newEnv(t)
+	e.deliver(t, "bsuid.json")
+	got := e.inbound(t)
+	if len(got) != 2 {
+		t.Fatalf("%d entries, want 2", len(got))
+	}
+	if in := got[0]; in.Kind != channels.KindMessage || in.ContactID != "RU.13491208655302741918" || in.Phone != "" ||
+		in.DisplayName != "Анна" || in.Text != "Здравствуйте, хочу заказать диван" || in.Meta[MetaUserID] != "RU.13491208655302741918" ||
+		in.Meta[MetaUsername] != "@anna_k" {
+		t.Errorf("user id only: %+v", in)
+	}
+	if in := got[1]; in.ContactID != "16315551181" || in.Phone != "+16315551181" || in.DisplayName != "Kerry Fisher" ||
+		in.Meta[MetaUserID] != "US.11815799212886844830" {
+		t.Errorf("phone and user id: %+v", in)
+	}
+	// A reply to the user-id-only contact goes to "recipient" (Meta: "to" takes a phone number).
+	if _, err := e.ch.Send(context.Background(), channels.Outbound{ID: "o1", Channel: channels.WhatsAppCloud, Account: phone1,
+		ContactID: "RU.13491208655302741918", Kind: "reply", ManagerID: "m1", Text: "Здравствуйте!"}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.graph.requests()[0].Body
+	if b["recipient"] != "RU.13491208655302741918" || b["to"] != nil || b["recipient_type"] != "individual" {
+		t.Fatalf("send body %v", b)
+	}
+}
+
+// TestRevokeAndEdit: a revoke marks an earlier message deleted (a "delete" item: never a
+// lead); an edit updates the original message by original_message_id with the new text or
+// caption.
+func TestRevokeAndEdit(t *testing.T) {
+	e := newEnv(t)
+	e.deliver(t, "revoke_edit.json")
+	got := e.inbound(t)
+	if len(got) != 3 {
+		t.Fatalf("%d entries, want 3", len(got))
+	}
+	if in := got[0]; in.Kind != channels.KindDelete || in.MessageID != "wamid.revoke1" || in.Text != "" || len(in.Attachments) != 0 ||
+		in.Meta["deleted_id"] != "wamid.HBgLNzkxNjEyMzQ1NjcVAgASGBQzQUVCMDdGRjg4QjE2RjhFOTMxNwA=" || in.Meta["unsupported"] != "" {
+		t.Errorf("revoke: %+v", in)
+	}
+	if in := got[1]; in.Kind != channels.KindEdit || in.MessageID != "wamid.edit1" || in.Meta["edited_id"] != "wamid.text2" ||
+		in.Text != "Есть ли диван «Осло» в сером цвете?" || in.Meta["unsupported"] != "" {
+		t.Errorf("edit text: %+v", in)
+	}
+	if in := got[2]; in.Kind != channels.KindEdit || in.Meta["edited_id"] != "wamid.image2" || in.Text != "Вот такой, но серый" ||
+		len(in.Attachments) != 1 || in.Attachments[0].Kind != "image" || in.Attachments[0].Ref != "1003383421387299" {
+		t.Errorf("edit caption: %+v", in)
+	}
+	// Neither is a customer message for the service window.
+	if _, ok, _ := e.ch.window.Last(context.Background(), phone1, customer); ok {
+		t.Error("revoke/edit opened the service window")
+	}
+}
+
+// TestOtherInteractiveReplies: Flow answers are readable as "field: value" lines; a
+// call-permission reply says what was answered; an interactive message carrying only an
+// error is marked unsupported with the reason.
+func TestOtherInteractiveReplies(t *testing.T) {
+	e := newEnv(t)
+	e.deliver(t, "interactive.json")
+	got := e.inbound(t)
+	if len(got) != 4 {
+		t.Fatalf("%d entries, want 4", len(got))
+	}
+	want := []struct{ text, key, val string }{
+		{"city: Москва\ndelivery: true\nname: Kerry Fisher\nseats: 3\nsofa_color: grey", "flow_token", "lead-form-7"},
+		{"address: Tverskaya 1\ncity: Moscow\nin_pin_code: 400063\nname: Kerry Fisher\nphone_number: +16315551181", MetaInteractive, "nfm_reply"},
+		{"Call permission: accepted", MetaCallPermission, "accept"},
+		{"", "unsupported_reason", "Message type unknown (WhatsApp error 131051)"},
+	}
+	for i, w := range want {
+		in := got[i]
+		if in.Kind != channels.KindMessage || in.Text != w.text || in.Meta[w.key] != w.val {
+			t.Errorf("%d (%s): text %q meta %v", i, in.MessageID, in.Text, in.Meta)
+		}
+		if (in.Meta["unsupported"] == "true") != (i == 3) {
+			t.Errorf("%d: unsupported = %q", i, in.Meta["unsupported"])
+		}
+	}
+	if got[0].Meta[MetaReplyTo] != "wamid.flow1" {
+		t.Errorf("flow answer context: %v", got[0].Meta)
+	}
+}
+
+// TestGroupMessages: a message from a WhatsApp group is ignored unless allow_groups is set;
+// then the group is the contact (replies go to the group), the writer is kept in meta.
+func TestGroupMessages(t *testing.T) {
+	e := newEnv(t)
+	e.deliver(t, "group.json")
+	if got := e.inbound(t); len(got) != 0 {
+		t.Fatalf("group message stored without allow_groups: %+v", got)
+	}
+	e = newEnv(t, func(c *Config) { c.AllowGroups = true })
+	e.deliver(t, "group.json")
+	got := e.inbound(t)
+	const gid = "Y2FwaV9ncm91cDoxNzA1NTU1MDEzOToxMjAzNjM0MDQ2OTQyMzM4MjAZD"
+	if len(got) != 1 || got[0].ContactID != "group:"+gid || got[0].Phone != "" || got[0].Meta[MetaGroupID] != gid ||
+		got[0].Meta[MetaParticipant] != "79035550101" || got[0].DisplayName != "Pavel" {
+		t.Fatalf("allowed group: %+v", got)
+	}
+	if _, err := e.ch.Send(context.Background(), channels.Outbound{ID: "o1", Channel: channels.WhatsAppCloud, Account: phone1,
+		ContactID: "group:" + gid, Kind: "reply", ManagerID: "m1", Text: "Здравствуйте!"}); err != nil {
+		t.Fatal(err)
+	}
+	if b := e.graph.requests()[0].Body; b["recipient_type"] != "group" || b["to"] != gid {
+		t.Fatalf("group send body %v", b)
+	}
+}
+
+func TestReactionRemoved(t *testing.T) {
+	e := newEnv(t)
+	e.deliver(t, "reaction_removed.json")
+	got := e.inbound(t)
+	if len(got) != 1 || got[0].Kind != channels.KindReaction || got[0].Text != "(reaction removed)" ||
+		got[0].Meta["removed"] != "true" || got[0].Meta[MetaReactedTo] != "wamid.out1" {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+// TestWebhookLevelErrors: errors Meta reports for the whole app or account are logged at
+// warning and counted, not dropped at debug level.
+func TestWebhookLevelErrors(t *testing.T) {
+	e := newEnv(t)
+	e.deliver(t, "errors.json")
+	if got := e.inbound(t); len(got) != 0 {
+		t.Fatalf("%d entries", len(got))
+	}
+	if v := testutil.ToFloat64(e.ch.webhook.Metrics.Errors.WithLabelValues(channels.WhatsAppCloud)); v != 1 {
+		t.Fatalf("errors metric = %v, want 1", v)
+	}
+	logs := e.logs.String()
+	if !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "131000") || !strings.Contains(logs, "Unable to authenticate the app user") {
+		t.Fatalf("logs:\n%s", logs)
+	}
 }

@@ -303,9 +303,15 @@ func attachmentNote(atts []channels.Attachment) string {
 }
 
 func lineText(m router.Message) string {
+	if m.Deleted {
+		return "(deleted by the customer)"
+	}
 	t := strings.TrimSpace(m.Text)
 	if n := attachmentNote(m.Attachments); n != "" {
 		t = strings.TrimSpace(t + " " + n)
+	}
+	if m.Edited {
+		t = strings.TrimSpace(t + " (edited)")
 	}
 	return t
 }

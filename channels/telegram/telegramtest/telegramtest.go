@@ -40,8 +40,9 @@ type Failure struct {
 }
 
 type update struct {
-	id  int64
-	raw json.RawMessage
+	id     int64
+	raw    json.RawMessage
+	replay bool // returned once whatever the offset (a replay by Telegram)
 }
 
 // Server is the fake Bot API.
@@ -88,6 +89,20 @@ func (s *Server) PushUpdate(token string, raw []byte) {
 	}
 	s.mu.Lock()
 	s.updates[token] = append(s.updates[token], update{id: head.UpdateID, raw: raw})
+	close(s.pushed)
+	s.pushed = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// ReplayUpdate queues raw to be returned by the next getUpdates whatever its offset, once:
+// Telegram replaying an update that was already confirmed.
+func (s *Server) ReplayUpdate(token string, raw []byte) {
+	var head struct {
+		UpdateID int64 `json:"update_id"`
+	}
+	_ = json.Unmarshal(raw, &head)
+	s.mu.Lock()
+	s.updates[token] = append(s.updates[token], update{id: head.UpdateID, raw: raw, replay: true})
 	close(s.pushed)
 	s.pushed = make(chan struct{})
 	s.mu.Unlock()
@@ -230,19 +245,23 @@ func (s *Server) take(token string, offset int64, limit int) ([]json.RawMessage,
 	defer s.mu.Unlock()
 	q := s.updates[token]
 	kept := q[:0]
+	out := []json.RawMessage{}
 	for _, u := range q {
-		if u.id >= offset {
+		switch {
+		case u.replay:
+			if len(out) < limit {
+				out = append(out, u.raw) // handed out once, then forgotten
+			} else {
+				kept = append(kept, u)
+			}
+		case u.id >= offset:
 			kept = append(kept, u)
+			if len(out) < limit {
+				out = append(out, u.raw)
+			}
 		}
 	}
 	s.updates[token] = kept
-	out := []json.RawMessage{}
-	for _, u := range kept {
-		if len(out) == limit {
-			break
-		}
-		out = append(out, u.raw)
-	}
 	return out, s.pushed
 }
 
