@@ -153,13 +153,19 @@ func (t *tables) national(d []byte, region string) (string, bool, bool) {
 	return e, ok, true
 }
 
-// valid asks libphonenumber whether +cc nsn is valid, and formats it.
+// valid reports whether +cc nsn is valid, as phonenumbers.IsValidNumber would, and
+// formats it.
 func valid(cc int32, ccStr string, nsn []byte) (string, bool) {
 	nn, err := strconv.ParseUint(string(nsn), 10, 64)
 	if err != nil {
 		return "", false
 	}
-	if !phonenumbers.IsValidNumber(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}) {
+	v := loadTables().validity[int(cc)]
+	if v == nil {
+		if !phonenumbers.IsValidNumber(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn}) {
+			return "", false
+		}
+	} else if !v.valid(nsn) {
 		return "", false
 	}
 	b := make([]byte, 0, 1+len(ccStr)+len(nsn))
@@ -169,10 +175,125 @@ func valid(cc int32, ccStr string, nsn []byte) (string, bool) {
 	return string(b), true
 }
 
+// ccValidity is IsValidNumber for one calling code, over the regions that share it in
+// libphonenumber's order, with their patterns compiled once (libphonenumber builds each
+// pattern string and looks it up in a locked cache on every call, and matches most of
+// them twice).
+type ccValidity struct {
+	regions []*regionValidity
+}
+
+// valid is IsValidNumber for a national significant number without leading zeros:
+// GetRegionCodeForNumber, then IsValidNumberForRegion.
+func (v *ccValidity) valid(nsn []byte) bool {
+	var r *regionValidity
+	if len(v.regions) == 1 {
+		r = v.regions[0]
+	} else {
+		for _, c := range v.regions {
+			c.compile()
+			if c.leading != nil {
+				if c.leading.Match(nsn) {
+					r = c
+					break
+				}
+			} else if c.typeKnown(nsn) {
+				r = c
+				break
+			}
+		}
+	}
+	if r == nil {
+		return false
+	}
+	r.compile()
+	return r.typeKnown(nsn)
+}
+
+// regionValidity holds one region's number patterns, compiled on first use.
+type regionValidity struct {
+	once    sync.Once
+	meta    *phonenumbers.PhoneMetadata
+	leading *regexp.Regexp // ^(?:leading digits), nil if none
+	general desc
+	kinds   [8]desc // premium rate, toll free, shared cost, VoIP, personal, pager, UAN, voicemail
+	fixed   desc
+	mobile  desc
+	same    bool // same mobile and fixed-line pattern
+}
+
+func (r *regionValidity) compile() {
+	r.once.Do(func() {
+		m := r.meta
+		if ld := m.GetLeadingDigits(); ld != "" {
+			r.leading = regexp.MustCompile("^(?:" + ld + ")")
+		}
+		r.general = newDesc(m.GetGeneralDesc())
+		for i, d := range []*phonenumbers.PhoneNumberDesc{m.GetPremiumRate(), m.GetTollFree(), m.GetSharedCost(), m.GetVoip(),
+			m.GetPersonalNumber(), m.GetPager(), m.GetUan(), m.GetVoicemail()} {
+			r.kinds[i] = newDesc(d)
+		}
+		r.fixed = newDesc(m.GetFixedLine())
+		r.mobile = newDesc(m.GetMobile())
+		r.same = m.GetSameMobileAndFixedLinePattern()
+	})
+}
+
+// typeKnown is getNumberTypeHelper(nsn, metadata) != UNKNOWN.
+func (r *regionValidity) typeKnown(nsn []byte) bool {
+	if !r.general.match(nsn) {
+		return false
+	}
+	for i := range r.kinds {
+		if r.kinds[i].match(nsn) {
+			return true
+		}
+	}
+	if r.fixed.match(nsn) {
+		return true
+	}
+	return !r.same && r.mobile.match(nsn)
+}
+
+// desc is a PhoneNumberDesc: possible lengths (none: any) and the full-match pattern.
+type desc struct {
+	re      *regexp.Regexp // nil: the empty pattern, which no national number matches
+	lengths []int32
+}
+
+func newDesc(d *phonenumbers.PhoneNumberDesc) desc {
+	p := d.GetNationalNumberPattern()
+	if p == "" {
+		return desc{}
+	}
+	return desc{re: regexp.MustCompile("^(?:" + p + ")$"), lengths: d.GetPossibleLength()}
+}
+
+// match is libphonenumber's isNumberMatchingDesc.
+func (d *desc) match(nsn []byte) bool {
+	if d.re == nil {
+		return false
+	}
+	if len(d.lengths) > 0 {
+		found := false
+		for _, l := range d.lengths {
+			if int(l) == len(nsn) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return d.re.Match(nsn)
+}
+
 // tables are the parts of libphonenumber's metadata the fast path reads.
 type tables struct {
 	byCC     map[int]*ccPlan // every calling code libphonenumber knows; nil plan: no fast path
 	byRegion map[string]*regionPlan
+	validity map[int]*ccValidity // nil: ask phonenumbers.IsValidNumber
 }
 
 // ccPlan is a calling code and the national prefix of its main region (or non-geographic
@@ -241,7 +362,7 @@ func newNationalPrefix(pattern string) nationalPrefix {
 
 // loadTables builds the tables once from the metadata compiled into libphonenumber.
 var loadTables = sync.OnceValue(func() *tables {
-	t := &tables{byCC: map[int]*ccPlan{}, byRegion: map[string]*regionPlan{}}
+	t := &tables{byCC: map[int]*ccPlan{}, byRegion: map[string]*regionPlan{}, validity: map[int]*ccValidity{}}
 	coll, err := phonenumbers.MetadataCollection()
 	if err != nil {
 		return t // no fast path: every input goes to libphonenumber
@@ -261,6 +382,9 @@ var loadTables = sync.OnceValue(func() *tables {
 			continue
 		}
 		t.byCC[cc] = nil
+		if v := newCCValidity(cc, regions, byID, nonGeo); v != nil {
+			t.validity[cc] = v
+		}
 		m := byID[regions[0]]
 		if regions[0] == "001" {
 			m = nonGeo[int32(cc)]
@@ -294,6 +418,25 @@ var loadTables = sync.OnceValue(func() *tables {
 	}
 	return t
 })
+
+// newCCValidity returns nil when a region of the code has no metadata of that code.
+func newCCValidity(cc int, regions []string, byID map[string]*phonenumbers.PhoneMetadata, nonGeo map[int32]*phonenumbers.PhoneMetadata) *ccValidity {
+	v := &ccValidity{}
+	for _, id := range regions {
+		m := byID[id]
+		if id == "001" {
+			if len(regions) != 1 {
+				return nil
+			}
+			m = nonGeo[int32(cc)]
+		}
+		if m == nil || int(m.GetCountryCode()) != cc {
+			return nil
+		}
+		v.regions = append(v.regions, &regionValidity{meta: m})
+	}
+	return v
+}
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

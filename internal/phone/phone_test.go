@@ -2,6 +2,7 @@ package phone
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -134,9 +135,9 @@ func TestE164ExampleNumbersAgree(t *testing.T) {
 // international numbers, agree with libphonenumber in RU, KZ, US, DE and GB.
 func TestE164RandomAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	n := 20000
+	n := 8000
 	if testing.Short() {
-		n = 2000
+		n = 1000
 	}
 	regions := []string{"RU", "KZ", "US", "DE", "GB", "BY", "UA"}
 	var decided int
@@ -242,5 +243,48 @@ func BenchmarkE164(b *testing.B) {
 				slow(tc.in, "RU")
 			}
 		})
+	}
+}
+
+// Property: the compiled validity check is phonenumbers.IsValidNumber, for every calling
+// code, on example numbers of every region and type and on their one-digit changes.
+func TestValidMatchesIsValidNumber(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var checked int
+	check := func(cc int32, nsn string) {
+		if len(nsn) < 2 || nsn[0] == '0' || !allDigits(nsn) {
+			return
+		}
+		v := loadTables().validity[int(cc)]
+		if v == nil {
+			return
+		}
+		nn, _ := strconv.ParseUint(nsn, 10, 64)
+		want := phonenumbers.IsValidNumber(&phonenumbers.PhoneNumber{CountryCode: &cc, NationalNumber: &nn})
+		if got := v.valid([]byte(nsn)); got != want {
+			t.Fatalf("+%d %s: valid %v, IsValidNumber %v", cc, nsn, got, want)
+		}
+		checked++
+	}
+	for region := range phonenumbers.GetSupportedRegions() {
+		for typ := phonenumbers.PhoneNumberType(0); typ <= phonenumbers.VOICEMAIL; typ++ {
+			ex := phonenumbers.GetExampleNumberForType(region, typ)
+			if ex == nil {
+				continue
+			}
+			nsn := phonenumbers.GetNationalSignificantNumber(ex)
+			check(ex.GetCountryCode(), nsn)
+			for range 5 {
+				check(ex.GetCountryCode(), mutate(rng, nsn))
+			}
+		}
+	}
+	for cc := range phonenumbers.GetSupportedGlobalNetworkCallingCodes() {
+		if ex := phonenumbers.GetExampleNumberForNonGeoEntity(cc); ex != nil {
+			check(int32(cc), phonenumbers.GetNationalSignificantNumber(ex))
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d numbers checked", checked)
 	}
 }
