@@ -209,13 +209,12 @@ func decodeMultipart(body []byte, boundary string) (*rawForm, *apiError) {
 // map[string]json.RawMessage gives (the whole body must be valid JSON, keys are compared
 // unescaped, the last of duplicate keys wins) without building the map of every member.
 func decodeJSON(body []byte) (*rawForm, *apiError) {
-	malformed := badRequest("malformed JSON: the body must be one JSON object")
 	if !json.Valid(body) {
-		return nil, malformed
+		return nil, badRequest(malformedJSON)
 	}
 	i := skipSpace(body, 0)
 	if body[i] != '{' { // null, an array, a string, a number or a boolean
-		return nil, malformed
+		return nil, badRequest(malformedJSON)
 	}
 	var raws [len(jsonFields)][]byte // the last value of each known member
 	i++
@@ -264,6 +263,8 @@ func decodeJSON(body []byte) (*rawForm, *apiError) {
 	return f, nil
 }
 
+const malformedJSON = "malformed JSON: the body must be one JSON object"
+
 // jsonFields are the known field names, in the order decodeJSON checks them.
 // (TestJSONFieldsKnown checks they are exactly the keys of maxChars.)
 var jsonFields = [...]string{fName, fPhone, fEmail, fMessage, fConsent, fPageURL, fCaptchaToken,
@@ -272,16 +273,17 @@ var jsonFields = [...]string{fName, fPhone, fEmail, fMessage, fConsent, fPageURL
 
 // jsonField is the index in jsonFields of a raw (still quoted-content) member name, or -1.
 func jsonField(raw []byte) int {
-	name := string(raw) // no allocation when only compared
 	if bytes.IndexByte(raw, '\\') >= 0 {
 		quoted := make([]byte, 0, len(raw)+2)
 		quoted = append(append(append(quoted, '"'), raw...), '"')
+		var name string
 		if err := json.Unmarshal(quoted, &name); err != nil {
 			return -1
 		}
+		raw = []byte(name)
 	}
 	for i, f := range jsonFields {
-		if name == f {
+		if string(raw) == f { // compared without a copy
 			return i
 		}
 	}

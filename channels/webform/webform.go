@@ -289,16 +289,18 @@ func checkIdempotencyKey(key string) *apiError {
 }
 
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
-	tooLarge := &apiError{Status: http.StatusRequestEntityTooLarge,
-		Msg: "body is larger than " + strconv.FormatInt(h.cfg.MaxBodyBytes, 10) + " bytes"}
+	tooLarge := func() *apiError {
+		return &apiError{Status: http.StatusRequestEntityTooLarge,
+			Msg: "body is larger than " + strconv.FormatInt(h.cfg.MaxBodyBytes, 10) + " bytes"}
+	}
 	if r.ContentLength > h.cfg.MaxBodyBytes {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	body, err := readAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, tooLarge
+			return nil, tooLarge()
 		}
 		return nil, badRequest("could not read the body")
 	}
