@@ -103,11 +103,15 @@ func (b *runner) ingest(ctx context.Context) error {
 // and the form path's share of it.
 func (b *runner) healthz(ctx context.Context, base string, r *IngestResult) {
 	var hc atomic.Int64
+	cpu0 := takeCPU(ctx, nil)
 	hd := closedLoop(ctx, b.o.Count, 0, b.o.Concurrency, maxDuration, func(int) {
 		if st, err := b.http.do(ctx, http.MethodGet, base+"/healthz", "", nil, nil); err == nil && st == http.StatusOK {
 			hc.Add(1)
 		}
 	})
+	if c := cpuCost(cpu0, takeCPU(ctx, nil), int(hc.Load())); c != nil {
+		r.HealthzProcessUS = c.ProcessUS
+	}
 	r.HealthzPerSec = rate(int(hc.Load()), hd)
 	if r.HealthzPerSec > 0 {
 		r.RatioToHealthz = round3(r.PerSec / r.HealthzPerSec)

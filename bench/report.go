@@ -64,6 +64,9 @@ type IngestResult struct {
 	// RatioToHealthz: accepted form webhooks/s over GET /healthz/s, both measured in this
 	// run with the same clients: what the form path costs over a bare request.
 	RatioToHealthz float64 `json:"ratio_to_healthz"`
+	// HealthzProcessUS is this process's CPU per GET /healthz (client and server), to set
+	// against cpu_per_conversation.process_us when other load makes the rates noisy.
+	HealthzProcessUS float64 `json:"healthz_process_us"`
 	// IngesterPerSec: the same leads through the gateway's Ingester in-process (no HTTP).
 	IngesterPerSec     float64 `json:"ingester_per_sec"`
 	IngesterRatioToRaw float64 `json:"ingester_ratio_to_raw_xadd"`
@@ -218,7 +221,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		if x.HealthzPerSec > 0 {
 			fmt.Fprintf(tw, "ingest: HTTP ceiling (GET /healthz, same clients)\t%.0f/s\n", x.HealthzPerSec)
-			fmt.Fprintf(tw, "ingest: form webhooks / GET /healthz\t%.0f%%\n", x.RatioToHealthz*100)
+			fmt.Fprintf(tw, "ingest: form webhooks / GET /healthz\t%.0f%%", x.RatioToHealthz*100)
+			if c := x.CPU; c != nil && x.HealthzProcessUS > 0 {
+				fmt.Fprintf(tw, " (CPU of this process per request: GET /healthz %.0f us, form lead %.0f us with its way to an offer)", x.HealthzProcessUS, c.ProcessUS)
+			}
+			fmt.Fprintln(tw)
 		}
 		if x.Offered > 0 {
 			fmt.Fprintf(tw, "pipeline: ingest -> qualify -> offer\t%.0f new conversations/s (%d offered, last after %.2fs)\n", x.PipelinePerSec, x.Offered, x.PipelineSeconds)
