@@ -127,7 +127,7 @@ func (t *tables) national(d []byte, region string) (string, bool, bool) {
 	if r == nil {
 		return "", false, false
 	}
-	if (r.idd != nil && r.idd.Match(d)) || hasPrefix(d, r.ccStr) {
+	if r.idd.Match(d) || hasPrefix(d, r.ccStr) {
 		return "", false, false // international dialling prefix, or maybe the calling code
 	}
 	nsn := d
@@ -308,7 +308,7 @@ type ccPlan struct {
 type regionPlan struct {
 	cc        int32
 	ccStr     string
-	idd       *regexp.Regexp // ^(?:international prefix), nil if none
+	idd       *regexp.Regexp // ^(?:international prefix)
 	prefix    nationalPrefix
 	transform bool           // a national prefix transform rule exists
 	general   *regexp.Regexp // ^(?:general national number pattern)$
@@ -408,12 +408,13 @@ var loadTables = sync.OnceValue(func() *tables {
 			lengths:   m.GetGeneralDesc().GetPossibleLength(),
 			local:     m.GetGeneralDesc().GetPossibleLengthLocalOnly(),
 		}
-		if idd := m.GetInternationalPrefix(); idd != "" {
-			r.idd = regexp.MustCompile("^(?:" + idd + ")")
-		}
-		if r.cc == 0 || len(r.lengths) == 0 || r.lengths[0] == -1 {
+		// Without an international prefix libphonenumber's empty pattern matches every
+		// number, which it then reads as international: no national fast path there.
+		idd := m.GetInternationalPrefix()
+		if idd == "" || r.cc == 0 || len(r.lengths) == 0 || r.lengths[0] == -1 {
 			continue
 		}
+		r.idd = regexp.MustCompile("^(?:" + idd + ")")
 		t.byRegion[id] = r
 	}
 	return t
