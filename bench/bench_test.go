@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +74,30 @@ func TestKeyKind(t *testing.T) {
 		if got := keyKind(k); got != want {
 			t.Errorf("keyKind(%q) = %q, want %q", k, got, want)
 		}
+	}
+}
+
+// Every run prints the form path's share of the GET /healthz ceiling, and it is a target.
+func TestReportFormHealthzRatio(t *testing.T) {
+	r := &Report{Mode: "in-process", Ingest: &IngestResult{Accepted: 100, PerSec: 6000, HealthzPerSec: 10000, RatioToHealthz: 0.6}}
+	r.Targets = targets(r)
+	var sb strings.Builder
+	if err := r.WriteTable(&sb); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^ingest: form webhooks / GET /healthz +60%$`).MatchString(sb.String()) {
+		t.Fatalf("no ratio line in\n%s", sb.String())
+	}
+	var found bool
+	for _, tg := range r.Targets {
+		if strings.HasPrefix(tg.Name, "form webhooks / GET /healthz") {
+			found = true
+			if !tg.Met || tg.Measured != "60% (6000/s vs 10000/s)" {
+				t.Fatalf("target %+v", tg)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no form/healthz target in %+v", r.Targets)
 	}
 }

@@ -58,6 +58,7 @@ func (b *runner) ingest(ctx context.Context) error {
 	if b.o.Target != "" {
 		d := closedLoop(ctx, b.o.Count, fromIngest, b.o.Concurrency, maxDuration, func(i int) { b.postForm(ctx, b.o.Target, i, nil, &res) })
 		b.rep.Ingest = b.ingestResult(&res, d)
+		b.healthz(ctx, b.o.Target, b.rep.Ingest)
 		return nil
 	}
 	rec := newRecorder(0)
@@ -92,17 +93,29 @@ func (b *runner) ingest(ctx context.Context) error {
 	if b.rep.Raw != nil && b.rep.Raw.PerSec > 0 {
 		r.IngesterRatioToRaw = round3(r.IngesterPerSec / b.rep.Raw.PerSec)
 	}
-	// The HTTP ceiling: the same clients on GET /healthz (no body, no Redis).
-	var hc atomic.Int64
-	hd := closedLoop(ctx, b.o.Count, 0, b.o.Concurrency, maxDuration, func(int) {
-		if st, err := b.http.do(ctx, http.MethodGet, gw.URL+"/healthz", "", nil, nil); err == nil && st == http.StatusOK {
-			hc.Add(1)
-		}
-	})
-	r.HealthzPerSec = rate(int(hc.Load()), hd)
+	b.healthz(ctx, gw.URL, r)
 	b.rep.Ingest = r
 	b.o.Progress("ingest: %d accepted in %.2fs = %.0f/s; %d offered by %.2fs = %.0f/s", res.accepted.Load(), secs(d), r.PerSec, c.offered, r.PipelineSeconds, r.PipelinePerSec)
 	return nil
+}
+
+// healthz measures the HTTP ceiling, the same clients on GET /healthz (no body, no Redis),
+// and the form path's share of it.
+func (b *runner) healthz(ctx context.Context, base string, r *IngestResult) {
+	var hc atomic.Int64
+	cpu0 := takeCPU(ctx, nil)
+	hd := closedLoop(ctx, b.o.Count, 0, b.o.Concurrency, maxDuration, func(int) {
+		if st, err := b.http.do(ctx, http.MethodGet, base+"/healthz", "", nil, nil); err == nil && st == http.StatusOK {
+			hc.Add(1)
+		}
+	})
+	if c := cpuCost(cpu0, takeCPU(ctx, nil), int(hc.Load())); c != nil {
+		r.HealthzProcessUS = c.ProcessUS
+	}
+	r.HealthzPerSec = rate(int(hc.Load()), hd)
+	if r.HealthzPerSec > 0 {
+		r.RatioToHealthz = round3(r.PerSec / r.HealthzPerSec)
+	}
 }
 
 // formInbound is lead i as the web form hands it to the Ingester.

@@ -61,6 +61,12 @@ type IngestResult struct {
 	PipelinePerSec  float64  `json:"pipeline_per_sec"` // new conversations offered per second
 	CPU             *CPUCost `json:"cpu_per_conversation,omitempty"`
 	HealthzPerSec   float64  `json:"healthz_per_sec"` // the same clients on GET /healthz: this machine's HTTP ceiling
+	// RatioToHealthz: accepted form webhooks/s over GET /healthz/s, both measured in this
+	// run with the same clients: what the form path costs over a bare request.
+	RatioToHealthz float64 `json:"ratio_to_healthz"`
+	// HealthzProcessUS is this process's CPU per GET /healthz (client and server), to set
+	// against cpu_per_conversation.process_us when other load makes the rates noisy.
+	HealthzProcessUS float64 `json:"healthz_process_us"`
 	// IngesterPerSec: the same leads through the gateway's Ingester in-process (no HTTP).
 	IngesterPerSec     float64 `json:"ingester_per_sec"`
 	IngesterRatioToRaw float64 `json:"ingester_ratio_to_raw_xadd"`
@@ -155,6 +161,10 @@ func targets(r *Report) []Target {
 		t = append(t, Target{"ingest / raw XADD", ">= 40%",
 			fmt.Sprintf("%.0f%% (%.0f/s vs %.0f/s)", r.Ingest.RatioToRaw*100, r.Ingest.PerSec, r.Raw.PerSec), r.Ingest.RatioToRaw >= 0.4})
 	}
+	if r.Ingest != nil && r.Ingest.RatioToHealthz > 0 {
+		t = append(t, Target{"form webhooks / GET /healthz (same run)", ">= 50%",
+			fmt.Sprintf("%.0f%% (%.0f/s vs %.0f/s)", r.Ingest.RatioToHealthz*100, r.Ingest.PerSec, r.Ingest.HealthzPerSec), r.Ingest.RatioToHealthz >= 0.5})
+	}
 	if r.Speed != nil && r.Speed.ServerInboundToOffer != nil && r.Speed.ServerInboundToOffer.N > 0 {
 		l := r.Speed.ServerInboundToOffer
 		t = append(t, Target{fmt.Sprintf("inbound -> offer made p99 at %.0f/s (server timestamps, ms)", r.Speed.AchievedRate), "<= 20 ms",
@@ -211,6 +221,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		if x.HealthzPerSec > 0 {
 			fmt.Fprintf(tw, "ingest: HTTP ceiling (GET /healthz, same clients)\t%.0f/s\n", x.HealthzPerSec)
+			fmt.Fprintf(tw, "ingest: form webhooks / GET /healthz\t%.0f%%", x.RatioToHealthz*100)
+			if c := x.CPU; c != nil && x.HealthzProcessUS > 0 {
+				fmt.Fprintf(tw, " (CPU of this process per request: GET /healthz %.0f us, form lead %.0f us with its way to an offer)", x.HealthzProcessUS, c.ProcessUS)
+			}
+			fmt.Fprintln(tw)
 		}
 		if x.Offered > 0 {
 			fmt.Fprintf(tw, "pipeline: ingest -> qualify -> offer\t%.0f new conversations/s (%d offered, last after %.2fs)\n", x.PipelinePerSec, x.Offered, x.PipelineSeconds)

@@ -21,7 +21,10 @@ import (
 //
 // "raw_xadd" is the baseline: go-redis XADD alone at the same concurrency.
 // "handler" calls ServeHTTP directly from 8*GOMAXPROCS goroutines; "http" goes through a
-// real HTTP server and keep-alive client (adds net/http on both sides).
+// real HTTP server and keep-alive client (adds net/http on both sides); "http_healthz" is
+// the same server and client on a bare GET answering {"status":"ok"} (what GET /healthz
+// does): the ceiling "http" is compared with (ns/op of http_healthz / ns/op of http is the
+// form path's share of it, without the router's work that lidorub bench also counts).
 func BenchmarkFormIngest(b *testing.B) {
 	e := newEnv(b, func(c *Config) { c.RatePerMinute = -1 })
 	e.h.log = slog.New(slog.DiscardHandler) // a log line per lead would measure the log buffer
@@ -83,7 +86,34 @@ func BenchmarkFormIngest(b *testing.B) {
 			}
 		})
 	})
+	b.Run("http_healthz", func(b *testing.B) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = w.Write(healthzBody)
+		}))
+		defer srv.Close()
+		client := srv.Client()
+		client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+		b.ReportAllocs()
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				resp, err := client.Get(srv.URL + "/healthz")
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
+	})
 }
+
+// healthzBody is what GET /healthz answers.
+var healthzBody = []byte(`{"status":"ok"}` + "\n")
 
 // cleanupKeys removes the benchmark's stream and dedupe markers (the prefix is unique).
 func cleanupKeys(tb testing.TB, e *env) {

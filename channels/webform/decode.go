@@ -14,7 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/lidorub/lidorub/internal/phone"
 )
 
 // Field names accepted in the body (JSON keys or form field names).
@@ -112,6 +112,12 @@ func parseForm(contentType string, body []byte, region string) (*lead, *apiError
 
 // mediaType returns the lower-cased media type of a Content-Type header, or a 415.
 func mediaType(contentType string) (string, map[string]string, *apiError) {
+	switch contentType { // what mime.ParseMediaType gives for the usual headers, without its allocations
+	case "application/json", "application/json; charset=utf-8", "application/json;charset=utf-8", "application/json; charset=UTF-8":
+		return "application/json", nil, nil
+	case "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8", "application/x-www-form-urlencoded; charset=UTF-8":
+		return "application/x-www-form-urlencoded", nil, nil
+	}
 	unsupported := &apiError{Status: http.StatusUnsupportedMediaType,
 		Msg: "Content-Type must be application/json, application/x-www-form-urlencoded or multipart/form-data"}
 	if contentType == "" {
@@ -199,19 +205,43 @@ func decodeMultipart(body []byte, boundary string) (*rawForm, *apiError) {
 	return fromValues(q)
 }
 
+// decodeJSON reads the top-level object's known members. It gives what decoding into a
+// map[string]json.RawMessage gives (the whole body must be valid JSON, keys are compared
+// unescaped, the last of duplicate keys wins) without building the map of every member.
 func decodeJSON(body []byte) (*rawForm, *apiError) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(body, &obj); err != nil {
-		return nil, badRequest("malformed JSON: the body must be one JSON object")
+	if !json.Valid(body) {
+		return nil, badRequest(malformedJSON)
 	}
-	if obj == nil { // the literal null
-		return nil, badRequest("malformed JSON: the body must be one JSON object")
+	i := skipSpace(body, 0)
+	if body[i] != '{' { // null, an array, a string, a number or a boolean
+		return nil, badRequest(malformedJSON)
 	}
-	f := &rawForm{values: map[string]string{}}
-	for k, rawv := range obj {
-		if _, known := maxChars[k]; !known {
+	var raws [len(jsonFields)][]byte // the last value of each known member
+	i++
+	for {
+		i = skipSpace(body, i)
+		if body[i] == '}' {
+			break
+		}
+		kEnd := skipString(body, i)
+		key := body[i+1 : kEnd-1]
+		i = skipSpace(body, kEnd) + 1 // ':'
+		i = skipSpace(body, i)
+		vEnd := skipValue(body, i)
+		if f := jsonField(key); f >= 0 {
+			raws[f] = body[i:vEnd]
+		}
+		i = skipSpace(body, vEnd)
+		if body[i] == ',' {
+			i++
+		}
+	}
+	f := &rawForm{values: make(map[string]string, 8)}
+	for n, rawv := range raws {
+		if rawv == nil {
 			continue
 		}
+		k := jsonFields[n]
 		// encoding/json silently replaces invalid UTF-8 with U+FFFD: check the raw bytes.
 		if !utf8.Valid(rawv) {
 			return nil, invalid(k, "must be valid UTF-8")
@@ -233,6 +263,85 @@ func decodeJSON(body []byte) (*rawForm, *apiError) {
 	return f, nil
 }
 
+const malformedJSON = "malformed JSON: the body must be one JSON object"
+
+// jsonFields are the known field names, in the order decodeJSON checks them.
+// (TestJSONFieldsKnown checks they are exactly the keys of maxChars.)
+var jsonFields = [...]string{fName, fPhone, fEmail, fMessage, fConsent, fPageURL, fCaptchaToken,
+	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+	"g-recaptcha-response", "h-captcha-response", "cf-turnstile-response"}
+
+// jsonField is the index in jsonFields of a raw (still quoted-content) member name, or -1.
+func jsonField(raw []byte) int {
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		quoted := make([]byte, 0, len(raw)+2)
+		quoted = append(append(append(quoted, '"'), raw...), '"')
+		var name string
+		if err := json.Unmarshal(quoted, &name); err != nil {
+			return -1
+		}
+		raw = []byte(name)
+	}
+	for i, f := range jsonFields {
+		if string(raw) == f { // compared without a copy
+			return i
+		}
+	}
+	return -1
+}
+
+// skipSpace, skipString and skipValue walk a body json.Valid accepted.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at b[i] == '"'.
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// skipValue returns the index after the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	default: // number, true, false, null
+		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+			i++
+		}
+		return i
+	}
+}
+
 // jsonString decodes a JSON string (or null = ""). Phone numbers may also be JSON numbers.
 func jsonString(raw json.RawMessage, allowNumber bool) (string, bool) {
 	raw = bytes.TrimSpace(raw)
@@ -240,6 +349,9 @@ func jsonString(raw json.RawMessage, allowNumber bool) (string, bool) {
 		return "", true
 	}
 	if raw[0] == '"' {
+		if bytes.IndexByte(raw, '\\') < 0 { // no escapes: the content as it is (valid JSON, valid UTF-8)
+			return string(raw[1 : len(raw)-1]), true
+		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return "", false
@@ -286,12 +398,17 @@ func truthy(v string) bool {
 	return false
 }
 
+// validateOrder is the order validate checks fields in; captchaFields the captcha fields
+// by precedence.
+var (
+	validateOrder = append(append([]string{fName, fPhone, fEmail, fMessage, fPageURL, fCaptchaToken}, utmFields...), captchaAliases...)
+	captchaFields = append([]string{fCaptchaToken}, captchaAliases...)
+)
+
 // validate checks limits, consent and contacts, and normalises the phone to E.164.
 // Field checks run in a fixed order so the reported field is deterministic.
 func validate(f *rawForm, region string) (*lead, *apiError) {
-	order := append([]string{fName, fPhone, fEmail, fMessage, fPageURL, fCaptchaToken}, utmFields...)
-	order = append(order, captchaAliases...)
-	for _, k := range order {
+	for _, k := range validateOrder {
 		v, ok := f.values[k]
 		if !ok {
 			continue
@@ -317,7 +434,7 @@ func validate(f *rawForm, region string) (*lead, *apiError) {
 		Message: f.values[fMessage],
 		PageURL: f.values[fPageURL],
 	}
-	for _, k := range append([]string{fCaptchaToken}, captchaAliases...) {
+	for _, k := range captchaFields {
 		if v := f.values[k]; v != "" {
 			l.CaptchaToken = v
 			break
@@ -354,13 +471,10 @@ func validate(f *rawForm, region string) (*lead, *apiError) {
 }
 
 // normalizePhone parses a phone written in any common way ("+7 916 123-45-67",
-// "8 (916) 123 45 67" in region RU) and returns it in E.164.
+// "8 (916) 123 45 67" in region RU) and returns it in E.164: libphonenumber's answer, with
+// a fast path for the usual shapes (internal/phone).
 func normalizePhone(s, region string) (string, bool) {
-	num, err := phonenumbers.Parse(s, region)
-	if err != nil || !phonenumbers.IsValidNumber(num) {
-		return "", false
-	}
-	return phonenumbers.Format(num, phonenumbers.E164), true
+	return phone.E164(s, region)
 }
 
 // validEmail accepts a bare address (no display name) that net/mail can parse, with a dot

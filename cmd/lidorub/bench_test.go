@@ -46,8 +46,11 @@ func TestBenchSmoke(t *testing.T) {
 	if m := rep.Memory; m == nil || m.Conversations != 200 || m.Offered != 200 || m.Messages != 200 || m.PerConversationKeys <= 0 || m.PerMessageTranscript <= 0 {
 		t.Errorf("memory = %+v", rep.Memory)
 	}
-	if len(rep.Targets) != 5 {
-		t.Errorf("targets = %+v, want 5", rep.Targets)
+	if in := rep.Ingest; in != nil && (in.HealthzPerSec <= 0 || in.RatioToHealthz <= 0) {
+		t.Errorf("ingest = %+v, want the GET /healthz rate and the form's share of it", in)
+	}
+	if len(rep.Targets) != 6 {
+		t.Errorf("targets = %+v, want 6", rep.Targets)
 	}
 	// Every key of every bench gateway (and the raw stream) is gone.
 	if len(rep.Prefixes) != 5 {
