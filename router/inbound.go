@@ -145,7 +145,7 @@ func (r *Router) prepareMessage(ctx context.Context, entryID string, in channels
 	ackKind, ackOut, ackLine := "", "", ""
 	// No automatic reply to a comment lead: the one private reply Instagram allows per
 	// comment belongs to the manager's first answer.
-	if r.sender(in.Channel) != nil && !q.Spam && in.Meta["origin"] != "comment" {
+	if r.sender(in.Channel) != nil && !q.Spam && !in.NoAutoReply {
 		text := tplText(r.tpl.AutoAck)
 		ackKind = "auto_ack"
 		if !r.anyOnShift(now) {
