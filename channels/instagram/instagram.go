@@ -12,14 +12,14 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/meta"
-	"github.com/lidorub/lidorub/clock"
-	"github.com/lidorub/lidorub/store"
 )
+
+// Name is the channel name (metric labels, Redis keys, the config section).
+const Name = channels.Instagram
 
 // Path is the webhook endpoint (GET verification, POST deliveries).
 const Path = "/webhooks/instagram"
@@ -41,8 +41,8 @@ type Channel struct {
 	cfg      Config
 	accounts map[string]Account
 	rdb      redis.UniversalClient
-	keys     store.Keys
-	clk      clock.Clock
+	keys     channels.Keys
+	clk      channels.Clock
 	log      *slog.Logger
 	graph    *meta.Graph
 	window   meta.Window
@@ -52,14 +52,11 @@ type Channel struct {
 var _ channels.Sender = (*Channel)(nil)
 
 // New builds the channel from a validated, defaulted config.
-func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys store.Keys, clk clock.Clock,
-	log *slog.Logger, reg prometheus.Registerer, alerter channels.Alerter) (*Channel, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("channel", channels.Instagram)
-	c := &Channel{cfg: cfg, accounts: map[string]Account{}, rdb: rdb, keys: keys, clk: clk, log: log,
-		window: meta.Window{RDB: rdb, Keys: keys, Channel: channels.Instagram}}
+func New(cfg Config, d channels.Deps) (*Channel, error) {
+	d = d.WithDefaults()
+	log := d.Log.With("channel", Name)
+	c := &Channel{cfg: cfg, accounts: map[string]Account{}, rdb: d.Redis, keys: d.Keys, clk: d.Clock, log: log,
+		window: meta.Window{RDB: d.Redis, Keys: d.Keys, Channel: Name}}
 	var ids []string
 	for _, a := range cfg.Accounts {
 		if a.SendID == "" {
@@ -71,12 +68,12 @@ func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys stor
 	comments := cfg.Comments == nil || *cfg.Comments
 	var err error
 	c.graph, c.webhook, err = cfg.Wire(meta.Webhook{
-		Channel: channels.Instagram, Ingester: ing, Log: log,
+		Channel: Name, Ingester: d.Ingester, Log: log,
 		Parse: func(body []byte) (meta.Batch, error) {
 			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok }, comments)
 		},
 		AfterIngest: c.afterIngest,
-	}, ids, reg, alerter, clk)
+	}, ids, d.Registerer, d.Alerter, d.Clock)
 	if err != nil {
 		return nil, err
 	}
@@ -116,11 +113,11 @@ func (c *Channel) afterIngest(ctx context.Context, in channels.Inbound) error {
 const privateReplyPending = "pending"
 
 func (c *Channel) privateReplyKey(account, commentID string) string {
-	return c.keys.Channel(channels.Instagram, account, "private_reply:"+commentID)
+	return c.keys.Channel(Name, account, "private_reply:"+commentID)
 }
 
 func (c *Channel) progressKey(account, outID string) string {
-	return c.keys.Channel(channels.Instagram, account, "out:"+outID)
+	return c.keys.Channel(Name, account, "out:"+outID)
 }
 
 // claimPrivateReplyScript takes the one private reply of a comment for an outbound message.

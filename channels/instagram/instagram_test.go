@@ -134,7 +134,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	ch, err := New(cfg, store.NewIngest(rdb, e.keys, e.clk, nil), rdb, e.keys, e.clk, nil, e.reg, e.alerts)
+	ch, err := New(cfg, channels.Deps{Ingester: store.NewIngest(rdb, e.keys, e.clk, nil), Redis: rdb, Keys: e.keys, Clock: e.clk, Registerer: e.reg, Alerter: e.alerts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func TestIngestFailureIs500(t *testing.T) {
 	e := newEnv(t)
 	broken := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = broken.Close() })
-	ch, err := New(e.ch.cfg, store.NewIngest(broken, e.keys, e.clk, nil), broken, e.keys, e.clk, nil, nil, e.alerts)
+	ch, err := New(e.ch.cfg, channels.Deps{Ingester: store.NewIngest(broken, e.keys, e.clk, nil), Redis: broken, Keys: e.keys, Clock: e.clk, Alerter: e.alerts})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,9 @@ type AppConfig struct {
 	MaxBodyBytes int64         `yaml:"max_body_bytes"`
 }
 
+// IsEnabled reports whether the channel is on (enabled: true).
+func (c *AppConfig) IsEnabled() bool { return c.Enabled }
+
 // Defaults fills unset fields.
 func (c *AppConfig) Defaults() {
 	if c.GraphURL == "" {

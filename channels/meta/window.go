@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/lidorub/lidorub/store"
+	"github.com/lidorub/lidorub/channels"
 )
 
 // windowTTL keeps a contact's last-message time longer than the longest window (7 days
@@ -34,7 +34,7 @@ return cur
 // of Meta's messaging window (Instagram 24 h, WhatsApp customer-service window 24 h).
 type Window struct {
 	RDB     redis.UniversalClient
-	Keys    store.Keys
+	Keys    channels.Keys
 	Channel string
 }
 

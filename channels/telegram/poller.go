@@ -41,7 +41,7 @@ type Poller struct {
 }
 
 // NewPoller returns a poller for the bot called name (offset and lease keys are derived from it).
-func NewPoller(name string, client *Client, rdb redis.UniversalClient, keys store.Keys, leaseTTL time.Duration,
+func NewPoller(name string, client *Client, rdb redis.UniversalClient, keys channels.Keys, leaseTTL time.Duration,
 	h UpdateHandler, log *slog.Logger, m *Metrics, alert channels.Alerter) *Poller {
 	m.initBot(name)
 	return &Poller{

@@ -74,7 +74,7 @@ func (e *env) channel(ing channels.Ingester) *Channel {
 	if ing == nil {
 		ing = e.ing
 	}
-	ch, err := New(e.cfg, Deps{Ingester: ing, Redis: e.rdb, Keys: e.keys, Clock: e.clk,
+	ch, err := New(e.cfg, channels.Deps{Ingester: ing, Redis: e.rdb, Keys: e.keys, Clock: e.clk,
 		Log: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		e.t.Fatal(err)
@@ -394,7 +394,7 @@ func TestWebhook(t *testing.T) {
 	e := newEnv(t)
 	ch := e.channel(nil)
 	mux := http.NewServeMux()
-	ch.RegisterWebhooks(mux)
+	ch.Register(mux)
 	post := func(bot, secret string, body []byte) (int, string) {
 		req := httptest.NewRequest(http.MethodPost, "/webhooks/telegram/"+bot, strings.NewReader(string(body)))
 		if secret != "" {

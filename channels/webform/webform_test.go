@@ -51,7 +51,7 @@ func (s *syncBuffer) String() string {
 }
 
 type env struct {
-	h    *Handler
+	h    *Channel
 	mux  *http.ServeMux
 	rdb  *redis.Client
 	keys store.Keys
@@ -70,7 +70,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *env {
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h, err := New(cfg, store.NewIngest(rdb, keys, clk, nil), clk, log)
+	h, err := New(cfg, channels.Deps{Ingester: store.NewIngest(rdb, keys, clk, nil), Clock: clk, Log: log})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -810,7 +810,7 @@ func TestIngestFailure(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	logs := &syncBuffer{}
 	clk := clock.NewFake(t0)
-	h, err := New(Config{}, store.NewIngest(rdb, store.NewKeys("down"), clk, nil), clk, slog.New(slog.NewTextHandler(logs, nil)))
+	h, err := New(Config{}, channels.Deps{Ingester: store.NewIngest(rdb, store.NewKeys("down"), clk, nil), Clock: clk, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -868,11 +868,11 @@ func TestCORS(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ing := store.NewIngest(rdb, store.NewKeys(prefix), clock.Real{}, nil)
-	_, err := New(Config{DefaultRegion: "XX"}, ing, nil, nil)
+	_, err := New(Config{DefaultRegion: "XX"}, channels.Deps{Ingester: ing})
 	if err == nil || err.Error() != `default_region: "XX" is not a region code like RU or DE` {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := New(Config{}, nil, nil, nil); err == nil {
+	if _, err := New(Config{}, channels.Deps{}); err == nil {
 		t.Fatal("nil ingester accepted")
 	}
 }

@@ -12,14 +12,14 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/meta"
-	"github.com/lidorub/lidorub/clock"
-	"github.com/lidorub/lidorub/store"
 )
+
+// Name is the channel name (metric labels, Redis keys, the config section).
+const Name = channels.WhatsAppCloud
 
 // Path is the webhook endpoint (GET verification, POST deliveries).
 const Path = "/webhooks/whatsapp"
@@ -38,8 +38,8 @@ type Channel struct {
 	cfg      Config
 	accounts map[string]Account
 	rdb      redis.UniversalClient
-	keys     store.Keys
-	clk      clock.Clock
+	keys     channels.Keys
+	clk      channels.Clock
 	log      *slog.Logger
 	graph    *meta.Graph
 	window   meta.Window
@@ -49,14 +49,11 @@ type Channel struct {
 var _ channels.Sender = (*Channel)(nil)
 
 // New builds the channel from a validated, defaulted config.
-func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys store.Keys, clk clock.Clock,
-	log *slog.Logger, reg prometheus.Registerer, alerter channels.Alerter) (*Channel, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("channel", channels.WhatsAppCloud)
-	c := &Channel{cfg: cfg, accounts: map[string]Account{}, rdb: rdb, keys: keys, clk: clk, log: log,
-		window: meta.Window{RDB: rdb, Keys: keys, Channel: channels.WhatsAppCloud}}
+func New(cfg Config, d channels.Deps) (*Channel, error) {
+	d = d.WithDefaults()
+	log := d.Log.With("channel", Name)
+	c := &Channel{cfg: cfg, accounts: map[string]Account{}, rdb: d.Redis, keys: d.Keys, clk: d.Clock, log: log,
+		window: meta.Window{RDB: d.Redis, Keys: d.Keys, Channel: Name}}
 	var ids []string
 	for _, a := range cfg.Accounts {
 		if a.Template == nil {
@@ -68,12 +65,12 @@ func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys stor
 	}
 	var err error
 	c.graph, c.webhook, err = cfg.Wire(meta.Webhook{
-		Channel: channels.WhatsAppCloud, Ingester: ing, Log: log,
+		Channel: Name, Ingester: d.Ingester, Log: log,
 		Parse: func(body []byte) (meta.Batch, error) {
 			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok })
 		},
 		AfterIngest: c.afterIngest,
-	}, ids, reg, alerter, clk)
+	}, ids, d.Registerer, d.Alerter, d.Clock)
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +103,11 @@ func (c *Channel) afterIngest(ctx context.Context, in channels.Inbound) error {
 }
 
 func (c *Channel) progressKey(account, outID string) string {
-	return c.keys.Channel(channels.WhatsAppCloud, account, "out:"+outID)
+	return c.keys.Channel(Name, account, "out:"+outID)
 }
 
 func (c *Channel) templateKey(account, contact string) string {
-	return c.keys.Channel(channels.WhatsAppCloud, account, "template:"+contact)
+	return c.keys.Channel(Name, account, "template:"+contact)
 }
 
 type sendText struct {

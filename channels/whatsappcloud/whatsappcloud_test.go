@@ -128,7 +128,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	ch, err := New(cfg, store.NewIngest(rdb, e.keys, e.clk, nil), rdb, e.keys, e.clk, nil, prometheus.NewRegistry(), e.alerts)
+	ch, err := New(cfg, channels.Deps{Ingester: store.NewIngest(rdb, e.keys, e.clk, nil), Redis: rdb, Keys: e.keys, Clock: e.clk, Registerer: prometheus.NewRegistry(), Alerter: e.alerts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,7 +503,7 @@ func BenchmarkWebhookBatch(b *testing.B) {
 		Accounts: []Account{{PhoneNumberID: phone1, Token: token1}, {PhoneNumberID: phone2, Token: token2}}}
 	cfg.Defaults()
 	clk := clock.NewFake(fixtureTime)
-	ch, err := New(cfg, store.NewIngest(rdb, keys, clk, nil), rdb, keys, clk, nil, nil, nil)
+	ch, err := New(cfg, channels.Deps{Ingester: store.NewIngest(rdb, keys, clk, nil), Redis: rdb, Keys: keys, Clock: clk})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -84,7 +84,7 @@ func testLogger() *slog.Logger {
 type testGateway struct {
 	t     *testing.T
 	ctx   context.Context
-	g     *gateway
+	g     *Gateway
 	clock *clock.Fake
 	srv   *httptest.Server
 }
@@ -98,19 +98,19 @@ func newTestGatewayLog(t *testing.T, cfg *config.Config, log *slog.Logger) *test
 	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewFake(t0)
-	g, err := build(ctx, cfg, log, clk)
+	g, err := Build(ctx, cfg, log, clk)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	t.Cleanup(func() { g.conn.Close() })
-	srv := httptest.NewServer(g.mux)
+	t.Cleanup(func() { g.Close() })
+	srv := httptest.NewServer(g.Mux)
 	t.Cleanup(srv.Close)
 	return &testGateway{t: t, ctx: ctx, g: g, clock: clk, srv: srv}
 }
 
 func (tg *testGateway) settle() {
 	tg.t.Helper()
-	if err := tg.g.router.Settle(tg.ctx); err != nil {
+	if err := tg.g.Router.Settle(tg.ctx); err != nil {
 		tg.t.Fatal(err)
 	}
 }
@@ -418,7 +418,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 	// A second gateway whose Redis connection is gone: alive, not ready, redis_up 0.
 	down := newTestGateway(t, testConfig(t, ""))
-	if err := down.g.conn.Close(); err != nil {
+	if err := down.g.Close(); err != nil {
 		t.Fatal(err)
 	}
 	down.must(200, "GET", "/healthz", "", "", "", &v)
@@ -442,11 +442,11 @@ func TestHealthAndReadiness(t *testing.T) {
 // every lead that was answered 2xx is in the inbound stream exactly once.
 func TestGracefulShutdownLosesNothing(t *testing.T) {
 	cfg := testConfig(t, "")
-	g, err := build(context.Background(), cfg, testLogger(), clock.Real{})
+	g, err := Build(context.Background(), cfg, testLogger(), clock.Real{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { g.conn.Close() })
+	t.Cleanup(func() { g.Close() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -455,7 +455,7 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stopped := make(chan error, 1)
-	go func() { stopped <- g.run(ctx, ln) }()
+	go func() { stopped <- g.Run(ctx, ln) }()
 
 	const n = 50
 	var (
@@ -574,7 +574,7 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 		t.Fatalf("a request after shutdown got %d", res.StatusCode)
 	}
 
-	entries, err := g.conn.Client.XRange(context.Background(), g.conn.Keys.Inbound(), "-", "+").Result()
+	entries, err := g.Conn.Client.XRange(context.Background(), g.Conn.Keys.Inbound(), "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}

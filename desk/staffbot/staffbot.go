@@ -1,4 +1,5 @@
-// Package staffbot is the lead-managers' Telegram bot. It implements router.Notifier (offers
+// Package staffbot is the lead-managers' Telegram bot: a client of router.Desk (what managers
+// can do), not a customer channel. It implements router.Notifier (offers
 // with Take / Pass buttons, customer messages forwarded after Take, escalations and send
 // failures) and drives router.Desk from what managers type and tap (/online, /offline,
 // /status, /list, /c N, replies, qualification buttons).
