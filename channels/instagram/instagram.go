@@ -6,6 +6,7 @@ package instagram
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -120,33 +121,34 @@ func (c *Channel) progressKey(account, outID string) string {
 	return c.keys.Channel(Name, account, "out:"+outID)
 }
 
-// claimPrivateReplyScript takes the one private reply of a comment for an outbound message.
-//
-//	KEYS[1] private reply key ("pending" while unused; expires 7 days after the comment)
-//	ARGV[1] outbound id
-//	returns 1 if this outbound owns the private reply (also on its own retry), 0 if it was
-//	used by another outbound or is no longer available
-var claimPrivateReplyScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v == 'pending' then
-  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
-  return 1
-end
-if v == ARGV[1] then return 1 end
-return 0
-`)
+//go:embed claim_private_reply.lua
+var claimPrivateReplyLua string
 
-// releasePrivateReplyScript gives the private reply back after a permanent failure of the
-// outbound that claimed it.
-//
-//	KEYS[1] private reply key   ARGV[1] outbound id   returns 1 if released
-var releasePrivateReplyScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], 'pending', 'KEEPTTL')
-  return 1
-end
-return 0
-`)
+//go:embed release_private_reply.lua
+var releasePrivateReplyLua string
+
+// The scripts of the comment's private reply: see their .lua files.
+var (
+	claimPrivateReplyScript   = redis.NewScript(claimPrivateReplyLua)
+	releasePrivateReplyScript = redis.NewScript(releasePrivateReplyLua)
+)
+
+// privateReplyArgs are the ARGV of both private-reply scripts, in order.
+type privateReplyArgs struct {
+	OutboundID string // ARGV[1]
+}
+
+// claimPrivateReply runs claim_private_reply.lua: true if this outbound owns the reply.
+func claimPrivateReply(ctx context.Context, rdb redis.Scripter, key string, a privateReplyArgs) (bool, error) {
+	n, err := claimPrivateReplyScript.Run(ctx, rdb, []string{key}, a.OutboundID).Int()
+	return n == 1, err
+}
+
+// releasePrivateReply runs release_private_reply.lua: true if the reply was given back.
+func releasePrivateReply(ctx context.Context, rdb redis.Scripter, key string, a privateReplyArgs) (bool, error) {
+	n, err := releasePrivateReplyScript.Run(ctx, rdb, []string{key}, a.OutboundID).Int()
+	return n == 1, err
+}
 
 type sendRecipient struct {
 	ID        string `json:"id,omitempty"`
@@ -199,11 +201,11 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	mayPrivateReply := out.Human() || c.cfg.AutoPrivateReply
 	if commentID := out.Meta[MetaCommentID]; commentID != "" && mayPrivateReply {
 		key := c.privateReplyKey(acct.ID, commentID)
-		owned, err := claimPrivateReplyScript.Run(ctx, c.rdb, []string{key}, out.ID).Int()
+		owned, err := claimPrivateReply(ctx, c.rdb, key, privateReplyArgs{OutboundID: out.ID})
 		if err != nil {
 			return channels.SendResult{}, fmt.Errorf("instagram: claim private reply: %w", err)
 		}
-		if owned == 1 {
+		if owned {
 			return c.sendPrivateReply(ctx, acct, key, commentID, out, parts)
 		}
 	}
@@ -244,7 +246,7 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 
 func (c *Channel) sendPrivateReply(ctx context.Context, acct Account, key, commentID string, out channels.Outbound, parts []sendMessage) (channels.SendResult, error) {
 	release := func() {
-		if err := releasePrivateReplyScript.Run(context.WithoutCancel(ctx), c.rdb, []string{key}, out.ID).Err(); err != nil {
+		if _, err := releasePrivateReply(context.WithoutCancel(ctx), c.rdb, key, privateReplyArgs{OutboundID: out.ID}); err != nil {
 			c.log.Error("could not release a private reply claim", "account", acct.ID, "comment_id", commentID, "err", err)
 		}
 	}

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"strconv"
 	"time"
@@ -15,20 +16,24 @@ import (
 // with Instagram's HUMAN_AGENT tag).
 const windowTTL = 8 * 24 * time.Hour
 
-// touchScript records the time of a customer's message, keeping the latest one (Meta
-// retries and batches can deliver older messages after newer ones).
-//
-//	KEYS[1] window key   ARGV[1] unix ms of the message   ARGV[2] TTL ms
-//	returns the stored (latest) unix ms
-var touchScript = redis.NewScript(`
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local at = tonumber(ARGV[1])
-if at > cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return at
-end
-return cur
-`)
+//go:embed touch.lua
+var touchLua string
+
+// touchScript: see touch.lua.
+var touchScript = redis.NewScript(touchLua)
+
+// touchArgs are touch.lua's ARGV, in order.
+type touchArgs struct {
+	At  time.Time     // ARGV[1] the message's time
+	TTL time.Duration // ARGV[2] how long the key lives
+}
+
+// touch runs touch.lua on a window key and returns the stored (latest) time.
+func touch(ctx context.Context, rdb redis.Scripter, key string, a touchArgs) (time.Time, error) {
+	ms, err := touchScript.Run(ctx, rdb, []string{key},
+		strconv.FormatInt(a.At.UnixMilli(), 10), strconv.FormatInt(a.TTL.Milliseconds(), 10)).Int64()
+	return time.UnixMilli(ms), err
+}
 
 // Window tracks, per contact of a channel account, when the customer last wrote: the start
 // of Meta's messaging window (Instagram 24 h, WhatsApp customer-service window 24 h).
@@ -44,8 +49,8 @@ func (w Window) key(account, contact string) string {
 
 // Touch records a customer message sent at at.
 func (w Window) Touch(ctx context.Context, account, contact string, at time.Time) error {
-	return touchScript.Run(ctx, w.RDB, []string{w.key(account, contact)},
-		strconv.FormatInt(at.UnixMilli(), 10), strconv.FormatInt(windowTTL.Milliseconds(), 10)).Err()
+	_, err := touch(ctx, w.RDB, w.key(account, contact), touchArgs{At: at, TTL: windowTTL})
+	return err
 }
 
 // Last returns when the customer last wrote; ok is false if never (or longer ago than the TTL).

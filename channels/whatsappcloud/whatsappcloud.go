@@ -6,6 +6,7 @@ package whatsappcloud
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -147,20 +148,23 @@ type sendResponse struct {
 	} `json:"messages"`
 }
 
-// claimTemplateScript lets one outbound send the re-engagement template to a contact once
-// per window (a retry of the same outbound may send it again).
-//
-//	KEYS[1] template marker   ARGV[1] outbound id   ARGV[2] TTL ms
-//	returns 1 if this outbound may send the template, 0 if another one already did
-var claimTemplateScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v == false then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if v == ARGV[1] then return 1 end
-return 0
-`)
+//go:embed claim_template.lua
+var claimTemplateLua string
+
+// claimTemplateScript: see claim_template.lua.
+var claimTemplateScript = redis.NewScript(claimTemplateLua)
+
+// claimTemplateArgs are claim_template.lua's ARGV, in order.
+type claimTemplateArgs struct {
+	OutboundID string        // ARGV[1]
+	TTL        time.Duration // ARGV[2] how long the claim lasts
+}
+
+// claimTemplate runs claim_template.lua: true if this outbound may send the template.
+func claimTemplate(ctx context.Context, rdb redis.Scripter, key string, a claimTemplateArgs) (bool, error) {
+	n, err := claimTemplateScript.Run(ctx, rdb, []string{key}, a.OutboundID, a.TTL.Milliseconds()).Int()
+	return n == 1, err
+}
 
 // Send delivers a reply inside the customer-service window. Outside it, the configured
 // approved template is sent instead (once per contact per day) and the manager is told
@@ -202,11 +206,11 @@ func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.
 		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s) and no approved template is configured; wait until the customer writes again", since)
 	}
 	key := c.templateKey(acct.PhoneNumberID, out.ContactID)
-	owned, err := claimTemplateScript.Run(ctx, c.rdb, []string{key}, out.ID, ServiceWindow.Milliseconds()).Int()
+	owned, err := claimTemplate(ctx, c.rdb, key, claimTemplateArgs{OutboundID: out.ID, TTL: ServiceWindow})
 	if err != nil {
 		return channels.SendResult{}, fmt.Errorf("whatsappcloud: claim template: %w", err)
 	}
-	if owned == 0 {
+	if !owned {
 		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s); the approved template %q was already sent to invite the customer back — reply once they answer", since, t.Name)
 	}
 	req := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: out.ContactID, Type: "template",
