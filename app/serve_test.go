@@ -2,7 +2,6 @@ package app
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
+	"github.com/lidorub/lidorub/internal/logbuf"
 	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
@@ -246,7 +246,7 @@ const leadJSON = `{"name": "Ivan Petrov", "phone": "8 (916) 123-45-67", "email":
 // TestScenarioFormLeadContacted drives the whole gateway over HTTP: a manager goes online,
 // a web-form lead arrives, is offered, accepted and, 40 s later, marked contacted.
 func TestScenarioFormLeadContacted(t *testing.T) {
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	tg := newTestGatewayLog(t, testConfig(t, ""), slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer func() {
 		// Logs carry ids and sizes: no token, name, phone, e-mail or message text.
@@ -605,22 +605,4 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 	}
 	t.Logf("%d leads answered 2xx (%d of them sent in two halves across the start of the shutdown), %d refused after it; %d stream entries",
 		len(accepted), nSlow, failed.Load(), len(entries))
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (the log handler).
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/channeltest"
 	"github.com/lidorub/lidorub/channels/meta"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/internal/redistest"
@@ -172,22 +173,7 @@ func (e *env) deliver(t *testing.T, name string) {
 	}
 }
 
-func (e *env) inbound(t *testing.T) []channels.Inbound {
-	t.Helper()
-	msgs, err := e.rdb.XRange(context.Background(), e.keys.Inbound(), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []channels.Inbound
-	for _, m := range msgs {
-		in, err := store.DecodeInbound(m.Values)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, in)
-	}
-	return out
-}
+func (e *env) inbound(t *testing.T) []channels.Inbound { return channeltest.Stored(t, e.rdb, e.keys) }
 
 func TestVerification(t *testing.T) {
 	e := newEnv(t)

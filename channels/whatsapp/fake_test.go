@@ -17,6 +17,7 @@ import (
 	"go.mau.fi/whatsmeow/types"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/channeltest"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/store"
@@ -261,20 +262,7 @@ func (e *env) step(t *testing.T) {
 
 // inbound returns every item on the inbound stream.
 func inbound(t *testing.T, rdb *redis.Client, keys store.Keys) []channels.Inbound {
-	t.Helper()
-	msgs, err := rdb.XRange(context.Background(), keys.Inbound(), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []channels.Inbound
-	for _, m := range msgs {
-		in, err := store.DecodeInbound(m.Values)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, in)
-	}
-	return out
+	return channeltest.Stored(t, rdb, keys)
 }
 
 var errBoom = errors.New("boom")
