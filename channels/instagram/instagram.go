@@ -17,6 +17,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/meta"
+	"github.com/lidorub/lidorub/channels/multipart"
 )
 
 // Name is the channel name (metric labels, Redis keys, the config section).
@@ -269,7 +270,7 @@ func (c *Channel) sendPrivateReply(ctx context.Context, acct Account, key, comme
 
 // sendParts sends the parts in order; a retry resumes after the parts already sent.
 func (c *Channel) sendParts(ctx context.Context, acct Account, out channels.Outbound, req sendRequest, parts []sendMessage) (channels.SendResult, error) {
-	first, err := meta.SendParts(ctx, c.rdb, c.progressKey(acct.ID, out.ID), len(parts), func(i int) (string, error) {
+	first, err := multipart.Send(ctx, c.rdb, c.progressKey(acct.ID, out.ID), len(parts), func(i int) (string, error) {
 		req.Message = parts[i]
 		var resp sendResponse
 		if err := c.graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
@@ -283,7 +284,7 @@ func (c *Channel) sendParts(ctx context.Context, acct Account, out channels.Outb
 // buildParts turns the outbound text and attachments into Send API messages.
 func buildParts(out channels.Outbound) ([]sendMessage, error) {
 	var parts []sendMessage
-	for _, t := range meta.Split(out.Text, MaxTextBytes) {
+	for _, t := range multipart.Split(out.Text, MaxTextBytes) {
 		parts = append(parts, sendMessage{Text: t})
 	}
 	for _, a := range out.Attachments {

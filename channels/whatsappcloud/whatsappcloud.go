@@ -17,6 +17,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/meta"
+	"github.com/lidorub/lidorub/channels/multipart"
 )
 
 // Name is the channel name (metric labels, Redis keys, the config section).
@@ -188,7 +189,7 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	if !ok || c.clk.Now().Sub(last) > ServiceWindow {
 		return c.outsideWindow(ctx, acct, out, last, ok)
 	}
-	first, err := meta.SendParts(ctx, c.rdb, c.progressKey(acct.PhoneNumberID, out.ID), len(parts), func(i int) (string, error) {
+	first, err := multipart.Send(ctx, c.rdb, c.progressKey(acct.PhoneNumberID, out.ID), len(parts), func(i int) (string, error) {
 		req := parts[i]
 		req.To = out.ContactID
 		return c.post(ctx, acct, out.ContactID, req)
@@ -264,7 +265,7 @@ func (c *Channel) explain(ctx context.Context, acct Account, contact string, err
 // buildParts turns the outbound text and attachments into Cloud API messages (To unset).
 func buildParts(out channels.Outbound) ([]sendRequest, error) {
 	var parts []sendRequest
-	for _, t := range meta.Split(out.Text, MaxTextBytes) {
+	for _, t := range multipart.Split(out.Text, MaxTextBytes) {
 		parts = append(parts, sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", Type: "text", Text: &sendText{Body: t}})
 	}
 	for _, a := range out.Attachments {
