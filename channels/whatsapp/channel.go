@@ -209,7 +209,7 @@ func (a *account) run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if err := a.step(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("whatsapp account step failed", "error", err)
+			a.log.Warn("whatsapp account step failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -242,7 +242,7 @@ func (a *account) drop(ctx context.Context, release bool) {
 	a.ch.connected.WithLabelValues(a.name).Set(0)
 	if holding && release {
 		if err := a.lease.Release(ctx); err != nil {
-			a.log.Warn("could not release the whatsapp lease; it lapses after its TTL", "error", err)
+			a.log.Warn("could not release the whatsapp lease; it lapses after its TTL", "err", err)
 		}
 	}
 	if holding {
@@ -331,7 +331,7 @@ func (a *account) step(ctx context.Context) error {
 		if since >= 2*a.lease.TTL()/3 {
 			// The lease may lapse before we can renew it: another instance could connect and
 			// WhatsApp would replace one of us. Step back first.
-			a.log.Error("cannot renew the whatsapp lease (Redis unreachable): disconnecting before it lapses", "error", err)
+			a.log.Error("cannot renew the whatsapp lease (Redis unreachable): disconnecting before it lapses", "err", err)
 			a.drop(ctx, false)
 		}
 		return fmt.Errorf("renew whatsapp lease: %w", err)
@@ -381,7 +381,7 @@ func (a *account) connect(ctx context.Context, c Client) {
 	lost := !a.holding
 	a.mu.Unlock()
 	if err != nil {
-		a.log.Warn("whatsapp connect failed; retrying at the next lease renewal", "error", err)
+		a.log.Warn("whatsapp connect failed; retrying at the next lease renewal", "err", err)
 		return
 	}
 	if lost { // the lease went away while we were connecting
