@@ -9,8 +9,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,25 +38,16 @@ const (
 
 // Channel is the Instagram channel: webhook handler and channels.Sender.
 type Channel struct {
+	*meta.Base
 	cfg      Config
 	accounts map[string]Account
-	rdb      redis.UniversalClient
-	keys     channels.Keys
-	clk      channels.Clock
-	log      *slog.Logger
-	graph    *meta.Graph
-	window   meta.Window
-	webhook  *meta.Webhook
 }
 
 var _ channels.Sender = (*Channel)(nil)
 
 // New builds the channel from a validated, defaulted config.
 func New(cfg Config, d channels.Deps) (*Channel, error) {
-	d = d.WithDefaults()
-	log := d.Log.With("channel", Name)
-	c := &Channel{cfg: cfg, accounts: map[string]Account{}, rdb: d.Redis, keys: d.Keys, clk: d.Clock, log: log,
-		window: meta.Window{RDB: d.Redis, Keys: d.Keys, Channel: Name}}
+	c := &Channel{cfg: cfg, accounts: map[string]Account{}}
 	var ids []string
 	for _, a := range cfg.Accounts {
 		if a.SendID == "" {
@@ -68,25 +57,19 @@ func New(cfg Config, d channels.Deps) (*Channel, error) {
 		ids = append(ids, a.ID)
 	}
 	comments := cfg.Comments == nil || *cfg.Comments
-	var err error
-	c.graph, c.webhook, err = cfg.Wire(meta.Webhook{
-		Channel: Name, Ingester: d.Ingester, Log: log,
+	base, err := cfg.NewBase(Path, meta.Webhook{
+		Channel: Name,
 		Parse: func(body []byte) (meta.Batch, error) {
 			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok }, comments)
 		},
 		AfterIngest: c.afterIngest,
-	}, ids, d.Registerer, d.Alerter, d.Clock)
+	}, ids, d)
 	if err != nil {
 		return nil, err
 	}
+	c.Base = base
 	return c, nil
 }
-
-// Register adds GET and POST /webhooks/instagram to mux.
-func (c *Channel) Register(mux *http.ServeMux) { c.webhook.Register(mux, Path) }
-
-// Handler returns the webhook handler alone (GET and POST), for tests and custom muxes.
-func (c *Channel) Handler() http.Handler { return c.webhook.Handler(Path) }
 
 // afterIngest records, once an item is durable, what the sender needs later: the time of
 // the customer's last Direct message (messaging window) and, for a comment, that its
@@ -98,28 +81,24 @@ func (c *Channel) afterIngest(ctx context.Context, in channels.Inbound) error {
 	if id := in.Meta[MetaCommentID]; in.Meta[MetaOrigin] == "comment" && id != "" {
 		ttl := PrivateReplyWindow
 		if !in.SentAt.IsZero() {
-			ttl -= c.clk.Now().Sub(in.SentAt)
+			ttl -= c.Clock.Now().Sub(in.SentAt)
 		}
 		if ttl <= 0 {
 			return nil
 		}
-		return c.rdb.SetNX(ctx, c.privateReplyKey(in.Account, id), privateReplyPending, ttl).Err()
+		return c.RDB.SetNX(ctx, c.privateReplyKey(in.Account, id), privateReplyPending, ttl).Err()
 	}
-	at := in.SentAt
-	if now := c.clk.Now(); at.IsZero() || at.After(now) {
-		at = now
-	}
-	return c.window.Touch(ctx, in.Account, in.ContactID, at)
+	return c.TouchWindow(ctx, in)
 }
 
 const privateReplyPending = "pending"
 
 func (c *Channel) privateReplyKey(account, commentID string) string {
-	return c.keys.Channel(Name, account, "private_reply:"+commentID)
+	return c.Keys.Channel(Name, account, "private_reply:"+commentID)
 }
 
 func (c *Channel) progressKey(account, outID string) string {
-	return c.keys.Channel(Name, account, "out:"+outID)
+	return c.Keys.Channel(Name, account, "out:"+outID)
 }
 
 //go:embed claim_private_reply.lua
@@ -202,7 +181,7 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	mayPrivateReply := out.Human() || c.cfg.AutoPrivateReply
 	if commentID := out.Meta[MetaCommentID]; commentID != "" && mayPrivateReply {
 		key := c.privateReplyKey(acct.ID, commentID)
-		owned, err := claimPrivateReply(ctx, c.rdb, key, privateReplyArgs{OutboundID: out.ID})
+		owned, err := claimPrivateReply(ctx, c.RDB, key, privateReplyArgs{OutboundID: out.ID})
 		if err != nil {
 			return channels.SendResult{}, fmt.Errorf("instagram: claim private reply: %w", err)
 		}
@@ -211,7 +190,7 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 		}
 	}
 
-	last, ok, err := c.window.Last(ctx, acct.ID, out.ContactID)
+	last, ok, err := c.Window.Last(ctx, acct.ID, out.ContactID)
 	if err != nil {
 		return channels.SendResult{}, fmt.Errorf("instagram: read messaging window: %w", err)
 	}
@@ -227,7 +206,7 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 		return channels.SendResult{}, channels.Permanentf("cannot send on Instagram: the reply is outside the 24-hour messaging window (no Direct message from the customer in the last 7 days)")
 	}
 	var req sendRequest
-	age := c.clk.Now().Sub(last)
+	age := c.Clock.Now().Sub(last)
 	switch {
 	case age <= StandardWindow:
 		req.MessagingType = "RESPONSE"
@@ -247,8 +226,8 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 
 func (c *Channel) sendPrivateReply(ctx context.Context, acct Account, key, commentID string, out channels.Outbound, parts []sendMessage) (channels.SendResult, error) {
 	release := func() {
-		if _, err := releasePrivateReply(context.WithoutCancel(ctx), c.rdb, key, privateReplyArgs{OutboundID: out.ID}); err != nil {
-			c.log.Error("could not release a private reply claim", "account", acct.ID, "comment_id", commentID, "err", err)
+		if _, err := releasePrivateReply(context.WithoutCancel(ctx), c.RDB, key, privateReplyArgs{OutboundID: out.ID}); err != nil {
+			c.Log.Error("could not release a private reply claim", "account", acct.ID, "comment_id", commentID, "err", err)
 		}
 	}
 	if len(parts) != 1 || parts[0].Text == "" {
@@ -258,22 +237,22 @@ func (c *Channel) sendPrivateReply(ctx context.Context, acct Account, key, comme
 	}
 	req := sendRequest{Recipient: sendRecipient{CommentID: commentID}, Message: parts[0]}
 	var resp sendResponse
-	if err := c.graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
+	if err := c.Graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
 		if channels.IsPermanent(err) {
 			release()
 		}
 		return channels.SendResult{}, explain(err)
 	}
-	c.log.Info("instagram private reply sent", "account", acct.ID, "comment_id", commentID, "outbound", out.ID)
+	c.Log.Info("instagram private reply sent", "account", acct.ID, "comment_id", commentID, "outbound", out.ID)
 	return channels.SendResult{ChannelMessageID: resp.MessageID}, nil
 }
 
 // sendParts sends the parts in order; a retry resumes after the parts already sent.
 func (c *Channel) sendParts(ctx context.Context, acct Account, out channels.Outbound, req sendRequest, parts []sendMessage) (channels.SendResult, error) {
-	first, err := multipart.Send(ctx, c.rdb, c.progressKey(acct.ID, out.ID), len(parts), func(i int) (string, error) {
+	first, err := multipart.Send(ctx, c.RDB, c.progressKey(acct.ID, out.ID), len(parts), func(i int) (string, error) {
 		req.Message = parts[i]
 		var resp sendResponse
-		if err := c.graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
+		if err := c.Graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
 			return "", explain(err)
 		}
 		return resp.MessageID, nil

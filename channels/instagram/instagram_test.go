@@ -219,7 +219,7 @@ func TestSignatureRejected(t *testing.T) {
 	if n := e.rdb.XLen(context.Background(), e.keys.Inbound()).Val(); n != 0 {
 		t.Fatalf("%d entries in the inbound stream after bad signatures, want 0", n)
 	}
-	if v := testutil.ToFloat64(e.ch.webhook.Metrics.Webhook.WithLabelValues("instagram", "bad_signature")); v != 6 {
+	if v := testutil.ToFloat64(e.ch.Webhook.Metrics.Webhook.WithLabelValues("instagram", "bad_signature")); v != 6 {
 		t.Fatalf("bad_signature metric = %v, want 6", v)
 	}
 }
@@ -341,7 +341,7 @@ func TestReactionReadEditPostback(t *testing.T) {
 		t.Errorf("edit: %+v", ed)
 	}
 	// None of these opened the messaging window.
-	if _, ok, _ := e.ch.window.Last(context.Background(), acct1, "1029384756102938"); ok {
+	if _, ok, _ := e.ch.Window.Last(context.Background(), acct1, "1029384756102938"); ok {
 		t.Error("reaction/read/edit opened the messaging window")
 	}
 }
@@ -642,7 +642,7 @@ func TestGraphErrors(t *testing.T) {
 				if a.channel != "instagram" || a.account != acct1 || strings.Contains(a.reason, token1) {
 					t.Fatalf("alert = %+v", a)
 				}
-				if v := testutil.ToFloat64(e.ch.graph.Metrics.Graph.WithLabelValues("instagram", acct1, meta.ResultTokenInvalid)); v != 1 {
+				if v := testutil.ToFloat64(e.ch.Graph.Metrics.Graph.WithLabelValues("instagram", acct1, meta.ResultTokenInvalid)); v != 1 {
 					t.Fatalf("token_invalid metric = %v", v)
 				}
 				// Repeated failures within the hour are not alerted again.

@@ -9,8 +9,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -37,25 +35,16 @@ const (
 
 // Channel is the WhatsApp Cloud API channel: webhook handler and channels.Sender.
 type Channel struct {
+	*meta.Base
 	cfg      Config
 	accounts map[string]Account
-	rdb      redis.UniversalClient
-	keys     channels.Keys
-	clk      channels.Clock
-	log      *slog.Logger
-	graph    *meta.Graph
-	window   meta.Window
-	webhook  *meta.Webhook
 }
 
 var _ channels.Sender = (*Channel)(nil)
 
 // New builds the channel from a validated, defaulted config.
 func New(cfg Config, d channels.Deps) (*Channel, error) {
-	d = d.WithDefaults()
-	log := d.Log.With("channel", Name)
-	c := &Channel{cfg: cfg, accounts: map[string]Account{}, rdb: d.Redis, keys: d.Keys, clk: d.Clock, log: log,
-		window: meta.Window{RDB: d.Redis, Keys: d.Keys, Channel: Name}}
+	c := &Channel{cfg: cfg, accounts: map[string]Account{}}
 	var ids []string
 	for _, a := range cfg.Accounts {
 		if a.Template == nil {
@@ -65,25 +54,19 @@ func New(cfg Config, d channels.Deps) (*Channel, error) {
 		c.accounts[a.PhoneNumberID] = a
 		ids = append(ids, a.PhoneNumberID)
 	}
-	var err error
-	c.graph, c.webhook, err = cfg.Wire(meta.Webhook{
-		Channel: Name, Ingester: d.Ingester, Log: log,
+	base, err := cfg.NewBase(Path, meta.Webhook{
+		Channel: Name,
 		Parse: func(body []byte) (meta.Batch, error) {
 			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok })
 		},
 		AfterIngest: c.afterIngest,
-	}, ids, d.Registerer, d.Alerter, d.Clock)
+	}, ids, d)
 	if err != nil {
 		return nil, err
 	}
+	c.Base = base
 	return c, nil
 }
-
-// Register adds GET and POST /webhooks/whatsapp to mux.
-func (c *Channel) Register(mux *http.ServeMux) { c.webhook.Register(mux, Path) }
-
-// Handler returns the webhook handler alone (GET and POST).
-func (c *Channel) Handler() http.Handler { return c.webhook.Handler(Path) }
 
 // afterIngest keeps the customer-service window: every customer message (reactions
 // included) opens it; a failed status saying the window is closed closes it.
@@ -91,25 +74,21 @@ func (c *Channel) afterIngest(ctx context.Context, in channels.Inbound) error {
 	switch in.Kind {
 	case channels.KindStatus:
 		if in.Meta["status"] == "failed" && in.Meta[MetaErrorCode] == fmt.Sprint(errReengagement) && in.ContactID != "" {
-			return c.window.Close(ctx, in.Account, in.ContactID)
+			return c.Window.Close(ctx, in.Account, in.ContactID)
 		}
 		return nil
 	case channels.KindMessage, channels.KindReaction, "":
-		at := in.SentAt
-		if now := c.clk.Now(); at.IsZero() || at.After(now) {
-			at = now
-		}
-		return c.window.Touch(ctx, in.Account, in.ContactID, at)
+		return c.TouchWindow(ctx, in)
 	}
 	return nil
 }
 
 func (c *Channel) progressKey(account, outID string) string {
-	return c.keys.Channel(Name, account, "out:"+outID)
+	return c.Keys.Channel(Name, account, "out:"+outID)
 }
 
 func (c *Channel) templateKey(account, contact string) string {
-	return c.keys.Channel(Name, account, "template:"+contact)
+	return c.Keys.Channel(Name, account, "template:"+contact)
 }
 
 type sendText struct {
@@ -182,14 +161,14 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	if err != nil {
 		return channels.SendResult{}, err
 	}
-	last, ok, err := c.window.Last(ctx, acct.PhoneNumberID, out.ContactID)
+	last, ok, err := c.Window.Last(ctx, acct.PhoneNumberID, out.ContactID)
 	if err != nil {
 		return channels.SendResult{}, fmt.Errorf("whatsappcloud: read service window: %w", err)
 	}
-	if !ok || c.clk.Now().Sub(last) > ServiceWindow {
+	if !ok || c.Clock.Now().Sub(last) > ServiceWindow {
 		return c.outsideWindow(ctx, acct, out, last, ok)
 	}
-	first, err := multipart.Send(ctx, c.rdb, c.progressKey(acct.PhoneNumberID, out.ID), len(parts), func(i int) (string, error) {
+	first, err := multipart.Send(ctx, c.RDB, c.progressKey(acct.PhoneNumberID, out.ID), len(parts), func(i int) (string, error) {
 		req := parts[i]
 		req.To = out.ContactID
 		return c.post(ctx, acct, out.ContactID, req)
@@ -200,14 +179,14 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.Outbound, last time.Time, ever bool) (channels.SendResult, error) {
 	since := "the customer has not written in the last 7 days"
 	if ever {
-		since = fmt.Sprintf("the customer last wrote %s ago", c.clk.Now().Sub(last).Truncate(time.Minute))
+		since = fmt.Sprintf("the customer last wrote %s ago", c.Clock.Now().Sub(last).Truncate(time.Minute))
 	}
 	t := acct.Template
 	if t == nil || t.Name == "" {
 		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s) and no approved template is configured; wait until the customer writes again", since)
 	}
 	key := c.templateKey(acct.PhoneNumberID, out.ContactID)
-	owned, err := claimTemplate(ctx, c.rdb, key, claimTemplateArgs{OutboundID: out.ID, TTL: ServiceWindow})
+	owned, err := claimTemplate(ctx, c.RDB, key, claimTemplateArgs{OutboundID: out.ID, TTL: ServiceWindow})
 	if err != nil {
 		return channels.SendResult{}, fmt.Errorf("whatsappcloud: claim template: %w", err)
 	}
@@ -220,17 +199,17 @@ func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.
 	id, err := c.post(ctx, acct, out.ContactID, req)
 	if err != nil {
 		if channels.IsPermanent(err) {
-			_ = c.rdb.Del(context.WithoutCancel(ctx), key).Err()
+			_ = c.RDB.Del(context.WithoutCancel(ctx), key).Err()
 		}
 		return channels.SendResult{}, err
 	}
-	c.log.Info("whatsappcloud: outside the service window, template sent instead of the reply", "account", acct.PhoneNumberID, "outbound", out.ID, "template", t.Name)
+	c.Log.Info("whatsappcloud: outside the service window, template sent instead of the reply", "account", acct.PhoneNumberID, "outbound", out.ID, "template", t.Name)
 	return channels.SendResult{ChannelMessageID: id}, channels.Permanentf("your text was NOT sent: the reply is outside WhatsApp's 24-hour customer-service window (%s). The approved template %q was sent instead to invite the customer back; reply again once they answer", since, t.Name)
 }
 
 func (c *Channel) post(ctx context.Context, acct Account, contact string, req sendRequest) (string, error) {
 	var resp sendResponse
-	err := c.graph.Post(ctx, acct.PhoneNumberID, acct.Token, acct.PhoneNumberID+"/messages", req, &resp)
+	err := c.Graph.Post(ctx, acct.PhoneNumberID, acct.Token, acct.PhoneNumberID+"/messages", req, &resp)
 	if err != nil {
 		return "", c.explain(ctx, acct, contact, err)
 	}
@@ -248,8 +227,8 @@ func (c *Channel) explain(ctx context.Context, acct Account, contact string, err
 	}
 	switch ge.Code {
 	case errReengagement:
-		if cerr := c.window.Close(ctx, acct.PhoneNumberID, contact); cerr != nil {
-			c.log.Warn("could not close the service window", "account", acct.PhoneNumberID, "err", cerr)
+		if cerr := c.Window.Close(ctx, acct.PhoneNumberID, contact); cerr != nil {
+			c.Log.Warn("could not close the service window", "account", acct.PhoneNumberID, "err", cerr)
 		}
 		return channels.Permanentf("WhatsApp refused the message: the 24-hour customer-service window is closed (%v)", ge)
 	case 131026:

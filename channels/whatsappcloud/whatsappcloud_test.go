@@ -213,7 +213,7 @@ func TestTextWithProfileNameAndDuplicate(t *testing.T) {
 		in.MessageID != "wamid.HBgLNzkxNjEyMzQ1NjcVAgASGBQzQUVCMDdGRjg4QjE2RjhFOTMxNwA=" || !in.SentAt.Equal(fixtureTime) {
 		t.Fatalf("got %+v", in)
 	}
-	last, ok, err := e.ch.window.Last(context.Background(), phone1, customer)
+	last, ok, err := e.ch.Window.Last(context.Background(), phone1, customer)
 	if err != nil || !ok || !last.Equal(fixtureTime) {
 		t.Fatalf("window = %v %v %v, want %v", last, ok, err, fixtureTime)
 	}
@@ -284,7 +284,7 @@ func TestStatuses(t *testing.T) {
 			t.Errorf("%d: %+v, want %+v", i, s, w)
 		}
 	}
-	if _, ok, _ := e.ch.window.Last(context.Background(), phone1, customer); ok {
+	if _, ok, _ := e.ch.Window.Last(context.Background(), phone1, customer); ok {
 		t.Error("a failed re-engagement status should close the window")
 	}
 }
@@ -440,7 +440,7 @@ func TestGraphErrors(t *testing.T) {
 				t.Fatalf("alerts %v", e.alerts.list)
 			}
 			if tc.alert {
-				if v := testutil.ToFloat64(e.ch.graph.Metrics.Graph.WithLabelValues("whatsappcloud", phone1, meta.ResultTokenInvalid)); v != 1 {
+				if v := testutil.ToFloat64(e.ch.Graph.Metrics.Graph.WithLabelValues("whatsappcloud", phone1, meta.ResultTokenInvalid)); v != 1 {
 					t.Fatalf("token_invalid metric = %v", v)
 				}
 				if strings.Contains(e.alerts.list[0], "EAAG") {
