@@ -23,7 +23,7 @@ type contractUpstream struct {
 }
 
 func TestContract(t *testing.T) {
-	channeltest.Run(t, func(t *testing.T, ce *channeltest.Env, d channels.Deps) channeltest.Upstream {
+	channeltest.Run(t, func(t *testing.T, _ *channeltest.Env, d channels.Deps) channeltest.Upstream {
 		e := newEnv(t)
 		d.Clock = e.clk
 		ch, err := New(e.cfg, d)
@@ -36,17 +36,46 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// pollingUpstream is Telegram serving updates to the polling bot's getUpdates: an update is
+// acknowledged when the offset stored after the batch has moved past it.
+type pollingUpstream struct {
+	p   *Poller
+	srv *telegramtest.Server
+}
+
+func TestContractPolling(t *testing.T) {
+	channeltest.Run(t, func(t *testing.T, _ *channeltest.Env, d channels.Deps) channeltest.Upstream {
+		e := newEnv(t)
+		d.Clock = e.clk
+		ch, err := New(e.cfg, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ch.Poller("shop")
+		p.SetTimeout(0)
+		return pollingUpstream{p: p, srv: e.srv}
+	})
+}
+
+func (u pollingUpstream) Deliver(t *testing.T, id string) bool {
+	n, raw := update(t, id)
+	u.srv.PushUpdate(tokenShop, []byte(raw))
+	res, err := u.p.PollOnce(context.Background())
+	return err == nil && res.Leader && res.Offset > n
+}
+
 // update is text.json as update id: the same update (update_id, message_id) for one id.
-func (u contractUpstream) update(t *testing.T, id string) string {
+func update(t *testing.T, id string) (int64, string) {
 	h := fnv.New32a()
 	h.Write([]byte(id))
-	n := strconv.FormatUint(uint64(h.Sum32()%1_000_000), 10)
-	s := strings.Replace(string(fixture(t, "text.json")), `"update_id": 500100`, `"update_id": `+n, 1)
-	return strings.Replace(s, `"message_id": 11`, `"message_id": `+n, 1)
+	n := int64(h.Sum32() % 1_000_000)
+	s := strings.Replace(string(fixture(t, "text.json")), `"update_id": 500100`, `"update_id": `+strconv.FormatInt(n, 10), 1)
+	return n, strings.Replace(s, `"message_id": 11`, `"message_id": `+strconv.FormatInt(n, 10), 1)
 }
 
 func (u contractUpstream) post(t *testing.T, id, secret string) bool {
-	r := httptest.NewRequest(http.MethodPost, "/webhooks/telegram/hooks", strings.NewReader(u.update(t, id)))
+	_, raw := update(t, id)
+	r := httptest.NewRequest(http.MethodPost, "/webhooks/telegram/hooks", strings.NewReader(raw))
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
 	w := httptest.NewRecorder()
