@@ -264,6 +264,8 @@ func (c *Channel) SetWebhook(ctx context.Context, name string) error {
 	return err
 }
 
+var _ channels.OptionalSender = (*Channel)(nil)
+
 // Sends reports whether the channel has customer bots to reply with (a configuration with
 // only the staff bot has none).
 func (c *Channel) Sends() bool { return len(c.cfg.Bots) > 0 }
