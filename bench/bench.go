@@ -28,7 +28,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lidorub/lidorub/app"
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
@@ -57,10 +59,6 @@ type Gateway struct {
 	Gather prometheus.Gatherer
 	Stop   func() // stops the gateway (graceful shutdown) and closes its Redis client
 }
-
-// Starter builds a gateway from cfg, calls setup on its router (to register the bench's
-// notifier and sender) before anything runs, then runs it on a loopback listener.
-type Starter func(ctx context.Context, cfg *config.Config, log *slog.Logger, setup func(*router.Router)) (*Gateway, error)
 
 // ManagerToken is a lead-manager of a targeted gateway.
 type ManagerToken struct{ ID, Token string }
@@ -240,7 +238,7 @@ func loopbackHost(host string) error {
 
 // Run runs the selected phases and returns the report. start builds in-process gateways
 // (ignored in target mode).
-func Run(ctx context.Context, o Options, start Starter) (*Report, error) {
+func Run(ctx context.Context, o Options) (*Report, error) {
 	o.Defaults()
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -260,7 +258,7 @@ func Run(ctx context.Context, o Options, start Starter) (*Report, error) {
 	if o.Target != "" {
 		rep.Mode = "target " + o.Target
 	}
-	b := &runner{o: o, start: start, rep: rep, http: newHTTPClient(o.Concurrency), tag: randomID()}
+	b := &runner{o: o, rep: rep, http: newHTTPClient(o.Concurrency), tag: randomID()}
 	defer b.http.CloseIdleConnections()
 
 	// The raw baseline and the memory figures need Redis; in target mode it is optional.
@@ -308,12 +306,11 @@ func Run(ctx context.Context, o Options, start Starter) (*Report, error) {
 
 // runner carries one run's state.
 type runner struct {
-	o     Options
-	start Starter
-	rep   *Report
-	rdb   *redis.Client
-	http  *httpClient
-	tag   string // unique per run, in every synthetic message
+	o    Options
+	rep  *Report
+	rdb  *redis.Client
+	http *httpClient
+	tag  string // unique per run, in every synthetic message
 }
 
 func openRedis(ctx context.Context, u string, concurrency int) (*redis.Client, error) {
@@ -389,7 +386,7 @@ func (b *runner) startGateway(ctx context.Context, offerTimeout time.Duration, r
 		return nil, nil, nil, fmt.Errorf("bench gateway config: %w", err)
 	}
 	b.rep.Prefixes = append(b.rep.Prefixes, cfg.Redis.Prefix)
-	g, err := b.start(ctx, cfg, b.o.Log, func(r *router.Router) {
+	g, err := startGateway(ctx, cfg, b.o.Log, func(r *router.Router) {
 		r.AddNotifier(rec)
 		r.RegisterSender(BenchChannel, rec)
 	})
@@ -453,4 +450,38 @@ func infoField(info, name string) string {
 		}
 	}
 	return ""
+}
+
+// startGateway builds and runs a gateway exactly as serve does (app.Build + Run), on a
+// loopback listener, with the bench's notifier and sender registered before it runs.
+func startGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, setup func(*router.Router)) (*Gateway, error) {
+	g, err := app.Build(ctx, cfg, log, clock.Real{})
+	if err != nil {
+		return nil, err
+	}
+	setup(g.Router)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- g.Run(runCtx, ln) }()
+	stopped := false
+	return &Gateway{
+		URL: "http://" + ln.Addr().String(), Router: g.Router, Ingest: g.Ingest,
+		Redis: g.Conn.Client, Keys: g.Conn.Keys, Gather: g.Registry,
+		Stop: func() {
+			if stopped {
+				return
+			}
+			stopped = true
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				log.Warn("bench gateway stopped with an error", "err", err)
+			}
+			g.Close()
+		},
+	}, nil
 }

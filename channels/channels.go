@@ -1,6 +1,19 @@
-// Package channels defines what every channel adapter exchanges with the rest of the
-// gateway: the normalized inbound message, the outbound message, and the two small
-// interfaces that connect them to the Redis pipeline.
+// Package channels is the channel contract: what every channel adapter exchanges with the
+// rest of the gateway (the normalized inbound message, the outbound message, the small
+// interfaces that connect them to the Redis pipeline) and the one shape every adapter has.
+// It imports nothing else of the project: adapters import it, the router imports it, and
+// neither it nor the router imports an adapter.
+//
+// Every adapter is a package with
+//
+//	const Name = "..."                               // its channel name
+//	type Config struct{ ... }                        // its config section: Defaults(), Validate() error
+//	func New(cfg Config, d channels.Deps) (*Channel, error)
+//	func (c *Channel) Register(mux *http.ServeMux)   // its HTTP routes (may add none)
+//
+// and optionally Run(ctx) error (Runner: pollers, connections; Close() error after Run when
+// it holds files) and Send (Sender: replies). The app package builds the enabled channels
+// from one table.
 //
 // An adapter receives from its upstream (webhook, long polling, WhatsApp socket), builds an
 // Inbound and calls Ingester.Ingest. Only after Ingest returns nil may the adapter
@@ -18,7 +31,8 @@ import (
 	"time"
 )
 
-// Channel names used across the gateway (metric labels, Redis keys, config).
+// Names of the built-in channels (metric labels, Redis keys, config sections). Each adapter
+// also declares its own as Name; a new channel declares its name in its package only.
 const (
 	Form          = "form"
 	Telegram      = "telegram"
@@ -61,6 +75,9 @@ type Inbound struct {
 	Meta        map[string]string `json:"meta,omitempty"`   // channel specifics (comment_id, media_id, utm_*, consent_at, ...)
 	SentAt      time.Time         `json:"sent_at,omitempty"`
 	ReceivedAt  time.Time         `json:"received_at"`
+	// NoAutoReply: the channel allows no automatic reply to this item (an Instagram comment:
+	// the one private reply it allows belongs to the manager's first answer).
+	NoAutoReply bool `json:"no_auto_reply,omitempty"`
 	// DedupeTTL is how long the (Channel, Account, MessageID) key is remembered. Zero means
 	// the store default (7 days, longer than Meta's retry window).
 	DedupeTTL time.Duration `json:"-"`

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -36,13 +37,43 @@ type Config struct {
 	Channels   Channels         `yaml:"channels"`
 }
 
-// Channels gathers every channel's section. Each channel package owns its Config.
+// Channels gathers every channel's section, one field per channel (its YAML key is the
+// channel's name). Each channel package owns its Config, which has Defaults() and
+// Validate() error; Defaults and Validate below reach every field through Sections, so a
+// new channel adds its field here and nothing else in this package.
 type Channels struct {
 	Form          webform.Config       `yaml:"form"`
 	Instagram     instagram.Config     `yaml:"instagram"`
 	WhatsAppCloud whatsappcloud.Config `yaml:"whatsappcloud"`
 	WhatsApp      whatsapp.Config      `yaml:"whatsapp"`
 	Telegram      telegram.Config      `yaml:"telegram"`
+}
+
+// Section is what every channel's config section provides.
+type Section interface {
+	Defaults()
+	Validate() error
+}
+
+// NamedSection is one channel's section and its YAML key under channels:.
+type NamedSection struct {
+	Key    string
+	Config Section
+}
+
+// Sections lists the channel sections in field order, each a pointer into c.
+func (c *Channels) Sections() []NamedSection {
+	v := reflect.ValueOf(c).Elem()
+	out := make([]NamedSection, 0, v.NumField())
+	for i := range v.NumField() {
+		key, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		s, ok := v.Field(i).Addr().Interface().(Section)
+		if !ok {
+			panic(fmt.Sprintf("config: channels.%s has no Defaults() and Validate() error", key))
+		}
+		out = append(out, NamedSection{Key: key, Config: s})
+	}
+	return out
 }
 
 // LogConfig is the log: section.
@@ -104,11 +135,9 @@ func (c *Config) Defaults() {
 	router.ManagersDefaults(c.Managers)
 	c.Templates.Defaults()
 	c.Qualify.Defaults()
-	c.Channels.Form.Defaults()
-	c.Channels.Instagram.Defaults()
-	c.Channels.WhatsAppCloud.Defaults()
-	c.Channels.WhatsApp.Defaults()
-	c.Channels.Telegram.Defaults()
+	for _, s := range c.Channels.Sections() {
+		s.Config.Defaults()
+	}
 }
 
 // Validate checks every section and returns all errors, each naming its YAML path.
@@ -142,11 +171,9 @@ func (c *Config) Validate() error {
 	errs.Merge("router", c.Router.Validate())
 	errs.Merge("managers", router.ValidateManagers(c.Managers))
 	errs.Merge("qualify", c.Qualify.Validate())
-	errs.Merge("channels.form", c.Channels.Form.Validate())
-	errs.Merge("channels.instagram", c.Channels.Instagram.Validate())
-	errs.Merge("channels.whatsappcloud", c.Channels.WhatsAppCloud.Validate())
-	errs.Merge("channels.whatsapp", c.Channels.WhatsApp.Validate())
-	errs.Merge("channels.telegram", c.Channels.Telegram.Validate())
+	for _, s := range c.Channels.Sections() {
+		errs.Merge("channels."+s.Key, s.Config.Validate())
+	}
 	if tg := c.Channels.Telegram; tg.Enabled && tg.Staff.Token != "" {
 		n := 0
 		for _, m := range c.Managers {

@@ -1,4 +1,5 @@
-// Package e2e runs the real lidorub binary as separate processes against real Redis servers
+// Package e2e runs the real lidorub binary as separate processes (and, in
+// TestInProcessGateway, the gateway app builds, in this process) against real Redis servers
 // and breaks things: processes killed with SIGKILL or stopped with SIGTERM under load, Redis
 // killed and restarted with AOF, a Redis Cluster, slow and oversized clients. Everything
 // listens on loopback only and every wait is bounded.

@@ -1,6 +1,19 @@
-// Package metrics defines every Prometheus metric the gateway exports. Metrics are created
-// on an injected Registerer; labels take values only from config (manager ids) or from the
-// fixed channel list, so cardinality stays bounded. Every label series is initialised at zero.
+// Package metrics defines the gateway-level Prometheus metrics: the pipeline's counters and
+// the latency histograms, labelled by channel and manager. Metrics are created on an injected
+// Registerer; labels take values only from config (manager ids) or from the channel table
+// (app builds the channel names from it), so cardinality stays bounded. Every label series
+// is initialised at zero.
+//
+// The other metrics live with the component that owns them, on the same registerer:
+//
+//   - router.Router.Collector: gauges read from Redis at scrape time (lidorub_managers,
+//     lidorub_manager_open_conversations, lidorub_waiting_conversations,
+//     lidorub_stream_length, lidorub_stream_pending, lidorub_stream_dead_letter,
+//     lidorub_redis_up);
+//   - channels/webform: lidorub_form_rejected_total;
+//   - channels/telegram/metrics.go: lidorub_telegram_*;
+//   - channels/meta/metrics.go (Instagram, WhatsApp Cloud): lidorub_meta_*;
+//   - channels/whatsapp: lidorub_whatsapp_connected, lidorub_whatsapp_ignored_total.
 package metrics
 
 import (
@@ -8,9 +21,6 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 )
-
-// Channels is the fixed list of channel label values.
-var Channels = []string{channels.Form, channels.Telegram, channels.Instagram, channels.WhatsApp, channels.WhatsAppCloud}
 
 // Metrics holds the gateway's metrics.
 type Metrics struct {
@@ -39,8 +49,10 @@ type Metrics struct {
 // latency buckets from 10 ms to 1 h: speed-to-lead spans both software and human time.
 var humanBuckets = []float64{0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 300, 600, 1800, 3600}
 
-// New creates the metrics on reg. managers are the configured manager ids.
-func New(reg prometheus.Registerer, managers []string) *Metrics {
+// New creates the metrics on reg. managers are the configured manager ids, channels the
+// names of the channels whose series start at zero (app passes the channel table's names;
+// other channels' series appear on first use).
+func New(reg prometheus.Registerer, managers []string, channelNames ...string) *Metrics {
 	f := func(c prometheus.Collector) {
 		if reg != nil {
 			reg.MustRegister(c)
@@ -94,7 +106,7 @@ func New(reg prometheus.Registerer, managers []string) *Metrics {
 		m.Closed, m.TimerLateness, m.DeadLettered, m.HandlerFailures, m.Alerts, m.InboundIgnored} {
 		f(c)
 	}
-	for _, ch := range Channels {
+	for _, ch := range channelNames {
 		m.Received.WithLabelValues(ch)
 		m.Duplicates.WithLabelValues(ch)
 		m.SpeedToLead.WithLabelValues(ch)

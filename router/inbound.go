@@ -134,7 +134,7 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 	ackKind, ackOut, ackLine := "", "", ""
 	// No automatic reply to a comment lead: the one private reply Instagram allows per
 	// comment belongs to the manager's first answer.
-	if a.senders.get(in.Channel) != nil && !q.Spam && in.Meta["origin"] != "comment" {
+	if a.senders.get(in.Channel) != nil && !q.Spam && !in.NoAutoReply {
 		text := tplText(a.tpl.AutoAck)
 		ackKind = "auto_ack"
 		if !a.team.anyOnShift(now) {

@@ -65,7 +65,7 @@ func TestNoAutoAckOnCommentLeads(t *testing.T) {
 	e := newEnv(t, opts{})
 	e.online("anna")
 	e.ingestMsg(channels.Inbound{Channel: channels.Instagram, Account: "ig1", MessageID: "cm1", ContactID: "u1",
-		Text: "price?", Meta: map[string]string{"origin": "comment", "comment_id": "cm1"}})
+		Text: "price?", NoAutoReply: true, Meta: map[string]string{"origin": "comment", "comment_id": "cm1"}})
 	if got := e.sender.kinds(); len(got) != 0 {
 		t.Fatalf("sent %v to a comment lead", got)
 	}

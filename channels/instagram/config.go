@@ -2,7 +2,6 @@ package instagram
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/lidorub/lidorub/channels/meta"
 	"github.com/lidorub/lidorub/internal/conf"
@@ -63,15 +62,7 @@ func (c *Config) Validate() error {
 	seen := map[string]bool{}
 	for i, a := range c.Accounts {
 		p := fmt.Sprintf("accounts[%d]", i)
-		switch {
-		case a.ID == "":
-			errs.Add(p+".id", "is required (the Instagram professional account id)")
-		case seen[a.ID]:
-			errs.Add(p+".id", "duplicate account id %q", a.ID)
-		case strings.ContainsAny(a.ID, "{}: "):
-			errs.Add(p+".id", "must not contain '{', '}', ':' or spaces")
-		}
-		seen[a.ID] = true
+		meta.CheckAccountID(&errs, p+".id", a.ID, " (the Instagram professional account id)", "account id", seen)
 		if a.Token == "" {
 			errs.Add(p+".token", "is required (set it from the environment, e.g. ${INSTAGRAM_TOKEN})")
 		}

@@ -6,20 +6,20 @@ package instagram
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/meta"
-	"github.com/lidorub/lidorub/clock"
-	"github.com/lidorub/lidorub/store"
+	"github.com/lidorub/lidorub/channels/multipart"
 )
+
+// Name is the channel name (metric labels, Redis keys, the config section).
+const Name = channels.Instagram
 
 // Path is the webhook endpoint (GET verification, POST deliveries).
 const Path = "/webhooks/instagram"
@@ -38,28 +38,16 @@ const (
 
 // Channel is the Instagram channel: webhook handler and channels.Sender.
 type Channel struct {
+	*meta.Base
 	cfg      Config
 	accounts map[string]Account
-	rdb      redis.UniversalClient
-	keys     store.Keys
-	clk      clock.Clock
-	log      *slog.Logger
-	graph    *meta.Graph
-	window   meta.Window
-	webhook  *meta.Webhook
 }
 
 var _ channels.Sender = (*Channel)(nil)
 
 // New builds the channel from a validated, defaulted config.
-func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys store.Keys, clk clock.Clock,
-	log *slog.Logger, reg prometheus.Registerer, alerter channels.Alerter) (*Channel, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("channel", channels.Instagram)
-	c := &Channel{cfg: cfg, accounts: map[string]Account{}, rdb: rdb, keys: keys, clk: clk, log: log,
-		window: meta.Window{RDB: rdb, Keys: keys, Channel: channels.Instagram}}
+func New(cfg Config, d channels.Deps) (*Channel, error) {
+	c := &Channel{cfg: cfg, accounts: map[string]Account{}}
 	var ids []string
 	for _, a := range cfg.Accounts {
 		if a.SendID == "" {
@@ -69,25 +57,19 @@ func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys stor
 		ids = append(ids, a.ID)
 	}
 	comments := cfg.Comments == nil || *cfg.Comments
-	var err error
-	c.graph, c.webhook, err = cfg.Wire(meta.Webhook{
-		Channel: channels.Instagram, Ingester: ing, Log: log,
+	base, err := cfg.NewBase(Path, meta.Webhook{
+		Channel: Name,
 		Parse: func(body []byte) (meta.Batch, error) {
 			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok }, comments)
 		},
 		AfterIngest: c.afterIngest,
-	}, ids, reg, alerter, clk)
+	}, ids, d)
 	if err != nil {
 		return nil, err
 	}
+	c.Base = base
 	return c, nil
 }
-
-// Register adds GET and POST /webhooks/instagram to mux.
-func (c *Channel) Register(mux *http.ServeMux) { c.webhook.Register(mux, Path) }
-
-// Handler returns the webhook handler alone (GET and POST), for tests and custom muxes.
-func (c *Channel) Handler() http.Handler { return c.webhook.Handler(Path) }
 
 // afterIngest records, once an item is durable, what the sender needs later: the time of
 // the customer's last Direct message (messaging window) and, for a comment, that its
@@ -99,57 +81,54 @@ func (c *Channel) afterIngest(ctx context.Context, in channels.Inbound) error {
 	if id := in.Meta[MetaCommentID]; in.Meta[MetaOrigin] == "comment" && id != "" {
 		ttl := PrivateReplyWindow
 		if !in.SentAt.IsZero() {
-			ttl -= c.clk.Now().Sub(in.SentAt)
+			ttl -= c.Clock.Now().Sub(in.SentAt)
 		}
 		if ttl <= 0 {
 			return nil
 		}
-		return c.rdb.SetNX(ctx, c.privateReplyKey(in.Account, id), privateReplyPending, ttl).Err()
+		return c.RDB.SetNX(ctx, c.privateReplyKey(in.Account, id), privateReplyPending, ttl).Err()
 	}
-	at := in.SentAt
-	if now := c.clk.Now(); at.IsZero() || at.After(now) {
-		at = now
-	}
-	return c.window.Touch(ctx, in.Account, in.ContactID, at)
+	return c.TouchWindow(ctx, in)
 }
 
 const privateReplyPending = "pending"
 
 func (c *Channel) privateReplyKey(account, commentID string) string {
-	return c.keys.Channel(channels.Instagram, account, "private_reply:"+commentID)
+	return c.Keys.Channel(Name, account, "private_reply:"+commentID)
 }
 
 func (c *Channel) progressKey(account, outID string) string {
-	return c.keys.Channel(channels.Instagram, account, "out:"+outID)
+	return c.Keys.Channel(Name, account, "out:"+outID)
 }
 
-// claimPrivateReplyScript takes the one private reply of a comment for an outbound message.
-//
-//	KEYS[1] private reply key ("pending" while unused; expires 7 days after the comment)
-//	ARGV[1] outbound id
-//	returns 1 if this outbound owns the private reply (also on its own retry), 0 if it was
-//	used by another outbound or is no longer available
-var claimPrivateReplyScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v == 'pending' then
-  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
-  return 1
-end
-if v == ARGV[1] then return 1 end
-return 0
-`)
+//go:embed claim_private_reply.lua
+var claimPrivateReplyLua string
 
-// releasePrivateReplyScript gives the private reply back after a permanent failure of the
-// outbound that claimed it.
-//
-//	KEYS[1] private reply key   ARGV[1] outbound id   returns 1 if released
-var releasePrivateReplyScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], 'pending', 'KEEPTTL')
-  return 1
-end
-return 0
-`)
+//go:embed release_private_reply.lua
+var releasePrivateReplyLua string
+
+// The scripts of the comment's private reply: see their .lua files.
+var (
+	claimPrivateReplyScript   = redis.NewScript(claimPrivateReplyLua)
+	releasePrivateReplyScript = redis.NewScript(releasePrivateReplyLua)
+)
+
+// privateReplyArgs are the ARGV of both private-reply scripts, in order.
+type privateReplyArgs struct {
+	OutboundID string // ARGV[1]
+}
+
+// claimPrivateReply runs claim_private_reply.lua: true if this outbound owns the reply.
+func claimPrivateReply(ctx context.Context, rdb redis.Scripter, key string, a privateReplyArgs) (bool, error) {
+	n, err := claimPrivateReplyScript.Run(ctx, rdb, []string{key}, a.OutboundID).Int()
+	return n == 1, err
+}
+
+// releasePrivateReply runs release_private_reply.lua: true if the reply was given back.
+func releasePrivateReply(ctx context.Context, rdb redis.Scripter, key string, a privateReplyArgs) (bool, error) {
+	n, err := releasePrivateReplyScript.Run(ctx, rdb, []string{key}, a.OutboundID).Int()
+	return n == 1, err
+}
 
 type sendRecipient struct {
 	ID        string `json:"id,omitempty"`
@@ -202,16 +181,16 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	mayPrivateReply := out.Human() || c.cfg.AutoPrivateReply
 	if commentID := out.Meta[MetaCommentID]; commentID != "" && mayPrivateReply {
 		key := c.privateReplyKey(acct.ID, commentID)
-		owned, err := claimPrivateReplyScript.Run(ctx, c.rdb, []string{key}, out.ID).Int()
+		owned, err := claimPrivateReply(ctx, c.RDB, key, privateReplyArgs{OutboundID: out.ID})
 		if err != nil {
 			return channels.SendResult{}, fmt.Errorf("instagram: claim private reply: %w", err)
 		}
-		if owned == 1 {
+		if owned {
 			return c.sendPrivateReply(ctx, acct, key, commentID, out, parts)
 		}
 	}
 
-	last, ok, err := c.window.Last(ctx, acct.ID, out.ContactID)
+	last, ok, err := c.Window.Last(ctx, acct.ID, out.ContactID)
 	if err != nil {
 		return channels.SendResult{}, fmt.Errorf("instagram: read messaging window: %w", err)
 	}
@@ -227,7 +206,7 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 		return channels.SendResult{}, channels.Permanentf("cannot send on Instagram: the reply is outside the 24-hour messaging window (no Direct message from the customer in the last 7 days)")
 	}
 	var req sendRequest
-	age := c.clk.Now().Sub(last)
+	age := c.Clock.Now().Sub(last)
 	switch {
 	case age <= StandardWindow:
 		req.MessagingType = "RESPONSE"
@@ -247,8 +226,8 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 
 func (c *Channel) sendPrivateReply(ctx context.Context, acct Account, key, commentID string, out channels.Outbound, parts []sendMessage) (channels.SendResult, error) {
 	release := func() {
-		if err := releasePrivateReplyScript.Run(context.WithoutCancel(ctx), c.rdb, []string{key}, out.ID).Err(); err != nil {
-			c.log.Error("could not release a private reply claim", "account", acct.ID, "comment_id", commentID, "err", err)
+		if _, err := releasePrivateReply(context.WithoutCancel(ctx), c.RDB, key, privateReplyArgs{OutboundID: out.ID}); err != nil {
+			c.Log.Error("could not release a private reply claim", "account", acct.ID, "comment_id", commentID, "err", err)
 		}
 	}
 	if len(parts) != 1 || parts[0].Text == "" {
@@ -258,22 +237,22 @@ func (c *Channel) sendPrivateReply(ctx context.Context, acct Account, key, comme
 	}
 	req := sendRequest{Recipient: sendRecipient{CommentID: commentID}, Message: parts[0]}
 	var resp sendResponse
-	if err := c.graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
+	if err := c.Graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
 		if channels.IsPermanent(err) {
 			release()
 		}
 		return channels.SendResult{}, explain(err)
 	}
-	c.log.Info("instagram private reply sent", "account", acct.ID, "comment_id", commentID, "outbound", out.ID)
+	c.Log.Info("instagram private reply sent", "account", acct.ID, "comment_id", commentID, "outbound", out.ID)
 	return channels.SendResult{ChannelMessageID: resp.MessageID}, nil
 }
 
 // sendParts sends the parts in order; a retry resumes after the parts already sent.
 func (c *Channel) sendParts(ctx context.Context, acct Account, out channels.Outbound, req sendRequest, parts []sendMessage) (channels.SendResult, error) {
-	first, err := meta.SendParts(ctx, c.rdb, c.progressKey(acct.ID, out.ID), len(parts), func(i int) (string, error) {
+	first, err := multipart.Send(ctx, c.RDB, c.progressKey(acct.ID, out.ID), len(parts), func(i int) (string, error) {
 		req.Message = parts[i]
 		var resp sendResponse
-		if err := c.graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
+		if err := c.Graph.Post(ctx, acct.ID, acct.Token, acct.SendID+"/messages", req, &resp); err != nil {
 			return "", explain(err)
 		}
 		return resp.MessageID, nil
@@ -284,7 +263,7 @@ func (c *Channel) sendParts(ctx context.Context, acct Account, out channels.Outb
 // buildParts turns the outbound text and attachments into Send API messages.
 func buildParts(out channels.Outbound) ([]sendMessage, error) {
 	var parts []sendMessage
-	for _, t := range meta.Split(out.Text, MaxTextBytes) {
+	for _, t := range multipart.Split(out.Text, MaxTextBytes) {
 		parts = append(parts, sendMessage{Text: t})
 	}
 	for _, a := range out.Attachments {

@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/channeltest"
 	"github.com/lidorub/lidorub/channels/meta"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/internal/redistest"
@@ -134,7 +135,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	ch, err := New(cfg, store.NewIngest(rdb, e.keys, e.clk, nil), rdb, e.keys, e.clk, nil, e.reg, e.alerts)
+	ch, err := New(cfg, channels.Deps{Ingester: store.NewIngest(rdb, e.keys, e.clk, nil), Redis: rdb, Keys: e.keys, Clock: e.clk, Registerer: e.reg, Alerter: e.alerts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,22 +173,7 @@ func (e *env) deliver(t *testing.T, name string) {
 	}
 }
 
-func (e *env) inbound(t *testing.T) []channels.Inbound {
-	t.Helper()
-	msgs, err := e.rdb.XRange(context.Background(), e.keys.Inbound(), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []channels.Inbound
-	for _, m := range msgs {
-		in, err := store.DecodeInbound(m.Values)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, in)
-	}
-	return out
-}
+func (e *env) inbound(t *testing.T) []channels.Inbound { return channeltest.Stored(t, e.rdb, e.keys) }
 
 func TestVerification(t *testing.T) {
 	e := newEnv(t)
@@ -233,7 +219,7 @@ func TestSignatureRejected(t *testing.T) {
 	if n := e.rdb.XLen(context.Background(), e.keys.Inbound()).Val(); n != 0 {
 		t.Fatalf("%d entries in the inbound stream after bad signatures, want 0", n)
 	}
-	if v := testutil.ToFloat64(e.ch.webhook.Metrics.Webhook.WithLabelValues("instagram", "bad_signature")); v != 6 {
+	if v := testutil.ToFloat64(e.ch.Webhook.Metrics.Webhook.WithLabelValues("instagram", "bad_signature")); v != 6 {
 		t.Fatalf("bad_signature metric = %v, want 6", v)
 	}
 }
@@ -355,7 +341,7 @@ func TestReactionReadEditPostback(t *testing.T) {
 		t.Errorf("edit: %+v", ed)
 	}
 	// None of these opened the messaging window.
-	if _, ok, _ := e.ch.window.Last(context.Background(), acct1, "1029384756102938"); ok {
+	if _, ok, _ := e.ch.Window.Last(context.Background(), acct1, "1029384756102938"); ok {
 		t.Error("reaction/read/edit opened the messaging window")
 	}
 }
@@ -391,7 +377,7 @@ func TestIngestFailureIs500(t *testing.T) {
 	e := newEnv(t)
 	broken := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { _ = broken.Close() })
-	ch, err := New(e.ch.cfg, store.NewIngest(broken, e.keys, e.clk, nil), broken, e.keys, e.clk, nil, nil, e.alerts)
+	ch, err := New(e.ch.cfg, channels.Deps{Ingester: store.NewIngest(broken, e.keys, e.clk, nil), Redis: broken, Keys: e.keys, Clock: e.clk, Alerter: e.alerts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -656,7 +642,7 @@ func TestGraphErrors(t *testing.T) {
 				if a.channel != "instagram" || a.account != acct1 || strings.Contains(a.reason, token1) {
 					t.Fatalf("alert = %+v", a)
 				}
-				if v := testutil.ToFloat64(e.ch.graph.Metrics.Graph.WithLabelValues("instagram", acct1, meta.ResultTokenInvalid)); v != 1 {
+				if v := testutil.ToFloat64(e.ch.Graph.Metrics.Graph.WithLabelValues("instagram", acct1, meta.ResultTokenInvalid)); v != 1 {
 					t.Fatalf("token_invalid metric = %v", v)
 				}
 				// Repeated failures within the hour are not alerted again.
@@ -746,7 +732,7 @@ func TestIceBreakerPostbackIsALead(t *testing.T) {
 			in.Meta[MetaPostbackPayload] != w.payload || in.Meta[MetaOrigin] != "direct" {
 			t.Errorf("%d: %+v", i, in)
 		}
-		if _, ok, _ := e.ch.window.Last(context.Background(), acct1, w.contact); !ok {
+		if _, ok, _ := e.ch.Window.Last(context.Background(), acct1, w.contact); !ok {
 			t.Errorf("%d: the postback did not open the messaging window", i)
 		}
 	}

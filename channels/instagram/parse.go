@@ -336,6 +336,7 @@ func addComment(b *meta.Batch, acct string, entryTime int64, c comment) {
 		DisplayName: c.From.Username,
 		Text:        c.Text,
 		SentAt:      meta.Time(entryTime),
+		NoAutoReply: true,
 		Meta: map[string]string{
 			MetaOrigin:    "comment",
 			MetaCommentID: string(c.ID),

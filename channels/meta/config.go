@@ -30,6 +30,9 @@ type AppConfig struct {
 	MaxBodyBytes int64         `yaml:"max_body_bytes"`
 }
 
+// IsEnabled reports whether the channel is on (enabled: true).
+func (c *AppConfig) IsEnabled() bool { return c.Enabled }
+
 // Defaults fills unset fields.
 func (c *AppConfig) Defaults() {
 	if c.GraphURL == "" {
@@ -82,4 +85,19 @@ func (c *AppConfig) Wire(w Webhook, accounts []string, reg prometheus.Registerer
 	}
 	w.AppSecret, w.VerifyToken, w.MaxBody, w.Metrics = c.AppSecret, c.VerifyToken, c.MaxBodyBytes, m
 	return NewGraph(w.Channel, c.GraphURL, c.GraphVersion, c.Timeout, alerter, m, clk, w.Log), &w, nil
+}
+
+// CheckAccountID checks one account's id at path: required (hint follows "is required"),
+// unique among seen (where it is added; what names it in the error), and usable inside a
+// Redis key.
+func CheckAccountID(errs *conf.Errors, path, id, hint, what string, seen map[string]bool) {
+	switch {
+	case id == "":
+		errs.Add(path, "is required%s", hint)
+	case seen[id]:
+		errs.Add(path, "duplicate %s %q", what, id)
+	case strings.ContainsAny(id, "{}: "):
+		errs.Add(path, "must not contain '{', '}', ':' or spaces")
+	}
+	seen[id] = true
 }

@@ -33,34 +33,6 @@ func TestVerifySignature(t *testing.T) {
 	}
 }
 
-func TestSplit(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		text string
-		max  int
-		want []string
-	}{
-		{"empty", "", 10, nil},
-		{"short", "привет", 100, []string{"привет"}},
-		{"at space", "aaaa bbbb cccc", 10, []string{"aaaa bbbb ", "cccc"}},
-		{"at newline", "aa\nbbbb cc dd", 10, []string{"aa\nbbbb ", "cc dd"}},
-		{"no break", "abcdefghijkl", 5, []string{"abcde", "fghij", "kl"}},
-		{"runes", "жжжжжж", 5, []string{"жж", "жж", "жж"}},
-		{"emoji", "😀😀", 5, []string{"😀", "😀"}},
-		{"rune wider than max", "😀", 2, []string{"😀"}},
-	} {
-		got := Split(tc.text, tc.max)
-		if strings.Join(got, "|") != strings.Join(tc.want, "|") || len(got) != len(tc.want) {
-			t.Errorf("%s: got %q want %q", tc.name, got, tc.want)
-		}
-		for _, p := range got {
-			if !utf8.ValidString(p) {
-				t.Errorf("%s: invalid UTF-8 part %q", tc.name, p)
-			}
-		}
-	}
-}
-
 func TestSafeText(t *testing.T) {
 	tok := "EAAGm0PX4ZCpsBAKZCZAfooBarBazQux1234567890abcdef"
 	for _, in := range []string{

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"strconv"
 	"strings"
@@ -9,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/lidorub/lidorub/store"
+	"github.com/lidorub/lidorub/channels"
 )
 
 // WindowTTL keeps a contact's last-message time longer than the longest window (7 days
@@ -20,51 +21,42 @@ const WindowTTL = 8 * 24 * time.Hour
 // the window is closed at C (unix ms of that report, newer than L). Meta delivers webhooks
 // out of order, so both times are kept and every update compares them.
 
-// touchScript records the time of a customer's message, keeping the latest one (Meta
-// retries and batches can deliver older messages after newer ones). A message newer than
-// the closing report reopens the window; an older one leaves it closed.
-//
-//	KEYS[1] window key   ARGV[1] unix ms of the message   ARGV[2] TTL ms
-//	returns the stored (latest) unix ms
-var touchScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1]) or ''
-local cur = tonumber(string.match(v, '^(%d+)') or '0')
-local closed = tonumber(string.match(v, ':(%d+)$') or '0')
-local at = tonumber(ARGV[1])
-if at > cur then
-  if closed > at then
-    redis.call('SET', KEYS[1], ARGV[1] .. ':' .. closed, 'PX', ARGV[2])
-  else
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  end
-  return at
-end
-return cur
-`)
+//go:embed touch.lua
+var touchLua string
 
-// closeScript marks the window closed at a report time, but only when the report is newer
-// than the customer's latest message (a stale failure must not close a window the customer
-// has opened again since).
-//
-//	KEYS[1] window key   ARGV[1] unix ms of the report
-//	returns 1 closed, 0 ignored (no message on record, or the customer wrote after the report)
-var closeScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local cur = tonumber(string.match(v, '^(%d+)') or '0')
-local closed = tonumber(string.match(v, ':(%d+)$') or '0')
-local at = tonumber(ARGV[1])
-if at <= cur then return 0 end
-if at < closed then at = closed end
-redis.call('SET', KEYS[1], string.format('%d:%d', cur, at), 'KEEPTTL')
-return 1
-`)
+// touchScript: see touch.lua.
+var touchScript = redis.NewScript(touchLua)
+
+// touchArgs are touch.lua's ARGV, in order.
+type touchArgs struct {
+	At  time.Time     // ARGV[1] the message's time
+	TTL time.Duration // ARGV[2] how long the key lives
+}
+
+// touch runs touch.lua on a window key and returns the stored (latest) time.
+func touch(ctx context.Context, rdb redis.Scripter, key string, a touchArgs) (time.Time, error) {
+	ms, err := touchScript.Run(ctx, rdb, []string{key},
+		strconv.FormatInt(a.At.UnixMilli(), 10), strconv.FormatInt(a.TTL.Milliseconds(), 10)).Int64()
+	return time.UnixMilli(ms), err
+}
+
+//go:embed window_close.lua
+var windowCloseLua string
+
+// windowCloseScript: see window_close.lua.
+var windowCloseScript = redis.NewScript(windowCloseLua)
+
+// closeWindow runs window_close.lua on a window key at the report time; true if it closed.
+func closeWindow(ctx context.Context, rdb redis.Scripter, key string, at time.Time) (bool, error) {
+	n, err := windowCloseScript.Run(ctx, rdb, []string{key}, strconv.FormatInt(at.UnixMilli(), 10)).Int()
+	return n == 1, err
+}
 
 // Window tracks, per contact of a channel account, when the customer last wrote: the start
 // of Meta's messaging window (Instagram 24 h, WhatsApp customer-service window 24 h).
 type Window struct {
 	RDB     redis.UniversalClient
-	Keys    store.Keys
+	Keys    channels.Keys
 	Channel string
 }
 
@@ -81,8 +73,8 @@ func (w Window) key(account, contact string) string {
 
 // Touch records a customer message sent at at.
 func (w Window) Touch(ctx context.Context, account, contact string, at time.Time) error {
-	return touchScript.Run(ctx, w.RDB, []string{w.key(account, contact)},
-		strconv.FormatInt(at.UnixMilli(), 10), strconv.FormatInt(WindowTTL.Milliseconds(), 10)).Err()
+	_, err := touch(ctx, w.RDB, w.key(account, contact), touchArgs{At: at, TTL: WindowTTL})
+	return err
 }
 
 // Last returns when the customer last wrote; ok is false if never (or longer ago than the TTL).
@@ -114,56 +106,5 @@ func (w Window) State(ctx context.Context, account, contact string) (WindowState
 // deliver webhooks in order, and a report about an older send must not close a window the
 // customer has opened again. It returns whether the window is now marked closed.
 func (w Window) Close(ctx context.Context, account, contact string, at time.Time) (bool, error) {
-	n, err := closeScript.Run(ctx, w.RDB, []string{w.key(account, contact)}, strconv.FormatInt(at.UnixMilli(), 10)).Int()
-	return n == 1, err
+	return closeWindow(ctx, w.RDB, w.key(account, contact), at)
 }
-
-// Split cuts text into pieces of at most max bytes (UTF-8, never inside a rune), preferring
-// to break after a newline, then after a space, in the second half of a piece.
-func Split(text string, max int) []string {
-	if max <= 0 || len(text) <= max {
-		if text == "" {
-			return nil
-		}
-		return []string{text}
-	}
-	var out []string
-	for len(text) > max {
-		cut := max
-		for cut > 0 && !isRuneStart(text[cut]) {
-			cut--
-		}
-		best := -1
-		for i := cut - 1; i >= cut/2; i-- {
-			if text[i] == '\n' {
-				best = i + 1
-				break
-			}
-		}
-		if best < 0 {
-			for i := cut - 1; i >= cut/2; i-- {
-				if text[i] == ' ' {
-					best = i + 1
-					break
-				}
-			}
-		}
-		if best > 0 {
-			cut = best
-		}
-		if cut == 0 { // max smaller than one rune: take the rune anyway
-			cut = 1
-			for cut < len(text) && !isRuneStart(text[cut]) {
-				cut++
-			}
-		}
-		out = append(out, text[:cut])
-		text = text[cut:]
-	}
-	if text != "" {
-		out = append(out, text)
-	}
-	return out
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -67,6 +67,9 @@ type StaffConfig struct {
 	Token string `yaml:"token"`
 }
 
+// IsEnabled reports whether the channel is on (enabled: true).
+func (c *Config) IsEnabled() bool { return c.Enabled }
+
 // Defaults fills unset fields of an enabled section (a disabled one is left as it is).
 func (c *Config) Defaults() {
 	if !c.Enabled {

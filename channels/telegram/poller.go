@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -41,7 +42,7 @@ type Poller struct {
 }
 
 // NewPoller returns a poller for the bot called name (offset and lease keys are derived from it).
-func NewPoller(name string, client *Client, rdb redis.UniversalClient, keys store.Keys, leaseTTL time.Duration,
+func NewPoller(name string, client *Client, rdb redis.UniversalClient, keys channels.Keys, leaseTTL time.Duration,
 	h UpdateHandler, log *slog.Logger, m *Metrics, alert channels.Alerter) *Poller {
 	m.initBot(name)
 	return &Poller{
@@ -66,17 +67,22 @@ type PollResult struct {
 	Offset    int64 // the offset stored after the batch
 }
 
-// setOffsetScript stores the offset only if it moves forward, so a poller that lost its
-// lease mid-batch can never move it back.
-//
-//	KEYS[1] offset key; ARGV[1] new offset; returns 1 stored, 0 kept the higher one
-var setOffsetScript = redis.NewScript(`
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > cur then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return 1
-end
-return 0`)
+//go:embed set_offset.lua
+var setOffsetLua string
+
+// setOffsetScript: see set_offset.lua.
+var setOffsetScript = redis.NewScript(setOffsetLua)
+
+// setOffsetArgs are set_offset.lua's ARGV, in order.
+type setOffsetArgs struct {
+	Offset int64 // ARGV[1]
+}
+
+// setOffset runs set_offset.lua: true if the offset was stored.
+func setOffset(ctx context.Context, rdb redis.Scripter, key string, a setOffsetArgs) (bool, error) {
+	n, err := setOffsetScript.Run(ctx, rdb, []string{key}, strconv.FormatInt(a.Offset, 10)).Int()
+	return n == 1, err
+}
 
 // SetTimeout changes the long-poll timeout (tests use a short one).
 func (p *Poller) SetTimeout(d time.Duration) { p.timeout = d }
@@ -151,7 +157,7 @@ func (p *Poller) PollOnce(ctx context.Context) (PollResult, error) {
 			}
 			return res, errors.Join(err, herr)
 		}
-		if err := setOffsetScript.Run(ctx, p.rdb, []string{p.offsetKey}, strconv.FormatInt(next, 10)).Err(); err != nil {
+		if _, err := setOffset(ctx, p.rdb, p.offsetKey, setOffsetArgs{Offset: next}); err != nil {
 			return res, errors.Join(err, herr)
 		}
 		res.Offset = next

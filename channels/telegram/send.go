@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
-	"github.com/lidorub/lidorub/channels/meta"
+	"github.com/lidorub/lidorub/channels/multipart"
 )
 
 // Telegram's size limits.
@@ -118,7 +118,7 @@ func (c *Channel) sendParts(ctx context.Context, cl *Client, chatID int64, out c
 		}
 		return first, nil
 	}
-	id, err := meta.SendParts(ctx, c.d.Redis, progressKey, len(msgs), send)
+	id, err := multipart.Send(ctx, c.d.Redis, progressKey, len(msgs), send)
 	first, _ := strconv.Atoi(id)
 	return first, err
 }

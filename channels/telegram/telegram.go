@@ -10,18 +10,16 @@ package telegram
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
-	"github.com/lidorub/lidorub/clock"
-	"github.com/lidorub/lidorub/store"
 )
+
+// Name is the channel name (metric labels, Redis keys, the config section).
+const Name = channels.Telegram
 
 // StaffName is the account name of the staff bot's own poller (Redis keys, metrics).
 const StaffName = "staff"
@@ -34,21 +32,10 @@ type StaffHandler interface {
 	HandleStaffUpdate(ctx context.Context, u *tgbotapi.Update, shared bool) (handled bool, err error)
 }
 
-// Deps are the channel's dependencies.
-type Deps struct {
-	Ingester   channels.Ingester
-	Redis      redis.UniversalClient
-	Keys       store.Keys
-	Clock      clock.Clock
-	Log        *slog.Logger
-	Registerer prometheus.Registerer // nil: metrics are not exported
-	Alerter    channels.Alerter      // nil: no alerts
-}
-
 // Channel is the Telegram channel.
 type Channel struct {
 	cfg     Config
-	d       Deps
+	d       channels.Deps
 	m       *Metrics
 	bots    map[string]*bot
 	order   []string
@@ -68,16 +55,12 @@ type bot struct {
 }
 
 // New builds the channel from a validated, enabled config. It makes no network calls.
-func New(cfg Config, d Deps) (*Channel, error) {
+func New(cfg Config, d channels.Deps) (*Channel, error) {
 	if d.Ingester == nil || d.Redis == nil {
 		return nil, fmt.Errorf("telegram: ingester and redis are required")
 	}
-	if d.Clock == nil {
-		d.Clock = clock.Real{}
-	}
-	if d.Log == nil {
-		d.Log = slog.New(slog.DiscardHandler)
-	}
+	d = d.WithDefaults()
+	d.Log = d.Log.With("channel", Name)
 	c := &Channel{cfg: cfg, d: d, m: NewMetrics(d.Registerer), bots: map[string]*bot{}, clients: map[string]*Client{}}
 	for _, bc := range cfg.Bots {
 		cl := c.clientFor(bc.Token)
@@ -280,3 +263,9 @@ func (c *Channel) SetWebhook(ctx context.Context, name string) error {
 	_, err := b.client.Call(ctx, "setWebhook", params)
 	return err
 }
+
+var _ channels.OptionalSender = (*Channel)(nil)
+
+// Sends reports whether the channel has customer bots to reply with (a configuration with
+// only the staff bot has none).
+func (c *Channel) Sends() bool { return len(c.cfg.Bots) > 0 }

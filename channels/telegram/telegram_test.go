@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/channeltest"
 	"github.com/lidorub/lidorub/channels/telegram/telegramtest"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/internal/redistest"
@@ -74,7 +75,7 @@ func (e *env) channel(ing channels.Ingester) *Channel {
 	if ing == nil {
 		ing = e.ing
 	}
-	ch, err := New(e.cfg, Deps{Ingester: ing, Redis: e.rdb, Keys: e.keys, Clock: e.clk,
+	ch, err := New(e.cfg, channels.Deps{Ingester: ing, Redis: e.rdb, Keys: e.keys, Clock: e.clk,
 		Log: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		e.t.Fatal(err)
@@ -100,22 +101,7 @@ func fixture(t testing.TB, name string) []byte {
 }
 
 // stored returns the inbound items in the stream.
-func (e *env) stored() []channels.Inbound {
-	e.t.Helper()
-	xs, err := e.rdb.XRange(context.Background(), e.keys.Inbound(), "-", "+").Result()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var out []channels.Inbound
-	for _, x := range xs {
-		in, err := store.DecodeInbound(x.Values)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		out = append(out, in)
-	}
-	return out
-}
+func (e *env) stored() []channels.Inbound { return channeltest.Stored(e.t, e.rdb, e.keys) }
 
 func ids(ins []channels.Inbound) []string {
 	var out []string
@@ -404,7 +390,7 @@ func TestWebhook(t *testing.T) {
 	e := newEnv(t)
 	ch := e.channel(nil)
 	mux := http.NewServeMux()
-	ch.RegisterWebhooks(mux)
+	ch.Register(mux)
 	post := func(bot, secret string, body []byte) (int, string) {
 		req := httptest.NewRequest(http.MethodPost, "/webhooks/telegram/"+bot, strings.NewReader(string(body)))
 		if secret != "" {

@@ -11,8 +11,8 @@ import (
 // maxUpdateBytes bounds a webhook body (a Telegram update is a few kilobytes).
 const maxUpdateBytes = 1 << 20
 
-// RegisterWebhooks adds POST /webhooks/telegram/{bot} to mux.
-func (c *Channel) RegisterWebhooks(mux *http.ServeMux) {
+// Register adds POST /webhooks/telegram/{bot} to mux.
+func (c *Channel) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /webhooks/telegram/{bot}", c.serveWebhook)
 }
 

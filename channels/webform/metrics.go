@@ -12,9 +12,9 @@ var rejectReasons = []string{
 	"no_consent", "invalid", "captcha", "rate_limited", "unavailable",
 }
 
-// Instrument registers lidorub_form_rejected_total{reason} on reg (every reason initialised
-// at zero). Optional: without it rejections are only logged. Call before serving.
-func (h *Handler) Instrument(reg prometheus.Registerer) error {
+// instrument registers lidorub_form_rejected_total{reason} on reg (every reason initialised
+// at zero). Without a registerer rejections are only logged.
+func (h *Channel) instrument(reg prometheus.Registerer) error {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_form_rejected_total",
 		Help: "Web-form submissions refused, per reason (malformed, method, origin, too_large, unsupported_type, no_consent, invalid, captcha, rate_limited, unavailable)."},
 		[]string{"reason"})

@@ -11,7 +11,7 @@ import (
 func TestRejectedMetric(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.RatePerMinute = 60; c.Burst = 6 })
 	reg := prometheus.NewRegistry()
-	if err := e.h.Instrument(reg); err != nil {
+	if err := e.h.instrument(reg); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []req{
@@ -41,7 +41,7 @@ lidorub_form_rejected_total{reason="unsupported_type"} 1
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "lidorub_form_rejected_total"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.h.Instrument(reg); err == nil {
+	if err := e.h.instrument(reg); err == nil {
 		t.Fatal("registering twice succeeded")
 	}
 }

@@ -38,8 +38,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lidorub/lidorub/channels"
-	"github.com/lidorub/lidorub/clock"
 )
+
+// Name is the channel name (metric labels, Redis keys, the config section).
+const Name = channels.Form
 
 // Path is where the form posts.
 const Path = "/webhooks/form"
@@ -50,37 +52,39 @@ const IdempotencyTTL = 24 * time.Hour
 // maxIdempotencyKey is the longest accepted Idempotency-Key header.
 const maxIdempotencyKey = 200
 
-// Handler serves POST /webhooks/form (and the CORS preflight).
-type Handler struct {
+// Channel is the web-form channel: it serves POST /webhooks/form (and the CORS preflight).
+type Channel struct {
 	cfg     Config
 	ing     channels.Ingester
-	clk     clock.Clock
+	clk     channels.Clock
 	log     *slog.Logger
 	limiter *ipLimiter // nil: no per-IP limit
 	captcha CaptchaVerifier
 	origins map[string]bool
 	anyOrig bool
 
-	rejected *prometheus.CounterVec // nil until Instrument
+	rejected *prometheus.CounterVec // nil without a registerer
 }
 
-// New builds the handler. cfg gets its defaults applied and is validated; a captcha
-// verifier is created when cfg.Captcha.VerifyURL is set.
-func New(cfg Config, ing channels.Ingester, clk clock.Clock, log *slog.Logger) (*Handler, error) {
-	if ing == nil {
+// New builds the channel. cfg gets its defaults applied and is validated; a captcha
+// verifier is created when cfg.Captcha.VerifyURL is set; with d.Registerer,
+// lidorub_form_rejected_total is registered on it.
+func New(cfg Config, d channels.Deps) (*Channel, error) {
+	if d.Ingester == nil {
 		return nil, errors.New("webform: nil ingester")
 	}
-	if clk == nil {
-		clk = clock.Real{}
-	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	d = d.WithDefaults()
+	ing, clk, log := d.Ingester, d.Clock, d.Log
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err // paths relative to channels.form, like Validate; the caller prefixes
 	}
-	h := &Handler{cfg: cfg, ing: ing, clk: clk, log: log.With("channel", channels.Form, "account", cfg.Account)}
+	h := &Channel{cfg: cfg, ing: ing, clk: clk, log: log.With("channel", Name, "account", cfg.Account)}
+	if d.Registerer != nil {
+		if err := h.instrument(d.Registerer); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.RatePerMinute > 0 {
 		h.limiter = newIPLimiter(cfg.RatePerMinute, cfg.Burst, cfg.MaxTrackedIPs)
 	}
@@ -98,12 +102,12 @@ func New(cfg Config, ing channels.Ingester, clk clock.Clock, log *slog.Logger) (
 }
 
 // SetCaptchaVerifier replaces the captcha check (nil turns it off). Call before serving.
-func (h *Handler) SetCaptchaVerifier(v CaptchaVerifier) { h.captcha = v }
+func (h *Channel) SetCaptchaVerifier(v CaptchaVerifier) { h.captcha = v }
 
 // Register adds /webhooks/form to mux for every method: the handler itself answers POST,
 // OPTIONS (CORS preflight when allowed_origins is set) and 405 with Allow (counted in the
 // form's metrics) for anything else. It does nothing when the channel is disabled.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Channel) Register(mux *http.ServeMux) {
 	if !h.cfg.IsEnabled() {
 		return
 	}
@@ -118,7 +122,7 @@ type response struct {
 }
 
 // ServeHTTP handles one submission.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.cors(w, r) {
 		h.fail(w, &apiError{Status: http.StatusForbidden, Msg: "origin not allowed"})
 		return
@@ -219,7 +223,7 @@ func writeAccepted(w http.ResponseWriter, leadID string, duplicate bool) {
 }
 
 // inbound maps a validated lead to the channel-neutral item.
-func (h *Handler) inbound(l *lead, idemKey string) channels.Inbound {
+func (h *Channel) inbound(l *lead, idemKey string) channels.Inbound {
 	now := h.clk.Now().UTC()
 	meta := map[string]string{
 		"consent_at":     now.Format(time.RFC3339Nano),
@@ -290,7 +294,7 @@ func checkIdempotencyKey(key string) *apiError {
 	return nil
 }
 
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+func (h *Channel) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
 	tooLarge := func() *apiError {
 		return &apiError{Status: http.StatusRequestEntityTooLarge,
 			Msg: "body is larger than " + strconv.FormatInt(h.cfg.MaxBodyBytes, 10) + " bytes"}
@@ -333,7 +337,7 @@ func readAll(r io.Reader, contentLength int64) ([]byte, error) {
 
 // cors sets the CORS headers for an allowed Origin. It returns false when allowed_origins
 // is configured and the request carries an Origin that is not in it.
-func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
+func (h *Channel) cors(w http.ResponseWriter, r *http.Request) bool {
 	if len(h.origins) == 0 {
 		return true
 	}
@@ -357,7 +361,7 @@ func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // fail writes an error answer and logs it without any submitted value.
-func (h *Handler) fail(w http.ResponseWriter, e *apiError) {
+func (h *Channel) fail(w http.ResponseWriter, e *apiError) {
 	if h.rejected != nil {
 		h.rejected.WithLabelValues(reason(e)).Inc()
 	}

@@ -23,7 +23,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/channeltest"
 	"github.com/lidorub/lidorub/clock"
+	"github.com/lidorub/lidorub/internal/logbuf"
 	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/store"
 )
@@ -32,31 +34,13 @@ func TestMain(m *testing.M) { os.Exit(redistest.Run(m)) }
 
 var t0 = time.Date(2026, 3, 2, 9, 15, 30, 123456789, time.UTC)
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
-	h    *Handler
+	h    *Channel
 	mux  *http.ServeMux
 	rdb  *redis.Client
 	keys store.Keys
 	clk  *clock.Fake
-	logs *syncBuffer
+	logs *logbuf.Buffer
 }
 
 func newEnv(t testing.TB, mutate func(*Config)) *env {
@@ -68,9 +52,9 @@ func newEnv(t testing.TB, mutate func(*Config)) *env {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h, err := New(cfg, store.NewIngest(rdb, keys, clk, nil), clk, log)
+	h, err := New(cfg, channels.Deps{Ingester: store.NewIngest(rdb, keys, clk, nil), Clock: clk, Log: log})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -119,22 +103,7 @@ func (e *env) postJSON(t testing.TB, v any, headers map[string]string) *httptest
 }
 
 // stored returns every Inbound in the stream, decoded as the router will decode it.
-func (e *env) stored(t testing.TB) []channels.Inbound {
-	t.Helper()
-	msgs, err := e.rdb.XRange(context.Background(), e.keys.Inbound(), "-", "+").Result()
-	if err != nil {
-		t.Fatalf("XRANGE: %v", err)
-	}
-	var out []channels.Inbound
-	for _, m := range msgs {
-		in, err := store.DecodeInbound(m.Values)
-		if err != nil {
-			t.Fatalf("decode %s: %v", m.ID, err)
-		}
-		out = append(out, in)
-	}
-	return out
-}
+func (e *env) stored(t testing.TB) []channels.Inbound { return channeltest.Stored(t, e.rdb, e.keys) }
 
 type accepted struct {
 	Status    string `json:"status"`
@@ -808,9 +777,9 @@ func TestIngestFailure(t *testing.T) {
 	l.Close() // nothing listens there now
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
 	t.Cleanup(func() { rdb.Close() })
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	clk := clock.NewFake(t0)
-	h, err := New(Config{}, store.NewIngest(rdb, store.NewKeys("down"), clk, nil), clk, slog.New(slog.NewTextHandler(logs, nil)))
+	h, err := New(Config{}, channels.Deps{Ingester: store.NewIngest(rdb, store.NewKeys("down"), clk, nil), Clock: clk, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -868,11 +837,11 @@ func TestCORS(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ing := store.NewIngest(rdb, store.NewKeys(prefix), clock.Real{}, nil)
-	_, err := New(Config{DefaultRegion: "XX"}, ing, nil, nil)
+	_, err := New(Config{DefaultRegion: "XX"}, channels.Deps{Ingester: ing})
 	if err == nil || err.Error() != `default_region: "XX" is not a region code like RU or DE` {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := New(Config{}, nil, nil, nil); err == nil {
+	if _, err := New(Config{}, channels.Deps{}); err == nil {
 		t.Fatal("nil ingester accepted")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -31,21 +32,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lidorub/lidorub/channels"
-	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/store"
 )
-
-// Deps are the channel's collaborators.
-type Deps struct {
-	Ingester channels.Ingester
-	Redis    redis.UniversalClient
-	Keys     store.Keys
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Metrics  prometheus.Registerer // lidorub_whatsapp_* metrics; may be nil
-	Alerter  channels.Alerter      // may be nil
-	Instance string                // this process's id, shown by `lidorub whatsapp status`
-}
 
 // clientFactory returns a client for account's linked device, or ErrNotLinked.
 type clientFactory func(ctx context.Context, account string) (Client, error)
@@ -54,7 +42,7 @@ type clientFactory func(ctx context.Context, account string) (Client, error)
 // channels.Sender for channels.WhatsApp.
 type Channel struct {
 	cfg     Config
-	d       Deps
+	d       channels.Deps
 	devices *DeviceStore // nil in tests with a fake factory
 	factory clientFactory
 
@@ -67,13 +55,23 @@ type Channel struct {
 	forwardTimeout time.Duration // how long a non-holder waits for the holder to send
 }
 
+// openTimeout bounds opening (and upgrading) the device store in New.
+const openTimeout = time.Minute
+
+// Name is the channel name (metric labels, Redis keys, the config section).
+const Name = channels.WhatsApp
+
 // ingestTimeout bounds one Redis write from an event handler (whatsmeow handles events of a
 // connection one at a time).
 const ingestTimeout = 10 * time.Second
 
 // New opens the device store and returns the channel. Call Run to connect, Close at the end.
-func New(ctx context.Context, cfg Config, d Deps) (*Channel, error) {
+// d.Registerer gets the lidorub_whatsapp_* metrics; d.Instance is shown by `lidorub whatsapp
+// status`.
+func New(cfg Config, d channels.Deps) (*Channel, error) {
 	libLog := newLibLogger(d.Log, cfg.LibraryLogLevel)
+	ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+	defer cancel()
 	devices, err := OpenDeviceStore(ctx, cfg.Store, libLog)
 	if err != nil {
 		return nil, err
@@ -94,17 +92,12 @@ func New(ctx context.Context, cfg Config, d Deps) (*Channel, error) {
 	return c, nil
 }
 
-func newChannel(cfg Config, d Deps, factory clientFactory) (*Channel, error) {
+func newChannel(cfg Config, d channels.Deps, factory clientFactory) (*Channel, error) {
 	if d.Ingester == nil || d.Redis == nil {
 		return nil, errors.New("whatsapp: ingester and redis are required")
 	}
-	if d.Clock == nil {
-		d.Clock = clock.Real{}
-	}
-	if d.Log == nil {
-		d.Log = slog.New(slog.DiscardHandler)
-	}
-	d.Log = d.Log.With("channel", channels.WhatsApp)
+	d = d.WithDefaults()
+	d.Log = d.Log.With("channel", Name)
 	c := &Channel{
 		cfg: cfg, d: d, factory: factory,
 		connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lidorub_whatsapp_connected",
@@ -115,11 +108,11 @@ func newChannel(cfg Config, d Deps, factory clientFactory) (*Channel, error) {
 		accounts:       map[string]*account{},
 		forwardTimeout: DefaultForwardTimeout,
 	}
-	if d.Metrics != nil {
-		if err := d.Metrics.Register(c.connected); err != nil {
+	if d.Registerer != nil {
+		if err := d.Registerer.Register(c.connected); err != nil {
 			return nil, fmt.Errorf("whatsapp metrics: %w", err)
 		}
-		if err := d.Metrics.Register(c.ignored); err != nil {
+		if err := d.Registerer.Register(c.ignored); err != nil {
 			return nil, fmt.Errorf("whatsapp metrics: %w", err)
 		}
 	}
@@ -142,6 +135,9 @@ func newChannel(cfg Config, d Deps, factory clientFactory) (*Channel, error) {
 	}
 	return c, nil
 }
+
+// Register adds nothing: the channel holds a connection per account, it has no webhook.
+func (c *Channel) Register(*http.ServeMux) {}
 
 // Run keeps every account connected while this process holds its lease, until ctx is
 // cancelled; then it disconnects, releases the leases and returns.
@@ -213,7 +209,7 @@ func (a *account) run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if err := a.step(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("whatsapp account step failed", "error", err)
+			a.log.Warn("whatsapp account step failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -246,7 +242,7 @@ func (a *account) drop(ctx context.Context, release bool) {
 	a.ch.connected.WithLabelValues(a.name).Set(0)
 	if holding && release {
 		if err := a.lease.Release(ctx); err != nil {
-			a.log.Warn("could not release the whatsapp lease; it lapses after its TTL", "error", err)
+			a.log.Warn("could not release the whatsapp lease; it lapses after its TTL", "err", err)
 		}
 	}
 	if holding {
@@ -335,7 +331,7 @@ func (a *account) step(ctx context.Context) error {
 		if since >= 2*a.lease.TTL()/3 {
 			// The lease may lapse before we can renew it: another instance could connect and
 			// WhatsApp would replace one of us. Step back first.
-			a.log.Error("cannot renew the whatsapp lease (Redis unreachable): disconnecting before it lapses", "error", err)
+			a.log.Error("cannot renew the whatsapp lease (Redis unreachable): disconnecting before it lapses", "err", err)
 			a.drop(ctx, false)
 		}
 		return fmt.Errorf("renew whatsapp lease: %w", err)
@@ -385,7 +381,7 @@ func (a *account) connect(ctx context.Context, c Client) {
 	lost := !a.holding
 	a.mu.Unlock()
 	if err != nil {
-		a.log.Warn("whatsapp connect failed; retrying at the next lease renewal", "error", err)
+		a.log.Warn("whatsapp connect failed; retrying at the next lease renewal", "err", err)
 		return
 	}
 	if lost { // the lease went away while we were connecting

@@ -84,7 +84,7 @@ func TestHandlerWithholdsAckWhenRedisIsDown(t *testing.T) {
 	keys := store.NewKeys(prefix)
 	down := closedPortRedis(t)
 	// Leases live in the working Redis; the ingester (and the receipt lookup) point at a closed port.
-	e := newEnv(t, rdb, keys, clock.NewFake(t0), func(_ *Config, d *Deps) {
+	e := newEnv(t, rdb, keys, clock.NewFake(t0), func(_ *Config, d *channels.Deps) {
 		d.Ingester = store.NewIngest(down, keys, d.Clock, nil)
 	})
 	e.step(t)
@@ -273,7 +273,7 @@ func TestPermanentDisconnects(t *testing.T) {
 
 func TestMetricsInitialisedAtZero(t *testing.T) {
 	rdb, prefix := redistest.New(t)
-	e := newEnv(t, rdb, store.NewKeys(prefix), clock.NewFake(t0), func(c *Config, _ *Deps) {
+	e := newEnv(t, rdb, store.NewKeys(prefix), clock.NewFake(t0), func(c *Config, _ *channels.Deps) {
 		c.Accounts = []AccountConfig{{Name: "sales"}, {Name: "support"}}
 	})
 	if n := testutil.CollectAndCount(e.reg, "lidorub_whatsapp_connected"); n != 2 {

@@ -58,6 +58,9 @@ type AccountConfig struct {
 // DefaultAccount is the account name used when none is configured or given.
 const DefaultAccount = "default"
 
+// IsEnabled reports whether the channel is on (enabled: true).
+func (c *Config) IsEnabled() bool { return c.Enabled }
+
 // Defaults fills unset fields.
 func (c *Config) Defaults() {
 	if c.Store.Dir == "" {

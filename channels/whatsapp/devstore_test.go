@@ -143,7 +143,7 @@ func TestRealClientSeam(t *testing.T) {
 	// Our handler on whatsmeow's own dispatcher: a false result is what withholds the ack.
 	rdb, prefix := redistest.New(t)
 	keys := store.NewKeys(prefix)
-	e := newEnv(t, rdb, keys, clock.NewFake(t0), func(_ *Config, d *Deps) {
+	e := newEnv(t, rdb, keys, clock.NewFake(t0), func(_ *Config, d *channels.Deps) {
 		d.Ingester = store.NewIngest(closedPortRedis(t), keys, d.Clock, nil)
 	})
 	a := e.ch.accounts["sales"]
@@ -327,7 +327,7 @@ func TestStatus(t *testing.T) {
 	cfg.Defaults()
 
 	// A serving process holds "sales".
-	e := newEnv(t, rdb, keys, clock.NewFake(t0), func(c *Config, d *Deps) { d.Instance = "gw-1" })
+	e := newEnv(t, rdb, keys, clock.NewFake(t0), func(c *Config, d *channels.Deps) { d.Instance = "gw-1" })
 	e.step(t)
 	e.client("sales").dispatch(&events.Connected{})
 	e.step(t)

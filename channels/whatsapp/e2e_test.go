@@ -44,7 +44,7 @@ func TestEndToEndWithRouter(t *testing.T) {
 		evs = append(evs, ev.Type+":"+ev.ManagerID+":"+ev.Reason)
 		return nil
 	}))
-	wa := newEnv(t, rdb, keys, clk, func(_ *Config, d *Deps) {
+	wa := newEnv(t, rdb, keys, clk, func(_ *Config, d *channels.Deps) {
 		d.Ingester = store.NewIngest(rdb, keys, clk, m)
 		d.Alerter = r
 	})

@@ -89,7 +89,7 @@ func (a *account) permanent(reason string, until time.Time, forever bool, what s
 		ctx, cancel := context.WithTimeout(context.Background(), ingestTimeout)
 		defer cancel()
 		if err := a.ch.d.Alerter.Alert(ctx, channels.WhatsApp, a.name, reason+": "+what); err != nil {
-			a.log.Error("could not raise the whatsapp alert", "error", err)
+			a.log.Error("could not raise the whatsapp alert", "err", err)
 		}
 	}
 	a.poke()
@@ -106,7 +106,7 @@ func (a *account) onMessage(e *events.Message) bool {
 	res, err := a.ch.d.Ingester.Ingest(ctx, in)
 	if err != nil {
 		a.log.Error("could not store a whatsapp message; not acknowledging it so WhatsApp redelivers it",
-			"message_id", e.Info.ID, "error", err)
+			"message_id", e.Info.ID, "err", err)
 		return false
 	}
 	if res.Duplicate {
@@ -130,7 +130,7 @@ func (a *account) onReceipt(e *events.Receipt) bool {
 		checks[i] = pipe.Exists(ctx, a.ch.sentKey(a.name, in.Meta["ref"]))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		a.log.Error("could not look up a whatsapp receipt; not acknowledging it", "error", err)
+		a.log.Error("could not look up a whatsapp receipt; not acknowledging it", "err", err)
 		return false
 	}
 	for i, in := range items {
@@ -138,7 +138,7 @@ func (a *account) onReceipt(e *events.Receipt) bool {
 			continue
 		}
 		if _, err := a.ch.d.Ingester.Ingest(ctx, in); err != nil {
-			a.log.Error("could not store a whatsapp receipt; not acknowledging it", "message_id", in.Meta["ref"], "error", err)
+			a.log.Error("could not store a whatsapp receipt; not acknowledging it", "message_id", in.Meta["ref"], "err", err)
 			return false
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"go.mau.fi/whatsmeow/types"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/channeltest"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/store"
@@ -198,7 +199,7 @@ type env struct {
 
 var t0 = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 
-type envOpt func(*Config, *Deps)
+type envOpt func(*Config, *channels.Deps)
 
 // newEnv builds a channel against real Redis under keys (share keys between two envs to
 // simulate two processes).
@@ -208,11 +209,11 @@ func newEnv(t *testing.T, rdb *redis.Client, keys store.Keys, clk *clock.Fake, o
 	cfg.Defaults()
 	e := &env{clients: map[string]*fakeClient{}, linked: map[string]bool{}, rdb: rdb, keys: keys, clock: clk,
 		alerts: &alertRecorder{}, reg: prometheus.NewRegistry()}
-	d := Deps{
+	d := channels.Deps{
 		Ingester: store.NewIngest(rdb, keys, clk, nil),
 		Redis:    rdb, Keys: keys, Clock: clk,
-		Log:     slog.New(slog.DiscardHandler),
-		Metrics: e.reg, Alerter: e.alerts, Instance: "test",
+		Log:        slog.New(slog.DiscardHandler),
+		Registerer: e.reg, Alerter: e.alerts, Instance: "test",
 	}
 	for _, o := range opts {
 		o(&cfg, &d)
@@ -261,20 +262,7 @@ func (e *env) step(t *testing.T) {
 
 // inbound returns every item on the inbound stream.
 func inbound(t *testing.T, rdb *redis.Client, keys store.Keys) []channels.Inbound {
-	t.Helper()
-	msgs, err := rdb.XRange(context.Background(), keys.Inbound(), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []channels.Inbound
-	for _, m := range msgs {
-		in, err := store.DecodeInbound(m.Values)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, in)
-	}
-	return out
+	return channeltest.Stored(t, rdb, keys)
 }
 
 var errBoom = errors.New("boom")

@@ -111,7 +111,7 @@ func (a *account) serveForwarded(ctx context.Context) {
 			continue
 		}
 		if _, err := a.serveOne(ctx, time.Second); err != nil && ctx.Err() == nil {
-			a.log.Warn("whatsapp: serving a forwarded send failed", "error", err)
+			a.log.Warn("whatsapp: serving a forwarded send failed", "err", err)
 			select { // do not spin on a broken Redis
 			case <-ctx.Done():
 			case <-idle.C:

@@ -2,7 +2,6 @@ package whatsappcloud
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/lidorub/lidorub/channels/meta"
 	"github.com/lidorub/lidorub/internal/conf"
@@ -64,15 +63,7 @@ func (c *Config) Validate() error {
 	seen := map[string]bool{}
 	for i, a := range c.Accounts {
 		p := fmt.Sprintf("accounts[%d]", i)
-		switch {
-		case a.PhoneNumberID == "":
-			errs.Add(p+".phone_number_id", "is required")
-		case seen[a.PhoneNumberID]:
-			errs.Add(p+".phone_number_id", "duplicate phone number id %q", a.PhoneNumberID)
-		case strings.ContainsAny(a.PhoneNumberID, "{}: "):
-			errs.Add(p+".phone_number_id", "must not contain '{', '}', ':' or spaces")
-		}
-		seen[a.PhoneNumberID] = true
+		meta.CheckAccountID(&errs, p+".phone_number_id", a.PhoneNumberID, "", "phone number id", seen)
 		if a.Token == "" {
 			errs.Add(p+".token", "is required (set it from the environment, e.g. ${WHATSAPP_TOKEN})")
 		}

@@ -6,21 +6,21 @@ package whatsappcloud
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/meta"
-	"github.com/lidorub/lidorub/clock"
-	"github.com/lidorub/lidorub/store"
+	"github.com/lidorub/lidorub/channels/multipart"
 )
+
+// Name is the channel name (metric labels, Redis keys, the config section).
+const Name = channels.WhatsAppCloud
 
 // Path is the webhook endpoint (GET verification, POST deliveries).
 const Path = "/webhooks/whatsapp"
@@ -36,28 +36,16 @@ const (
 
 // Channel is the WhatsApp Cloud API channel: webhook handler and channels.Sender.
 type Channel struct {
+	*meta.Base
 	cfg      Config
 	accounts map[string]Account
-	rdb      redis.UniversalClient
-	keys     store.Keys
-	clk      clock.Clock
-	log      *slog.Logger
-	graph    *meta.Graph
-	window   meta.Window
-	webhook  *meta.Webhook
 }
 
 var _ channels.Sender = (*Channel)(nil)
 
 // New builds the channel from a validated, defaulted config.
-func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys store.Keys, clk clock.Clock,
-	log *slog.Logger, reg prometheus.Registerer, alerter channels.Alerter) (*Channel, error) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("channel", channels.WhatsAppCloud)
-	c := &Channel{cfg: cfg, accounts: map[string]Account{}, rdb: rdb, keys: keys, clk: clk, log: log,
-		window: meta.Window{RDB: rdb, Keys: keys, Channel: channels.WhatsAppCloud}}
+func New(cfg Config, d channels.Deps) (*Channel, error) {
+	c := &Channel{cfg: cfg, accounts: map[string]Account{}}
 	var ids []string
 	for _, a := range cfg.Accounts {
 		if a.Template == nil {
@@ -67,25 +55,19 @@ func New(cfg Config, ing channels.Ingester, rdb redis.UniversalClient, keys stor
 		c.accounts[a.PhoneNumberID] = a
 		ids = append(ids, a.PhoneNumberID)
 	}
-	var err error
-	c.graph, c.webhook, err = cfg.Wire(meta.Webhook{
-		Channel: channels.WhatsAppCloud, Ingester: ing, Log: log,
+	base, err := cfg.NewBase(Path, meta.Webhook{
+		Channel: Name,
 		Parse: func(body []byte) (meta.Batch, error) {
 			return Parse(body, func(id string) bool { _, ok := c.accounts[id]; return ok }, ParseOptions{AllowGroups: cfg.AllowGroups})
 		},
 		AfterIngest: c.afterIngest,
-	}, ids, reg, alerter, clk)
+	}, ids, d)
 	if err != nil {
 		return nil, err
 	}
+	c.Base = base
 	return c, nil
 }
-
-// Register adds GET and POST /webhooks/whatsapp to mux.
-func (c *Channel) Register(mux *http.ServeMux) { c.webhook.Register(mux, Path) }
-
-// Handler returns the webhook handler alone (GET and POST).
-func (c *Channel) Handler() http.Handler { return c.webhook.Handler(Path) }
 
 // afterIngest keeps the customer-service window: every customer message (reactions
 // included) opens it; a failed status saying the window is closed closes it, but only when
@@ -97,32 +79,28 @@ func (c *Channel) afterIngest(ctx context.Context, in channels.Inbound) error {
 		if in.Meta["status"] == "failed" && in.Meta[MetaErrorCode] == fmt.Sprint(errReengagement) && in.ContactID != "" {
 			at := in.SentAt
 			if at.IsZero() {
-				at = c.clk.Now()
+				at = c.Clock.Now()
 			}
-			closed, err := c.window.Close(ctx, in.Account, in.ContactID, at)
+			closed, err := c.Window.Close(ctx, in.Account, in.ContactID, at)
 			if err == nil && !closed {
-				c.log.Info("whatsappcloud: a re-engagement failure older than the customer's last message did not close the window",
+				c.Log.Info("whatsappcloud: a re-engagement failure older than the customer's last message did not close the window",
 					"account", in.Account, "status_id", in.MessageID)
 			}
 			return err
 		}
 		return nil
 	case channels.KindMessage, channels.KindReaction, "":
-		at := in.SentAt
-		if now := c.clk.Now(); at.IsZero() || at.After(now) {
-			at = now
-		}
-		return c.window.Touch(ctx, in.Account, in.ContactID, at)
+		return c.TouchWindow(ctx, in)
 	}
 	return nil
 }
 
 func (c *Channel) progressKey(account, outID string) string {
-	return c.keys.Channel(channels.WhatsAppCloud, account, "out:"+outID)
+	return c.Keys.Channel(Name, account, "out:"+outID)
 }
 
 func (c *Channel) templateKey(account, contact string) string {
-	return c.keys.Channel(channels.WhatsAppCloud, account, "template:"+contact)
+	return c.Keys.Channel(Name, account, "template:"+contact)
 }
 
 type sendText struct {
@@ -163,20 +141,23 @@ type sendResponse struct {
 	} `json:"messages"`
 }
 
-// claimTemplateScript lets one outbound send the re-engagement template to a contact once
-// per window (a retry of the same outbound may send it again).
-//
-//	KEYS[1] template marker   ARGV[1] outbound id   ARGV[2] TTL ms
-//	returns 1 if this outbound may send the template, 0 if another one already did
-var claimTemplateScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v == false then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if v == ARGV[1] then return 1 end
-return 0
-`)
+//go:embed claim_template.lua
+var claimTemplateLua string
+
+// claimTemplateScript: see claim_template.lua.
+var claimTemplateScript = redis.NewScript(claimTemplateLua)
+
+// claimTemplateArgs are claim_template.lua's ARGV, in order.
+type claimTemplateArgs struct {
+	OutboundID string        // ARGV[1]
+	TTL        time.Duration // ARGV[2] how long the claim lasts
+}
+
+// claimTemplate runs claim_template.lua: true if this outbound may send the template.
+func claimTemplate(ctx context.Context, rdb redis.Scripter, key string, a claimTemplateArgs) (bool, error) {
+	n, err := claimTemplateScript.Run(ctx, rdb, []string{key}, a.OutboundID, a.TTL.Milliseconds()).Int()
+	return n == 1, err
+}
 
 // Send delivers a reply inside the customer-service window. Outside it, the configured
 // approved template is sent instead (once per contact per day) and the manager is told
@@ -193,14 +174,14 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	if err != nil {
 		return channels.SendResult{}, err
 	}
-	w, err := c.window.State(ctx, acct.PhoneNumberID, out.ContactID)
+	w, err := c.Window.State(ctx, acct.PhoneNumberID, out.ContactID)
 	if err != nil {
 		return channels.SendResult{}, fmt.Errorf("whatsappcloud: read service window: %w", err)
 	}
-	if !w.Known || w.Closed || c.clk.Now().Sub(w.Last) > ServiceWindow {
+	if !w.Known || w.Closed || c.Clock.Now().Sub(w.Last) > ServiceWindow {
 		return c.outsideWindow(ctx, acct, out, w)
 	}
-	first, err := meta.SendParts(ctx, c.rdb, c.progressKey(acct.PhoneNumberID, out.ID), len(parts), func(i int) (string, error) {
+	first, err := multipart.Send(ctx, c.RDB, c.progressKey(acct.PhoneNumberID, out.ID), len(parts), func(i int) (string, error) {
 		req := parts[i]
 		addressTo(&req, out.ContactID)
 		return c.post(ctx, acct, out.ContactID, req)
@@ -215,11 +196,11 @@ func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.
 		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s) and no approved template is configured; wait until the customer writes again", since)
 	}
 	key := c.templateKey(acct.PhoneNumberID, out.ContactID)
-	owned, err := claimTemplateScript.Run(ctx, c.rdb, []string{key}, out.ID, ServiceWindow.Milliseconds()).Int()
+	owned, err := claimTemplate(ctx, c.RDB, key, claimTemplateArgs{OutboundID: out.ID, TTL: ServiceWindow})
 	if err != nil {
 		return channels.SendResult{}, fmt.Errorf("whatsappcloud: claim template: %w", err)
 	}
-	if owned == 0 {
+	if !owned {
 		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s); the approved template %q was already sent to invite the customer back — reply once they answer", since, t.Name)
 	}
 	req := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", Type: "template",
@@ -229,17 +210,17 @@ func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.
 	id, err := c.post(ctx, acct, out.ContactID, req)
 	if err != nil {
 		if channels.IsPermanent(err) {
-			_ = c.rdb.Del(context.WithoutCancel(ctx), key).Err()
+			_ = c.RDB.Del(context.WithoutCancel(ctx), key).Err()
 		}
 		return channels.SendResult{}, err
 	}
-	c.log.Info("whatsappcloud: outside the service window, template sent instead of the reply", "account", acct.PhoneNumberID, "outbound", out.ID, "template", t.Name)
+	c.Log.Info("whatsappcloud: outside the service window, template sent instead of the reply", "account", acct.PhoneNumberID, "outbound", out.ID, "template", t.Name)
 	return channels.SendResult{ChannelMessageID: id}, channels.Permanentf("your text was NOT sent: the reply is outside WhatsApp's 24-hour customer-service window (%s). The approved template %q was sent instead to invite the customer back; reply again once they answer", since, t.Name)
 }
 
 func (c *Channel) post(ctx context.Context, acct Account, contact string, req sendRequest) (string, error) {
 	var resp sendResponse
-	err := c.graph.Post(ctx, acct.PhoneNumberID, acct.Token, acct.PhoneNumberID+"/messages", req, &resp)
+	err := c.Graph.Post(ctx, acct.PhoneNumberID, acct.Token, acct.PhoneNumberID+"/messages", req, &resp)
 	if err != nil {
 		return "", c.explain(ctx, acct, contact, err)
 	}
@@ -256,9 +237,9 @@ func (c *Channel) windowReason(w meta.WindowState) string {
 		return fmt.Sprintf("no message from the customer is on record in the last %d days", int(meta.WindowTTL/(24*time.Hour)))
 	case w.Closed:
 		return fmt.Sprintf("WhatsApp reported the window closed after the customer's last message, %s ago",
-			c.clk.Now().Sub(w.Last).Truncate(time.Minute))
+			c.Clock.Now().Sub(w.Last).Truncate(time.Minute))
 	}
-	return fmt.Sprintf("the customer last wrote %s ago", c.clk.Now().Sub(w.Last).Truncate(time.Minute))
+	return fmt.Sprintf("the customer last wrote %s ago", c.Clock.Now().Sub(w.Last).Truncate(time.Minute))
 }
 
 // explain turns known Cloud API errors into messages a manager understands.
@@ -269,8 +250,8 @@ func (c *Channel) explain(ctx context.Context, acct Account, contact string, err
 	}
 	switch ge.Code {
 	case errReengagement:
-		if _, cerr := c.window.Close(ctx, acct.PhoneNumberID, contact, c.clk.Now()); cerr != nil {
-			c.log.Warn("could not close the service window", "account", acct.PhoneNumberID, "err", cerr)
+		if _, cerr := c.Window.Close(ctx, acct.PhoneNumberID, contact, c.Clock.Now()); cerr != nil {
+			c.Log.Warn("could not close the service window", "account", acct.PhoneNumberID, "err", cerr)
 		}
 		return channels.Permanentf("WhatsApp refused the message: the 24-hour customer-service window is closed (%v)", ge)
 	case 131026:
@@ -301,7 +282,7 @@ func addressTo(req *sendRequest, contact string) {
 // buildParts turns the outbound text and attachments into Cloud API messages (To unset).
 func buildParts(out channels.Outbound) ([]sendRequest, error) {
 	var parts []sendRequest
-	for _, t := range meta.Split(out.Text, MaxTextBytes) {
+	for _, t := range multipart.Split(out.Text, MaxTextBytes) {
 		parts = append(parts, sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", Type: "text", Text: &sendText{Body: t}})
 	}
 	for _, a := range out.Attachments {

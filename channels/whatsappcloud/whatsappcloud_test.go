@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/channeltest"
 	"github.com/lidorub/lidorub/channels/meta"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/internal/redistest"
@@ -136,7 +137,7 @@ func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 		t.Fatalf("config: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ch, err := New(cfg, store.NewIngest(rdb, e.keys, e.clk, nil), rdb, e.keys, e.clk, log, e.reg, e.alerts)
+	ch, err := New(cfg, channels.Deps{Ingester: store.NewIngest(rdb, e.keys, e.clk, nil), Redis: rdb, Keys: e.keys, Clock: e.clk, Log: log, Registerer: e.reg, Alerter: e.alerts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,22 +173,7 @@ func (e *env) deliver(t *testing.T, name string) {
 	}
 }
 
-func (e *env) inbound(t *testing.T) []channels.Inbound {
-	t.Helper()
-	msgs, err := e.rdb.XRange(context.Background(), e.keys.Inbound(), "-", "+").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []channels.Inbound
-	for _, m := range msgs {
-		in, err := store.DecodeInbound(m.Values)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, in)
-	}
-	return out
-}
+func (e *env) inbound(t *testing.T) []channels.Inbound { return channeltest.Stored(t, e.rdb, e.keys) }
 
 func TestVerification(t *testing.T) {
 	e := newEnv(t)
@@ -235,7 +221,7 @@ func TestTextWithProfileNameAndDuplicate(t *testing.T) {
 		in.MessageID != "wamid.HBgLNzkxNjEyMzQ1NjcVAgASGBQzQUVCMDdGRjg4QjE2RjhFOTMxNwA=" || !in.SentAt.Equal(fixtureTime) {
 		t.Fatalf("got %+v", in)
 	}
-	last, ok, err := e.ch.window.Last(context.Background(), phone1, customer)
+	last, ok, err := e.ch.Window.Last(context.Background(), phone1, customer)
 	if err != nil || !ok || !last.Equal(fixtureTime) {
 		t.Fatalf("window = %v %v %v, want %v", last, ok, err, fixtureTime)
 	}
@@ -306,7 +292,7 @@ func TestStatuses(t *testing.T) {
 			t.Errorf("%d: %+v, want %+v", i, s, w)
 		}
 	}
-	if w, _ := e.ch.window.State(context.Background(), phone1, customer); !w.Closed {
+	if w, _ := e.ch.Window.State(context.Background(), phone1, customer); !w.Closed {
 		t.Error("a failed re-engagement status newer than the customer's message should close the window")
 	}
 }
@@ -462,7 +448,7 @@ func TestGraphErrors(t *testing.T) {
 				t.Fatalf("alerts %v", e.alerts.list)
 			}
 			if tc.alert {
-				if v := testutil.ToFloat64(e.ch.graph.Metrics.Graph.WithLabelValues("whatsappcloud", phone1, meta.ResultTokenInvalid)); v != 1 {
+				if v := testutil.ToFloat64(e.ch.Graph.Metrics.Graph.WithLabelValues("whatsappcloud", phone1, meta.ResultTokenInvalid)); v != 1 {
 					t.Fatalf("token_invalid metric = %v", v)
 				}
 				if strings.Contains(e.alerts.list[0], "EAAG") {
@@ -511,7 +497,7 @@ func BenchmarkWebhookBatch(b *testing.B) {
 		Accounts: []Account{{PhoneNumberID: phone1, Token: token1}, {PhoneNumberID: phone2, Token: token2}}}
 	cfg.Defaults()
 	clk := clock.NewFake(fixtureTime)
-	ch, err := New(cfg, store.NewIngest(rdb, keys, clk, nil), rdb, keys, clk, nil, nil, nil)
+	ch, err := New(cfg, channels.Deps{Ingester: store.NewIngest(rdb, keys, clk, nil), Redis: rdb, Keys: keys, Clock: clk})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -547,7 +533,7 @@ func TestStaleReengagementFailure(t *testing.T) {
 			for _, f := range order {
 				e.deliver(t, f)
 			}
-			w, err := e.ch.window.State(context.Background(), phone1, customer)
+			w, err := e.ch.Window.State(context.Background(), phone1, customer)
 			if err != nil || !w.Known || w.Closed || !w.Last.Equal(fixtureTime) {
 				t.Fatalf("window = %+v, %v; want open since the customer's message", w, err)
 			}
@@ -583,7 +569,7 @@ func TestReengagementFailureClosesWindowTruthfully(t *testing.T) {
 		}
 	}
 	message("wamid.LATE", fixtureTime.Add(50*time.Second)) // written before the failure, delivered after
-	if w, _ := e.ch.window.State(context.Background(), phone1, customer); !w.Closed || !w.Last.Equal(fixtureTime.Add(50*time.Second)) {
+	if w, _ := e.ch.Window.State(context.Background(), phone1, customer); !w.Closed || !w.Last.Equal(fixtureTime.Add(50*time.Second)) {
 		t.Fatalf("after an older message: %+v, want still closed", w)
 	}
 	message("wamid.NEW", fixtureTime.Add(200*time.Second))
@@ -653,7 +639,7 @@ func TestRevokeAndEdit(t *testing.T) {
 		t.Errorf("edit caption: %+v", in)
 	}
 	// Neither is a customer message for the service window.
-	if _, ok, _ := e.ch.window.Last(context.Background(), phone1, customer); ok {
+	if _, ok, _ := e.ch.Window.Last(context.Background(), phone1, customer); ok {
 		t.Error("revoke/edit opened the service window")
 	}
 }
@@ -731,7 +717,7 @@ func TestWebhookLevelErrors(t *testing.T) {
 	if got := e.inbound(t); len(got) != 0 {
 		t.Fatalf("%d entries", len(got))
 	}
-	if v := testutil.ToFloat64(e.ch.webhook.Metrics.Errors.WithLabelValues(channels.WhatsAppCloud)); v != 1 {
+	if v := testutil.ToFloat64(e.ch.Webhook.Metrics.Errors.WithLabelValues(channels.WhatsAppCloud)); v != 1 {
 		t.Fatalf("errors metric = %v, want 1", v)
 	}
 	logs := e.logs.String()

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -15,9 +13,6 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/bench"
-	"github.com/lidorub/lidorub/clock"
-	"github.com/lidorub/lidorub/config"
-	"github.com/lidorub/lidorub/router"
 )
 
 // runBench is `lidorub bench [flags]`.
@@ -70,7 +65,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := bench.Run(ctx, o, startBenchGateway)
+	rep, err := bench.Run(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "lidorub bench: %v\n", err)
 		if rep == nil {
@@ -86,38 +81,4 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// startBenchGateway builds and runs a gateway exactly as serve does (build + run), on a
-// loopback listener, with the bench's notifier and sender registered before it runs.
-func startBenchGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, setup func(*router.Router)) (*bench.Gateway, error) {
-	g, err := build(ctx, cfg, log, clock.Real{})
-	if err != nil {
-		return nil, err
-	}
-	setup(g.router)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		g.conn.Close()
-		return nil, err
-	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan error, 1)
-	go func() { done <- g.run(runCtx, ln) }()
-	stopped := false
-	return &bench.Gateway{
-		URL: "http://" + ln.Addr().String(), Router: g.router, Ingest: g.ingest,
-		Redis: g.conn.Client, Keys: g.conn.Keys, Gather: g.reg,
-		Stop: func() {
-			if stopped {
-				return
-			}
-			stopped = true
-			cancel()
-			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-				log.Warn("bench gateway stopped with an error", "err", err)
-			}
-			g.conn.Close()
-		},
-	}, nil
 }

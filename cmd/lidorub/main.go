@@ -28,6 +28,7 @@ import (
 	_ "time/tzdata" // shifts name IANA zones; the static image has no zoneinfo
 
 	lidorub "github.com/lidorub/lidorub"
+	"github.com/lidorub/lidorub/app"
 	"github.com/lidorub/lidorub/config"
 	"github.com/lidorub/lidorub/internal/conf"
 )
@@ -90,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Info("starting lidorub", "version", buildVersion(), "config", src, "instance", cfg.InstanceID)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		if err := serve(ctx, cfg, log); err != nil {
+		if err := app.Serve(ctx, cfg, log); err != nil {
 			log.Error("lidorub stopped with an error", "err", err)
 			return 1
 		}

@@ -16,10 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/telegram"
-	"github.com/lidorub/lidorub/channels/telegram/staffbot"
 	"github.com/lidorub/lidorub/channels/telegram/telegramtest"
 	"github.com/lidorub/lidorub/clock"
+	"github.com/lidorub/lidorub/desk/staffbot"
 	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/router"
@@ -92,7 +93,7 @@ func newWorld(t *testing.T, shared bool, opts ...func(*router.Config)) *world {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	w.ch, err = telegram.New(cfg, telegram.Deps{Ingester: store.NewIngest(rdb, w.keys, w.clk, nil), Redis: rdb, Keys: w.keys,
+	w.ch, err = telegram.New(cfg, channels.Deps{Ingester: store.NewIngest(rdb, w.keys, w.clk, nil), Redis: rdb, Keys: w.keys,
 		Clock: w.clk, Log: log, Registerer: w.reg, Alerter: rt})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +134,7 @@ func (w *world) pushRaw(token string, body map[string]any) {
 
 // pushFixture queues a testdata update with a fresh update_id.
 func (w *world) pushFixture(token, name string) {
-	b, err := os.ReadFile(filepath.Join("..", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "channels", "telegram", "testdata", name))
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"runtime"
@@ -25,7 +25,7 @@ func TestRedisPoolSize(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := &config.Config{Redis: store.Config{PoolSize: tt.pool}, Router: router.Config{Workers: tt.workers}}
-			if got := redisConfig(cfg).PoolSize; got != tt.want {
+			if got := RedisConfig(cfg).PoolSize; got != tt.want {
 				t.Fatalf("pool size %d, want %d", got, tt.want)
 			}
 			if cfg.Redis.PoolSize != tt.pool {

@@ -1,8 +1,7 @@
-package main
+package app
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
+	"github.com/lidorub/lidorub/internal/logbuf"
 	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
@@ -84,7 +84,7 @@ func testLogger() *slog.Logger {
 type testGateway struct {
 	t     *testing.T
 	ctx   context.Context
-	g     *gateway
+	g     *Gateway
 	clock *clock.Fake
 	srv   *httptest.Server
 }
@@ -98,19 +98,19 @@ func newTestGatewayLog(t *testing.T, cfg *config.Config, log *slog.Logger) *test
 	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewFake(t0)
-	g, err := build(ctx, cfg, log, clk)
+	g, err := Build(ctx, cfg, log, clk)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
-	t.Cleanup(func() { g.conn.Close() })
-	srv := httptest.NewServer(g.handler())
+	t.Cleanup(func() { g.Close() })
+	srv := httptest.NewServer(g.Handler())
 	t.Cleanup(srv.Close)
 	return &testGateway{t: t, ctx: ctx, g: g, clock: clk, srv: srv}
 }
 
 func (tg *testGateway) settle() {
 	tg.t.Helper()
-	if err := tg.g.router.Settle(tg.ctx); err != nil {
+	if err := tg.g.Router.Settle(tg.ctx); err != nil {
 		tg.t.Fatal(err)
 	}
 }
@@ -246,7 +246,7 @@ const leadJSON = `{"name": "Ivan Petrov", "phone": "8 (916) 123-45-67", "email":
 // TestScenarioFormLeadContacted drives the whole gateway over HTTP: a manager goes online,
 // a web-form lead arrives, is offered, accepted and, 40 s later, marked contacted.
 func TestScenarioFormLeadContacted(t *testing.T) {
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	tg := newTestGatewayLog(t, testConfig(t, ""), slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer func() {
 		// Logs carry ids and sizes: no token, name, phone, e-mail or message text.
@@ -437,7 +437,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 	// A second gateway whose Redis connection is gone: alive, not ready, redis_up 0.
 	down := newTestGateway(t, testConfig(t, ""))
-	if err := down.g.conn.Close(); err != nil {
+	if err := down.g.Close(); err != nil {
 		t.Fatal(err)
 	}
 	down.must(200, "GET", "/healthz", "", "", "", &v)
@@ -461,11 +461,11 @@ func TestHealthAndReadiness(t *testing.T) {
 // every lead that was answered 2xx is in the inbound stream exactly once.
 func TestGracefulShutdownLosesNothing(t *testing.T) {
 	cfg := testConfig(t, "")
-	g, err := build(context.Background(), cfg, testLogger(), clock.Real{})
+	g, err := Build(context.Background(), cfg, testLogger(), clock.Real{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { g.conn.Close() })
+	t.Cleanup(func() { g.Close() })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -474,7 +474,7 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stopped := make(chan error, 1)
-	go func() { stopped <- g.run(ctx, ln) }()
+	go func() { stopped <- g.Run(ctx, ln) }()
 
 	const n = 50
 	var (
@@ -593,7 +593,7 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 		t.Fatalf("a request after shutdown got %d", res.StatusCode)
 	}
 
-	entries, err := g.conn.Client.XRange(context.Background(), g.conn.Keys.Inbound(), "-", "+").Result()
+	entries, err := g.Conn.Client.XRange(context.Background(), g.Conn.Keys.Inbound(), "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,22 +624,4 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 	}
 	t.Logf("%d leads answered 2xx (%d of them sent in two halves across the start of the shutdown), %d refused after it; %d stream entries",
 		len(accepted), nSlow, failed.Load(), len(entries))
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (the log handler).
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

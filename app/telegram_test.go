@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -39,17 +39,17 @@ func TestServeTelegram(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	g, err := build(ctx, cfg, slog.New(slog.DiscardHandler), clock.Real{})
+	g, err := Build(ctx, cfg, slog.New(slog.DiscardHandler), clock.Real{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.conn.Close()
+	defer g.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- g.run(ctx, ln) }()
+	go func() { done <- g.Run(ctx, ln) }()
 
 	n := 0
 	push := func(body string) {

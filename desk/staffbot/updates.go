@@ -143,7 +143,7 @@ func (b *Bot) command(ctx context.Context, mgr string, chat int64, cmd, arg stri
 		} else {
 			b.say(ctx, chat, "⚪ You are offline. Leads you have not answered went back to the queue.")
 		}
-	case "status":
+	case "status", "list":
 		v, err := b.d.Desk.Manager(ctx, mgr)
 		if err != nil {
 			return err
@@ -152,17 +152,11 @@ func (b *Bot) command(ctx context.Context, mgr string, chat int64, cmd, arg stri
 		if err != nil {
 			return err
 		}
-		b.say(ctx, chat, statusText(v, act))
-	case "list":
-		v, err := b.d.Desk.Manager(ctx, mgr)
-		if err != nil {
-			return err
+		text := statusText
+		if cmd == "list" {
+			text = listText
 		}
-		act, err := b.active(ctx, mgr)
-		if err != nil {
-			return err
-		}
-		b.say(ctx, chat, listText(v, act))
+		b.say(ctx, chat, text(v, act))
 	case "c":
 		id, err := strconv.ParseInt(strings.TrimPrefix(arg, "#"), 10, 64)
 		if err != nil || id <= 0 {

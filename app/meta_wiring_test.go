@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -36,17 +36,17 @@ func TestServeWiresMetaChannels(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	g, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler), clock.Real{})
+	g, err := Build(context.Background(), cfg, slog.New(slog.DiscardHandler), clock.Real{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.conn.Close()
-	if !g.router.CanReply(channels.Instagram) || !g.router.CanReply(channels.WhatsAppCloud) {
+	defer g.Close()
+	if !g.Router.CanReply(channels.Instagram) || !g.Router.CanReply(channels.WhatsAppCloud) {
 		t.Fatal("senders not registered")
 	}
 	for path, tok := range map[string]string{"/webhooks/instagram": "igv", "/webhooks/whatsapp": "wav"} {
 		w := httptest.NewRecorder()
-		g.mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path+"?hub.mode=subscribe&hub.verify_token="+tok+"&hub.challenge=42", nil))
+		g.Mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path+"?hub.mode=subscribe&hub.verify_token="+tok+"&hub.challenge=42", nil))
 		if w.Code != 200 || w.Body.String() != "42" {
 			t.Errorf("GET %s: %d %s", path, w.Code, w.Body)
 		}
@@ -55,15 +55,15 @@ func TestServeWiresMetaChannels(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/webhooks/whatsapp", bytes.NewReader(body))
 	r.Header.Set(meta.SignatureHeader, meta.Sign("was", body))
 	w := httptest.NewRecorder()
-	g.mux.ServeHTTP(w, r)
+	g.Mux.ServeHTTP(w, r)
 	if w.Code != 200 {
 		t.Fatalf("POST /webhooks/whatsapp: %d %s", w.Code, w.Body)
 	}
-	if n := g.conn.Client.XLen(context.Background(), g.conn.Keys.Inbound()).Val(); n != 1 {
+	if n := g.Conn.Client.XLen(context.Background(), g.Conn.Keys.Inbound()).Val(); n != 1 {
 		t.Fatalf("%d inbound entries, want 1", n)
 	}
 	w = httptest.NewRecorder()
-	g.mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	g.Mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	metrics, _ := io.ReadAll(w.Body)
 	for _, want := range []string{
 		`lidorub_meta_webhook_requests_total{channel="whatsappcloud",result="ok"} 1`,

@@ -1,4 +1,5 @@
-// Package staffbot is the lead-managers' Telegram bot. It implements router.Notifier (offers
+// Package staffbot is the lead-managers' Telegram bot: a client of router.Desk (what managers
+// can do), not a customer channel. It implements router.Notifier (offers
 // with Take / Pass buttons, customer messages forwarded after Take, escalations and send
 // failures) and drives router.Desk from what managers type and tap (/online, /offline,
 // /status, /list, /c N, replies, qualification buttons).
@@ -11,6 +12,7 @@ package staffbot
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -171,13 +173,26 @@ func (b *Bot) active(ctx context.Context, mgr string) (int64, error) {
 	return id, err
 }
 
-// clearActive forgets the active conversation if it is convID.
-var clearActiveScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
+//go:embed clear_active.lua
+var clearActiveLua string
 
+// clearActiveScript: see clear_active.lua.
+var clearActiveScript = redis.NewScript(clearActiveLua)
+
+// clearActiveArgs are clear_active.lua's ARGV, in order.
+type clearActiveArgs struct {
+	ConvID int64 // ARGV[1]
+}
+
+// runClearActive runs clear_active.lua: true if the key was deleted.
+func runClearActive(ctx context.Context, rdb redis.Scripter, key string, a clearActiveArgs) (bool, error) {
+	n, err := clearActiveScript.Run(ctx, rdb, []string{key}, i64(a.ConvID)).Int()
+	return n == 1, err
+}
+
+// clearActive forgets the manager's active conversation if it is convID.
 func (b *Bot) clearActive(ctx context.Context, mgr string, convID int64) {
-	_ = clearActiveScript.Run(ctx, b.d.Redis, []string{b.key("active", mgr)}, i64(convID)).Err()
+	_, _ = runClearActive(ctx, b.d.Redis, b.key("active", mgr), clearActiveArgs{ConvID: convID})
 }
 
 // offerKey holds "<chat>:<message>" of the offer message of (conversation, seq, manager).

@@ -1,0 +1,71 @@
+package channels
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// Deps is what every adapter's New receives: the same struct for every channel.
+type Deps struct {
+	Ingester   Ingester              // required: makes inbound items durable
+	Redis      redis.UniversalClient // required: the adapter's own state (offsets, leases, windows)
+	Keys       Keys                  // required: builds the adapter's Redis keys
+	Clock      Clock                 // nil: the real clock
+	Log        *slog.Logger          // nil: discard
+	Registerer prometheus.Registerer // nil: the adapter's metrics are not exported
+	Alerter    Alerter               // nil: no operational alerts
+	Instance   string                // this process's id (leases, status)
+}
+
+// WithDefaults returns d with a real clock and a discarding logger where none is set.
+func (d Deps) WithDefaults() Deps {
+	if d.Clock == nil {
+		d.Clock = realClock{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return d
+}
+
+// Keys builds Redis key names; store.Keys implements it. Every key of an adapter comes
+// from here, so one instance's keys share a prefix and the hash tags Redis Cluster needs.
+type Keys interface {
+	// Channel is a key of the adapter's own state (one hash-tag group per channel account).
+	Channel(channel, account, name string) string
+	// Lease is the key of a named lease (one process holds a connection or a poller).
+	Lease(name string) string
+}
+
+// Clock tells the time; clock.Real and clock.Fake implement it.
+type Clock interface {
+	Now() time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Channel is what every adapter's *Channel provides: its HTTP routes (none for a channel
+// that only polls or holds a connection).
+type Channel interface {
+	Register(mux *http.ServeMux)
+}
+
+// Runner is a channel with long-running work (pollers, connections). Run returns when ctx
+// is cancelled and everything it started has stopped.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
+// OptionalSender is a Sender that may have nothing to send with (a Telegram configuration
+// with only the staff bot): it is registered for its channel only when Sends reports true.
+type OptionalSender interface {
+	Sender
+	Sends() bool
+}

@@ -1,0 +1,66 @@
+package whatsappcloud
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/channeltest"
+	"github.com/lidorub/lidorub/channels/meta"
+	"github.com/lidorub/lidorub/clock"
+)
+
+// contractUpstream is Meta's webhook delivery of a customer message and the fake Graph API.
+type contractUpstream struct {
+	e *env
+}
+
+func TestContract(t *testing.T) {
+	channeltest.Run(t, func(t *testing.T, ce *channeltest.Env, d channels.Deps) channeltest.Upstream {
+		e := &env{rdb: ce.Redis, keys: ce.Keys, clk: clock.NewFake(fixtureTime.Add(5 * time.Second)), graph: newFakeGraph(t), alerts: &alerts{}}
+		cfg := Config{AppConfig: meta.AppConfig{Enabled: true, AppSecret: testSecret, VerifyToken: testVerify, GraphURL: e.graph.srv.URL, GraphVersion: "v22.0"},
+			Accounts: []Account{{PhoneNumberID: phone1, Token: token1}}}
+		cfg.Defaults()
+		d.Clock, d.Alerter = e.clk, e.alerts
+		ch, err := New(cfg, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.ch, e.srv = ch, ch.Handler()
+		return contractUpstream{e}
+	})
+}
+
+func (u contractUpstream) body(t *testing.T, id string) []byte {
+	return []byte(strings.Replace(string(fixture(t, "text.json")), `"id":"wamid.`, `"id":"wamid.`+id+`-`, 1))
+}
+
+func (u contractUpstream) Deliver(t *testing.T, id string) bool {
+	b := u.body(t, id)
+	return u.e.post(t, b, meta.Sign(testSecret, b)).Code == http.StatusOK
+}
+
+func (u contractUpstream) DeliverForged(t *testing.T, id string) bool {
+	b := u.body(t, id)
+	return u.e.post(t, b, meta.Sign("not-the-app-secret", b)).Code == http.StatusOK
+}
+
+func (u contractUpstream) send(t *testing.T, status int, h http.Header, body string) error {
+	if !u.Deliver(t, "window") { // the customer wrote: the service window is open
+		t.Fatal("delivery refused")
+	}
+	u.e.graph.reply = func(int, graphRequest) (int, http.Header, string) { return status, h, body }
+	_, err := u.e.ch.Send(context.Background(), out("o1", "hi"))
+	return err
+}
+
+func (u contractUpstream) SendRefused(t *testing.T) error {
+	return u.send(t, 400, nil, `{"error":{"message":"(#100) Invalid parameter","type":"OAuthException","code":100}}`)
+}
+
+func (u contractUpstream) SendRateLimited(t *testing.T) error {
+	return u.send(t, 400, nil, `{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429}}`)
+}
