@@ -54,6 +54,24 @@ type Conversation struct {
 	AcceptedAt     time.Time `json:"accepted_at,omitzero"`
 	FirstReplyAt   time.Time `json:"first_reply_at,omitzero"` // first human reply delivered
 	ClosedAt       time.Time `json:"closed_at,omitzero"`
+
+	// Lead card context (filled by Desk.Conversation where known).
+	Explanation []string          `json:"explanation,omitempty"` // why qualification decided as it did, one sentence per matched rule
+	PreChat     map[string]string `json:"prechat,omitempty"`     // answers to the pre-chat questions (question id -> answer)
+	Previous    []PreviousLead    `json:"previous,omitempty"`    // earlier conversations of the same contact, newest first
+}
+
+// PreviousLead is an earlier conversation of the same contact (same channel account and
+// contact id, or the same phone or e-mail), shown on the lead card of a returning customer.
+type PreviousLead struct {
+	ID            int64     `json:"id"`
+	Channel       string    `json:"channel"`
+	State         string    `json:"state"`
+	Qualification string    `json:"qualification,omitempty"`
+	Outcome       string    `json:"outcome,omitempty"` // won, lost: set once the sales tier records one
+	ManagerID     string    `json:"manager_id,omitempty"`
+	CreatedAt     time.Time `json:"created_at,omitzero"`
+	ClosedAt      time.Time `json:"closed_at,omitzero"`
 }
 
 // Message is one transcript line.
