@@ -23,6 +23,7 @@ import (
 //	{P}:events                      stream: notifications for managers (consumer group "notify")
 //	{P}:outbound                    stream: messages to customers (consumer group "send")
 //	{P}:done:<entry id>             string: an inbound entry already applied (idempotency)
+//	{P}:done:<entry id>:call        string: a phone call's contact already applied (call.lua)
 //	{P}:out:<outbound id>           string: sent | failed | delivered | read
 //	{P}:outref:<ch>:<acct>:<msg id> string: "<conv>|<outbound id>|<manager>" for delivery statuses
 //
@@ -58,3 +59,6 @@ func (k keys) out(outID string) string { return k.Core("out", outID) }
 func (k keys) outref(ch, acct, msgID string) string {
 	return k.Core("outref", ch, acct, msgID)
 }
+
+// doneCall marks a phone call's contact applied (call.lua runs after process.lua for one entry).
+func (k keys) doneCall(entryID string) string { return k.Core("done", entryID, "call") }
