@@ -90,6 +90,9 @@ func New(cfg Config, d channels.Deps) (*Channel, error) {
 
 // Register adds the webhooks of the enabled providers.
 func (c *Channel) Register(mux *http.ServeMux) {
+	if c.cfg.Zadarma.Enabled {
+		mux.HandleFunc(ZadarmaPath, c.zadarma)
+	}
 	if c.cfg.Generic.Enabled {
 		mux.HandleFunc(GenericPath, c.generic)
 	}

@@ -16,7 +16,7 @@ type upstream struct {
 }
 
 func TestContract(t *testing.T) {
-	for _, p := range []string{Generic} {
+	for _, p := range []string{Generic, Zadarma} {
 		t.Run(p, func(t *testing.T) {
 			channeltest.Run(t, func(t *testing.T, ce *channeltest.Env, d channels.Deps) channeltest.Upstream {
 				return upstream{e: newEnvOn(t, ce, d), provider: p}
@@ -34,6 +34,13 @@ func (u upstream) deliver(t *testing.T, id string, forged bool) bool {
 			secret = "not-the-secret-0123456789"
 		}
 		return u.e.postGeneric([]byte(b), secret).Code == http.StatusOK
+	case Zadarma:
+		b := strings.Replace(string(fixture(t, "zadarma_end_missed.form")), "in_4f2d1c0a9b", id, 1)
+		secret := zadarmaSecret
+		if forged {
+			secret = "not-the-secret"
+		}
+		return u.e.postZadarma(t, []byte(b), secret).Code == http.StatusOK
 	}
 	t.Fatalf("unknown provider %s", u.provider)
 	return false

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/lidorub/lidorub/channels"
 )
@@ -51,6 +52,28 @@ func FuzzParseGeneric(f *testing.F) {
 		in, _, ign := c.item(ev.call(), managers)
 		if ign == "" {
 			checkFuzzItem(t, in, Generic)
+		}
+	})
+}
+
+// FuzzParseZadarma: no notification body panics the parser, and every item a final one
+// leads to is well formed. Seeds: testdata/zadarma_*.form and testdata/fuzz/FuzzParseZadarma.
+func FuzzParseZadarma(f *testing.F) {
+	seeds(f, "zadarma_*.form")
+	c := fuzzChannel(f)
+	now := time.Date(2026, 1, 12, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := ParseZadarma(body)
+		if err != nil {
+			return
+		}
+		_ = SignZadarma(zadarmaSecret, ev.Form)
+		k, err := ev.call(time.UTC, now, "101", time.Time{})
+		if err != nil {
+			return
+		}
+		if in, _, ign := c.item(k, managers); ign == "" {
+			checkFuzzItem(t, in, Zadarma)
 		}
 	})
 }
