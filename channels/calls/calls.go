@@ -93,6 +93,9 @@ func (c *Channel) Register(mux *http.ServeMux) {
 	if c.cfg.Zadarma.Enabled {
 		mux.HandleFunc(ZadarmaPath, c.zadarma)
 	}
+	if c.cfg.Mango.Enabled {
+		mux.HandleFunc(MangoPath, c.mango)
+	}
 	if c.cfg.Generic.Enabled {
 		mux.HandleFunc(GenericPath, c.generic)
 	}

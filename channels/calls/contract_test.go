@@ -16,7 +16,7 @@ type upstream struct {
 }
 
 func TestContract(t *testing.T) {
-	for _, p := range []string{Generic, Zadarma} {
+	for _, p := range []string{Generic, Zadarma, Mango} {
 		t.Run(p, func(t *testing.T) {
 			channeltest.Run(t, func(t *testing.T, ce *channeltest.Env, d channels.Deps) channeltest.Upstream {
 				return upstream{e: newEnvOn(t, ce, d), provider: p}
@@ -41,6 +41,13 @@ func (u upstream) deliver(t *testing.T, id string, forged bool) bool {
 			secret = "not-the-secret"
 		}
 		return u.e.postZadarma(t, []byte(b), secret).Code == http.StatusOK
+	case Mango:
+		js := strings.Replace(string(fixture(t, "mango_summary_missed.json")), "MjY4NTQ0NjE4NDoxMDI=", id, 1)
+		salt := mangoSalt
+		if forged {
+			salt = "not-the-salt"
+		}
+		return u.e.postMango("events/summary", js, mangoKey, salt).Code == http.StatusOK
 	}
 	t.Fatalf("unknown provider %s", u.provider)
 	return false

@@ -1,6 +1,8 @@
 package calls
 
 import (
+	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -74,6 +76,36 @@ func FuzzParseZadarma(f *testing.F) {
 		}
 		if in, _, ign := c.item(k, managers); ign == "" {
 			checkFuzzItem(t, in, Zadarma)
+		}
+	})
+}
+
+// FuzzParseMango: no events/summary or events/call JSON panics the decoding, and every item
+// a summary leads to is well formed. Seeds: testdata/mango_*.json and testdata/fuzz/FuzzParseMango.
+func FuzzParseMango(f *testing.F) {
+	seeds(f, "mango_*.json")
+	c := fuzzChannel(f)
+	f.Fuzz(func(t *testing.T, js []byte) {
+		body := url.Values{"vpbx_api_key": {mangoKey}, "sign": {SignMango(mangoKey, mangoSalt, string(js))}, "json": {string(js)}}.Encode()
+		req, err := ParseMango([]byte(body))
+		if err != nil {
+			return
+		}
+		if !req.Verify(mangoKey, mangoSalt) {
+			t.Fatal("a signed request did not verify")
+		}
+		var ev MangoCall
+		_ = json.Unmarshal(js, &ev)
+		var s MangoSummary
+		if json.Unmarshal(js, &s) != nil {
+			return
+		}
+		k, err := s.call(ev.To.Extension, unix(ev.Timestamp))
+		if err != nil {
+			return
+		}
+		if in, _, ign := c.item(k, managers); ign == "" {
+			checkFuzzItem(t, in, Mango)
 		}
 	})
 }
