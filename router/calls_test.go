@@ -9,6 +9,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/router"
+	"github.com/lidorub/lidorub/store"
 )
 
 const caller = "+74951234567"
@@ -138,5 +139,34 @@ func TestOutboundCallToAStrangerIsIgnored(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(e.metrics.InboundIgnored.WithLabelValues("calls", channels.KindCall)); v != 1 {
 		t.Fatalf("ignored calls counted %v, want 1", v)
+	}
+}
+
+// A call entry applied again (an instance applied it and died before acknowledging) changes
+// nothing: process.lua and call.lua each keep their own done marker.
+func TestCallAppliedTwiceIsOnce(t *testing.T) {
+	e := newEnv(t, opts{cfg: router.Config{OfferTimeout: time.Minute, MaxOffers: 5}})
+	e.online("anna")
+	e.ingestMsg(call("m1:summary", channels.Call{Direction: channels.CallIn, Connected: true, ConnectedAt: t0, ManagerID: "boris"}, t0.Add(-10*time.Second), 0))
+	e.ingestMsg(call("z1:out_end", channels.Call{Direction: channels.CallOut, ManagerID: "boris"}, t0, 0))
+	msgs, err := e.rdb.XRange(e.ctx, e.keys.Inbound(), "-", "+").Result()
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("inbound %v %v", msgs, err)
+	}
+	for _, m := range msgs {
+		if err := e.r.HandleInbound(e.ctx, store.Entry{Stream: e.keys.Inbound(), ID: m.ID, Values: m.Values}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.settle()
+	tr, err := e.r.Transcript(e.ctx, 1, 0)
+	if err != nil || len(tr) != 2 {
+		t.Fatalf("transcript %+v %v, want the answered call and the attempt once each", tr, err)
+	}
+	if v, _ := e.r.Manager(e.ctx, "boris"); v.Load != 1 {
+		t.Fatalf("boris's load %d, want 1", v.Load)
+	}
+	if got := e.events.of(1); !slices.Equal(got, []string{"assigned:boris(call)"}) {
+		t.Fatalf("events %v", got)
 	}
 }
