@@ -20,8 +20,8 @@ import (
 
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
-	"github.com/lidorub/lidorub/internal/testlog"
 	"github.com/lidorub/lidorub/internal/redistest"
+	"github.com/lidorub/lidorub/internal/testlog"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
 )

@@ -25,8 +25,8 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/channeltest"
 	"github.com/lidorub/lidorub/clock"
-	"github.com/lidorub/lidorub/internal/testlog"
 	"github.com/lidorub/lidorub/internal/redistest"
+	"github.com/lidorub/lidorub/internal/testlog"
 	"github.com/lidorub/lidorub/store"
 )
 
