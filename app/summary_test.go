@@ -2,10 +2,10 @@ package app
 
 import (
 	"fmt"
-
-	"github.com/lidorub/lidorub/config"
 	"strings"
 	"testing"
+
+	"github.com/lidorub/lidorub/config"
 )
 
 // The start-up summary names the enabled channels and their accounts, the managers by role
