@@ -122,7 +122,7 @@ func (c *Channel) progressKey(account, outID string) string {
 }
 
 func (c *Channel) templateKey(account, contact string) string {
-	return c.keys.Channel(channels.WhatsAppCloud, account, "template:"+contact)
+	return c.keys.Channel(channels.WhatsAppCloud, account, "template:"+c.keys.Pseudonym(contact)) // no phone in key names
 }
 
 type sendText struct {
