@@ -27,13 +27,13 @@ const sweepBatch = 100
 //
 // A forget job ({P}:forget, queued by erase.lua and retire.lua in the same step as the
 // erasure) names the conversation and its contact. Running it:
+//   - removes the conversation's deferred sends;
 //   - trims the inbound, outbound and events streams (store.Trim), then deletes (store.Forget)
 //     the inbound entries of the contact that every group has acknowledged — entries still
 //     pending are kept: they are new messages, which make a new conversation —, the outbound
 //     entries and the customer_message events of the conversation, pending or not (a reply to an
 //     erased conversation is not sent), and the matching entries of the three dead-letter
 //     streams;
-//   - removes the conversation's deferred sends.
 //
 // The job is removed once all of that succeeded, so a crash or a Redis error retries it on
 // the next sweep of any instance (every step is idempotent).
@@ -121,6 +121,19 @@ func (w *sweeper) forgetQueued(ctx context.Context) (int, error) {
 		t, _ := v["t"].(string)
 		return convs[c] && t == "customer_message" // the only event that carries a message
 	}
+	// Deferred sends first: one re-queued meanwhile (undefer.lua) is on the outbound stream,
+	// which is scanned next.
+	deferred, err := w.rdb.ZRange(ctx, w.keys.deferred(), 0, -1).Result()
+	if err != nil {
+		return 0, fmt.Errorf("forget: %w", err)
+	}
+	for _, m := range deferred {
+		if _, o, ok := strings.Cut(m, "|"); ok && convs[outboundConv(o)] {
+			if err := w.rdb.ZRem(ctx, w.keys.deferred(), m).Err(); err != nil {
+				return 0, fmt.Errorf("forget: %w", err)
+			}
+		}
+	}
 	for _, s := range []struct {
 		stream  string
 		pending bool
@@ -136,17 +149,6 @@ func (w *sweeper) forgetQueued(ctx context.Context) (int, error) {
 		for _, stream := range []string{s.stream, store.DeadLetter(s.stream)} {
 			if _, err := store.Forget(ctx, w.rdb, stream, s.pending, s.match); err != nil {
 				return 0, err
-			}
-		}
-	}
-	deferred, err := w.rdb.ZRange(ctx, w.keys.deferred(), 0, -1).Result()
-	if err != nil {
-		return 0, fmt.Errorf("forget: %w", err)
-	}
-	for _, m := range deferred {
-		if _, o, ok := strings.Cut(m, "|"); ok && convs[outboundConv(o)] {
-			if err := w.rdb.ZRem(ctx, w.keys.deferred(), m).Err(); err != nil {
-				return 0, fmt.Errorf("forget: %w", err)
 			}
 		}
 	}
