@@ -26,7 +26,7 @@ func TestForgetKeepsPendingAndUndeliveredWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.readRaw(group, "worker", 1) // ids[2] pending
-	more := s.add(1)             // undelivered
+	more := s.add(1)              // undelivered
 	ids = append(ids, more...)
 	// a second group created after them ($) never needs them: it does not keep them
 	if err := s.rdb.XGroupCreate(ctx, s.stream, "other", "$").Err(); err != nil {
