@@ -225,60 +225,13 @@ func (eg *eraseGateway) writeLeads() {
 	}
 }
 
-// scan reads every key of the prefix — key names, string values, hash fields and values,
-// list items, set and sorted-set members, every field and value of every stream entry — and
-// returns where a needle was found.
+// scan returns where the personal data written by writeLeads is found under the prefix
+// (see redistest.Find: every key name, value, member and stream entry field).
 func (eg *eraseGateway) scan() []string {
 	eg.t.Helper()
-	rdb := eg.g.conn.Client
-	ctx := eg.ctx
-	var hits []string
-	check := func(where, s string) {
-		for _, n := range eg.needles {
-			if strings.Contains(s, n) {
-				hits = append(hits, fmt.Sprintf("%q in %s", n, where))
-			}
-		}
-	}
-	var keys []string
-	iter := rdb.Scan(ctx, 0, "{"+eg.g.conn.Keys.Prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	hits, err := redistest.Find(eg.ctx, eg.g.conn.Client, eg.g.conn.Keys.Prefix, eg.needles)
+	if err != nil {
 		eg.t.Fatal(err)
-	}
-	for _, k := range keys {
-		check("key name "+k, k)
-		typ, err := rdb.Type(ctx, k).Result()
-		if err != nil {
-			eg.t.Fatal(err)
-		}
-		var parts []string
-		switch typ {
-		case "string":
-			parts = []string{rdb.Get(ctx, k).Val()}
-		case "hash":
-			for f, v := range rdb.HGetAll(ctx, k).Val() {
-				parts = append(parts, f, v)
-			}
-		case "list":
-			parts = rdb.LRange(ctx, k, 0, -1).Val()
-		case "set":
-			parts = rdb.SMembers(ctx, k).Val()
-		case "zset":
-			parts = rdb.ZRange(ctx, k, 0, -1).Val()
-		case "stream":
-			for _, m := range rdb.XRange(ctx, k, "-", "+").Val() {
-				for f, v := range m.Values {
-					parts = append(parts, f, fmt.Sprint(v))
-				}
-			}
-		case "none":
-		default:
-			eg.t.Fatalf("key %s of unexpected type %s", k, typ)
-		}
-		check(typ+" "+k, strings.Join(parts, "\x00"))
 	}
 	return hits
 }
