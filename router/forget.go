@@ -28,12 +28,13 @@ const sweepBatch = 100
 // A forget job ({P}:forget, queued by erase.lua and retire.lua in the same step as the
 // erasure) names the conversation and its contact. Running it:
 //   - removes the conversation's deferred sends;
-//   - trims the inbound, outbound and events streams (store.Trim), then deletes (store.Forget)
-//     the inbound entries of the contact that every group has acknowledged — entries still
-//     pending are kept: they are new messages, which make a new conversation —, the outbound
-//     entries and the customer_message events of the conversation, pending or not (a reply to an
-//     erased conversation is not sent), and the matching entries of the three dead-letter
-//     streams;
+//   - trims the inbound, outbound and events streams (store.Trim);
+//   - deletes (store.Forget) the contact's inbound entries that every group has acknowledged
+//     or that were applied (their done marker is set); the others still pending are kept:
+//     they are new messages, which make a new conversation;
+//   - deletes the conversation's outbound entries and customer_message events, pending or not
+//     (a reply to an erased conversation is not sent);
+//   - deletes the matching entries of the three dead-letter streams.
 //
 // The job is removed once all of that succeeded, so a crash or a Redis error retries it on
 // the next sweep of any instance (every step is idempotent).
@@ -104,7 +105,7 @@ func (w *sweeper) forgetQueued(ctx context.Context) (int, error) {
 			needles = append(needles, j.Contact)
 		}
 	}
-	inbound := func(v map[string]any) bool {
+	inbound := func(_ string, v map[string]any) bool {
 		s, _ := v["m"].(string)
 		if !containsAny(s, needles) { // cheap filter before decoding
 			return false
@@ -112,11 +113,11 @@ func (w *sweeper) forgetQueued(ctx context.Context) (int, error) {
 		var in channels.Inbound
 		return json.Unmarshal([]byte(s), &in) == nil && contacts[contactKey(in.Channel, in.Account, in.ContactID)]
 	}
-	outbound := func(v map[string]any) bool {
+	outbound := func(_ string, v map[string]any) bool {
 		s, _ := v["o"].(string)
 		return convs[outboundConv(s)]
 	}
-	events := func(v map[string]any) bool {
+	events := func(_ string, v map[string]any) bool {
 		c, _ := v["c"].(string)
 		t, _ := v["t"].(string)
 		return convs[c] && t == "customer_message" // the only event that carries a message
@@ -137,7 +138,7 @@ func (w *sweeper) forgetQueued(ctx context.Context) (int, error) {
 	for _, s := range []struct {
 		stream  string
 		pending bool
-		match   func(map[string]any) bool
+		match   func(string, map[string]any) bool
 	}{
 		{w.keys.Inbound(), false, inbound},
 		{w.keys.outbound(), true, outbound},
@@ -151,6 +152,27 @@ func (w *sweeper) forgetQueued(ctx context.Context) (int, error) {
 				return 0, err
 			}
 		}
+	}
+	// An inbound entry of the contact still pending but already applied (process.lua set its
+	// done marker: the router crashed or is about to acknowledge it) holds nothing the
+	// router still needs: delete it too. One EXISTS per such entry.
+	var doneErr error
+	applied := func(id string, v map[string]any) bool {
+		if !inbound(id, v) {
+			return false
+		}
+		n, err := w.rdb.Exists(ctx, w.keys.done(id)).Result()
+		if err != nil {
+			doneErr = err
+			return false
+		}
+		return n == 1
+	}
+	if _, err := store.Forget(ctx, w.rdb, w.keys.Inbound(), true, applied); err != nil {
+		return 0, err
+	}
+	if doneErr != nil {
+		return 0, fmt.Errorf("forget: %w", doneErr)
 	}
 	members := make([]any, len(raw))
 	for i, r := range raw {

@@ -12,7 +12,8 @@ import (
 // forgetPage is how many entries one XRANGE of Forget reads.
 const forgetPage = 1000
 
-// Forget deletes (XDEL) the entries of stream for which match returns true and returns how
+// Forget deletes (XDEL) the entries of stream for which match (given the entry's id and
+// values) returns true and returns how
 // many it deleted. It is how erasure reaches the copies of personal data that trimming never
 // removes: Trim keeps every entry from the oldest unacknowledged one on, so the newest
 // entry of a quiet stream stays for ever.
@@ -26,7 +27,7 @@ const forgetPage = 1000
 // Cost: one XRANGE per 1000 entries of the stream (call Trim first: it leaves only the
 // entries from the oldest unacknowledged one on), one XPENDING per matched entry, one XDEL.
 // A stream with no consumer group (a dead-letter stream) has only inert entries.
-func Forget(ctx context.Context, rdb redis.UniversalClient, stream string, pending bool, match func(values map[string]any) bool) (int, error) {
+func Forget(ctx context.Context, rdb redis.UniversalClient, stream string, pending bool, match func(id string, values map[string]any) bool) (int, error) {
 	var groups []redis.XInfoGroup
 	if !pending {
 		gs, err := rdb.XInfoGroups(ctx, stream).Result()
@@ -43,7 +44,7 @@ func Forget(ctx context.Context, rdb redis.UniversalClient, stream string, pendi
 			return 0, fmt.Errorf("forget on %s: %w", stream, err)
 		}
 		for _, m := range msgs {
-			if !match(m.Values) {
+			if !match(m.ID, m.Values) {
 				continue
 			}
 			done, err := acknowledged(ctx, rdb, stream, groups, m.ID)

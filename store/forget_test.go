@@ -32,7 +32,7 @@ func TestForgetKeepsPendingAndUndeliveredWork(t *testing.T) {
 	if err := s.rdb.XGroupCreate(ctx, s.stream, "other", "$").Err(); err != nil {
 		t.Fatal(err)
 	}
-	all := func(map[string]any) bool { return true }
+	all := func(string, map[string]any) bool { return true }
 	left := func() []string {
 		var out []string
 		for _, m := range s.rdb.XRange(ctx, s.stream, "-", "+").Val() {
@@ -41,7 +41,7 @@ func TestForgetKeepsPendingAndUndeliveredWork(t *testing.T) {
 		return out
 	}
 
-	n, err := store.Forget(ctx, s.rdb, s.stream, false, func(v map[string]any) bool {
+	n, err := store.Forget(ctx, s.rdb, s.stream, false, func(_ string, v map[string]any) bool {
 		return v["m"] != "payload-1"
 	})
 	if err != nil {
@@ -74,14 +74,14 @@ func TestForgetDeadLetterStream(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, err := store.Forget(ctx, rdb, dead, false, func(v map[string]any) bool {
+	n, err := store.Forget(ctx, rdb, dead, false, func(_ string, v map[string]any) bool {
 		s, _ := v["o"].(string)
 		return strings.HasPrefix(s, "conv 1")
 	})
 	if err != nil || n != 2 {
 		t.Fatalf("deleted %d, %v", n, err)
 	}
-	if n, err := store.Forget(ctx, rdb, keys.Core("nothing"), false, func(map[string]any) bool { return true }); err != nil || n != 0 {
+	if n, err := store.Forget(ctx, rdb, keys.Core("nothing"), false, func(string, map[string]any) bool { return true }); err != nil || n != 0 {
 		t.Fatalf("missing stream: %d, %v", n, err)
 	}
 }
