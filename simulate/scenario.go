@@ -41,12 +41,18 @@ type Scenario struct {
 	Compare []Alternative `yaml:"compare"`
 	// Sales is reserved for the second tier (sales managers' acceptance, contact times, win
 	// rates); it is rejected until the sales tier exists.
-	Sales *yaml.Node `yaml:"sales"`
+	Sales *Reserved `yaml:"sales"`
 
 	dir   string // of the scenario file, for the replay path
 	loc   *time.Location
 	start time.Time
 }
+
+// Reserved is a section kept for a later version: any content is read and rejected by Validate.
+type Reserved struct{}
+
+// UnmarshalYAML accepts anything.
+func (*Reserved) UnmarshalYAML(*yaml.Node) error { return nil }
 
 // Arrivals describes when leads come and what they are.
 type Arrivals struct {

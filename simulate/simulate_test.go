@@ -241,7 +241,7 @@ func TestStaffingFindsTheErlangAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := StaffFor(context.Background(), Options{Scenario: sc, Seed: 1, Runs: 3, Backend: redisBackend(t)}, tgt)
+	plan, err := StaffFor(context.Background(), Options{Scenario: sc, Seed: 1, Runs: 3, Backend: redisBackend(t), Parallel: 3}, tgt)
 	if err != nil {
 		t.Fatal(err)
 	}

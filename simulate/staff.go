@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -90,6 +91,10 @@ func StaffFor(ctx context.Context, o Options, t Target) (*StaffPlan, error) {
 		}
 	}
 	res := &StaffPlan{Target: t.String(), Capacity: st.Capacity}
+	if floor := responseFloor(b, o.baseConfig(), o.Seed, t.Percentile); floor >= t.Limit {
+		return nil, fmt.Errorf("%s is out of reach with this behaviour: even with a free lead-manager for every lead, "+
+			"noticing, re-offers and the first reply alone put p%.0f at about %s", t, t.Percentile*100, floor.Round(time.Second))
+	}
 	for {
 		v := o.variantFor(nil)
 		v.name = "staffing " + rosterString(n)
@@ -207,4 +212,37 @@ func (s *StaffPlan) WriteText(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d manager-hours a day\n", total)
+}
+
+// responseFloor estimates the target percentile of speed-to-lead when nobody ever waits for a
+// free manager: only the behaviour (noticing, ignoring, replying) and the router's timeouts
+// count. Staffing cannot go below it.
+func responseFloor(b Behaviour, cfg router.Config, seed uint64, p float64) time.Duration {
+	const n = 20000
+	r := stream(seed, "floor")
+	waits := make([]time.Duration, n)
+	for i := range waits {
+		var t time.Duration
+		for offer := 0; offer < 50; offer++ {
+			if r.Float64() < *b.Ignore {
+				t += cfg.OfferTimeout
+				continue
+			}
+			nt := b.Notice.Sample(r)
+			if nt >= cfg.OfferTimeout {
+				t += cfg.OfferTimeout
+				continue
+			}
+			rt := b.Reply.Sample(r)
+			if rt >= cfg.FirstResponse {
+				t += nt + cfg.FirstResponse
+				continue
+			}
+			t += nt + rt
+			break
+		}
+		waits[i] = t
+	}
+	sort.Slice(waits, func(i, j int) bool { return waits[i] < waits[j] })
+	return waits[int(math.Ceil(p*n))-1]
 }
