@@ -91,7 +91,7 @@ func writeCompareTable(b *strings.Builder, rs []*Report) {
 	row("99 % answered within (p99)", func(r *Report) string { return fmtSec(r.SpeedToLead.P99) })
 	for i := range rs[0].Within {
 		i := i
-		row("answered within "+fmtDur(rs[0].Within[i].Limit), func(r *Report) string { return pct(r.Within[i].Share) })
+		row("answered within "+fmtShort(rs[0].Within[i].Limit), func(r *Report) string { return pct(r.Within[i].Share) })
 	}
 	row("never answered", func(r *Report) string { return pct(share(r.Unanswered, r.Leads)) })
 	row("re-offers a day", func(r *Report) string { return fmt.Sprintf("%.1f", r.PerDay.Reoffers) })
@@ -176,7 +176,7 @@ func writeReportHTML(b *strings.Builder, r *Report, color string, titled bool) {
 			continue
 		}
 		fmt.Fprintf(b, "<tr><td>%02d:00</td><td>%.1f</td><td>%.1f</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-			h.Hour, h.Leads, h.Online, esc(fmtSec(h.P50)), esc(fmtSec(h.P95)), pct(h.Within1m), pct(h.Within5m), pct(h.Unanswered))
+			h.Hour, h.Leads, h.Online, esc(orDash(h.Leads, fmtSec(h.P50))), esc(orDash(h.Leads, fmtSec(h.P95))), pct(h.Within1m), pct(h.Within5m), pct(h.Unanswered))
 	}
 	c := r.PerDay
 	fmt.Fprintf(b, "</table>\n<p>A day: %.1f re-offers, %.1f offers not accepted in time, %.1f accepted but not answered in time, %.1f escalations, %.1f handed back by managers going offline.</p>\n",
@@ -209,7 +209,7 @@ func cdfChart(rs []*Report) string {
 	}
 	for _, t := range []float64{1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600, 7200} {
 		fmt.Fprintf(&b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e3e3e3\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-			x(t), padT, x(t), padT+plotH, x(t), padT+plotH+14, fmtDur(t))
+			x(t), padT, x(t), padT+plotH, x(t), padT+plotH+14, fmtShort(t))
 	}
 	fmt.Fprintf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time from the first message to the first human reply (log scale)</text>\n", padL+plotW/2, ch-4)
 	for i, r := range rs {
@@ -243,23 +243,22 @@ func histChart(r *Report, color string) string {
 	bw := plotW / float64(n)
 	for i, h := range r.Histogram {
 		hgt := h.Share / max * plotH
-		label := fmtDur(h.From) + "–" + fmtDur(h.To)
-		fill := color
+		label, tip, fill := fmtShort(h.From), fmtDur(h.From)+" to "+fmtDur(h.To), color
 		switch {
 		case h.Unanswered:
-			label, fill = "never", "#b00"
+			label, tip, fill = "never", "never answered", "#b00"
 		case h.To == 0:
-			label = fmtDur(h.From) + "+"
+			label, tip = fmtShort(h.From)+"+", fmtDur(h.From)+" or more"
 		}
 		x := padL + float64(i)*bw
 		fmt.Fprintf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s: %s</title></rect>\n",
-			x+2, padT+plotH-hgt, bw-4, hgt, fill, esc(label), pct(h.Share))
-		fmt.Fprintf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x+bw/2, padT+plotH+14, esc(label))
+			x+2, padT+plotH-hgt, bw-4, hgt, fill, esc(tip), pct(h.Share))
+		fmt.Fprintf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x, padT+plotH+14, esc(label))
 		if h.Share > 0 {
 			fmt.Fprintf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x+bw/2, padT+plotH-hgt-3, pct(h.Share))
 		}
 	}
-	fmt.Fprintf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">share of leads by time to the first human reply</text>\n", padL+plotW/2, ch-4)
+	fmt.Fprintf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">share of leads by time to the first human reply (each bar from the time under its left edge)</text>\n", padL+plotW/2, ch-4)
 	b.WriteString("</svg>\n")
 	return b.String()
 }
@@ -289,9 +288,25 @@ func hourBars(v []float64, color, ylabel string, max float64, unit string) strin
 	return b.String()
 }
 
+// fmtShort is a compact duration for chart labels: 45s, 1m30s, 17m, 2h.
+func fmtShort(sec float64) string {
+	sec = math.Round(sec)
+	switch {
+	case sec < 60:
+		return fmt.Sprintf("%.0fs", sec)
+	case sec < 600 && math.Mod(sec, 60) != 0:
+		return fmt.Sprintf("%.0fm%02.0fs", math.Floor(sec/60), math.Mod(sec, 60))
+	case sec < 3600:
+		return fmt.Sprintf("%.0fm", math.Floor(sec/60))
+	case math.Mod(sec, 3600) == 0:
+		return fmt.Sprintf("%.0fh", sec/3600)
+	}
+	return fmt.Sprintf("%.0fh%02.0fm", math.Floor(sec/3600), math.Floor(math.Mod(sec, 3600)/60))
+}
+
 func fmtBar(x float64, unit string) string {
 	if unit == "s" {
-		return fmtDur(x)
+		return fmtShort(x)
 	}
 	return fmt.Sprintf("%.0f", x)
 }
@@ -346,4 +361,11 @@ func utilChart(r *Report, color string) string {
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
+}
+
+func orDash(leads float64, s string) string {
+	if leads == 0 {
+		return "-"
+	}
+	return s
 }

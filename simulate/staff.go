@@ -62,9 +62,9 @@ type StaffHour struct {
 
 // StaffFor searches, hour of day by hour of day, for the smallest number of lead-managers
 // (the scenario's staffing capacity and default behaviour) that meets the target with the
-// configured router. It starts every hour at the smallest stable count (offered load below
-// capacity) and adds one manager to every hour that misses the target, re-simulating the
-// whole day each time (queues carry over between hours), until every hour meets it.
+// configured router. It starts every hour at the smallest stable count and adds one manager
+// to every hour that misses the target, re-simulating the whole day each time (queues carry
+// over between hours), until every hour meets it.
 func StaffFor(ctx context.Context, o Options, t Target) (*StaffPlan, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
@@ -83,11 +83,16 @@ func StaffFor(ctx context.Context, o Options, t Target) (*StaffPlan, error) {
 	}
 	st := sc.Leads.Staffing
 	b := sc.Leads.Behaviour
-	service := (b.Reply.MeanDuration() + b.Handling.MeanDuration()).Hours()
+	// Every hour starts at the smallest stable count (offered load below the conversation
+	// slots, service = notice + reply + handling) and only grows, so each count found is one
+	// whose predecessor was simulated and missed (or the stable minimum). (Starting just below
+	// the Erlang C answer would save simulations but can overshoot: the example's 19:00 burst
+	// needs 5 lead-managers, one below where that start would put it.)
+	service := b.Notice.MeanDuration() + b.Reply.MeanDuration() + b.Handling.MeanDuration()
 	n := make([]int, 24)
 	for h := range n {
 		if perHour[h] > 0 {
-			n[h] = int(math.Floor(perHour[h]*service/float64(st.Capacity))) + 1
+			n[h] = int(math.Floor(perHour[h]*service.Hours()/float64(st.Capacity))) + 1
 		}
 	}
 	res := &StaffPlan{Target: t.String(), Capacity: st.Capacity}

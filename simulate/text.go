@@ -52,7 +52,7 @@ func (r *Report) WriteText(w io.Writer) {
 		fmtSec(r.Mean), pct(share(r.Unanswered, r.Leads)))
 	var bands []string
 	for _, b := range r.Within {
-		bands = append(bands, fmt.Sprintf("%s %s", fmtDur(b.Limit), pct(b.Share)))
+		bands = append(bands, fmt.Sprintf("%s %s", fmtShort(b.Limit), pct(b.Share)))
 	}
 	fmt.Fprintf(w, "answered within  %s\n", strings.Join(bands, "  "))
 	c := r.PerDay
@@ -121,7 +121,7 @@ func (c *Comparison) WriteText(w io.Writer) {
 	row("p99", func(r *Report) string { return fmtSec(r.SpeedToLead.P99) })
 	for i := range v0.Within {
 		i := i
-		row("answered < "+fmtDur(v0.Within[i].Limit), func(r *Report) string { return pct(r.Within[i].Share) })
+		row("answered < "+fmtShort(v0.Within[i].Limit), func(r *Report) string { return pct(r.Within[i].Share) })
 	}
 	row("never answered", func(r *Report) string { return pct(share(r.Unanswered, r.Leads)) })
 	row("re-offers/day", func(r *Report) string { return fmt.Sprintf("%.1f", r.PerDay.Reoffers) })
