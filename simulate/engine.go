@@ -207,6 +207,7 @@ type runResult struct {
 	reoffers    int
 	lateActions int // a manager acted on something no longer theirs
 	instants    int // distinct moments the router was settled at
+	steps       int // router Steps (rounds over its streams) in all
 	simulated   time.Duration
 	wall        time.Duration
 }
@@ -444,8 +445,18 @@ func (s *sim) next() (time.Time, bool, error) {
 // (observing only schedules actions; it calls nothing on the router).
 func (s *sim) settle() error {
 	s.res.instants++
-	if err := s.r.Settle(s.ctx); err != nil {
-		return err
+	for i := 0; ; i++ {
+		n, err := s.r.Step(s.ctx)
+		if err != nil {
+			return err
+		}
+		s.res.steps++
+		if n == 0 {
+			break
+		}
+		if i == 1000 {
+			return fmt.Errorf("the router did not settle after 1000 steps")
+		}
 	}
 	s.mu.Lock()
 	evs := s.events

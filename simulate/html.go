@@ -56,6 +56,8 @@ func sumPerf(rs []*Report) Perf {
 	for _, r := range rs {
 		p.SimulatedSeconds += r.Perf.SimulatedSeconds
 		p.WallSeconds += r.Perf.WallSeconds
+		p.Moments += r.Perf.Moments
+		p.RouterSteps += r.Perf.RouterSteps
 	}
 	if p.WallSeconds > 0 {
 		p.SpeedUp = math.Round(p.SimulatedSeconds / p.WallSeconds)

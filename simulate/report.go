@@ -123,6 +123,8 @@ type Perf struct {
 	SimulatedSeconds float64 `json:"simulated_seconds"`
 	WallSeconds      float64 `json:"wall_seconds"`
 	SpeedUp          float64 `json:"speed_up"` // simulated seconds per real second
+	Moments          int     `json:"moments"`  // distinct simulated moments something happened at
+	RouterSteps      int     `json:"router_steps"`
 }
 
 var bandLimits = []float64{60, 300, 900, 3600}
@@ -253,11 +255,13 @@ func buildReport(sc *Scenario, v *variant, seed uint64, runs []*runResult) *Repo
 		rep.PerDay.LateActions += float64(r.lateActions)
 		sim += r.simulated.Seconds()
 		wall += r.wall.Seconds()
+		rep.Perf.Moments += r.instants
+		rep.Perf.RouterSteps += r.steps
 	}
 	c := &rep.PerDay
 	c.Reoffers, c.OfferTimeouts, c.ReplyBreaches = round3(c.Reoffers/days), round3(c.OfferTimeouts/days), round3(c.ReplyBreaches/days)
 	c.Escalations, c.GivenBack, c.LateActions = round3(c.Escalations/days), round3(c.GivenBack/days), round3(c.LateActions/days)
-	rep.Perf = Perf{SimulatedSeconds: sim, WallSeconds: round3(wall)}
+	rep.Perf.SimulatedSeconds, rep.Perf.WallSeconds = sim, round3(wall)
 	if wall > 0 {
 		rep.Perf.SpeedUp = math.Round(sim / wall)
 	}

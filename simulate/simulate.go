@@ -149,8 +149,8 @@ func (o *Options) runResults(ctx context.Context, vs []*variant, leads [][]Lead)
 					cancel()
 					continue
 				}
-				o.progress("%s: run %d/%d: %d leads, %s simulated in %s", v.name, j.k+1, len(leads), len(leads[j.k]),
-					res.simulated, res.wall.Round(time.Millisecond))
+				o.progress("%s: run %d/%d: %d leads, %s simulated in %s (%d moments, %d router steps)", v.name, j.k+1, len(leads), len(leads[j.k]),
+					res.simulated, res.wall.Round(time.Millisecond), res.instants, res.steps)
 				results[j.v][j.k] = res
 			}
 		}()

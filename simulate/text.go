@@ -94,8 +94,12 @@ func (r *Report) WriteText(w io.Writer) {
 }
 
 func (p Perf) String() string {
-	return fmt.Sprintf("simulated %s in %.2fs of real time: %.0f simulated seconds per real second",
+	s := fmt.Sprintf("simulated %s in %.2fs of real time: %.0f simulated seconds per real second",
 		time.Duration(p.SimulatedSeconds*float64(time.Second)), p.WallSeconds, p.SpeedUp)
+	if p.Moments > 0 {
+		s += fmt.Sprintf(" (%d moments, %d router steps)", p.Moments, p.RouterSteps)
+	}
+	return s
 }
 
 // WriteText prints the variants side by side.
@@ -129,10 +133,5 @@ func (c *Comparison) WriteText(w io.Writer) {
 	row("reply breaches/day", func(r *Report) string { return fmt.Sprintf("%.1f", r.PerDay.ReplyBreaches) })
 	row("escalations/day", func(r *Report) string { return fmt.Sprintf("%.1f", r.PerDay.Escalations) })
 	tw.Flush()
-	var wall, sim float64
-	for _, r := range c.Variants {
-		wall += r.Perf.WallSeconds
-		sim += r.Perf.SimulatedSeconds
-	}
-	fmt.Fprintf(w, "\n%s\n", Perf{SimulatedSeconds: sim, WallSeconds: round3(wall), SpeedUp: math.Round(sim / math.Max(wall, 1e-9))})
+	fmt.Fprintf(w, "\n%s\n", sumPerf(c.Variants))
 }
