@@ -51,3 +51,22 @@ func TestViberSection(t *testing.T) {
 		t.Errorf("without the token: %v", err)
 	}
 }
+
+// The commented VK example in config.yaml, uncommented, loads with its secrets from the
+// environment; without them the errors name the paths.
+func TestVKSection(t *testing.T) {
+	doc := uncommentSection(t, "vk")
+	cfg, err := Parse(doc, env(map[string]string{"VK_TOKEN_SHOP": "vk1.a.token", "VK_CONFIRMATION_SHOP": "a1b2c3d4", "VK_SECRET_SHOP": "Zq8mT3vX9kP2rW7y"}))
+	if err != nil {
+		t.Fatalf("uncommented example: %v", err)
+	}
+	v := cfg.Channels.VK
+	if !v.Enabled || len(v.Communities) != 1 || v.Communities[0].GroupID != 229017813 || v.Communities[0].Token != "vk1.a.token" ||
+		v.Communities[0].Confirmation != "a1b2c3d4" || v.Communities[0].Secret != "Zq8mT3vX9kP2rW7y" || v.APIVersion != "5.199" {
+		t.Errorf("vk: %+v", v)
+	}
+	_, err = Parse(doc, env(nil))
+	if err == nil || !strings.Contains(err.Error(), "channels.vk.communities[0].token") {
+		t.Errorf("without the secrets: %v", err)
+	}
+}
