@@ -111,10 +111,16 @@ func Parse(body []byte, account string) (*Callback, []channels.Inbound, error) {
 	switch cb.Type {
 	case TypeMessageNew:
 		var o messageNew
-		if json.Unmarshal(cb.Object, &o) != nil || o.Message == nil {
+		if json.Unmarshal(cb.Object, &o) != nil {
 			return cb, nil, nil
 		}
 		m = o.Message
+		if m == nil {
+			// Before API 5.103 the object is the message itself.
+			if json.Unmarshal(cb.Object, &m) != nil || m == nil {
+				return cb, nil, nil
+			}
+		}
 	case TypeMessageEdit:
 		if json.Unmarshal(cb.Object, &m) != nil || m == nil {
 			return cb, nil, nil

@@ -281,6 +281,16 @@ func TestMessages(t *testing.T) {
 			}
 		})
 	}
+	t.Run("API before 5.103: the object is the message", func(t *testing.T) {
+		e := newEnv(t)
+		body := []byte(`{"type":"message_new","object":{"id":41,"date":1768211998,"out":0,"user_id":123456789,"from_id":123456789,"peer_id":123456789,"read_state":0,"title":"","body":"","text":"Добрый день","attachments":[]},"group_id":229017813,"event_id":"0a1b2c","secret":"` + testSecret + `"}`)
+		if w := e.post(t, Path(testComm), body); w.Body.String() != "ok" {
+			t.Fatalf("%d %q", w.Code, w.Body.String())
+		}
+		if got := e.Stored(t); len(got) != 1 || got[0].MessageID != "41" || got[0].Text != "Добрый день" {
+			t.Fatalf("stored %+v", got)
+		}
+	})
 	t.Run("ignored", func(t *testing.T) {
 		e := newEnv(t)
 		for _, f := range []string{"message_new_chat.json", "message_reply.json"} {
