@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/channels/calls"
-	"github.com/lidorub/lidorub/internal/logbuf"
+	"github.com/lidorub/lidorub/internal/testlog"
 	"github.com/lidorub/lidorub/router"
 )
 
@@ -54,7 +54,7 @@ func genericCall(id, dir, ext, disposition string, started, answered, ended int)
 // anna at once; boris's busy callback is an attempt; his connected callback ends
 // speed-to-lead (counted on /metrics) and takes the lead. No phone number reaches the logs.
 func TestScenarioMissedCallCallback(t *testing.T) {
-	var logs logbuf.Buffer
+	var logs testlog.Buffer
 	cfg := testConfig(t, "")
 	cfg.Channels.Calls = calls.Config{Enabled: true, Generic: calls.GenericConfig{Enabled: true, Secret: callsSecret,
 		Managers: calls.Managers{"101": "anna", "102": "boris"}}}

@@ -48,6 +48,9 @@ func TestScriptKeysShareOneHashTag(t *testing.T) {
 		"delivered": k.deliveredKeys(1, "c1-r1", "telegram", "shop", "99"),
 		"failed":    k.failedKeys(1, "c1-r1"),
 		"call":      k.callKeys("1-0", "calls", "zadarma", "+74951234567"),
+		"retire":    k.retireKeys(),
+		"defer":     k.deferKeys(),
+		"undefer":   k.undeferKeys(),
 	} {
 		for _, key := range ks {
 			if !strings.HasPrefix(key, "{p}:") {
