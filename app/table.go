@@ -2,6 +2,7 @@ package app
 
 import (
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/calls"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/viber"
@@ -21,6 +22,7 @@ var table = []entry{
 	row(whatsappcloud.Name, func(c *config.Channels) *whatsappcloud.Config { return &c.WhatsAppCloud }, whatsappcloud.New),
 	row(telegram.Name, func(c *config.Channels) *telegram.Config { return &c.Telegram }, telegram.New),
 	row(whatsapp.Name, func(c *config.Channels) *whatsapp.Config { return &c.WhatsApp }, whatsapp.New),
+	row(calls.Name, func(c *config.Channels) *calls.Config { return &c.Calls }, calls.New),
 	row(viber.Name, func(c *config.Channels) *viber.Config { return &c.Viber }, viber.New),
 	row(vk.Name, func(c *config.Channels) *vk.Config { return &c.VK }, vk.New),
 }

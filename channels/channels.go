@@ -48,7 +48,30 @@ const (
 	KindReaction = "reaction" // a reaction: added to the transcript, never creates a lead
 	KindDelete   = "delete"   // the customer deleted an earlier message (Meta["deleted_id"] = original): marked in the transcript, never creates a lead
 	KindStatus   = "status"   // delivery state of one of our outbound messages (Meta["ref"] = channel message id, Meta["status"])
+	// KindCall is a phone call (Inbound.Call says which way and whether somebody of the team
+	// spoke to the customer). The customer's call opens or continues a conversation like a
+	// message (a missed call is a callback lead); a connected call ends speed-to-lead; a
+	// manager's call that did not connect is written on the transcript as an attempt only.
+	KindCall = "call"
 )
+
+// Directions of a Call.
+const (
+	CallIn  = "in"  // the customer called
+	CallOut = "out" // a lead-manager called the customer
+)
+
+// Call describes a phone call (Kind == KindCall).
+type Call struct {
+	Direction string `json:"dir"` // CallIn or CallOut
+	// Connected: somebody of the team spoke to the customer (an inbound call answered, an
+	// outbound call that connected) at ConnectedAt.
+	Connected   bool      `json:"connected,omitempty"`
+	ConnectedAt time.Time `json:"connected_at,omitzero"`
+	// ManagerID is the lead-manager who answered or called ("" when the extension maps to
+	// nobody). A connected call by a manager assigns a waiting or offered conversation to them.
+	ManagerID string `json:"manager_id,omitempty"`
+}
 
 // Attachment is a reference to media held by the channel (we do not download it).
 type Attachment struct {
@@ -78,6 +101,11 @@ type Inbound struct {
 	// NoAutoReply: the channel allows no automatic reply to this item (an Instagram comment:
 	// the one private reply it allows belongs to the manager's first answer).
 	NoAutoReply bool `json:"no_auto_reply,omitempty"`
+	// PriorityBoost raises the priority the qualification gives a new conversation (0..9
+	// after the boost): a missed call is a callback lead, more urgent than a message.
+	PriorityBoost int `json:"priority_boost,omitempty"`
+	// Call is set on a KindCall item.
+	Call *Call `json:"call,omitempty"`
 	// DedupeTTL is how long the (Channel, Account, MessageID) key is remembered. Zero means
 	// the store default (7 days, longer than Meta's retry window).
 	DedupeTTL time.Duration `json:"-"`

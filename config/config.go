@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lidorub/lidorub/channels/calls"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/viber"
@@ -49,6 +50,7 @@ type Channels struct {
 	WhatsAppCloud whatsappcloud.Config `yaml:"whatsappcloud"`
 	WhatsApp      whatsapp.Config      `yaml:"whatsapp"`
 	Telegram      telegram.Config      `yaml:"telegram"`
+	Calls         calls.Config         `yaml:"calls"`
 	Viber         viber.Config         `yaml:"viber"`
 	VK            vk.Config            `yaml:"vk"`
 }

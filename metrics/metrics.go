@@ -114,7 +114,7 @@ func New(reg prometheus.Registerer, managers []string, channelNames ...string) *
 		m.Conversations.WithLabelValues(ch)
 		m.Closed.WithLabelValues(ch)
 		m.Alerts.WithLabelValues(ch)
-		for _, k := range []string{channels.KindEdit, channels.KindReaction, channels.KindDelete} {
+		for _, k := range []string{channels.KindEdit, channels.KindReaction, channels.KindDelete, channels.KindCall} {
 			m.InboundIgnored.WithLabelValues(ch, k)
 		}
 		for _, r := range []string{"permanent", "temporary"} {

@@ -40,8 +40,11 @@ func (a *inboundApplier) handleInbound(ctx context.Context, e store.Entry) error
 		a.log.Error("malformed inbound entry moved to the dead-letter stream", "id", e.ID, "err", err)
 		return a.deadLetter(ctx, e)
 	}
-	if in.Kind == channels.KindStatus {
+	switch in.Kind {
+	case channels.KindStatus:
 		return a.statuses.applyStatus(ctx, in)
+	case channels.KindCall:
+		return a.applyCall(ctx, e.ID, in)
 	}
 	return a.applyMessage(ctx, e.ID, in)
 }
@@ -61,7 +64,7 @@ func (a *inboundApplier) handleInbounds(ctx context.Context, entries []store.Ent
 	}
 	for i, e := range entries {
 		in, err := store.DecodeInbound(e.Values)
-		if err != nil || in.Kind == channels.KindStatus {
+		if err != nil || in.Kind == channels.KindStatus || in.Kind == channels.KindCall {
 			flush()
 			errs[i] = a.handleInbound(ctx, e)
 			continue
@@ -113,8 +116,12 @@ func (a *inboundApplier) applyMessage(ctx context.Context, entryID string, in ch
 // prepareMessage qualifies a customer message and builds process.lua's arguments.
 func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in channels.Inbound) (pendingMessage, error) {
 	now := a.clock.Now()
+	kind := in.Kind
+	if kind == channels.KindCall {
+		kind = channels.KindMessage // the customer's call (see applyCall)
+	}
 	var q qualify.Result
-	if a.q != nil && in.Kind == channels.KindMessage {
+	if a.q != nil && kind == channels.KindMessage {
 		var err error
 		if q, err = a.q.Qualify(ctx, in); err != nil {
 			return pendingMessage{}, fmt.Errorf("qualify: %w", err)
@@ -152,10 +159,10 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 	}
 	origID, patch, unset := rewriteOf(in)
 	return pendingMessage{in: in, spam: q.Spam, keys: a.keys.processKeys(entryID, in.Channel, in.Account, in.ContactID),
-		args: processArgs{Now: ms(now), DoneTTL: doneTTL.Milliseconds(), Kind: in.Kind, Channel: in.Channel,
+		args: processArgs{Now: ms(now), DoneTTL: doneTTL.Milliseconds(), Kind: kind, Channel: in.Channel,
 			Account: in.Account, ContactID: in.ContactID, Line: string(line), Limit: a.cfg.TranscriptLimit,
 			Name: in.DisplayName, Phone: in.Phone, Email: in.Email, Source: in.Source, Meta: meta,
-			Priority: q.Priority, Tags: strings.Join(q.Tags, ","), Spam: q.Spam, FirstIn: ms(firstIn),
+			Priority: min(max(q.Priority+in.PriorityBoost, 0), 9), Tags: strings.Join(q.Tags, ","), Spam: q.Spam, FirstIn: ms(firstIn),
 			AckKind: ackKind, AckOut: ackOut, AckLine: ackLine, Retention: a.cfg.Retention.Milliseconds(),
 			OrigID: origID, Patch: patch, Unset: unset}}, nil
 }

@@ -26,6 +26,7 @@ import (
 //	{P}:forget                      zset: forget jobs of erased conversations, JSON {c, ch, a, k} (forget.go)
 //	{P}:deferred                    zset: rate-limited outbound, "<deferrals>|<outbound JSON>", score = due ms
 //	{P}:done:<entry id>             string: an inbound entry already applied (idempotency)
+//	{P}:done:<entry id>:call        string: a phone call's contact already applied (call.lua)
 //	{P}:out:<outbound id>           string: sent | failed | delivered | read
 //	{P}:outref:<ch>:<acct>:<ps>     string: "<conv>|<outbound id>|<manager>" for delivery statuses;
 //	                                <ps> = Pseudonym(channel message id): Telegram's holds the chat id
@@ -65,3 +66,6 @@ func (k keys) out(outID string) string { return k.Core("out", outID) }
 func (k keys) outref(ch, acct, msgID string) string {
 	return k.Core("outref", ch, acct, k.Pseudonym(msgID))
 }
+
+// doneCall marks a phone call's contact applied (call.lua runs after process.lua for one entry).
+func (k keys) doneCall(entryID string) string { return k.Core("done", entryID, "call") }

@@ -47,6 +47,7 @@ func TestScriptKeysShareOneHashTag(t *testing.T) {
 		"expire":    k.expireKeys(1),
 		"delivered": k.deliveredKeys(1, "c1-r1", "telegram", "shop", "99"),
 		"failed":    k.failedKeys(1, "c1-r1"),
+		"call":      k.callKeys("1-0", "calls", "zadarma", "+74951234567"),
 		"retire":    k.retireKeys(),
 		"defer":     k.deferKeys(),
 		"undefer":   k.undeferKeys(),

@@ -149,6 +149,28 @@ func (a failedArgs) argv() []any {
 	return []any{a.Now, a.Conv, a.OutID, a.Manager, a.Reason, a.Line, a.Limit, a.RefTTL}
 }
 
+// call.lua: a phone call with the customer (after process.lua for the customer's own call).
+var callScript = script("call")
+
+func (k keys) callKeys(entryID, ch, acct, contactID string) []string {
+	return []string{k.doneCall(entryID), k.contact(ch, acct, contactID), k.waiting(), k.timers(), k.events(),
+		k.convPrefix(), k.mgrPrefix()}
+}
+
+type callArgs struct {
+	Now         int64  // ms
+	DoneTTL     int64  // ms
+	Line        string // transcript line JSON, "" = none (process.lua wrote the customer's call)
+	Limit       int    // transcript limit
+	Connected   bool
+	Manager     string // "" = unknown
+	ConnectedAt int64  // ms
+}
+
+func (a callArgs) argv() []any {
+	return []any{a.Now, a.DoneTTL, a.Line, a.Limit, flag(a.Connected), a.Manager, a.ConnectedAt}
+}
+
 // retire.lua: erases closed conversations whose retention ran out.
 var retireScript = script("retire")
 
