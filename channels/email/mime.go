@@ -31,15 +31,15 @@ const (
 
 // Mail is what the gateway takes from one e-mail message.
 type Mail struct {
-	MessageID  string   // Message-ID without <>, or "h:<sha256 of the header>" when it has none
-	InReplyTo  []string // without <>
-	References []string // without <>, oldest first (at most maxRefs, the newest kept)
-	Subject    string   // RFC 2047 decoded
-	From       *mail.Address
-	ReplyTo    *mail.Address // nil when absent
-	Date       time.Time     // zero when absent or malformed
-	Text       string        // the readable text: text/plain preferred, else HTML as text
-	HTML       bool          // Text came from HTML
+	MessageID   string   // Message-ID without <>, or "h:<sha256 of the header>" when it has none
+	InReplyTo   []string // without <>
+	References  []string // without <>, oldest first (at most maxRefs, the newest kept)
+	Subject     string   // RFC 2047 decoded
+	From        *mail.Address
+	ReplyTo     *mail.Address // nil when absent
+	Date        time.Time     // zero when absent or malformed
+	Text        string        // the readable text: text/plain preferred, else HTML as text
+	HTML        bool          // Text came from HTML
 	Attachments []channels.Attachment
 	// Auto is why the message is an automatic one (an auto-reply, a bounce, a list
 	// mailing): never a lead, never answered. "" for a person's message.
