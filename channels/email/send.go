@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
@@ -86,7 +88,7 @@ func compose(mb Mailbox, out channels.Outbound, th thread, id string, now time.T
 			subject = "Re: " + s
 		}
 	}
-	h.SetSubject(subject)
+	h.Set("Subject", encodeSubject(subject))
 	h.SetMessageID(id)
 	if th.LastID != "" {
 		h.SetMsgIDList("In-Reply-To", []string{th.LastID})
@@ -123,6 +125,33 @@ func compose(mb Mailbox, out channels.Outbound, th thread, id string, now time.T
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// encodeSubject returns s as it goes into the header: ASCII as it is (folded at spaces by
+// the writer), anything else as RFC 2047 B-encoded UTF-8 words of at most 30 input bytes,
+// so every folded header line stays within 78 octets.
+func encodeSubject(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 || s[i] < 0x20 {
+			ascii = false
+			break
+		}
+	}
+	if ascii && !strings.Contains(s, "=?") {
+		return s
+	}
+	var words []string
+	for len(s) > 0 {
+		n := min(30, len(s))
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
 }
 
 // submit delivers raw to the mailbox's submission server: TLS as configured, AUTH when the
