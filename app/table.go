@@ -2,6 +2,7 @@ package app
 
 import (
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/channels/email"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/webform"
@@ -19,6 +20,7 @@ var table = []entry{
 	row(whatsappcloud.Name, func(c *config.Channels) *whatsappcloud.Config { return &c.WhatsAppCloud }, whatsappcloud.New),
 	row(telegram.Name, func(c *config.Channels) *telegram.Config { return &c.Telegram }, telegram.New),
 	row(whatsapp.Name, func(c *config.Channels) *whatsapp.Config { return &c.WhatsApp }, whatsapp.New),
+	row(email.Name, func(c *config.Channels) *email.Config { return &c.Email }, email.New),
 }
 
 // ChannelNames are the names of every channel in the table, in table order.

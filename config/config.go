@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lidorub/lidorub/channels/email"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/webform"
@@ -47,6 +48,7 @@ type Channels struct {
 	WhatsAppCloud whatsappcloud.Config `yaml:"whatsappcloud"`
 	WhatsApp      whatsapp.Config      `yaml:"whatsapp"`
 	Telegram      telegram.Config      `yaml:"telegram"`
+	Email         email.Config         `yaml:"email"`
 }
 
 // Section is what every channel's config section provides.
