@@ -1,343 +1,60 @@
 package email
 
 import (
-	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"io"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/lidorub/lidorub/channels/email/emailtest"
 )
+
+// The package's tests run against the real servers of emailtest; these wrappers give them
+// the channel's Server configuration.
 
 const (
-	testUser     = "sales@shop.example"
-	testPassword = "imap-secret-0001"
+	testUser     = emailtest.User
+	testPassword = emailtest.Password
 )
 
-// testCert is a self-signed certificate for 127.0.0.1 and the PEM file a client trusts it by.
-type testCert struct {
-	tls    *tls.Config
-	caFile string
-}
+var errInjected = errors.New("injected failure")
 
-func newTestCert(t *testing.T) testCert {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return testCert{tls: &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, caFile: ca}
-}
-
-// imapServer is go-imap's in-memory IMAP server on a loopback port.
-type imapServer struct {
-	user *imapmemserver.User
-	port int
-	mode string
-	cert testCert
-}
+type imapServer struct{ *emailtest.IMAP }
 
 func newIMAPServer(t *testing.T, mode string) *imapServer {
-	t.Helper()
-	mem := imapmemserver.New()
-	user := imapmemserver.NewUser(testUser, testPassword)
-	for _, f := range []string{"INBOX", "Processed"} {
-		if err := user.Create(f, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mem.AddUser(user)
-	s := &imapServer{user: user, mode: mode}
-	opts := &imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return flushingSession{mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
-		},
-		Caps:   imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
-		Logger: discardLogger{},
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch mode {
-	case TLSNone:
-		opts.InsecureAuth = true
-	case TLSStartTLS:
-		s.cert = newTestCert(t)
-		opts.TLSConfig = s.cert.tls
-	case TLSImplicit:
-		s.cert = newTestCert(t)
-		ln = tls.NewListener(ln, s.cert.tls)
-	}
-	srv := imapserver.New(opts)
-	s.port = ln.Addr().(*net.TCPAddr).Port
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return s
+	return &imapServer{emailtest.NewIMAP(t, mode)}
 }
 
-// flushingSession starts IDLE by sending the updates queued since the last command, as
-// Dovecot and other servers do (the memory server otherwise holds a message appended
-// between a client's last command and its IDLE until the next change).
-type flushingSession struct{ imapserver.SessionIMAP4rev2 }
-
-func (s flushingSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	if err := s.Poll(w, true); err != nil {
-		return err
-	}
-	return s.SessionIMAP4rev2.Idle(w, stop)
-}
-
-type discardLogger struct{}
-
-func (discardLogger) Printf(string, ...any) {}
-func (discardLogger) Println(...any)        {}
-
-// server is the client-side configuration for this server.
+// server is the channel's configuration for this server.
 func (s *imapServer) server() Server {
-	return Server{Host: "127.0.0.1", Port: s.port, TLS: s.mode, CAFile: s.cert.caFile, Username: testUser, Password: testPassword}
+	return Server{Host: s.Host, Port: s.Port, TLS: s.Mode, CAFile: s.CAFile, Username: testUser, Password: testPassword}
 }
 
-type literal struct {
-	*bytes.Reader
-	n int64
-}
-
-func (l literal) Size() int64 { return l.n }
-
-// appendMail puts raw into folder as a delivery would, and returns its UID.
 func (s *imapServer) appendMail(t *testing.T, folder string, raw []byte) imap.UID {
-	t.Helper()
-	d, err := s.user.Append(folder, literal{bytes.NewReader(raw), int64(len(raw))}, &imap.AppendOptions{Time: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.UID
+	return s.Append(t, folder, raw)
 }
 
-// client is a second IMAP client (what a person's mail program would see).
-func (s *imapServer) client(t *testing.T) *imapclient.Client {
-	t.Helper()
-	srv := s.server()
-	tcfg, err := srv.tlsConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := &imapclient.Options{TLSConfig: tcfg}
-	var cl *imapclient.Client
-	switch s.mode {
-	case TLSImplicit:
-		cl, err = imapclient.DialTLS(srv.addr(), opts)
-	case TLSStartTLS:
-		cl, err = imapclient.DialStartTLS(srv.addr(), opts)
-	default:
-		cl, err = imapclient.DialInsecure(srv.addr(), opts)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	if err := cl.Login(testUser, testPassword).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	return cl
-}
-
-// flags returns the flags of the messages of folder by UID.
 func (s *imapServer) flags(t *testing.T, folder string) map[imap.UID][]imap.Flag {
-	t.Helper()
-	cl := s.client(t)
-	sel, err := cl.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[imap.UID][]imap.Flag{}
-	if sel.NumMessages == 0 {
-		return out
-	}
-	msgs, err := cl.Fetch(imap.SeqSetNum(1, sel.NumMessages), &imap.FetchOptions{UID: true, Flags: true}).Collect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range msgs {
-		out[m.UID] = m.Flags
-	}
-	return out
+	return s.Flags(t, folder)
 }
 
-func seen(fl []imap.Flag) bool {
-	for _, f := range fl {
-		if f == imap.FlagSeen {
-			return true
-		}
-	}
-	return false
-}
+func (s *imapServer) recreateFolder(t *testing.T, folder string) { s.RecreateFolder(t, folder) }
 
-// recreateFolder deletes and re-creates a folder: it comes back with a new UIDVALIDITY.
-func (s *imapServer) recreateFolder(t *testing.T, folder string) {
-	t.Helper()
-	if err := s.user.Delete(folder); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.user.Create(folder, nil); err != nil {
-		t.Fatal(err)
-	}
-}
+func seen(fl []imap.Flag) bool { return emailtest.Seen(fl) }
 
-// smtpServer is go-smtp's server on a loopback port, requiring AUTH PLAIN, that keeps what
-// it receives and answers with a configured SMTP error while one is set.
-type smtpServer struct {
-	port int
-	mode string
-	cert testCert
+type smtpServer struct{ *emailtest.SMTP }
 
-	mu      sync.Mutex
-	msgs    []received
-	failRcp *smtp.SMTPError // answer to RCPT TO
-	failDat *smtp.SMTPError // answer to DATA
-	authed  int
-}
-
-type received struct {
-	From string
-	To   []string
-	Data []byte
-}
+type received = emailtest.Received
 
 func newSMTPServer(t *testing.T, mode string) *smtpServer {
-	t.Helper()
-	s := &smtpServer{mode: mode}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{s: s}, nil }))
-	srv.Domain = "mx.test"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.ErrorLog = discardLogger{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch mode {
-	case TLSNone:
-		srv.AllowInsecureAuth = true
-	case TLSStartTLS:
-		s.cert = newTestCert(t)
-		srv.TLSConfig = s.cert.tls
-	case TLSImplicit:
-		s.cert = newTestCert(t)
-		ln = tls.NewListener(ln, s.cert.tls)
-	}
-	s.port = ln.Addr().(*net.TCPAddr).Port
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return s
+	return &smtpServer{emailtest.NewSMTP(t, mode)}
 }
 
 func (s *smtpServer) server() Server {
-	return Server{Host: "127.0.0.1", Port: s.port, TLS: s.mode, CAFile: s.cert.caFile, Username: testUser, Password: testPassword}
+	return Server{Host: s.Host, Port: s.Port, TLS: s.Mode, CAFile: s.CAFile, Username: testUser, Password: testPassword}
 }
 
-func (s *smtpServer) fail(rcpt, data *smtp.SMTPError) {
-	s.mu.Lock()
-	s.failRcp, s.failDat = rcpt, data
-	s.mu.Unlock()
-}
+func (s *smtpServer) fail(rcpt, data *smtp.SMTPError) { s.Fail(rcpt, data) }
 
-func (s *smtpServer) received() []received {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]received(nil), s.msgs...)
-}
-
-type smtpSession struct {
-	s      *smtpServer
-	authed bool
-	cur    received
-}
-
-func (x *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (x *smtpSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, user, pass string) error {
-		if user != testUser || pass != testPassword {
-			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
-		}
-		x.authed = true
-		x.s.mu.Lock()
-		x.s.authed++
-		x.s.mu.Unlock()
-		return nil
-	}), nil
-}
-
-func (x *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	if !x.authed {
-		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
-	}
-	x.cur = received{From: from}
-	return nil
-}
-
-func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	x.s.mu.Lock()
-	f := x.s.failRcp
-	x.s.mu.Unlock()
-	if f != nil {
-		return f
-	}
-	x.cur.To = append(x.cur.To, to)
-	return nil
-}
-
-func (x *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	x.s.mu.Lock()
-	defer x.s.mu.Unlock()
-	if x.s.failDat != nil {
-		return x.s.failDat
-	}
-	x.cur.Data = b
-	x.s.msgs = append(x.s.msgs, x.cur)
-	return nil
-}
-
-func (x *smtpSession) Reset()        { x.cur = received{} }
-func (x *smtpSession) Logout() error { return nil }
-
-var errInjected = errors.New("injected failure")
+func (s *smtpServer) received() []received { return s.Received() }
