@@ -288,7 +288,18 @@ func (r *reader) sync(ctx context.Context, cl *imapclient.Client) (SyncResult, e
 		// First reading of this mailbox.
 		switch r.mb.IMAP.After {
 		case AfterNone: // nothing marks what was handled: only mail from now on
-			start := position{Validity: sel.UIDValidity, UID: max(sel.UIDNext, 1) - 1, Date: r.c.d.Clock.Now().Unix()}
+			next := sel.UIDNext
+			if next == 0 && sel.NumMessages > 0 { // no UIDNEXT in the answer: the highest UID + 1
+				all, err := cl.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
+				if err != nil {
+					return res, fmt.Errorf("uid search: %w", err)
+				}
+				next = imap.UID(all.Max) + 1
+				for _, u := range all.AllUIDs() {
+					next = max(next, u+1)
+				}
+			}
+			start := position{Validity: sel.UIDValidity, UID: max(next, 1) - 1, Date: r.c.d.Clock.Now().Unix()}
 			if err := r.setPos(ctx, start); err != nil {
 				return res, err
 			}
@@ -312,7 +323,11 @@ func (r *reader) sync(ctx context.Context, cl *imapclient.Client) (SyncResult, e
 	}
 	res.Position = pos.UID
 	if sel.NumMessages == 0 {
-		return res, nil
+		if crit.Since.IsZero() {
+			return res, nil
+		}
+		// an empty folder after a UIDVALIDITY change: its new UIDs start now
+		return res, r.setPos(ctx, pos)
 	}
 	data, err := cl.UIDSearch(&crit, nil).Wait()
 	if err != nil {

@@ -311,3 +311,21 @@ func TestPollingWithoutIdle(t *testing.T) {
 	srv.appendMail(t, "INBOX", fixture(t, "koi8r.eml"))
 	waitStored(t, e, 2, 5*time.Second)
 }
+
+func TestUIDValidityChangeOnEmptyFolder(t *testing.T) {
+	e := channeltest.NewEnv(t)
+	srv := newIMAPServer(t, TLSNone)
+	ch := newTestChannel(t, testConfig(t, srv.server(), srv.server(), AfterSeen), e.Deps())
+	srv.appendMail(t, "INBOX", fixture(t, "plain.eml"))
+	syncOnce(t, ch)
+	srv.recreateFolder(t, "INBOX")
+	syncOnce(t, ch)
+	syncOnce(t, ch) // the new UIDVALIDITY was stored: no second rescan
+	if n := testutil.ToFloat64(ch.m.uidValidity.WithLabelValues("sales")); n != 1 {
+		t.Fatalf("uidvalidity changes = %v, want 1", n)
+	}
+	u := srv.appendMail(t, "INBOX", fixture(t, "koi8r.eml"))
+	if res := syncOnce(t, ch); res.Handled != 1 || res.Position != u || len(e.Stored(t)) != 2 {
+		t.Fatalf("%+v, %d stored", res, len(e.Stored(t)))
+	}
+}
