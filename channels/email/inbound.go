@@ -81,6 +81,9 @@ func MapInbound(account, self string, m *Mail) (in channels.Inbound, ignore stri
 	if m.Truncated {
 		meta["truncated"] = "1"
 	}
+	if m.QuoteStripped {
+		meta["quote_stripped"] = "1"
+	}
 	name := ""
 	if m.ReplyTo != nil && m.ReplyTo.Address == who {
 		name = m.ReplyTo.Name

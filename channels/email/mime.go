@@ -46,6 +46,8 @@ type Mail struct {
 	Auto string
 	// Truncated: the text was longer than the limit and was cut.
 	Truncated bool
+	// QuoteStripped: the quoted earlier message at the end of a reply was left out.
+	QuoteStripped bool
 }
 
 // ParseOptions bound the parse.
@@ -92,6 +94,9 @@ func ParseMail(raw []byte, opt ParseOptions) (*Mail, error) {
 		text, m.HTML = htmlToText(w.html), true
 	}
 	text = cleanText(text)
+	if t, ok := stripQuoted(text); ok {
+		text, m.QuoteStripped = t, true
+	}
 	if n := utf8.RuneCountInString(text); n > opt.MaxTextChars {
 		r := []rune(text)
 		text, m.Truncated = strings.TrimSpace(string(r[:opt.MaxTextChars]))+"…", true
@@ -442,3 +447,53 @@ func clip(s string, n int) string {
 
 // errNoSender: a message whose From cannot be read cannot become a lead (nobody to answer).
 var errNoSender = errors.New("no readable From address")
+
+// attributions end the line that introduces a quoted message ("On Mon, Ivan wrote:").
+var attributions = []string{"wrote:", "writes:", "написал:", "написала:", "написал(а):", "пишет:", "schrieb:"}
+
+func isAttribution(line string) bool {
+	l := strings.ToLower(strings.TrimSpace(line))
+	if strings.HasSuffix(l, ">:") {
+		return true
+	}
+	for _, a := range attributions {
+		if strings.HasSuffix(l, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// stripQuoted removes the quoted earlier message at the end of a reply: the trailing lines
+// that start with ">" and the attribution line just above them. Nothing is removed when it
+// would leave no text, or when quoted lines are followed by the customer's own lines
+// (an inline answer).
+func stripQuoted(s string) (string, bool) {
+	lines := strings.Split(s, "\n")
+	end := len(lines)
+	i := end
+	quoted := 0
+	for i > 0 {
+		l := strings.TrimSpace(lines[i-1])
+		if l == "" || strings.HasPrefix(l, ">") {
+			if l != "" {
+				quoted++
+			}
+			i--
+			continue
+		}
+		break
+	}
+	if quoted == 0 {
+		return s, false
+	}
+	// the attribution: up to two lines ending in "wrote:" or in "<address>:" (Gmail)
+	for n := 0; n < 2 && i > 0 && isAttribution(lines[i-1]); n++ {
+		i--
+	}
+	out := strings.TrimSpace(strings.Join(lines[:i], "\n"))
+	if out == "" {
+		return s, false
+	}
+	return out, true
+}

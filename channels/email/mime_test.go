@@ -48,9 +48,9 @@ func TestMapInbound(t *testing.T) {
 				{Kind: "image", MIME: "image/jpeg", Size: 300, Name: "photo.jpg"},
 			}},
 		{file: "reply.eml", contact: "ivan@example.ru", name: "Ivan Petrov", msgID: "reply-1@mail.example.ru",
-			text: "Thanks, the price suits us.\n\n> earlier text",
+			text: "Thanks, the price suits us.",
 			meta: map[string]string{"message_id": "reply-1@mail.example.ru", "thread": "plain-1@mail.example.ru",
-				"subject": "Re: Вопрос по доставке", "in_reply_to": "c1-r1.lidorub@shop.example"}},
+				"subject": "Re: Вопрос по доставке", "in_reply_to": "c1-r1.lidorub@shop.example", "quote_stripped": "1"}},
 		{file: "autoreply.eml", ignore: "automatic: Auto-Submitted: auto-replied"},
 		{file: "bulk.eml", ignore: "automatic: Precedence: bulk"},
 		{file: "bounce.eml", ignore: "automatic: delivery report (multipart/report)"},
@@ -154,5 +154,22 @@ func TestAutoHeaders(t *testing.T) {
 	m, _ = ParseMail([]byte("From: a@b.example\r\nAuto-Submitted: no\r\n\r\nhi"), ParseOptions{})
 	if m.Auto != "" {
 		t.Errorf("Auto-Submitted: no taken as automatic (%s)", m.Auto)
+	}
+}
+
+func TestStripQuoted(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Да, подходит.\n\nПн, 12 янв. 2026 г. в 12:30, Shop <sales@shop.example>:\nнаписал(а):\n> Доставка 1500 ₽\n>\n> --\n> Shop", "Да, подходит."},
+		{"Ок\n\nпт, 5 апр. 2024 г. в 10:00, Shop <sales@shop.example>:\n\n> Цена 1500", "Ок"},
+		{"Yes.\n\nOn Mon, Jan 12, 2026 Shop wrote:\n> price 1500\n> \n", "Yes."},
+		{"> only a quote", "> only a quote"},
+		{"> question one\nanswer one\n> question two\nanswer two", "> question one\nanswer one\n> question two\nanswer two"},
+		{"no quote at all", "no quote at all"},
+	}
+	for _, tt := range tests {
+		got, _ := stripQuoted(tt.in)
+		if got != tt.want {
+			t.Errorf("stripQuoted(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
