@@ -15,6 +15,7 @@ import (
 
 	"github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
+	"github.com/emersion/go-smtp"
 
 	"github.com/lidorub/lidorub/channels/email"
 	"github.com/lidorub/lidorub/channels/email/emailtest"
@@ -27,15 +28,16 @@ import (
 // TestServeEmail runs the wired gateway against real IMAP and SMTP servers: a customer's
 // mail is offered to the online manager (the reader wakes up from IDLE), acknowledged by
 // mail, the customer's out-of-office answer to the acknowledgement is ignored (no loop), the
-// manager's reply goes out in the customer's thread, and the customer's answer to it lands in
-// the same conversation. It reports the latency from the mail's arrival to the offer.
+// manager's reply goes out in the customer's thread (retried after a greylisting 451), and
+// the customer's answer to it lands in the same conversation. It reports the latency from
+// the mail's arrival to the offer.
 func TestServeEmail(t *testing.T) {
 	im := emailtest.NewIMAP(t, emailtest.TLSImplicit)
 	sm := emailtest.NewSMTP(t, emailtest.TLSStartTLS)
 	idle := true
 	cfg := &config.Config{
 		Managers: []router.Manager{{ID: "anna", Name: "Anna", Token: annaToken}},
-		Channels: config.Channels{Email: email.Config{Enabled: true, LeaseTTL: 60 * time.Second, Mailboxes: []email.Mailbox{{
+		Channels: config.Channels{Email: email.Config{Enabled: true, LeaseTTL: 60 * time.Second, RetryAfter: 300 * time.Millisecond, Mailboxes: []email.Mailbox{{
 			Name: "sales", Address: emailtest.User, DisplayName: "Shop",
 			IMAP: email.IMAPConfig{Server: email.Server{Host: im.Host, Port: im.Port, TLS: im.Mode, CAFile: im.CAFile,
 				Username: emailtest.User, Password: emailtest.Password}, Idle: &idle, PollInterval: 30 * time.Second},
@@ -159,9 +161,15 @@ func TestServeEmail(t *testing.T) {
 	if code := api("POST", "/api/v1/conversations/"+id+"/accept", "", nil); code != 200 {
 		t.Fatalf("accept: %d", code)
 	}
+	// The mail server greylists the first attempt (451): the outbound worker retries.
+	sm.Fail(&smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 7, 1}, Message: "greylisted, try again later"}, nil)
 	if code := api("POST", "/api/v1/conversations/"+id+"/messages", `{"text":"Иван, доставка в Тверь — 1500 ₽."}`, nil); code != http.StatusAccepted {
 		t.Fatalf("reply: %d", code)
 	}
+	waitFor("the greylisted attempt", func() bool {
+		return metric(`lidorub_email_sends_total{mailbox="sales",result="temporary"}`) != "0"
+	})
+	sm.Fail(nil, nil)
 	waitFor("the reply", func() bool { return len(sm.Received()) == 2 })
 	rep := parse(sm.Received()[1])
 	repID, _ := rep.MessageID()
