@@ -242,6 +242,10 @@ func (r *reader) dial(ctx context.Context) (*imapclient.Client, error) {
 		}
 		return nil, fmt.Errorf("imap login: %w", err) // the server's answer, never the password
 	}
+	if r.mb.IMAP.After == AfterMove {
+		// The target folder is created when missing (an error here means it exists).
+		_ = cl.Create(r.mb.IMAP.MoveTo, nil).Wait()
+	}
 	return cl, nil
 }
 
@@ -386,7 +390,7 @@ func (r *reader) batch(ctx context.Context, cl *imapclient.Client, uids []imap.U
 		if len(m.BodySection) > 0 {
 			raw = m.BodySection[0].Bytes
 		}
-		if err := r.handle(ctx, uid, raw, m.InternalDate); err != nil {
+		if err := r.handle(ctx, uid, raw, m.InternalDate, m.RFC822Size); err != nil {
 			return done, last, err
 		}
 		done = append(done, uid)
@@ -414,7 +418,9 @@ func (r *reader) after(cl *imapclient.Client, uids []imap.UID) error {
 }
 
 // handle maps and ingests one message. An error leaves it (and what follows) for the next sync.
-func (r *reader) handle(ctx context.Context, uid imap.UID, raw []byte, arrived time.Time) error {
+// size is the whole message's size: when raw is shorter (cut at max_message_bytes), meta
+// says so ("partial", "size").
+func (r *reader) handle(ctx context.Context, uid imap.UID, raw []byte, arrived time.Time, size int64) error {
 	name := r.mb.Name
 	m, err := ParseMail(raw, ParseOptions{MaxTextChars: r.c.cfg.MaxTextChars})
 	if err != nil {
@@ -431,6 +437,10 @@ func (r *reader) handle(ctx context.Context, uid imap.UID, raw []byte, arrived t
 		r.c.m.messages.WithLabelValues(name, res).Inc()
 		r.log.Debug("email message not taken", "uid", uid, "reason", ignore)
 		return nil
+	}
+	if size > int64(len(raw)) {
+		in.Meta["partial"] = "1"
+		in.Meta["size"] = strconv.FormatInt(size, 10)
 	}
 	if err := r.c.threads.noteInbound(ctx, name, in.ContactID, m, in.Meta); err != nil {
 		r.c.m.messages.WithLabelValues(name, resFailed).Inc()

@@ -206,11 +206,13 @@ func TestAfterMoveAndNone(t *testing.T) {
 	t.Run("move", func(t *testing.T) {
 		e := channeltest.NewEnv(t)
 		srv := newIMAPServer(t, TLSNone)
-		ch := newTestChannel(t, testConfig(t, srv.server(), srv.server(), AfterMove), e.Deps())
+		cfg := testConfig(t, srv.server(), srv.server(), AfterMove)
+		cfg.Mailboxes[0].IMAP.MoveTo = "Leads" // not on the server yet: created
+		ch := newTestChannel(t, cfg, e.Deps())
 		srv.appendMail(t, "INBOX", fixture(t, "plain.eml"))
 		syncOnce(t, ch)
-		if len(srv.flags(t, "INBOX")) != 0 || len(srv.flags(t, "Processed")) != 1 || len(e.Stored(t)) != 1 {
-			t.Fatal("the message was not ingested and moved to Processed")
+		if len(srv.flags(t, "INBOX")) != 0 || len(srv.flags(t, "Leads")) != 1 || len(e.Stored(t)) != 1 {
+			t.Fatal("the message was not ingested and moved to Leads")
 		}
 	})
 	t.Run("none", func(t *testing.T) {
@@ -327,5 +329,23 @@ func TestUIDValidityChangeOnEmptyFolder(t *testing.T) {
 	u := srv.appendMail(t, "INBOX", fixture(t, "koi8r.eml"))
 	if res := syncOnce(t, ch); res.Handled != 1 || res.Position != u || len(e.Stored(t)) != 2 {
 		t.Fatalf("%+v, %d stored", res, len(e.Stored(t)))
+	}
+}
+
+func TestBigMessageIsReadUpToTheLimit(t *testing.T) {
+	e := channeltest.NewEnv(t)
+	srv := newIMAPServer(t, TLSNone)
+	cfg := testConfig(t, srv.server(), srv.server(), AfterSeen)
+	cfg.MaxMessageBytes = 64 << 10
+	ch := newTestChannel(t, cfg, e.Deps())
+	raw := strings.Replace(string(fixture(t, "attachments.eml")), "--outer--", "--outer\r\nContent-Type: application/zip\r\n"+
+		"Content-Disposition: attachment; filename=big.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n"+
+		strings.Repeat(strings.Repeat("A", 76)+"\r\n", 2000)+"--outer--", 1)
+	srv.appendMail(t, "INBOX", []byte(raw))
+	syncOnce(t, ch)
+	st := e.Stored(t)
+	if len(st) != 1 || st[0].Meta["partial"] != "1" || st[0].Meta["size"] != fmt.Sprint(len(raw)) ||
+		!strings.Contains(st[0].Text, "Please see the estimate.") {
+		t.Fatalf("stored %+v", st)
 	}
 }
