@@ -25,6 +25,31 @@ type Channel struct {
 	readers map[string]*reader
 	boxes   map[string]Mailbox
 	order   []string
+
+	alertMu sync.Mutex
+	alerted map[string]bool // "<mailbox>/<what>": raised and not cleared by a success since
+}
+
+// alert raises an operational alert once until clear(mailbox, what) (a refused login is not
+// re-raised on every reconnect or send).
+func (c *Channel) alert(ctx context.Context, mailbox, what, reason string) {
+	c.alertMu.Lock()
+	k := mailbox + "/" + what
+	first := !c.alerted[k]
+	c.alerted[k] = true
+	c.alertMu.Unlock()
+	if first && c.d.Alerter != nil {
+		if err := c.d.Alerter.Alert(ctx, Name, mailbox, reason); err != nil {
+			c.d.Log.Warn("alert failed", "mailbox", mailbox, "err", err)
+		}
+	}
+}
+
+// clear ends an alerted condition (the login worked again).
+func (c *Channel) clear(mailbox, what string) {
+	c.alertMu.Lock()
+	delete(c.alerted, mailbox+"/"+what)
+	c.alertMu.Unlock()
 }
 
 // New builds the channel from a validated, enabled config. It makes no network calls.
@@ -35,7 +60,7 @@ func New(cfg Config, d channels.Deps) (*Channel, error) {
 	d = d.WithDefaults()
 	d.Log = d.Log.With("channel", Name)
 	c := &Channel{cfg: cfg, d: d, m: NewMetrics(d.Registerer), threads: &threads{rdb: d.Redis, keys: d.Keys},
-		readers: map[string]*reader{}, boxes: map[string]Mailbox{}}
+		readers: map[string]*reader{}, boxes: map[string]Mailbox{}, alerted: map[string]bool{}}
 	for _, mb := range cfg.Mailboxes {
 		c.m.initMailbox(mb.Name)
 		c.boxes[mb.Name] = mb

@@ -237,11 +237,13 @@ func (r *reader) dial(ctx context.Context) (*imapclient.Client, error) {
 	}
 	if err := cl.Login(s.Username, s.Password).Wait(); err != nil {
 		cl.Close()
-		if r.c.d.Alerter != nil {
-			_ = r.c.d.Alerter.Alert(ctx, Name, r.mb.Name, "the IMAP server refused the mailbox's login (wrong or expired password?)")
+		var ie *imap.Error
+		if errors.As(err, &ie) && ie.Type == imap.StatusResponseTypeNo {
+			r.c.alert(ctx, r.mb.Name, "imap_login", "the IMAP server refused the mailbox's login (wrong or expired password?)")
 		}
 		return nil, fmt.Errorf("imap login: %w", err) // the server's answer, never the password
 	}
+	r.c.clear(r.mb.Name, "imap_login")
 	if r.mb.IMAP.After == AfterMove {
 		// The target folder is created when missing (an error here means it exists).
 		_ = cl.Create(r.mb.IMAP.MoveTo, nil).Wait()

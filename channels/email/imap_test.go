@@ -349,3 +349,23 @@ func TestBigMessageIsReadUpToTheLimit(t *testing.T) {
 		t.Fatalf("stored %+v", st)
 	}
 }
+
+func TestRefusedLoginAlertsOnce(t *testing.T) {
+	e := channeltest.NewEnv(t)
+	srv := newIMAPServer(t, TLSNone)
+	s := srv.server()
+	s.Password = "not-the-password-1"
+	alerts := &alertLog{}
+	d := e.Deps()
+	d.Alerter = alerts
+	ch := newTestChannel(t, testConfig(t, s, s, AfterSeen), d)
+	for range 3 {
+		_, err := ch.SyncOnce(context.Background(), "sales")
+		if err == nil || strings.Contains(err.Error(), "not-the-password") {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if r := alerts.reasons(); len(r) != 1 || !strings.Contains(r[0], "email/sales: the IMAP server refused") {
+		t.Fatalf("alerts %v, want one", r)
+	}
+}

@@ -49,6 +49,7 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 		return channels.SendResult{}, c.sendFailed(ctx, mb, err)
 	}
 	c.m.sends.WithLabelValues(mb.Name, sendOK).Inc()
+	c.clear(mb.Name, "smtp_login")
 	if err := c.threads.noteSent(ctx, mb.Name, out.ContactID, id, out.ConversationID, th); err != nil {
 		// The mail has left: a failure here costs only the threading of a later answer.
 		c.d.Log.Warn("email: could not record a sent message id", "mailbox", mb.Name, "outbound", out.ID, "err", err)
@@ -235,9 +236,7 @@ func (c *Channel) sendFailed(ctx context.Context, mb Mailbox, err error) error {
 	switch {
 	case se.Code == 535 || se.Code == 534 || se.Code == 530:
 		reason = "refused the mailbox's login"
-		if c.d.Alerter != nil {
-			_ = c.d.Alerter.Alert(ctx, Name, mb.Name, "the SMTP server refused the mailbox's login (wrong or expired password?)")
-		}
+		c.alert(ctx, mb.Name, "smtp_login", "the SMTP server refused the mailbox's login (wrong or expired password?)")
 	case se.EnhancedCode[0] == 5 && se.EnhancedCode[1] == 1:
 		reason = "refused the recipient address"
 	case se.Code == 552 || se.EnhancedCode[1] == 3:

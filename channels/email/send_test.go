@@ -223,8 +223,11 @@ func TestSMTPErrors(t *testing.T) {
 	if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "login") || strings.Contains(err.Error(), "wrong-password") {
 		t.Fatalf("535: %v", err)
 	}
+	if _, err := bad.Send(ctx, out); !channels.IsPermanent(err) {
+		t.Fatalf("535 again: %v", err)
+	}
 	if len(alerts.reasons()) != 1 {
-		t.Errorf("alerts %v", alerts.reasons())
+		t.Errorf("alerts %v: want one for the refused login, not one per message", alerts.reasons())
 	}
 
 	// no server: temporary
