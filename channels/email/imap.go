@@ -354,7 +354,11 @@ func (r *reader) sync(ctx context.Context, cl *imapclient.Client) (SyncResult, e
 			if aerr := r.after(cl, done); aerr != nil {
 				return res, errors.Join(err, aerr)
 			}
+			if last == 0 { // no arrival time known (expunged meanwhile): keep the last one
+				last = pos.Date
+			}
 			p := position{Validity: sel.UIDValidity, UID: done[len(done)-1], Date: last}
+			pos.Date = last
 			if perr := r.setPos(ctx, p); perr != nil {
 				return res, errors.Join(err, perr)
 			}
