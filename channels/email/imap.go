@@ -396,6 +396,17 @@ func (r *reader) batch(ctx context.Context, cl *imapclient.Client, uids []imap.U
 		if len(m.BodySection) > 0 {
 			raw = m.BodySection[0].Bytes
 		}
+		if len(raw) == 0 {
+			// The server returned no content for it: fetched once more alone, then skipped
+			// with a warning rather than holding up every later message.
+			one, err := cl.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+			if err != nil {
+				return done, last, fmt.Errorf("uid fetch: %w", err)
+			}
+			if len(one) == 1 && len(one[0].BodySection) > 0 {
+				raw = one[0].BodySection[0].Bytes
+			}
+		}
 		if err := r.handle(ctx, uid, raw, m.InternalDate, m.RFC822Size); err != nil {
 			return done, last, err
 		}
@@ -429,6 +440,9 @@ func (r *reader) after(cl *imapclient.Client, uids []imap.UID) error {
 func (r *reader) handle(ctx context.Context, uid imap.UID, raw []byte, arrived time.Time, size int64) error {
 	name := r.mb.Name
 	m, err := ParseMail(raw, ParseOptions{MaxTextChars: r.c.cfg.MaxTextChars})
+	if err == nil && len(raw) == 0 {
+		err = errors.New("the server returned no content")
+	}
 	if err != nil {
 		r.c.m.messages.WithLabelValues(name, resMalformed).Inc()
 		r.log.Warn("email message skipped: unreadable", "uid", uid, "bytes", len(raw), "err", err)
