@@ -22,6 +22,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Send submits out over the mailbox's SMTP server as a reply in the contact's thread.
@@ -30,11 +31,11 @@ import (
 func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.SendResult, error) {
 	mb, ok := c.boxes[out.Account]
 	if !ok {
-		return channels.SendResult{}, channels.Permanentf("email: no mailbox %q is configured", out.Account)
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.account_not_configured", "channel", "e-mail", "account", out.Account))
 	}
 	to, err := mail.ParseAddress(out.ContactID)
 	if err != nil || to.Address != out.ContactID {
-		return channels.SendResult{}, channels.Permanentf("email: the contact is not an e-mail address")
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.no_recipient", "channel", "e-mail"))
 	}
 	th, err := c.threads.get(ctx, mb.Name, out.ContactID)
 	if err != nil {
@@ -74,8 +75,8 @@ func safeID(s string) string {
 	}, clip(s, 64))
 }
 
-// compose builds the message: From the mailbox, To the contact, a Re: subject and
-// In-Reply-To / References of the thread, UTF-8 text in quoted-printable. Automatic
+// compose builds the message: From the mailbox, To the contact, Re: and the subject of the
+// conversation's first mail (its meta), In-Reply-To / References of the thread, UTF-8 text in quoted-printable. Automatic
 // messages carry Auto-Submitted: auto-replied (RFC 3834), so other robots do not answer.
 func compose(mb Mailbox, out channels.Outbound, th thread, id string, now time.Time) ([]byte, error) {
 	var h gomail.Header
@@ -83,7 +84,7 @@ func compose(mb Mailbox, out channels.Outbound, th thread, id string, now time.T
 	h.SetAddressList("From", []*gomail.Address{{Name: mb.DisplayName, Address: mb.Address}})
 	h.SetAddressList("To", []*gomail.Address{{Address: out.ContactID}})
 	subject := mb.Subject
-	if s := strings.TrimSpace(th.Subject); s != "" {
+	if s := strings.TrimSpace(out.Meta["subject"]); s != "" { // the conversation's first mail
 		subject = s
 		if !isReplySubject(s) {
 			subject = "Re: " + s
@@ -232,17 +233,18 @@ func (c *Channel) sendFailed(ctx context.Context, mb Mailbox, err error) error {
 		return &channels.RetryAfterError{After: c.cfg.RetryAfter, Err: fmt.Errorf("email: the mail server asked to try later (%s)", code)}
 	}
 	c.m.sends.WithLabelValues(mb.Name, sendPermanent).Inc()
-	reason := "refused the message"
+	key := "failure.email.refused"
 	switch {
 	case se.Code == 535 || se.Code == 534 || se.Code == 530:
-		reason = "refused the mailbox's login"
+		key = "failure.email.login"
 		c.alert(ctx, mb.Name, "smtp_login", "the SMTP server refused the mailbox's login (wrong or expired password?)")
 	case se.EnhancedCode[0] == 5 && se.EnhancedCode[1] == 1:
-		reason = "refused the recipient address"
+		key = "failure.email.recipient"
 	case se.Code == 552 || se.EnhancedCode[1] == 3:
-		reason = "refused the message size"
+		key = "failure.email.size"
 	case se.EnhancedCode[1] == 7:
-		reason = "refused the message by policy"
+		key = "failure.email.policy"
 	}
-	return channels.Permanentf("email: the mail server %s (%s)", reason, code)
+	// the server's text is left out: it often repeats the address
+	return channels.Permanent(locale.Errorf(key, "detail", "SMTP "+code))
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/channeltest"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // sent is a message as the SMTP server received it, parsed back.
@@ -79,7 +80,10 @@ func TestReplyThreading(t *testing.T) {
 			syncOnce(t, m.ch)
 
 			text := "Здравствуйте, Иван!\nДоставка в Тверь — 1 500 ₽, завтра.\n" + strings.Repeat("Длинная строка без переносов. ", 10)
-			res, err := m.ch.Send(ctx, reply("1", "c1-r1", "ivan@example.ru", text))
+			// the router sends with the conversation's meta: the first mail's
+			first := reply("1", "c1-r1", "ivan@example.ru", text)
+			first.Meta = m.e.Stored(t)[0].Meta
+			res, err := m.ch.Send(ctx, first)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +138,9 @@ func TestReplyThreading(t *testing.T) {
 			}
 
 			// Our next message answers the customer's answer and carries the whole chain.
-			if _, err := m.ch.Send(ctx, reply("1", "c1-r2", "ivan@example.ru", "Отлично, оформляем.")); err != nil {
+			second := reply("1", "c1-r2", "ivan@example.ru", "Отлично, оформляем.")
+			second.Meta = first.Meta
+			if _, err := m.ch.Send(ctx, second); err != nil {
 				t.Fatal(err)
 			}
 			s2 := parseSent(t, m.smtp.received()[1])
@@ -206,7 +212,9 @@ func TestSMTPErrors(t *testing.T) {
 	// 5xx: permanent, the manager is told why without the address
 	m.smtp.fail(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "<petr@mail.example>: no such user"}, nil)
 	_, err = m.ch.Send(ctx, out)
-	if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "recipient address") || strings.Contains(err.Error(), "petr@") {
+	var le *locale.Error
+	if !channels.IsPermanent(err) || !errors.As(err, &le) || le.Msg.Key != "failure.email.recipient" ||
+		!strings.Contains(err.Error(), "SMTP 550 5.1.1") || strings.Contains(err.Error(), "petr@") {
 		t.Fatalf("550: %v", err)
 	}
 	m.smtp.fail(nil, nil)
@@ -220,7 +228,7 @@ func TestSMTPErrors(t *testing.T) {
 	d.Alerter = alerts
 	bad := newTestChannel(t, cfg, d)
 	_, err = bad.Send(ctx, out)
-	if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "login") || strings.Contains(err.Error(), "wrong-password") {
+	if !channels.IsPermanent(err) || !errors.As(err, &le) || le.Msg.Key != "failure.email.login" || strings.Contains(err.Error(), "wrong-password") {
 		t.Fatalf("535: %v", err)
 	}
 	if _, err := bad.Send(ctx, out); !channels.IsPermanent(err) {
@@ -301,5 +309,36 @@ func TestEncodeSubject(t *testing.T) {
 				t.Errorf("%q: header line of %d octets", s, len(line))
 			}
 		}
+	}
+}
+
+func TestThreadKeysCarryNoAddress(t *testing.T) {
+	m := newMailEnv(t, TLSNone)
+	m.imap.appendMail(t, "INBOX", fixture(t, "plain.eml"))
+	syncOnce(t, m.ch)
+	if _, err := m.ch.Send(context.Background(), reply("1", "c1-r1", "ivan@example.ru", "ok")); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := m.e.Redis.Keys(context.Background(), "*"+m.e.Keys.Prefix+":ch:email:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	threads := 0
+	for _, k := range keys {
+		if strings.Contains(strings.ToLower(k), "ivan") || strings.Contains(k, "example.ru") {
+			t.Errorf("key %q names the customer", k)
+		}
+		if strings.Contains(k, ":thread:") {
+			threads++
+			v, _ := m.e.Redis.HGetAll(context.Background(), k).Result()
+			for f, x := range v {
+				if strings.Contains(x, "Вопрос") || strings.Contains(x, "ivan@") {
+					t.Errorf("thread field %s = %q holds personal data", f, x)
+				}
+			}
+		}
+	}
+	if threads != 1 || len(keys) < 3 {
+		t.Fatalf("keys %v: want the position, one thread and one sent id", keys)
 	}
 }

@@ -14,8 +14,10 @@ import (
 const threadTTL = 90 * 24 * time.Hour
 
 // threads keeps, per mailbox and contact, what a reply needs to land in the customer's
-// thread (the last Message-ID, References, the subject) and the Message-IDs of our own
-// messages (a customer's answer to one names it in In-Reply-To / References).
+// thread (the last Message-ID and References) and the Message-IDs of our own messages (a
+// customer's answer to one names it in In-Reply-To / References). The contact's key is named
+// by its pseudonym and holds only message ids; the subject travels in the conversation's
+// meta (erased with it).
 type threads struct {
 	rdb  redis.UniversalClient
 	keys channels.Keys
@@ -23,13 +25,12 @@ type threads struct {
 
 // thread is the state of one contact's thread.
 type thread struct {
-	LastID  string   // the customer's last Message-ID (In-Reply-To of our reply)
-	Refs    []string // References of our reply
-	Subject string
+	LastID string   // the customer's last Message-ID (In-Reply-To of our reply)
+	Refs   []string // References of our reply
 }
 
 func (t *threads) key(mailbox, contact string) string {
-	return t.keys.Channel(Name, mailbox, "thread:"+contact)
+	return t.keys.Channel(Name, mailbox, "thread:"+t.keys.Pseudonym(contact)) // no address in key names
 }
 
 func (t *threads) sentKey(mailbox, id string) string {
@@ -61,7 +62,7 @@ func (t *threads) noteInbound(ctx context.Context, mailbox, contact string, m *M
 	if len(refs) == 0 && len(m.InReplyTo) > 0 {
 		refs = m.InReplyTo[:1]
 	}
-	fields := map[string]any{"subj": m.Subject}
+	fields := map[string]any{}
 	if !strings.HasPrefix(m.MessageID, "h:") {
 		refs = appendRef(refs, m.MessageID)
 		fields["id"] = m.MessageID
@@ -80,12 +81,12 @@ func (t *threads) noteInbound(ctx context.Context, mailbox, contact string, m *M
 
 // get returns the contact's thread (zero when none is known).
 func (t *threads) get(ctx context.Context, mailbox, contact string) (thread, error) {
-	v, err := t.rdb.HMGet(ctx, t.key(mailbox, contact), "id", "refs", "subj").Result()
+	v, err := t.rdb.HMGet(ctx, t.key(mailbox, contact), "id", "refs").Result()
 	if err != nil {
 		return thread{}, err
 	}
 	s := func(x any) string { y, _ := x.(string); return y }
-	return thread{LastID: s(v[0]), Refs: strings.Fields(s(v[1])), Subject: s(v[2])}, nil
+	return thread{LastID: s(v[0]), Refs: strings.Fields(s(v[1]))}, nil
 }
 
 // noteSent records one of our messages: its id answers to conversation convID, and it
@@ -95,9 +96,6 @@ func (t *threads) noteSent(ctx context.Context, mailbox, contact, id, convID str
 	_, err := t.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, t.sentKey(mailbox, id), convID, threadTTL)
 		p.HSet(ctx, k, "refs", strings.Join(appendRef(th.Refs, id), " "))
-		if th.Subject != "" {
-			p.HSetNX(ctx, k, "subj", th.Subject)
-		}
 		p.PExpire(ctx, k, threadTTL)
 		return nil
 	})
