@@ -32,7 +32,7 @@ func TestEmailSection(t *testing.T) {
 		t.Fatalf("uncommented example: %v", err)
 	}
 	em := cfg.Channels.Email
-	if !em.Enabled || len(em.Mailboxes) != 1 || em.LeaseTTL != time.Minute || em.RetryAfter != 20*time.Second {
+	if !em.Enabled || len(em.Mailboxes) != 1 || em.LeaseTTL != time.Minute || em.RetryAfter != time.Minute {
 		t.Fatalf("email: %+v", em)
 	}
 	mb := em.Mailboxes[0]

@@ -36,7 +36,8 @@ type Config struct {
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
 	// Timeout bounds connecting and every command (default 30s).
 	Timeout time.Duration `yaml:"timeout"`
-	// RetryAfter is the delay asked for after an SMTP 4xx answer (default 20s).
+	// RetryAfter is the delay asked for after an SMTP 4xx answer (default 60s; the outbound
+	// worker waits up to 30s itself and defers longer waits durably).
 	RetryAfter time.Duration `yaml:"retry_after"`
 	// MaxMessageBytes: a message is read up to this size (default 10 MiB); the text of a
 	// bigger one is kept, attachments past the limit are not listed.
@@ -104,7 +105,7 @@ func (c *Config) Defaults() {
 	}
 	conf.Default(&c.LeaseTTL, 60*time.Second)
 	conf.Default(&c.Timeout, 30*time.Second)
-	conf.Default(&c.RetryAfter, 20*time.Second)
+	conf.Default(&c.RetryAfter, 60*time.Second)
 	conf.Default(&c.MaxMessageBytes, int64(10<<20))
 	conf.Default(&c.MaxTextChars, 10000)
 	for i := range c.Mailboxes {
@@ -148,8 +149,8 @@ func (c *Config) Validate() error {
 	if c.LeaseTTL < 3*time.Second {
 		errs.Add("lease_ttl", "must be at least 3s")
 	}
-	if c.RetryAfter <= 0 || c.RetryAfter > 30*time.Second {
-		errs.Add("retry_after", "must be between 1ms and 30s (the outbound worker waits at most 30s between retries)")
+	if c.RetryAfter <= 0 || c.RetryAfter > time.Hour {
+		errs.Add("retry_after", "must be positive and at most 1h")
 	}
 	if c.MaxMessageBytes < 64<<10 {
 		errs.Add("max_message_bytes", "must be at least 65536")
