@@ -3,6 +3,7 @@ package app
 import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/calls"
+	"github.com/lidorub/lidorub/channels/email"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/viber"
@@ -23,6 +24,7 @@ var table = []entry{
 	row(telegram.Name, func(c *config.Channels) *telegram.Config { return &c.Telegram }, telegram.New),
 	row(whatsapp.Name, func(c *config.Channels) *whatsapp.Config { return &c.WhatsApp }, whatsapp.New),
 	row(calls.Name, func(c *config.Channels) *calls.Config { return &c.Calls }, calls.New),
+	row(email.Name, func(c *config.Channels) *email.Config { return &c.Email }, email.New),
 	row(viber.Name, func(c *config.Channels) *viber.Config { return &c.Viber }, viber.New),
 	row(vk.Name, func(c *config.Channels) *vk.Config { return &c.VK }, vk.New),
 }

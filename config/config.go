@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/channels/calls"
+	"github.com/lidorub/lidorub/channels/email"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/viber"
@@ -51,6 +52,7 @@ type Channels struct {
 	WhatsApp      whatsapp.Config      `yaml:"whatsapp"`
 	Telegram      telegram.Config      `yaml:"telegram"`
 	Calls         calls.Config         `yaml:"calls"`
+	Email         email.Config         `yaml:"email"`
 	Viber         viber.Config         `yaml:"viber"`
 	VK            vk.Config            `yaml:"vk"`
 }
