@@ -26,6 +26,7 @@ type inboundApplier struct {
 	senders  *senders
 	offers   *offerer
 	statuses *sendWorker // delivery statuses of outbound messages
+	hash     *hasher     // contact index keys of phones and e-mails
 }
 
 func (a *inboundApplier) consumer(instance, suffix string) *store.Consumer {
@@ -151,13 +152,27 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 		}
 	}
 	origID, patch, unset := rewriteOf(in)
+	var ph, eh, why string
+	if in.Kind == channels.KindMessage {
+		var err error
+		if ph, err = a.hash.phone(ctx, in.Phone); err != nil {
+			return pendingMessage{}, err
+		}
+		if eh, err = a.hash.email(ctx, in.Email); err != nil {
+			return pendingMessage{}, err
+		}
+		if lines := q.Explanation.Lines(); len(lines) > 0 {
+			b, _ := json.Marshal(lines)
+			why = string(b)
+		}
+	}
 	return pendingMessage{in: in, spam: q.Spam, keys: a.keys.processKeys(entryID, in.Channel, in.Account, in.ContactID),
 		args: processArgs{Now: ms(now), DoneTTL: doneTTL.Milliseconds(), Kind: in.Kind, Channel: in.Channel,
 			Account: in.Account, ContactID: in.ContactID, Line: string(line), Limit: a.cfg.TranscriptLimit,
 			Name: in.DisplayName, Phone: in.Phone, Email: in.Email, Source: in.Source, Meta: meta,
 			Priority: q.Priority, Tags: strings.Join(q.Tags, ","), Spam: q.Spam, FirstIn: ms(firstIn),
 			AckKind: ackKind, AckOut: ackOut, AckLine: ackLine, Retention: a.cfg.Retention.Milliseconds(),
-			OrigID: origID, Patch: patch, Unset: unset}}, nil
+			OrigID: origID, Patch: patch, Unset: unset, PhoneHash: ph, EmailHash: eh, Why: why}}, nil
 }
 
 // rewriteOf says how an edit or a deletion changes the customer's original message in the

@@ -75,6 +75,8 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		"{P}:done:<entry>",
 		"{P}:events",
 		"{P}:fired",
+		"{P}:hist:c:telegram:shop:c1",
+		"{P}:hist:c:telegram:shop:c2",
 		"{P}:mgr:M1",
 		"{P}:mgr:M2",
 		"{P}:mgr:M2:convs",

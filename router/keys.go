@@ -13,7 +13,13 @@ import (
 //	{P}:conv:<id>:log               list: transcript, JSON lines, capped at router.transcript_limit
 //	{P}:conv:<id>:meta              string: the channel's meta of the first message (JSON), kept out of the hash
 //	{P}:conv:<id>:lapsed            set: managers who let the current round's offers lapse
+//	{P}:conv:<id>:card              hash: lead card context: why (qualification explanation, JSON
+//	                                list), q:<question> (pre-chat answers)
 //	{P}:contact:<ch>:<acct>:<id>    string: the open conversation of a contact
+//	{P}:hist:c:<ch>:<acct>:<id>     zset: a contact's conversations on one channel account, score = created ms
+//	{P}:hist:p:<hash>               zset: the conversations with one phone number (E.164), by salted hash
+//	{P}:hist:e:<hash>               zset: the conversations with one e-mail address (lower-cased), by salted hash
+//	{P}:salt                        string: the installation's salt of those hashes (made once)
 //	{P}:waiting                     zset: queue, score = (9-priority)*1e13 + first inbound ms
 //	{P}:mgr:<id>                    hash: online, since, load (offered+assigned), last_offer
 //	{P}:mgr:<id>:convs              zset: the manager's offered and assigned conversations
@@ -46,6 +52,7 @@ func (k keys) conv(c int64) string        { return k.Core("conv", i64s(c)) }
 func (k keys) log(c int64) string         { return k.Core("conv", i64s(c), "log") }
 func (k keys) meta(c int64) string        { return k.Core("conv", i64s(c), "meta") }
 func (k keys) lapsed(c int64) string      { return k.Core("conv", i64s(c), "lapsed") }
+func (k keys) card(c int64) string        { return k.Core("conv", i64s(c), "card") }
 func (k keys) convPrefix() string         { return k.Core("conv", "") }
 func (k keys) mgr(m string) string        { return k.Core("mgr", m) }
 func (k keys) mgrConvs(m string) string   { return k.Core("mgr", m, "convs") }
@@ -58,3 +65,11 @@ func (k keys) out(outID string) string { return k.Core("out", outID) }
 func (k keys) outref(ch, acct, msgID string) string {
 	return k.Core("outref", ch, acct, msgID)
 }
+
+func (k keys) salt() string       { return k.Core("salt") }
+func (k keys) histPrefix() string { return k.Core("hist", "") }
+func (k keys) histContact(ch, acct, contactID string) string {
+	return k.Core("hist", "c", ch, acct, contactID)
+}
+func (k keys) histPhone(hash string) string { return k.Core("hist", "p", hash) }
+func (k keys) histEmail(hash string) string { return k.Core("hist", "e", hash) }

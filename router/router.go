@@ -93,7 +93,7 @@ func New(cfg Config, managers []Manager, tpl Templates, d Deps) (*Router, error)
 	r.offers = &offerer{base: b, team: r.team}
 	r.sender = &sendWorker{base: b, senders: r.senders, sleep: d.Sleep}
 	r.inbound = &inboundApplier{base: b, team: r.team, tpl: tpl, q: d.Qualifier, senders: r.senders,
-		offers: r.offers, statuses: r.sender}
+		offers: r.offers, statuses: r.sender, hash: &hasher{rdb: d.Redis, key: b.keys.salt()}}
 	r.timers = &timerWorker{base: b, offers: r.offers}
 	r.events = &eventDispatcher{base: b}
 	r.desk = &desk{base: b, team: r.team, tpl: tpl, senders: r.senders, offers: r.offers}

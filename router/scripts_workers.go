@@ -8,7 +8,7 @@ var processScript = script("process")
 
 func (k keys) processKeys(entryID, ch, acct, contactID string) []string {
 	return []string{k.done(entryID), k.contact(ch, acct, contactID), k.seq(), k.waiting(), k.outbound(), k.events(),
-		k.convPrefix()}
+		k.convPrefix(), k.histPrefix()}
 }
 
 type processArgs struct {
@@ -36,12 +36,15 @@ type processArgs struct {
 	OrigID    string // edit/delete: the channel id of the original message ("" otherwise)
 	Patch     string // edit/delete: JSON fields to set on the original's transcript line
 	Unset     string // edit/delete: comma-separated fields to remove from it
+	PhoneHash string // salted hash of the E.164 phone ("" = none)
+	EmailHash string // salted hash of the lower-cased e-mail ("" = none)
+	Why       string // qualification explanation, JSON list of lines ("" = none)
 }
 
 func (a processArgs) argv() []any {
 	return []any{a.Now, a.DoneTTL, a.Kind, a.Channel, a.Account, a.ContactID, a.Line, a.Limit,
 		a.Name, a.Phone, a.Email, a.Source, a.Meta, a.Priority, a.Tags, flag(a.Spam), a.FirstIn,
-		a.AckKind, a.AckOut, a.AckLine, a.Retention, a.OrigID, a.Patch, a.Unset}
+		a.AckKind, a.AckOut, a.AckLine, a.Retention, a.OrigID, a.Patch, a.Unset, a.PhoneHash, a.EmailHash, a.Why}
 }
 
 // assign.lua: offers waiting conversations to free lead-managers.

@@ -2,6 +2,8 @@
 -- KEYS[1] {P}:done:<inbound entry id>   KEYS[2] {P}:contact:<channel>:<acct>:<contact id>
 -- KEYS[3] {P}:seq   KEYS[4] {P}:waiting   KEYS[5] {P}:outbound   KEYS[6] {P}:events
 -- KEYS[7] {P}:conv: (prefix: the conversation id is read from KEYS[2] or drawn from KEYS[3])
+-- KEYS[8] {P}:hist: (prefix of the contact indexes: the channel contact's, and those of the
+--         phone and e-mail hashes in ARGV[25], ARGV[26])
 -- ARGV[1] now ms   ARGV[2] done-marker TTL ms
 -- ARGV[3] kind (message|edit|reaction|delete)   ARGV[4] channel   ARGV[5] account   ARGV[6] contact id
 -- ARGV[7] transcript line (JSON)   ARGV[8] transcript limit
@@ -13,11 +15,14 @@
 -- ARGV[22] for an edit or a deletion: the channel id of the customer's original message ("" otherwise)
 -- ARGV[23] JSON object of the fields to set on the original's transcript line
 -- ARGV[24] comma-separated fields to remove from it (a deletion drops the content)
+-- ARGV[25] salted hash of the phone (E.164) ("" = none)   ARGV[26] of the e-mail ("" = none)
+-- ARGV[27] the qualification's explanation, a JSON list of lines ("" = none): kept on the lead card
 -- returns {status, conversation id, created 1|0, state, manager}
 --   status: "ok" | "dup" (entry already applied) | "ignored" (reaction/edit/delete with no open conversation)
 -- An edit or a deletion rewrites the original message's transcript line in place (found by
 -- id, newest first); an edit of a line no longer in the transcript is appended instead.
 local done, contact, seqk, waiting, outbound, events, convs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local hists = KEYS[8]
 local now, kind = ARGV[1], ARGV[3]
 if not redis.call('SET', done, '1', 'NX', 'PX', ARGV[2]) then
   return {'dup', 0, 0, '', ''}
@@ -40,6 +45,7 @@ if not cid then
     'name', ARGV[9], 'phone', ARGV[10], 'email', ARGV[11], 'src', ARGV[12],
     'prio', ARGV[14], 'tags', ARGV[15], 'spam', ARGV[16], 'state', state,
     'seq', 0, 'offers', 0, 'first_in', ARGV[17], 'last_in', now, 'created', now)
+  if ARGV[27] ~= '' then redis.call('HSET', c.card, 'why', ARGV[27]) end
   -- meta (consent, UTM, page URL...) is often longer than Redis' listpack value limit (64
   -- bytes); kept inside the hash it would turn the whole hash into a hashtable, about 3x
   -- the memory. It lives in its own key.
@@ -50,9 +56,14 @@ if not cid then
     redis.call('PEXPIRE', c.conv, ARGV[21])
     redis.call('PEXPIRE', c.log, ARGV[21])
     redis.call('PEXPIRE', c.meta, ARGV[21])
+    redis.call('PEXPIRE', c.card, ARGV[21])
     return {'ok', cid, 1, state, ''}
   end
   redis.call('SET', contact, cid)
+  -- not a lead (spam) stays out of the contact indexes: it is no previous lead
+  if ARGV[10] ~= '' and ARGV[25] ~= '' then redis.call('HSET', c.conv, 'ph', ARGV[25]) end
+  if ARGV[11] ~= '' and ARGV[26] ~= '' then redis.call('HSET', c.conv, 'eh', ARGV[26]) end
+  for _, k in ipairs(hist_keys(hists, ARGV[4], ARGV[5], ARGV[6], ARGV[25], ARGV[26])) do hist_add(k, cid, now) end
   redis.call('ZADD', waiting, qscore(ARGV[14], ARGV[17]), cid)
   if ARGV[18] ~= '' then
     local out = string.gsub(ARGV[19], '__CID__', cid)
@@ -81,8 +92,20 @@ if kind == 'message' then
   redis.call('HSET', c.conv, 'last_in', now)
   local f = redis.call('HMGET', c.conv, 'name', 'phone', 'email')
   if (not f[1] or f[1] == '') and ARGV[9] ~= '' then redis.call('HSET', c.conv, 'name', ARGV[9]) end
-  if (not f[2] or f[2] == '') and ARGV[10] ~= '' then redis.call('HSET', c.conv, 'phone', ARGV[10]) end
-  if (not f[3] or f[3] == '') and ARGV[11] ~= '' then redis.call('HSET', c.conv, 'email', ARGV[11]) end
+  if (not f[2] or f[2] == '') and ARGV[10] ~= '' then
+    redis.call('HSET', c.conv, 'phone', ARGV[10])
+    if ARGV[25] ~= '' then
+      redis.call('HSET', c.conv, 'ph', ARGV[25])
+      hist_add(hist_phone(hists, ARGV[25]), cid, now)
+    end
+  end
+  if (not f[3] or f[3] == '') and ARGV[11] ~= '' then
+    redis.call('HSET', c.conv, 'email', ARGV[11])
+    if ARGV[26] ~= '' then
+      redis.call('HSET', c.conv, 'eh', ARGV[26])
+      hist_add(hist_email(hists, ARGV[26]), cid, now)
+    end
+  end
 end
 local mgr = ''
 if state == 'assigned' then
