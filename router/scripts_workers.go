@@ -6,9 +6,11 @@ package router
 // process.lua: applies one inbound customer item to its conversation.
 var processScript = script("process")
 
-func (k keys) processKeys(entryID, ch, acct, contactID string) []string {
-	return []string{k.done(entryID), k.contact(ch, acct, contactID), k.seq(), k.waiting(), k.outbound(), k.events(),
-		k.convPrefix(), k.histPrefix()}
+// processKeys: online are the presence keys (keys.mgr) of the lead-managers on shift in
+// nobody_online mode (nil otherwise).
+func (k keys) processKeys(entryID, ch, acct, contactID string, online []string) []string {
+	return append([]string{k.done(entryID), k.contact(ch, acct, contactID), k.seq(), k.waiting(), k.outbound(), k.events(),
+		k.convPrefix(), k.histPrefix()}, online...)
 }
 
 type processArgs struct {
@@ -39,12 +41,14 @@ type processArgs struct {
 	PhoneHash string // salted hash of the E.164 phone ("" = none)
 	EmailHash string // salted hash of the lower-cased e-mail ("" = none)
 	Why       string // qualification explanation, JSON list of lines ("" = none)
+	OffOut    string // nobody_online: the off-hours reply's outbound JSON, sent instead of AckOut when nobody on shift is online
+	OffLine   string // its transcript line
 }
 
 func (a processArgs) argv() []any {
 	return []any{a.Now, a.DoneTTL, a.Kind, a.Channel, a.Account, a.ContactID, a.Line, a.Limit,
 		a.Name, a.Phone, a.Email, a.Source, a.Meta, a.Priority, a.Tags, flag(a.Spam), a.FirstIn,
-		a.AckKind, a.AckOut, a.AckLine, a.Retention, a.OrigID, a.Patch, a.Unset, a.PhoneHash, a.EmailHash, a.Why}
+		a.AckKind, a.AckOut, a.AckLine, a.Retention, a.OrigID, a.Patch, a.Unset, a.PhoneHash, a.EmailHash, a.Why, a.OffOut, a.OffLine}
 }
 
 // assign.lua: offers waiting conversations to free lead-managers.

@@ -4,19 +4,23 @@
 -- KEYS[7] {P}:conv: (prefix: the conversation id is read from KEYS[2] or drawn from KEYS[3])
 -- KEYS[8] {P}:hist: (prefix of the contact indexes: the channel contact's, and those of the
 --         phone and e-mail hashes in ARGV[25], ARGV[26])
+-- KEYS[9..] {P}:mgr:<id> of the lead-managers on shift, in off_hours_when nobody_online mode
+--         only: when none of them is online, the off-hours reply ARGV[28] goes out instead of ARGV[19]
 -- ARGV[1] now ms   ARGV[2] done-marker TTL ms
 -- ARGV[3] kind (message|edit|reaction|delete)   ARGV[4] channel   ARGV[5] account   ARGV[6] contact id
 -- ARGV[7] transcript line (JSON)   ARGV[8] transcript limit
 -- ARGV[9] name   ARGV[10] phone   ARGV[11] email   ARGV[12] source   ARGV[13] meta JSON
 -- ARGV[14] priority   ARGV[15] tags (comma-separated)   ARGV[16] spam (1|0)
 -- ARGV[17] first inbound time ms (channel timestamp or receive time)
--- ARGV[18] auto-reply kind ("" = none)   ARGV[19] auto-reply outbound JSON with "__CID__" placeholders
+-- ARGV[18] auto-reply kind (auto_ack | off_hours; "" = none)
+-- ARGV[19] auto-reply outbound JSON with "__CID__" placeholders ("" = none)
 -- ARGV[20] auto-reply transcript line JSON   ARGV[21] retention ms (spam is closed at once and expires)
 -- ARGV[22] for an edit or a deletion: the channel id of the customer's original message ("" otherwise)
 -- ARGV[23] JSON object of the fields to set on the original's transcript line
 -- ARGV[24] comma-separated fields to remove from it (a deletion drops the content)
 -- ARGV[25] salted hash of the phone (E.164) ("" = none)   ARGV[26] of the e-mail ("" = none)
 -- ARGV[27] the qualification's explanation, a JSON list of lines ("" = none): kept on the lead card
+-- ARGV[28] nobody_online: the off-hours reply's outbound JSON ("" = none)   ARGV[29] its transcript line
 -- returns {status, conversation id, created 1|0, state, manager}
 --   status: "ok" | "dup" (entry already applied) | "ignored" (reaction/edit/delete with no open conversation)
 -- An edit or a deletion rewrites the original message's transcript line in place (found by
@@ -65,10 +69,17 @@ if not cid then
   if ARGV[11] ~= '' and ARGV[26] ~= '' then redis.call('HSET', c.conv, 'eh', ARGV[26]) end
   for _, k in ipairs(hist_keys(hists, ARGV[4], ARGV[5], ARGV[6], ARGV[25], ARGV[26])) do hist_add(k, cid, now) end
   redis.call('ZADD', waiting, qscore(ARGV[14], ARGV[17]), cid)
-  if ARGV[18] ~= '' then
-    local out = string.gsub(ARGV[19], '__CID__', cid)
-    redis.call('XADD', outbound, '*', 'o', out)
-    push_log(c.log, string.gsub(ARGV[20], '__CID__', cid), ARGV[8])
+  local reply, line = ARGV[19], ARGV[20]
+  if #KEYS > 8 then
+    local online = false
+    for i = 9, #KEYS do
+      if redis.call('HGET', KEYS[i], 'online') == '1' then online = true break end
+    end
+    if not online then reply, line = ARGV[28], ARGV[29] end
+  end
+  if reply ~= '' then
+    redis.call('XADD', outbound, '*', 'o', (string.gsub(reply, '__CID__', cid)))
+    push_log(c.log, (string.gsub(line, '__CID__', cid)), ARGV[8])
   end
   return {'ok', cid, 1, state, ''}
 end
