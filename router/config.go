@@ -49,6 +49,8 @@ type Config struct {
 	// answer time when the customer's zone is unknown. Empty: the zone of the shift that
 	// starts next.
 	TimeZone string `yaml:"time_zone"`
+	// PreChat: questions the bot asks a waiting lead (off unless channels are listed).
+	PreChat PreChat `yaml:"prechat"`
 }
 
 // Escalation names the people told about escalations.
@@ -73,6 +75,7 @@ func (c *Config) Defaults() {
 	conf.Default(&c.MaxDeliveries, 5)
 	conf.Default(&c.SendRetries, 3)
 	conf.Default(&c.OffHoursWhen, OffHoursSchedule)
+	c.PreChat.Defaults()
 }
 
 // Validate checks the section; paths are relative to "router".
@@ -111,6 +114,7 @@ func (c *Config) Validate() error {
 	if c.OffHoursWhen != OffHoursSchedule && c.OffHoursWhen != OffHoursNobodyOnline {
 		errs.Add("off_hours_when", "must be schedule or nobody_online (got %q)", c.OffHoursWhen)
 	}
+	errs.Merge("prechat", c.PreChat.Validate())
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil {
 			errs.Add("time_zone", "unknown time zone %q", c.TimeZone)

@@ -170,6 +170,13 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 			why = string(b)
 		}
 	}
+	pc, _ := a.prechatFor(in, q.Spam, firstIn, now)
+	if pc.Phone != "" {
+		var err error
+		if pc.PhoneHash, err = a.hash.phone(ctx, pc.Phone); err != nil {
+			return pendingMessage{}, err
+		}
+	}
 	return pendingMessage{in: in, spam: q.Spam, keys: a.keys.processKeys(entryID, in.Channel, in.Account, in.ContactID, online),
 		args: processArgs{Now: ms(now), DoneTTL: doneTTL.Milliseconds(), Kind: in.Kind, Channel: in.Channel,
 			Account: in.Account, ContactID: in.ContactID, Line: string(line), Limit: a.cfg.TranscriptLimit,
@@ -177,7 +184,7 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 			Priority: q.Priority, Tags: strings.Join(q.Tags, ","), Spam: q.Spam, FirstIn: ms(firstIn),
 			AckKind: ack.kind, AckOut: ack.out, AckLine: ack.line, Retention: a.cfg.Retention.Milliseconds(),
 			OrigID: origID, Patch: patch, Unset: unset, PhoneHash: ph, EmailHash: eh, Why: why,
-			OffOut: ack.altOut, OffLine: ack.altLine}}, nil
+			OffOut: ack.altOut, OffLine: ack.altLine, PreChat: pc}}, nil
 }
 
 // autoReply is the automatic reply to a new conversation: kind, outbound JSON and transcript

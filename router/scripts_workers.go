@@ -43,12 +43,14 @@ type processArgs struct {
 	Why       string // qualification explanation, JSON list of lines ("" = none)
 	OffOut    string // nobody_online: the off-hours reply's outbound JSON, sent instead of AckOut when nobody on shift is online
 	OffLine   string // its transcript line
+	PreChat   prechatArgs
 }
 
 func (a processArgs) argv() []any {
 	return []any{a.Now, a.DoneTTL, a.Kind, a.Channel, a.Account, a.ContactID, a.Line, a.Limit,
 		a.Name, a.Phone, a.Email, a.Source, a.Meta, a.Priority, a.Tags, flag(a.Spam), a.FirstIn,
-		a.AckKind, a.AckOut, a.AckLine, a.Retention, a.OrigID, a.Patch, a.Unset, a.PhoneHash, a.EmailHash, a.Why, a.OffOut, a.OffLine}
+		a.AckKind, a.AckOut, a.AckLine, a.Retention, a.OrigID, a.Patch, a.Unset, a.PhoneHash, a.EmailHash, a.Why, a.OffOut, a.OffLine,
+		a.PreChat.Questions, a.PreChat.Texts, a.PreChat.Out, a.PreChat.Line, a.PreChat.Answer, a.PreChat.Phone, a.PreChat.PhoneHash}
 }
 
 // assign.lua: offers waiting conversations to free lead-managers.

@@ -21,13 +21,79 @@
 -- ARGV[25] salted hash of the phone (E.164) ("" = none)   ARGV[26] of the e-mail ("" = none)
 -- ARGV[27] the qualification's explanation, a JSON list of lines ("" = none): kept on the lead card
 -- ARGV[28] nobody_online: the off-hours reply's outbound JSON ("" = none)   ARGV[29] its transcript line
+-- Pre-chat questions (router.prechat), "" ARGV[30] = none for this message:
+-- ARGV[30] the questions, comma-separated, in order
+-- ARGV[31] their texts, JSON object: start (intro + first question), one per question,
+--          phone_invalid, thanks ("" = send nothing)
+-- ARGV[32] outbound JSON with "__CID__", "__OID__" and "__TEXT__" (a JSON string) placeholders
+-- ARGV[33] transcript line JSON with the same placeholders
+-- ARGV[34] the message as an answer ("" = no text)   ARGV[35] the answer as an E.164 number ("" = not one)
+-- ARGV[36] the salted hash of that number (its contact index under KEYS[8])
+-- A new conversation gets the intro and the first question after the auto-reply; each later
+-- customer message answers the pending question (conversation field pcq, 1-based; 0 = done)
+-- and gets the next question or the thanks; an invalid phone is asked again once (pcr). The
+-- answers go to the lead card (q:<question>). Questions stop once a human replied.
 -- returns {status, conversation id, created 1|0, state, manager}
 --   status: "ok" | "dup" (entry already applied) | "ignored" (reaction/edit/delete with no open conversation)
 -- An edit or a deletion rewrites the original message's transcript line in place (found by
 -- id, newest first); an edit of a line no longer in the transcript is appended instead.
 local done, contact, seqk, waiting, outbound, events, convs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local hists = KEYS[8]
+
 local now, kind = ARGV[1], ARGV[3]
+
+-- queues pre-chat text key of the texts ARGV[31] to conversation c (keys) cid
+local function prechat_send(c, cid, key)
+  local text = cjson.decode(ARGV[31])[key]
+  if not text or text == '' then return end
+  local oid = 'pc' .. redis.call('HINCRBY', c.conv, 'pc_n', 1)
+  local enc = string.gsub(cjson.encode(text), '%%', '%%%%')
+  local function fill(tmpl)
+    local s = string.gsub(tmpl, '__CID__', cid)
+    s = string.gsub(s, '__OID__', oid)
+    s = string.gsub(s, '"__TEXT__"', enc)
+    return s
+  end
+  redis.call('XADD', outbound, '*', 'o', fill(ARGV[32]))
+  push_log(c.log, fill(ARGV[33]), ARGV[8])
+end
+
+-- the customer's message answers the pending pre-chat question of conversation c (keys) cid
+local function prechat_answer(c, cid)
+  local p = redis.call('HMGET', c.conv, 'pcq', 'replied', 'pcr', 'phone')
+  local pcq = num(p[1])
+  if pcq == 0 or ARGV[34] == '' then return end
+  if p[2] == '1' then -- a human answered: no more questions
+    redis.call('HSET', c.conv, 'pcq', 0)
+    return
+  end
+  local qs = {}
+  for q in string.gmatch(ARGV[30], '[^,]+') do qs[#qs + 1] = q end
+  local q = qs[pcq]
+  if not q then
+    redis.call('HSET', c.conv, 'pcq', 0)
+    return
+  end
+  if q == 'phone' and ARGV[35] == '' and p[3] ~= '1' then
+    redis.call('HSET', c.conv, 'pcr', 1)
+    prechat_send(c, cid, 'phone_invalid')
+    return
+  end
+  local v = ARGV[34]
+  if q == 'phone' then v = ARGV[35] end
+  if v ~= '' then redis.call('HSET', c.card, 'q:' .. q, v) end
+  if q == 'phone' and v ~= '' and ARGV[36] ~= '' and (not p[4] or p[4] == '') then
+    redis.call('HSET', c.conv, 'phone', v, 'ph', ARGV[36])
+    hist_add(hist_phone(hists, ARGV[36]), cid, now)
+  end
+  if qs[pcq + 1] then
+    redis.call('HSET', c.conv, 'pcq', pcq + 1)
+    prechat_send(c, cid, qs[pcq + 1])
+  else
+    redis.call('HSET', c.conv, 'pcq', 0)
+    prechat_send(c, cid, 'thanks')
+  end
+end
 if not redis.call('SET', done, '1', 'NX', 'PX', ARGV[2]) then
   return {'dup', 0, 0, '', ''}
 end
@@ -81,6 +147,10 @@ if not cid then
     redis.call('XADD', outbound, '*', 'o', (string.gsub(reply, '__CID__', cid)))
     push_log(c.log, (string.gsub(line, '__CID__', cid)), ARGV[8])
   end
+  if ARGV[30] ~= '' then
+    redis.call('HSET', c.conv, 'pcq', 1)
+    prechat_send(c, cid, 'start')
+  end
   return {'ok', cid, 1, state, ''}
 end
 local c = conv_keys(convs, cid)
@@ -117,6 +187,7 @@ if kind == 'message' then
       hist_add(hist_email(hists, ARGV[26]), cid, now)
     end
   end
+  if ARGV[30] ~= '' then prechat_answer(c, cid) end
 end
 local mgr = ''
 if state == 'assigned' then
