@@ -10,14 +10,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
 )
 
 // TestKeyNamesDoNotChange walks a conversation through every script (offer, pass, accept,
-// reply, delivery status, lapse, close) and lists the Redis keys left behind: renaming a
-// key would orphan the data of a running installation, so a change here needs a migration note.
+// reply, delivery status, lapse, close; a qualification rule, a phone and pre-chat questions)
+// and lists the Redis keys left behind: renaming a key would orphan the data of a running
+// installation, so a change here needs a migration note.
 func TestKeyNamesDoNotChange(t *testing.T) {
-	e := newEnv(t, opts{cfg: router.Config{OfferTimeout: 30 * time.Second, MaxOffers: 5}})
+	e := newEnv(t, opts{cfg: router.Config{OfferTimeout: 30 * time.Second, MaxOffers: 5,
+		PreChat: router.PreChat{Channels: []string{channels.Telegram}}},
+		qualify: &qualify.Config{Rules: []qualify.Rule{{Name: "second", Keywords: []string{"second"}, Tags: []string{"x"}}}}})
 	e.online("anna", "boris")
 	e.inbound("c1", "hi")
 	first := e.conv(1).OfferTo
@@ -36,7 +40,7 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 	e.ingestMsg(channels.Inbound{Channel: channels.Telegram, Account: "shop", MessageID: "st-1", Kind: channels.KindStatus,
 		Meta: map[string]string{"ref": "tg-" + e.sender.last().ID, "status": "read"}})
 	e.ingestMsg(channels.Inbound{Channel: channels.Telegram, Account: "shop", MessageID: "c2-1", ContactID: "c2",
-		Text: "second lead", Meta: map[string]string{"utm_source": "ads"}})
+		Text: "second lead", Phone: "+79161234567", Meta: map[string]string{"utm_source": "ads"}})
 	e.advance(31 * time.Second) // the offer of c2 lapses and is offered again
 	if err := e.r.Close(e.ctx, 1, second); err != nil {
 		t.Fatal(err)
@@ -52,11 +56,12 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		got = append(got, ks...)
 	}
 	ids := regexp.MustCompile(`\d{10,}-\d+`)
+	hashes := regexp.MustCompile(`:[0-9a-f]{32}$`)
 	for i, k := range got {
 		k = strings.ReplaceAll(k, e.keys.Prefix, "P")
 		k = strings.ReplaceAll(k, ":"+first, ":M1")
 		k = strings.ReplaceAll(k, ":"+second, ":M2")
-		got[i] = ids.ReplaceAllString(k, "<entry>")
+		got[i] = hashes.ReplaceAllString(ids.ReplaceAllString(k, "<entry>"), ":<hash>")
 	}
 	slices.Sort(got)
 	got = slices.Compact(got)
@@ -69,6 +74,7 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		"{P}:conv:1",
 		"{P}:conv:1:log",
 		"{P}:conv:2",
+		"{P}:conv:2:card",
 		"{P}:conv:2:lapsed",
 		"{P}:conv:2:log",
 		"{P}:conv:2:meta",
@@ -77,17 +83,23 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		"{P}:fired",
 		"{P}:hist:c:telegram:shop:c1",
 		"{P}:hist:c:telegram:shop:c2",
+		"{P}:hist:p:<hash>",
 		"{P}:mgr:M1",
 		"{P}:mgr:M2",
 		"{P}:mgr:M2:convs",
 		"{P}:out:c1-auto_ack",
+		"{P}:out:c1-pc1",
 		"{P}:out:c1-r1",
 		"{P}:out:c2-auto_ack",
+		"{P}:out:c2-pc1",
 		"{P}:outbound",
 		"{P}:outref:telegram:shop:tg-c1-auto_ack",
+		"{P}:outref:telegram:shop:tg-c1-pc1",
 		"{P}:outref:telegram:shop:tg-c1-r1",
 		"{P}:outref:telegram:shop:tg-c2-auto_ack",
+		"{P}:outref:telegram:shop:tg-c2-pc1",
 		"{P}:rr",
+		"{P}:salt",
 		"{P}:seq",
 		"{P}:timers",
 	}
