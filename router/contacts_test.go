@@ -177,4 +177,16 @@ func TestContactIndexesFollowErasureAndRetention(t *testing.T) {
 	if ks := histKeys(); len(ks) != 0 {
 		t.Fatalf("contact indexes left after erasing every conversation: %v", ks)
 	}
+	// erasing the open conversation of a contact whose others are closed: the indexes expire
+	e.ingestMsg(in("m3"))
+	e.closeConv(3, e.take(3))
+	e.ingestMsg(in("m4"))
+	if err := e.r.Erase(e.ctx, 4, "sue"); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range histKeys() {
+		if ttl := e.rdb.PTTL(e.ctx, k).Val(); ttl <= 0 || ttl > time.Hour {
+			t.Fatalf("index %s: TTL %v after erasing the only open conversation, want the retention", k, ttl)
+		}
+	}
 }

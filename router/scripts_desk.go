@@ -112,12 +112,13 @@ var eraseScript = script("erase")
 
 func (k keys) eraseKeys(conv int64) []string {
 	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(),
-		k.mgrPrefix(), k.contactPrefix(), k.card(conv), k.histPrefix()}
+		k.mgrPrefix(), k.contactPrefix(), k.card(conv), k.histPrefix(), k.convPrefix()}
 }
 
 type eraseArgs struct {
-	Now  int64 // ms
-	Conv int64
+	Now       int64 // ms
+	Conv      int64
+	Retention int64 // ms
 }
 
-func (a eraseArgs) argv() []any { return []any{a.Now, a.Conv} }
+func (a eraseArgs) argv() []any { return []any{a.Now, a.Conv, a.Retention} }

@@ -9,11 +9,13 @@
 -- KEYS[9] {P}:contact: (prefix: the contact pointer's parts are read from the conversation)
 -- KEYS[10] {P}:conv:<id>:card   KEYS[11] {P}:hist: (prefix of the contact indexes, completed
 --          with the conversation's contact and phone/e-mail hashes)
--- ARGV[1] now ms   ARGV[2] conversation id
+-- KEYS[12] {P}:conv: (prefix: the other conversations in those indexes are read from them)
+-- ARGV[1] now ms   ARGV[2] conversation id   ARGV[3] retention ms (an index left with closed
+--          conversations only expires like them)
 -- returns status: ok | notfound
 local ck, logk, meta, lapsed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local waiting, timers, events, mgrs, contacts = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local card, hists = KEYS[10], KEYS[11]
+local card, hists, convs = KEYS[10], KEYS[11], KEYS[12]
 local now, cid = ARGV[1], ARGV[2]
 local f = redis.call('HMGET', ck, 'state', 'offer_to', 'mgr', 'seq', 'ch', 'acct', 'contact', 'ph', 'eh')
 if not f[1] then return 'notfound' end
@@ -26,7 +28,9 @@ redis.call('ZREM', waiting, cid)
 redis.call('ZREM', timers, 'o|' .. cid .. '|' .. (f[4] or '0'), 'r|' .. cid .. '|' .. (f[4] or '0'))
 local contact = contact_key(contacts, f[5], f[6], f[7])
 if redis.call('GET', contact) == cid then redis.call('DEL', contact) end
-for _, k in ipairs(hist_keys(hists, f[5], f[6], f[7], f[8], f[9])) do redis.call('ZREM', k, cid) end
+local hk = hist_keys(hists, f[5], f[6], f[7], f[8], f[9])
+for _, k in ipairs(hk) do redis.call('ZREM', k, cid) end
+hist_retire(hk, convs, cid, ARGV[3])
 redis.call('DEL', ck, logk, lapsed, meta, card)
 event(events, 'closed', cid, holder, f[4] or 0, 'erased', '', now)
 return 'ok'

@@ -60,7 +60,7 @@ local function hist_retire(ks, convs, cid, retention)
     local open = false
     for _, id in ipairs(redis.call('ZRANGE', k, 0, -1)) do
       if id ~= cid then
-        local st = redis.call('HGET', convs .. id, 'state')
+        local st = redis.call('HGET', conv_keys(convs, id).conv, 'state')
         if not st then
           redis.call('ZREM', k, id)
         elseif st ~= 'closed' then
