@@ -226,3 +226,48 @@ func TestPreChatAnswerAppliedOnce(t *testing.T) {
 		t.Fatalf("name %q", got)
 	}
 }
+
+// A question queued just before the manager's first reply is not sent after it.
+func TestPreChatQuestionQueuedBeforeAHumanReplyIsDropped(t *testing.T) {
+	e := newEnv(t, opts{cfg: prechatOn})
+	e.online("anna")
+	e.inbound("c1", "hi")
+	if err := e.r.Accept(e.ctx, 1, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	replied := false
+	e.sender.fail = func(o channels.Outbound) error {
+		if o.ContactID == "c9" && !replied { // sent before c1's next question: anna answers c1 now
+			replied = true
+			if _, err := e.r.Reply(e.ctx, 1, "anna", "Hello, I am Anna", nil); err != nil {
+				t.Error(err)
+			}
+		}
+		return nil
+	}
+	// one inbound read: a new lead c9 (its acknowledgement is queued first), then c1's answer
+	for _, in := range []channels.Inbound{
+		{Channel: channels.Telegram, Account: "shop", MessageID: "c9-1", ContactID: "c9", Text: "hi"},
+		{Channel: channels.Telegram, Account: "shop", MessageID: "c1-2", ContactID: "c1", Text: "Olga"},
+	} {
+		if _, err := e.ingest.Ingest(e.ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.settle()
+	if !replied {
+		t.Fatal("the reply was not made")
+	}
+	for _, s := range e.sentTo("c1") {
+		if s == "prechat: "+pcInterest {
+			t.Fatalf("the next question went out after the manager's reply: %q", e.sentTo("c1"))
+		}
+	}
+	if got := e.sentTo("c1"); got[len(got)-1] != "reply: Hello, I am Anna" {
+		t.Fatalf("sent to c1: %q", got)
+	}
+	if got := e.conv(1).PreChat["name"]; got != "Olga" {
+		t.Fatalf("the answer given before the reply is kept: %q", got)
+	}
+}
