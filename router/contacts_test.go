@@ -74,6 +74,18 @@ func TestPreviousLeadsOfAReturningContact(t *testing.T) {
 	if diff := cmp.Diff(want, c2.Previous); diff != "" {
 		t.Fatalf("previous of conversation 2 (-want +got):\n%s", diff)
 	}
+	// the offer event's snapshot has them too (the staff bot shows the returning contact)
+	e.events.mu.Lock()
+	var offered *router.Conversation
+	for _, ev := range e.events.evs {
+		if ev.Type == router.EventOffer && ev.ConversationID == 2 {
+			offered = ev.Conversation
+		}
+	}
+	e.events.mu.Unlock()
+	if offered == nil || !cmp.Equal(previousIDs(offered), []int64{1}) {
+		t.Fatalf("offer event snapshot: %+v", offered)
+	}
 	if len(c2.Explanation) != 0 {
 		t.Fatalf("no rule matched, yet explanation %q", c2.Explanation)
 	}
