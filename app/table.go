@@ -35,6 +35,8 @@ type entry struct {
 	name string
 	// build returns the channel when its section enables it, else nil.
 	build func(cfg *config.Channels, d channels.Deps) (channels.Channel, error)
+	// section returns the channel's config section (a pointer), e.g. for the start-up summary.
+	section func(cfg *config.Channels) any
 }
 
 // section is what row needs of a config section beyond config.Section.
@@ -47,15 +49,16 @@ type section[C any] interface {
 // its New.
 func row[C any, P section[C], T channels.Channel](name string, field func(*config.Channels) P,
 	newChannel func(C, channels.Deps) (T, error)) entry {
-	return entry{name: name, build: func(cfg *config.Channels, d channels.Deps) (channels.Channel, error) {
-		c := field(cfg)
-		if !c.IsEnabled() {
-			return nil, nil
-		}
-		ch, err := newChannel(*c, d)
-		if err != nil {
-			return nil, err
-		}
-		return ch, nil
-	}}
+	return entry{name: name, section: func(cfg *config.Channels) any { return field(cfg) },
+		build: func(cfg *config.Channels, d channels.Deps) (channels.Channel, error) {
+			c := field(cfg)
+			if !c.IsEnabled() {
+				return nil, nil
+			}
+			ch, err := newChannel(*c, d)
+			if err != nil {
+				return nil, err
+			}
+			return ch, nil
+		}}
 }

@@ -2,15 +2,9 @@ package router
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -18,13 +12,14 @@ import (
 )
 
 // Contact indexes: every conversation (except those closed as not a lead) is listed under its
-// channel contact ({P}:hist:c:<ch>:<acct>:<id>, the same personal data in the key name as the
-// open-conversation pointer {P}:contact:...) and under its phone number and e-mail address,
-// keyed by a salted hash of the normalised value ({P}:hist:p:<hash>, {P}:hist:e:<hash>), so
-// no number or address appears in a key name. The salt is made once per installation and
-// kept in {P}:salt. An index keeps the newest histMax conversations; it lives as long as one
-// of them is open and expires router.retention after the last one closed. Erasing a
-// conversation removes it from its indexes (erase.lua).
+// channel contact ({P}:hist:c:<ch>:<acct>:<ps>) and under its phone number and e-mail address
+// ({P}:hist:p:<ps>, {P}:hist:e:<ps>), each named by a pseudonym (store.Keys.Pseudonym: a
+// keyed hash with the deployment's salt) of the contact id, the E.164 number or the
+// lower-cased address, so no personal data is in a key name. The conversation keeps the three
+// pseudonyms (fields hc, ph, eh), so the scripts that close, erase and retire it find its
+// indexes. An index keeps the newest 20 conversations; retirement (retire.lua) and erasure
+// (erase.lua) take a conversation out of its indexes, and an index whose conversations are
+// all closed gets the same backstop TTL as they do.
 
 // previousMax bounds Conversation.Previous.
 const previousMax = 10
@@ -32,63 +27,25 @@ const previousMax = 10
 // histScan is how many entries of each index are read for Previous (HIST_MAX in lib.lua).
 const histScan = 20
 
-// hasher makes the salted hashes of the contact indexes.
-type hasher struct {
-	rdb  redis.UniversalClient
-	key  string
-	mu   sync.Mutex
-	salt []byte
-}
+// contactPseudonym names a channel contact in its index.
+func (k keys) contactPseudonym(contactID string) string { return k.Pseudonym("contact:" + contactID) }
 
-// load returns the installation's salt, making it on first use (SET NX, so every process
-// ends up with the same one).
-func (h *hasher) load(ctx context.Context) ([]byte, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.salt != nil {
-		return h.salt, nil
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	if err := h.rdb.SetNX(ctx, h.key, hex.EncodeToString(b), 0).Err(); err != nil {
-		return nil, fmt.Errorf("contact index salt: %w", err)
-	}
-	s, err := h.rdb.Get(ctx, h.key).Result()
-	if err != nil {
-		return nil, fmt.Errorf("contact index salt: %w", err)
-	}
-	h.salt = []byte(s)
-	return h.salt, nil
-}
-
-// phone returns the hash of a phone number ("" when it is not a valid number).
-func (h *hasher) phone(ctx context.Context, p string) (string, error) {
+// phonePseudonym names a phone number in its index ("" when it is not a valid number).
+func (k keys) phonePseudonym(p string) string {
 	e164, ok := normPhone(p)
 	if !ok {
-		return "", nil
+		return ""
 	}
-	return h.sum(ctx, "phone:"+e164)
+	return k.Pseudonym("phone:" + e164)
 }
 
-// email returns the hash of an e-mail address ("" when empty).
-func (h *hasher) email(ctx context.Context, e string) (string, error) {
+// emailPseudonym names an e-mail address in its index ("" when empty).
+func (k keys) emailPseudonym(e string) string {
 	e = normEmail(e)
 	if e == "" {
-		return "", nil
+		return ""
 	}
-	return h.sum(ctx, "email:"+e)
-}
-
-func (h *hasher) sum(ctx context.Context, v string) (string, error) {
-	salt, err := h.load(ctx)
-	if err != nil {
-		return "", err
-	}
-	m := hmac.New(sha256.New, salt)
-	m.Write([]byte(v))
-	return hex.EncodeToString(m.Sum(nil)[:16]), nil
+	return k.Pseudonym("email:" + e)
 }
 
 // normPhone is a phone number in E.164; channels give E.164 already, so no default region.
@@ -108,7 +65,10 @@ func normEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
 
 // histKeys are the contact indexes conversation c is in.
 func (k keys) histKeys(c *Conversation) []string {
-	ks := []string{k.histContact(c.Channel, c.Account, c.ContactID)}
+	var ks []string
+	if c.contactHash != "" {
+		ks = append(ks, k.histContact(c.Channel, c.Account, c.contactHash))
+	}
 	if c.phoneHash != "" {
 		ks = append(ks, k.histPhone(c.phoneHash))
 	}

@@ -93,7 +93,7 @@ func decodeConversation(h map[string]string) *Conversation {
 		FirstInboundAt: fromMS(i64("first_in")), LastInboundAt: fromMS(i64("last_in")),
 		FirstOfferAt: fromMS(i64("first_offer")), OfferedAt: fromMS(i64("offered")),
 		AcceptedAt: fromMS(i64("accepted")), FirstReplyAt: fromMS(i64("first_reply")), ClosedAt: fromMS(i64("closed")),
-		phoneHash: h["ph"], emailHash: h["eh"],
+		contactHash: h["hc"], phoneHash: h["ph"], emailHash: h["eh"],
 	}
 	if c.State == StateWaiting || c.State == StateClosed {
 		c.OfferTo = ""

@@ -27,7 +27,6 @@ type inboundApplier struct {
 	senders  *senders
 	offers   *offerer
 	statuses *sendWorker // delivery statuses of outbound messages
-	hash     *hasher     // contact index keys of phones and e-mails
 	cat      *locale.Catalogue
 	zone     *time.Location // router.time_zone (nil: the zone of the next shift)
 }
@@ -156,15 +155,9 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 		}
 	}
 	origID, patch, unset := rewriteOf(in)
-	var ph, eh, why string
+	var hc, ph, eh, why string
 	if in.Kind == channels.KindMessage {
-		var err error
-		if ph, err = a.hash.phone(ctx, in.Phone); err != nil {
-			return pendingMessage{}, err
-		}
-		if eh, err = a.hash.email(ctx, in.Email); err != nil {
-			return pendingMessage{}, err
-		}
+		hc, ph, eh = a.keys.contactPseudonym(in.ContactID), a.keys.phonePseudonym(in.Phone), a.keys.emailPseudonym(in.Email)
 		if lines := q.Explanation.Lines(); len(lines) > 0 {
 			b, _ := json.Marshal(lines)
 			why = string(b)
@@ -172,10 +165,7 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 	}
 	pc, _ := a.prechatFor(in, q.Spam, firstIn, now)
 	if pc.Phone != "" {
-		var err error
-		if pc.PhoneHash, err = a.hash.phone(ctx, pc.Phone); err != nil {
-			return pendingMessage{}, err
-		}
+		pc.PhoneHash = a.keys.phonePseudonym(pc.Phone)
 	}
 	return pendingMessage{in: in, spam: q.Spam, keys: a.keys.processKeys(entryID, in.Channel, in.Account, in.ContactID, online),
 		args: processArgs{Now: ms(now), DoneTTL: doneTTL.Milliseconds(), Kind: in.Kind, Channel: in.Channel,
@@ -184,7 +174,7 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 			Priority: q.Priority, Tags: strings.Join(q.Tags, ","), Spam: q.Spam, FirstIn: ms(firstIn),
 			AckKind: ack.kind, AckOut: ack.out, AckLine: ack.line, Retention: a.cfg.Retention.Milliseconds(),
 			OrigID: origID, Patch: patch, Unset: unset, PhoneHash: ph, EmailHash: eh, Why: why,
-			OffOut: ack.altOut, OffLine: ack.altLine, PreChat: pc}}, nil
+			OffOut: ack.altOut, OffLine: ack.altLine, PreChat: pc, ContactHash: hc}}, nil
 }
 
 // autoReply is the automatic reply to a new conversation: kind, outbound JSON and transcript

@@ -56,19 +56,25 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		got = append(got, ks...)
 	}
 	ids := regexp.MustCompile(`\d{10,}-\d+`)
-	hashes := regexp.MustCompile(`:[0-9a-f]{32}$`)
+	pseudonyms := regexp.MustCompile(`[0-9a-f]{32}$`)
 	for i, k := range got {
 		k = strings.ReplaceAll(k, e.keys.Prefix, "P")
 		k = strings.ReplaceAll(k, ":"+first, ":M1")
 		k = strings.ReplaceAll(k, ":"+second, ":M2")
-		got[i] = hashes.ReplaceAllString(ids.ReplaceAllString(k, "<entry>"), ":<hash>")
+		k = pseudonyms.ReplaceAllString(k, "<ps>")
+		got[i] = ids.ReplaceAllString(k, "<entry>")
 	}
 	slices.Sort(got)
 	got = slices.Compact(got)
+	// Deliberate changes (issue 10, erasure): the message id in dedupe and outref keys is a
+	// salted pseudonym (a Telegram id holds the chat id); {P}:expiry holds closed conversations
+	// until their retention ends (conversation 1 is closed). Issue 11: {P}:conv:<id>:card (the
+	// lead card: qualification explanation, pre-chat answers) and the contact indexes
+	// {P}:hist:c|p|e:... (by pseudonyms of the contact, phone, e-mail). Upgrading forgets the dedupe
+	// markers and delivery references of the last 7-8 days: a webhook redelivered across the
+	// upgrade is taken once more, and a status of a message sent before it is not matched.
 	want := []string{
-		"{P:in}:dedupe:telegram:shop:c1-1",
-		"{P:in}:dedupe:telegram:shop:c2-1",
-		"{P:in}:dedupe:telegram:shop:st-1",
+		"{P:in}:dedupe:telegram:shop:<ps>",
 		"{P:in}:inbound",
 		"{P}:contact:telegram:shop:c2",
 		"{P}:conv:1",
@@ -80,10 +86,10 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		"{P}:conv:2:meta",
 		"{P}:done:<entry>",
 		"{P}:events",
+		"{P}:expiry",
 		"{P}:fired",
-		"{P}:hist:c:telegram:shop:c1",
-		"{P}:hist:c:telegram:shop:c2",
-		"{P}:hist:p:<hash>",
+		"{P}:hist:c:telegram:shop:<ps>",
+		"{P}:hist:p:<ps>",
 		"{P}:mgr:M1",
 		"{P}:mgr:M2",
 		"{P}:mgr:M2:convs",
@@ -93,13 +99,8 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		"{P}:out:c2-auto_ack",
 		"{P}:out:c2-pc1",
 		"{P}:outbound",
-		"{P}:outref:telegram:shop:tg-c1-auto_ack",
-		"{P}:outref:telegram:shop:tg-c1-pc1",
-		"{P}:outref:telegram:shop:tg-c1-r1",
-		"{P}:outref:telegram:shop:tg-c2-auto_ack",
-		"{P}:outref:telegram:shop:tg-c2-pc1",
+		"{P}:outref:telegram:shop:<ps>",
 		"{P}:rr",
-		"{P}:salt",
 		"{P}:seq",
 		"{P}:timers",
 	}

@@ -16,10 +16,10 @@ import (
 //	{P}:conv:<id>:card              hash: lead card context: why (qualification explanation, JSON
 //	                                list), q:<question> (pre-chat answers)
 //	{P}:contact:<ch>:<acct>:<id>    string: the open conversation of a contact
-//	{P}:hist:c:<ch>:<acct>:<id>     zset: a contact's conversations on one channel account, score = created ms
-//	{P}:hist:p:<hash>               zset: the conversations with one phone number (E.164), by salted hash
-//	{P}:hist:e:<hash>               zset: the conversations with one e-mail address (lower-cased), by salted hash
-//	{P}:salt                        string: the installation's salt of those hashes (made once)
+//	{P}:hist:c:<ch>:<acct>:<ps>     zset: a contact's conversations on one channel account, score = created ms;
+//	                                <ps> = Pseudonym(contact id) (conversation field hc)
+//	{P}:hist:p:<ps>                 zset: the conversations with one phone number, <ps> = Pseudonym("phone:"+E.164) (field ph)
+//	{P}:hist:e:<ps>                 zset: the conversations with one e-mail address, <ps> = Pseudonym("email:"+lower-cased) (field eh)
 //	{P}:waiting                     zset: queue, score = (9-priority)*1e13 + first inbound ms
 //	{P}:mgr:<id>                    hash: online, since, load (offered+assigned), last_offer
 //	{P}:mgr:<id>:convs              zset: the manager's offered and assigned conversations
@@ -28,9 +28,13 @@ import (
 //	{P}:fired                       stream: timers moved here when due (consumer group "router")
 //	{P}:events                      stream: notifications for managers (consumer group "notify")
 //	{P}:outbound                    stream: messages to customers (consumer group "send")
+//	{P}:expiry                      zset: closed conversations, score = end of retention ms (retire.lua)
+//	{P}:forget                      zset: forget jobs of erased conversations, JSON {c, ch, a, k} (forget.go)
+//	{P}:deferred                    zset: rate-limited outbound, "<deferrals>|<outbound JSON>", score = due ms
 //	{P}:done:<entry id>             string: an inbound entry already applied (idempotency)
 //	{P}:out:<outbound id>           string: sent | failed | delivered | read
-//	{P}:outref:<ch>:<acct>:<msg id> string: "<conv>|<outbound id>|<manager>" for delivery statuses
+//	{P}:outref:<ch>:<acct>:<ps>     string: "<conv>|<outbound id>|<manager>" for delivery statuses;
+//	                                <ps> = Pseudonym(channel message id): Telegram's holds the chat id
 //
 // Scripts get these keys as KEYS (see lua/lib.lua); the *Prefix functions give the part of a
 // key before an id a script reads itself.
@@ -47,6 +51,9 @@ func (k keys) fired() string              { return k.Core("fired") }
 func (k keys) events() string             { return k.Core("events") }
 func (k keys) outbound() string           { return k.Core("outbound") }
 func (k keys) rr() string                 { return k.Core("rr") }
+func (k keys) expiry() string             { return k.Core("expiry") }
+func (k keys) forget() string             { return k.Core("forget") }
+func (k keys) deferred() string           { return k.Core("deferred") }
 func (k keys) done(entryID string) string { return k.Core("done", entryID) }
 func (k keys) conv(c int64) string        { return k.Core("conv", i64s(c)) }
 func (k keys) log(c int64) string         { return k.Core("conv", i64s(c), "log") }
@@ -63,13 +70,13 @@ func (k keys) contact(ch, acct, contactID string) string {
 func (k keys) contactPrefix() string   { return k.Core("contact", "") }
 func (k keys) out(outID string) string { return k.Core("out", outID) }
 func (k keys) outref(ch, acct, msgID string) string {
-	return k.Core("outref", ch, acct, msgID)
+	return k.Core("outref", ch, acct, k.Pseudonym(msgID))
 }
 
-func (k keys) salt() string       { return k.Core("salt") }
+// The contact indexes take pseudonyms (see contacts.go), never the contact id, phone or e-mail.
 func (k keys) histPrefix() string { return k.Core("hist", "") }
-func (k keys) histContact(ch, acct, contactID string) string {
-	return k.Core("hist", "c", ch, acct, contactID)
+func (k keys) histContact(ch, acct, ps string) string {
+	return k.Core("hist", "c", ch, acct, ps)
 }
-func (k keys) histPhone(hash string) string { return k.Core("hist", "p", hash) }
-func (k keys) histEmail(hash string) string { return k.Core("hist", "e", hash) }
+func (k keys) histPhone(ps string) string { return k.Core("hist", "p", ps) }
+func (k keys) histEmail(ps string) string { return k.Core("hist", "e", ps) }

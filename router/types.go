@@ -60,7 +60,7 @@ type Conversation struct {
 	PreChat     map[string]string `json:"prechat,omitempty"`     // answers to the pre-chat questions (question id -> answer)
 	Previous    []PreviousLead    `json:"previous,omitempty"`    // earlier conversations of the same contact, newest first
 
-	phoneHash, emailHash string // contact index keys of the phone and e-mail (see contacts.go)
+	contactHash, phoneHash, emailHash string // pseudonyms naming the contact indexes (see contacts.go)
 }
 
 // PreviousLead is an earlier conversation of the same contact (same channel account and

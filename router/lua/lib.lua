@@ -30,12 +30,13 @@ local function contact_key(prefix, ch, acct, id)
 end
 
 -- the contact indexes of a conversation from the prefix {P}:hist: (keys.histContact,
--- histPhone, histEmail): its channel contact, and the salted hashes of its phone and e-mail
--- (fields ph, eh of the conversation) where set
+-- histPhone, histEmail): its channel contact, and its phone and e-mail where set, each named
+-- by its pseudonym (conversation fields hc, ph, eh)
 local function hist_phone(prefix, ph) return prefix .. 'p:' .. ph end
 local function hist_email(prefix, eh) return prefix .. 'e:' .. eh end
-local function hist_keys(prefix, ch, acct, id, ph, eh)
-  local ks = {prefix .. 'c:' .. (ch or '') .. ':' .. (acct or '') .. ':' .. (id or '')}
+local function hist_keys(prefix, ch, acct, hc, ph, eh)
+  local ks = {}
+  if hc and hc ~= '' then ks[#ks + 1] = prefix .. 'c:' .. (ch or '') .. ':' .. (acct or '') .. ':' .. hc end
   if ph and ph ~= '' then ks[#ks + 1] = hist_phone(prefix, ph) end
   if eh and eh ~= '' then ks[#ks + 1] = hist_email(prefix, eh) end
   return ks
@@ -44,17 +45,17 @@ end
 -- how many conversations a contact index keeps (the newest)
 local HIST_MAX = 20
 
--- adds conversation cid to the contact index k; an index with an open conversation does not
--- expire
+-- adds conversation cid to the contact index k; an index with an open conversation has no TTL
 local function hist_add(k, cid, now)
   redis.call('ZADD', k, now, cid)
   redis.call('ZREMRANGEBYRANK', k, 0, -(HIST_MAX + 1))
   redis.call('PERSIST', k)
 end
 
--- conversation cid was closed: each of its contact indexes ks expires after the retention
--- (like the conversation) unless another conversation in it is still open; entries of
--- conversations already gone (expired) are dropped. convs is the prefix {P}:conv:.
+-- conversation cid was closed or erased: each of its contact indexes ks gets the backstop TTL
+-- of closed conversations (retention + 7 days, see retain) unless another conversation in it
+-- is still open; entries of conversations already gone are dropped. Retirement (retire.lua)
+-- removes each conversation from its indexes when its retention ends. convs is {P}:conv:.
 local function hist_retire(ks, convs, cid, retention)
   for _, k in ipairs(ks) do
     local open = false
@@ -68,7 +69,7 @@ local function hist_retire(ks, convs, cid, retention)
         end
       end
     end
-    if not open then redis.call('PEXPIRE', k, retention) end
+    if not open then redis.call('PEXPIRE', k, num(retention) + 7 * 86400000) end
   end
 end
 
@@ -99,4 +100,19 @@ local function requeue(ck, waiting, cid, mk)
   local f = redis.call('HMGET', ck, 'prio', 'first_in')
   redis.call('HSET', ck, 'state', 'waiting', 'offer_to', '', 'mgr', '')
   redis.call('ZADD', waiting, qscore(f[1], f[2]), cid)
+end
+
+-- queues the forget job of an erased or expired conversation (router/forget.go): the stream
+-- entries, dead letters and deferred sends that still carry its personal data are found by
+-- conversation id and by contact (channel, account, contact id)
+local function forget_job(forget, cid, ch, acct, contact, now)
+  redis.call('ZADD', forget, now, cjson.encode({c = tostring(cid), ch = ch or '', a = acct or '', k = contact or ''}))
+end
+
+-- a closed conversation cid is erased when retention ms have passed since now (retire.lua
+-- pops it from the expiry zset); its keys ks also get a Redis TTL 7 days longer, a backstop
+-- should no gateway run then (the stream copies are then left to trimming)
+local function retain(expiry, cid, ks, now, retention)
+  redis.call('ZADD', expiry, num(now) + num(retention), cid)
+  for _, k in ipairs(ks) do redis.call('PEXPIRE', k, num(retention) + 7 * 86400000) end
 end

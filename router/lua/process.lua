@@ -2,9 +2,10 @@
 -- KEYS[1] {P}:done:<inbound entry id>   KEYS[2] {P}:contact:<channel>:<acct>:<contact id>
 -- KEYS[3] {P}:seq   KEYS[4] {P}:waiting   KEYS[5] {P}:outbound   KEYS[6] {P}:events
 -- KEYS[7] {P}:conv: (prefix: the conversation id is read from KEYS[2] or drawn from KEYS[3])
--- KEYS[8] {P}:hist: (prefix of the contact indexes: the channel contact's, and those of the
---         phone and e-mail hashes in ARGV[25], ARGV[26])
--- KEYS[9..] {P}:mgr:<id> of the lead-managers on shift, in off_hours_when nobody_online mode
+-- KEYS[8] {P}:expiry (spam is closed at once: erased when the retention ends, see retire.lua)
+-- KEYS[9] {P}:hist: (prefix of the contact indexes, completed with the contact's pseudonym
+--         ARGV[37] and the phone and e-mail pseudonyms ARGV[25], ARGV[26])
+-- KEYS[10..] {P}:mgr:<id> of the lead-managers on shift, in off_hours_when nobody_online mode
 --         only: when none of them is online, the off-hours reply ARGV[28] goes out instead of ARGV[19]
 -- ARGV[1] now ms   ARGV[2] done-marker TTL ms
 -- ARGV[3] kind (message|edit|reaction|delete)   ARGV[4] channel   ARGV[5] account   ARGV[6] contact id
@@ -18,7 +19,7 @@
 -- ARGV[22] for an edit or a deletion: the channel id of the customer's original message ("" otherwise)
 -- ARGV[23] JSON object of the fields to set on the original's transcript line
 -- ARGV[24] comma-separated fields to remove from it (a deletion drops the content)
--- ARGV[25] salted hash of the phone (E.164) ("" = none)   ARGV[26] of the e-mail ("" = none)
+-- ARGV[25] pseudonym of the phone (E.164) ("" = none)   ARGV[26] of the e-mail ("" = none)
 -- ARGV[27] the qualification's explanation, a JSON list of lines ("" = none): kept on the lead card
 -- ARGV[28] nobody_online: the off-hours reply's outbound JSON ("" = none)   ARGV[29] its transcript line
 -- Pre-chat questions (router.prechat), "" ARGV[30] = none for this message:
@@ -28,7 +29,8 @@
 -- ARGV[32] outbound JSON with "__CID__", "__OID__" and "__TEXT__" (a JSON string) placeholders
 -- ARGV[33] transcript line JSON with the same placeholders
 -- ARGV[34] the message as an answer ("" = no text)   ARGV[35] the answer as an E.164 number ("" = not one)
--- ARGV[36] the salted hash of that number (its contact index under KEYS[8])
+-- ARGV[36] the pseudonym of that number (its contact index under KEYS[9])
+-- ARGV[37] pseudonym of the contact id (its contact index under KEYS[9])
 -- A new conversation gets the intro and the first question after the auto-reply; each later
 -- customer message answers the pending question (conversation field pcq, 1-based; 0 = done)
 -- and gets the next question or the thanks; an invalid phone is asked again once (pcr). The
@@ -38,7 +40,7 @@
 -- An edit or a deletion rewrites the original message's transcript line in place (found by
 -- id, newest first); an edit of a line no longer in the transcript is appended instead.
 local done, contact, seqk, waiting, outbound, events, convs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local hists = KEYS[8]
+local hists = KEYS[9]
 
 local now, kind = ARGV[1], ARGV[3]
 
@@ -114,7 +116,7 @@ if not cid then
   redis.call('HSET', c.conv, 'id', cid, 'ch', ARGV[4], 'acct', ARGV[5], 'contact', ARGV[6],
     'name', ARGV[9], 'phone', ARGV[10], 'email', ARGV[11], 'src', ARGV[12],
     'prio', ARGV[14], 'tags', ARGV[15], 'spam', ARGV[16], 'state', state,
-    'seq', 0, 'offers', 0, 'first_in', ARGV[17], 'last_in', now, 'created', now)
+    'seq', 0, 'offers', 0, 'first_in', ARGV[17], 'last_in', now, 'created', now, 'hc', ARGV[37])
   if ARGV[27] ~= '' then redis.call('HSET', c.card, 'why', ARGV[27]) end
   -- meta (consent, UTM, page URL...) is often longer than Redis' listpack value limit (64
   -- bytes); kept inside the hash it would turn the whole hash into a hashtable, about 3x
@@ -123,22 +125,19 @@ if not cid then
   push_log(c.log, ARGV[7], ARGV[8])
   if state == 'closed' then
     redis.call('HSET', c.conv, 'closed', now)
-    redis.call('PEXPIRE', c.conv, ARGV[21])
-    redis.call('PEXPIRE', c.log, ARGV[21])
-    redis.call('PEXPIRE', c.meta, ARGV[21])
-    redis.call('PEXPIRE', c.card, ARGV[21])
+    retain(KEYS[8], cid, {c.conv, c.log, c.meta, c.card}, now, ARGV[21])
     return {'ok', cid, 1, state, ''}
   end
   redis.call('SET', contact, cid)
   -- not a lead (spam) stays out of the contact indexes: it is no previous lead
   if ARGV[10] ~= '' and ARGV[25] ~= '' then redis.call('HSET', c.conv, 'ph', ARGV[25]) end
   if ARGV[11] ~= '' and ARGV[26] ~= '' then redis.call('HSET', c.conv, 'eh', ARGV[26]) end
-  for _, k in ipairs(hist_keys(hists, ARGV[4], ARGV[5], ARGV[6], ARGV[25], ARGV[26])) do hist_add(k, cid, now) end
+  for _, k in ipairs(hist_keys(hists, ARGV[4], ARGV[5], ARGV[37], ARGV[25], ARGV[26])) do hist_add(k, cid, now) end
   redis.call('ZADD', waiting, qscore(ARGV[14], ARGV[17]), cid)
   local reply, line = ARGV[19], ARGV[20]
-  if #KEYS > 8 then
+  if #KEYS > 9 then
     local online = false
-    for i = 9, #KEYS do
+    for i = 10, #KEYS do
       if redis.call('HGET', KEYS[i], 'online') == '1' then online = true break end
     end
     if not online then reply, line = ARGV[28], ARGV[29] end
