@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
 )
@@ -201,5 +202,47 @@ func TestContactIndexesFollowErasureAndRetention(t *testing.T) {
 	e.advance(retention + time.Second)
 	if ks := histKeys(); len(ks) != 0 {
 		t.Fatalf("contact indexes left after the last conversation was retired: %v", ks)
+	}
+}
+
+// Erasure and retirement leave none of the lead card's personal data (pre-chat answers, the
+// qualification explanation quoting the customer, the phone and e-mail behind the indexes).
+func TestLeadCardLeavesNoPersonalData(t *testing.T) {
+	for _, how := range []string{"erase", "retire"} {
+		t.Run(how, func(t *testing.T) {
+			e := newEnv(t, opts{cfg: router.Config{Retention: time.Hour, PreChat: router.PreChat{Channels: []string{channels.Telegram}}},
+				qualify:  &qualify.Config{Rules: []qualify.Rule{{Name: "sofa", Keywords: []string{"sofa"}}}},
+				managers: []router.Manager{{ID: "anna", Capacity: 2}, {ID: "sue", Role: router.RoleSupervisor, Capacity: 1}}})
+			e.online("anna")
+			in := channels.Inbound{Channel: channels.Telegram, Account: "shop", ContactID: "tg-contact-31337", Email: "Zinaida@Example.com"}
+			for i, text := range []string{"a zebrawood sofa please", "Zinaida", "zebrawood things", "+7 916 123-45-67"} {
+				in.MessageID, in.Text = "m"+itoa(i), text
+				e.ingestMsg(in)
+			}
+			c := e.conv(1)
+			if len(c.PreChat) != 3 || len(c.Explanation) != 1 || c.Phone != "+79161234567" {
+				t.Fatalf("lead card not filled: %+v", c)
+			}
+			needles := []string{"zebrawood", "Zinaida", "zinaida", "9161234567", "tg-contact-31337"}
+			if hits, err := redistest.Find(e.ctx, e.rdb, e.keys.Prefix, needles); err != nil || len(hits) == 0 {
+				t.Fatalf("the scan finds nothing before erasure: %v %v", hits, err)
+			}
+			if how == "erase" {
+				if err := e.r.Erase(e.ctx, 1, "sue"); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				e.closeConv(1, e.take(1))
+				e.advance(time.Hour + time.Second)
+			}
+			e.settle()
+			hits, err := redistest.Find(e.ctx, e.rdb, e.keys.Prefix, needles)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hits) > 0 {
+				t.Fatalf("personal data left after %s:\n%s", how, strings.Join(hits, "\n"))
+			}
+		})
 	}
 }
