@@ -101,7 +101,7 @@ type prechatArgs struct {
 	Line      string // transcript line JSON with the same placeholders
 	Answer    string // the message as an answer ("" = no text: not an answer)
 	Phone     string // the answer as an E.164 number ("" = not a valid number)
-	PhoneHash string // its salted hash (contact index)
+	PhoneHash string // its pseudonym (contact index)
 }
 
 // prechatFor decides whether the bot may ask questions in answer to in and prepares them.
