@@ -29,6 +29,7 @@ type PreChat struct {
 	Channels []string `yaml:"channels"`
 	// Questions in the order asked: name, interest, phone (default: all three). Their texts
 	// are the catalogue's customer.prechat.<question>; a text switched off ("-") skips it.
+	// The phone is not asked for when the lead has one (WhatsApp, a form with a phone).
 	Questions []string `yaml:"questions"`
 	// PhoneRegion is the region of phone answers written without a country code (default RU).
 	PhoneRegion string `yaml:"phone_region"`
@@ -96,7 +97,7 @@ func (p *PreChat) Validate() error {
 // no pre-chat for it).
 type prechatArgs struct {
 	Questions string // comma-separated, in order
-	Texts     string // JSON object: start (intro and first question), each question, phone_invalid, thanks
+	Texts     string // JSON object: intro, each question, phone_invalid, thanks
 	Out       string // outbound JSON with "__CID__", "__OID__" and "__TEXT__" placeholders
 	Line      string // transcript line JSON with the same placeholders
 	Answer    string // the message as an answer ("" = no text: not an answer)
@@ -148,10 +149,7 @@ func (a *inboundApplier) prechatTexts(in channels.Inbound) ([]string, map[string
 	if len(qs) == 0 {
 		return nil, nil
 	}
-	texts["start"] = texts[qs[0]]
-	if intro := a.cat.T(lang, "customer.prechat.intro"); intro != "" {
-		texts["start"] = intro + "\n\n" + texts[qs[0]]
-	}
+	texts["intro"] = a.cat.T(lang, "customer.prechat.intro")
 	texts["phone_invalid"] = a.cat.T(lang, "customer.prechat.phone_invalid")
 	texts["thanks"] = a.cat.T(lang, "customer.prechat.thanks")
 	return qs, texts

@@ -271,3 +271,21 @@ func TestPreChatQuestionQueuedBeforeAHumanReplyIsDropped(t *testing.T) {
 		t.Fatalf("the answer given before the reply is kept: %q", got)
 	}
 }
+
+// The phone is not asked for when the lead has one (a WhatsApp number).
+func TestPreChatSkipsTheKnownPhone(t *testing.T) {
+	e := newEnv(t, opts{cfg: router.Config{PreChat: router.PreChat{Channels: []string{channels.WhatsAppCloud},
+		Questions: []string{router.QuestionPhone, router.QuestionName, router.QuestionInterest}}}})
+	in := channels.Inbound{Channel: channels.WhatsAppCloud, Account: "1", ContactID: "79161234567", Phone: "+79161234567"}
+	for i, text := range []string{"hi", "Olga", "sofas"} {
+		in.MessageID, in.Text = "w"+itoa(i), text
+		e.ingestMsg(in)
+	}
+	want := []string{"auto_ack: " + ackText, "prechat: " + pcIntro + "\n\n" + pcName, "prechat: " + pcInterest, "prechat: " + pcThanks}
+	if diff := cmp.Diff(want, e.sentTo("79161234567")); diff != "" {
+		t.Fatalf("sent (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"name": "Olga", "interest": "sofas"}, e.conv(1).PreChat); diff != "" {
+		t.Fatalf("answers (-want +got):\n%s", diff)
+	}
+}

@@ -24,7 +24,7 @@
 -- ARGV[28] nobody_online: the off-hours reply's outbound JSON ("" = none)   ARGV[29] its transcript line
 -- Pre-chat questions (router.prechat), "" ARGV[30] = none for this message:
 -- ARGV[30] the questions, comma-separated, in order
--- ARGV[31] their texts, JSON object: start (intro + first question), one per question,
+-- ARGV[31] their texts, JSON object: intro (before the first question), one per question,
 --          phone_invalid, thanks ("" = send nothing)
 -- ARGV[32] outbound JSON with "__CID__", "__OID__" and "__TEXT__" (a JSON string) placeholders
 -- ARGV[33] transcript line JSON with the same placeholders
@@ -33,8 +33,9 @@
 -- ARGV[37] pseudonym of the contact id (its contact index under KEYS[9])
 -- A new conversation gets the intro and the first question after the auto-reply; each later
 -- customer message answers the pending question (conversation field pcq, 1-based; 0 = done)
--- and gets the next question or the thanks; an invalid phone is asked again once (pcr). The
--- answers go to the lead card (q:<question>). Questions stop once a human replied.
+-- and gets the next question or the thanks; an invalid phone is asked again once (pcr), and
+-- not at all when the lead has a phone. The answers go to the lead card (q:<question>).
+-- Questions stop once a human replied.
 -- returns {status, conversation id, created 1|0, state, manager}
 --   status: "ok" | "dup" (entry already applied) | "ignored" (reaction/edit/delete with no open conversation)
 -- An edit or a deletion rewrites the original message's transcript line in place (found by
@@ -44,9 +45,8 @@ local hists = KEYS[9]
 
 local now, kind = ARGV[1], ARGV[3]
 
--- queues pre-chat text key of the texts ARGV[31] to conversation c (keys) cid
-local function prechat_send(c, cid, key)
-  local text = cjson.decode(ARGV[31])[key]
+-- queues a pre-chat text to conversation c (keys) cid
+local function prechat_send(c, cid, text)
   if not text or text == '' then return end
   local oid = 'pc' .. redis.call('HINCRBY', c.conv, 'pc_n', 1)
   local enc = string.gsub(cjson.encode(text), '%%', '%%%%')
@@ -60,6 +60,36 @@ local function prechat_send(c, cid, key)
   push_log(c.log, fill(ARGV[33]), ARGV[8])
 end
 
+-- the pre-chat questions ARGV[30] and their texts ARGV[31]
+local function prechat_config()
+  local qs = {}
+  for q in string.gmatch(ARGV[30], '[^,]+') do qs[#qs + 1] = q end
+  return qs, cjson.decode(ARGV[31])
+end
+
+-- the index of the first question from i on worth asking: the phone is not asked when the
+-- lead has one (a WhatsApp number, a form's phone); nil when none is left
+local function prechat_next(c, qs, i)
+  while qs[i] == 'phone' do
+    local p = redis.call('HGET', c.conv, 'phone')
+    if not p or p == '' then break end
+    i = i + 1
+  end
+  if qs[i] then return i end
+  return nil
+end
+
+-- a new conversation c (keys) cid: the intro and the first question
+local function prechat_start(c, cid)
+  local qs, texts = prechat_config()
+  local i = prechat_next(c, qs, 1)
+  if not i then return end
+  redis.call('HSET', c.conv, 'pcq', i)
+  local text = texts[qs[i]]
+  if texts.intro and texts.intro ~= '' then text = texts.intro .. '\n\n' .. text end
+  prechat_send(c, cid, text)
+end
+
 -- the customer's message answers the pending pre-chat question of conversation c (keys) cid
 local function prechat_answer(c, cid)
   local p = redis.call('HMGET', c.conv, 'pcq', 'replied', 'pcr', 'phone')
@@ -69,8 +99,7 @@ local function prechat_answer(c, cid)
     redis.call('HSET', c.conv, 'pcq', 0)
     return
   end
-  local qs = {}
-  for q in string.gmatch(ARGV[30], '[^,]+') do qs[#qs + 1] = q end
+  local qs, texts = prechat_config()
   local q = qs[pcq]
   if not q then
     redis.call('HSET', c.conv, 'pcq', 0)
@@ -78,7 +107,7 @@ local function prechat_answer(c, cid)
   end
   if q == 'phone' and ARGV[35] == '' and p[3] ~= '1' then
     redis.call('HSET', c.conv, 'pcr', 1)
-    prechat_send(c, cid, 'phone_invalid')
+    prechat_send(c, cid, texts.phone_invalid)
     return
   end
   local v = ARGV[34]
@@ -88,12 +117,13 @@ local function prechat_answer(c, cid)
     redis.call('HSET', c.conv, 'phone', v, 'ph', ARGV[36])
     hist_add(hist_phone(hists, ARGV[36]), cid, now)
   end
-  if qs[pcq + 1] then
-    redis.call('HSET', c.conv, 'pcq', pcq + 1)
-    prechat_send(c, cid, qs[pcq + 1])
+  local i = prechat_next(c, qs, pcq + 1)
+  if i then
+    redis.call('HSET', c.conv, 'pcq', i)
+    prechat_send(c, cid, texts[qs[i]])
   else
     redis.call('HSET', c.conv, 'pcq', 0)
-    prechat_send(c, cid, 'thanks')
+    prechat_send(c, cid, texts.thanks)
   end
 end
 if not redis.call('SET', done, '1', 'NX', 'PX', ARGV[2]) then
@@ -146,10 +176,7 @@ if not cid then
     redis.call('XADD', outbound, '*', 'o', (string.gsub(reply, '__CID__', cid)))
     push_log(c.log, (string.gsub(line, '__CID__', cid)), ARGV[8])
   end
-  if ARGV[30] ~= '' then
-    redis.call('HSET', c.conv, 'pcq', 1)
-    prechat_send(c, cid, 'start')
-  end
+  if ARGV[30] ~= '' then prechat_start(c, cid) end
   return {'ok', cid, 1, state, ''}
 end
 local c = conv_keys(convs, cid)
