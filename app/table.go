@@ -4,6 +4,8 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
+	"github.com/lidorub/lidorub/channels/viber"
+	"github.com/lidorub/lidorub/channels/vk"
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
@@ -19,6 +21,8 @@ var table = []entry{
 	row(whatsappcloud.Name, func(c *config.Channels) *whatsappcloud.Config { return &c.WhatsAppCloud }, whatsappcloud.New),
 	row(telegram.Name, func(c *config.Channels) *telegram.Config { return &c.Telegram }, telegram.New),
 	row(whatsapp.Name, func(c *config.Channels) *whatsapp.Config { return &c.WhatsApp }, whatsapp.New),
+	row(viber.Name, func(c *config.Channels) *viber.Config { return &c.Viber }, viber.New),
+	row(vk.Name, func(c *config.Channels) *vk.Config { return &c.VK }, vk.New),
 }
 
 // ChannelNames are the names of every channel in the table, in table order.
