@@ -24,8 +24,9 @@ import (
 // Every step is decided in process.lua with the message it answers, so several gateway
 // processes never ask twice.
 type PreChat struct {
-	// Channels the questions are asked on: telegram, instagram, whatsapp, whatsappcloud.
-	// None (the default) switches pre-chat questions off.
+	// Channels the questions are asked on (names of channels: sections, e.g. telegram,
+	// instagram, whatsapp, whatsappcloud; not form, which cannot write to the customer). None
+	// (the default) switches pre-chat questions off. The config checks that each is a channel.
 	Channels []string `yaml:"channels"`
 	// Questions in the order asked: name, interest, phone (default: all three). Their texts
 	// are the catalogue's customer.prechat.<question>; a text switched off ("-") skips it.
@@ -42,11 +43,7 @@ const (
 	QuestionPhone    = "phone"
 )
 
-var (
-	prechatQuestions = []string{QuestionName, QuestionInterest, QuestionPhone}
-	// the channels whose bot can write to the customer (the web form has no sender)
-	prechatChannels = []string{channels.Telegram, channels.Instagram, channels.WhatsApp, channels.WhatsAppCloud}
-)
+var prechatQuestions = []string{QuestionName, QuestionInterest, QuestionPhone}
 
 // prechatWindow: questions answer only messages younger than this (Meta's messaging window).
 const prechatWindow = 24 * time.Hour
@@ -70,8 +67,8 @@ func (p *PreChat) Validate() error {
 		switch {
 		case ch == channels.Form:
 			errs.Add(fmt.Sprintf("channels[%d]", i), "the web form cannot write to the customer: no questions can be asked there")
-		case !slices.Contains(prechatChannels, ch):
-			errs.Add(fmt.Sprintf("channels[%d]", i), "must be one of %s (got %q)", strings.Join(prechatChannels, ", "), ch)
+		case !conf.ValidName(ch):
+			errs.Add(fmt.Sprintf("channels[%d]", i), "must be a channel name such as telegram (got %q)", ch)
 		case seen[ch]:
 			errs.Add(fmt.Sprintf("channels[%d]", i), "%s is listed twice", ch)
 		}

@@ -180,7 +180,8 @@ func TestPreChatConfigErrors(t *testing.T) {
 		want string
 	}{
 		{router.PreChat{Channels: []string{"form"}}, "prechat.channels[0]: the web form cannot write to the customer: no questions can be asked there"},
-		{router.PreChat{Channels: []string{"fax"}}, `prechat.channels[0]: must be one of telegram, instagram, whatsapp, whatsappcloud (got "fax")`},
+		{router.PreChat{Channels: []string{"Tele gram"}}, `prechat.channels[0]: must be a channel name such as telegram (got "Tele gram")`},
+		{router.PreChat{Channels: []string{"telegram", "telegram"}}, "prechat.channels[1]: telegram is listed twice"},
 		{router.PreChat{Channels: []string{"telegram"}, Questions: []string{"name", "age"}}, `prechat.questions[1]: must be one of name, interest, phone (got "age")`},
 		{router.PreChat{Channels: []string{"telegram"}, Questions: []string{"name", "name"}}, "prechat.questions[1]: name is asked twice"},
 		{router.PreChat{Channels: []string{"telegram"}, PhoneRegion: "XX"}, `prechat.phone_region: must be a two-letter region code such as RU or GB (got "XX")`},
