@@ -6,7 +6,10 @@
 //	PUT  /api/v1/managers/{id}/status             {"online": true|false}
 //	GET  /api/v1/managers/{id}                    presence, load, offers, conversations, queue length
 //	GET  /api/v1/managers/{id}/conversations      {"offers": [...], "conversations": [...]}
-//	GET  /api/v1/conversations/{id}               {"conversation": {...}, "transcript": [...]}
+//	GET  /api/v1/conversations/{id}               {"conversation": {...}, "transcript": [...]}; the
+//	                                              conversation has the lead card context: explanation
+//	                                              (matched qualification rules), prechat (answers),
+//	                                              previous (earlier leads of the same contact, newest first)
 //	POST /api/v1/conversations/{id}/accept        take an offer
 //	POST /api/v1/conversations/{id}/pass          decline an offer
 //	POST /api/v1/conversations/{id}/messages      {"text": "...", "attachments": [...]}: reply to the customer

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lidorub/lidorub/api"
@@ -887,5 +888,32 @@ func TestEraseIsForSupervisorsOnly(t *testing.T) {
 	}
 	if r := e.as(annaTok, "POST", path+"/messages", `{"text": "hello?"}`); r.status != http.StatusNotFound {
 		t.Fatalf("reply after erase: %s", r)
+	}
+}
+
+// A returning customer's lead card lists the earlier leads of the same contact.
+func TestConversationListsPreviousLeads(t *testing.T) {
+	e := newEnv(t)
+	e.online(annaTok, "anna")
+	e.customer(custContact, custName, custText)
+	first := e.offeredTo(annaTok, "anna")
+	e.action(annaTok, first, "accept", "")
+	e.action(annaTok, first, "qualify", `{"level": "warm"}`)
+	e.action(annaTok, first, "close", "")
+	e.clock.Advance(time.Hour)
+	e.customer(custContact, custName, "me again")
+	second := e.offeredTo(annaTok, "anna")
+	e.action(annaTok, second, "accept", "")
+
+	var body struct {
+		Conversation struct {
+			Previous []map[string]any `json:"previous"`
+		} `json:"conversation"`
+	}
+	e.ok(annaTok, "GET", "/api/v1/conversations/"+itoa(second), "", 200, &body)
+	want := []map[string]any{{"id": float64(first), "channel": "telegram", "state": "closed", "qualification": "warm",
+		"manager_id": "anna", "created_at": t0.Format(time.RFC3339), "closed_at": t0.Format(time.RFC3339)}}
+	if diff := cmp.Diff(want, body.Conversation.Previous); diff != "" {
+		t.Fatalf("previous (-want +got):\n%s", diff)
 	}
 }

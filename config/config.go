@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/calls"
 	"github.com/lidorub/lidorub/channels/email"
 	"github.com/lidorub/lidorub/channels/instagram"
@@ -179,8 +181,17 @@ func (c *Config) Validate() error {
 	errs.Merge("router", c.Router.Validate())
 	errs.Merge("managers", router.ValidateManagers(c.Managers))
 	errs.Merge("qualify", c.Qualify.Validate())
+	var channelNames []string
 	for _, s := range c.Channels.Sections() {
 		errs.Merge("channels."+s.Key, s.Config.Validate())
+		if s.Key != channels.Form {
+			channelNames = append(channelNames, s.Key)
+		}
+	}
+	for i, ch := range c.Router.PreChat.Channels {
+		if ch != channels.Form && !slices.Contains(channelNames, ch) {
+			errs.Add(fmt.Sprintf("router.prechat.channels[%d]", i), "must be one of %s (got %q)", strings.Join(channelNames, ", "), ch)
+		}
 	}
 	if tg := c.Channels.Telegram; tg.Enabled && tg.Staff.Token != "" {
 		n := 0

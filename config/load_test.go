@@ -145,6 +145,7 @@ func TestParseGood(t *testing.T) {
 			MaxOffers: 4, Escalation: router.Escalation{Managers: []string{"vera"}, TelegramChatID: -1001234567890},
 			TranscriptLimit: 500, Retention: 30 * 24 * time.Hour, Workers: 8, TimerInterval: 100 * time.Millisecond,
 			ReclaimIdle: time.Minute, MaxDeliveries: 7, SendRetries: 2,
+			OffHoursWhen: router.OffHoursSchedule, PreChat: router.PreChat{PhoneRegion: "RU"},
 		},
 		Managers: []router.Manager{
 			{ID: "anna", Name: "Anna Petrova", Role: "lead", TelegramID: 111111, Token: "anna-token-0123456789",

@@ -41,6 +41,16 @@ type Config struct {
 	// SendRetries: temporary send failures are retried this many times with backoff before the
 	// entry is left for redelivery.
 	SendRetries int `yaml:"send_retries"`
+	// OffHoursWhen: when a new conversation gets the off-hours text instead of the
+	// acknowledgement: schedule (no lead-manager on shift; default) or nobody_online (no
+	// lead-manager on shift, or none of those on shift is online).
+	OffHoursWhen string `yaml:"off_hours_when"`
+	// TimeZone: the company's IANA time zone, in which the off-hours text gives the expected
+	// answer time when the customer's zone is unknown. Empty: the zone of the shift that
+	// starts next.
+	TimeZone string `yaml:"time_zone"`
+	// PreChat: questions the bot asks a waiting lead (off unless channels are listed).
+	PreChat PreChat `yaml:"prechat"`
 }
 
 // Escalation names the people told about escalations.
@@ -64,6 +74,8 @@ func (c *Config) Defaults() {
 	conf.Default(&c.ReclaimIdle, 30*time.Second)
 	conf.Default(&c.MaxDeliveries, 5)
 	conf.Default(&c.SendRetries, 3)
+	conf.Default(&c.OffHoursWhen, OffHoursSchedule)
+	c.PreChat.Defaults()
 }
 
 // Validate checks the section; paths are relative to "router".
@@ -98,6 +110,15 @@ func (c *Config) Validate() error {
 	}
 	if c.SendRetries < 0 {
 		errs.Add("send_retries", "must not be negative")
+	}
+	if c.OffHoursWhen != OffHoursSchedule && c.OffHoursWhen != OffHoursNobodyOnline {
+		errs.Add("off_hours_when", "must be schedule or nobody_online (got %q)", c.OffHoursWhen)
+	}
+	errs.Merge("prechat", c.PreChat.Validate())
+	if c.TimeZone != "" {
+		if _, err := time.LoadLocation(c.TimeZone); err != nil {
+			errs.Add("time_zone", "unknown time zone %q", c.TimeZone)
+		}
 	}
 	return errs.Err()
 }

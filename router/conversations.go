@@ -14,6 +14,7 @@ func (b *base) conversation(ctx context.Context, convID int64) (*Conversation, e
 	pipe := b.rdb.Pipeline()
 	hc := pipe.HGetAll(ctx, b.keys.conv(convID))
 	mc := pipe.Get(ctx, b.keys.meta(convID))
+	cc := pipe.HGetAll(ctx, b.keys.card(convID))
 	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
 		return nil, err
 	}
@@ -27,7 +28,25 @@ func (b *base) conversation(ctx context.Context, convID int64) (*Conversation, e
 	if m := mc.Val(); m != "" {
 		h["meta"] = m // older conversations keep it in the hash
 	}
-	return decodeConversation(h), nil
+	c := decodeConversation(h)
+	decodeCard(c, cc.Val())
+	return c, nil
+}
+
+// decodeCard fills the lead card context kept in {P}:conv:<id>:card: the qualification's
+// explanation (why) and the pre-chat answers (q:<question>).
+func decodeCard(c *Conversation, card map[string]string) {
+	for k, v := range card {
+		if q, ok := strings.CutPrefix(k, "q:"); ok {
+			if c.PreChat == nil {
+				c.PreChat = map[string]string{}
+			}
+			c.PreChat[q] = v
+		}
+	}
+	if w := card["why"]; w != "" {
+		_ = json.Unmarshal([]byte(w), &c.Explanation)
+	}
 }
 
 // conversations reads the conversations whose ids are the keys of convs in one pipelined
@@ -37,10 +56,11 @@ func (b *base) conversations(ctx context.Context, convs map[int64]*Conversation)
 	type pair struct {
 		h *redis.MapStringStringCmd
 		m *redis.StringCmd
+		c *redis.MapStringStringCmd
 	}
 	cmds := make(map[int64]pair, len(convs))
 	for id := range convs {
-		cmds[id] = pair{pipe.HGetAll(ctx, b.keys.conv(id)), pipe.Get(ctx, b.keys.meta(id))}
+		cmds[id] = pair{pipe.HGetAll(ctx, b.keys.conv(id)), pipe.Get(ctx, b.keys.meta(id)), pipe.HGetAll(ctx, b.keys.card(id))}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
 		return err
@@ -57,6 +77,7 @@ func (b *base) conversations(ctx context.Context, convs map[int64]*Conversation)
 			h["meta"] = m
 		}
 		convs[id] = decodeConversation(h)
+		decodeCard(convs[id], p.c.Val())
 	}
 	return nil
 }
@@ -72,6 +93,7 @@ func decodeConversation(h map[string]string) *Conversation {
 		FirstInboundAt: fromMS(i64("first_in")), LastInboundAt: fromMS(i64("last_in")),
 		FirstOfferAt: fromMS(i64("first_offer")), OfferedAt: fromMS(i64("offered")),
 		AcceptedAt: fromMS(i64("accepted")), FirstReplyAt: fromMS(i64("first_reply")), ClosedAt: fromMS(i64("closed")),
+		contactHash: h["hc"], phoneHash: h["ph"], emailHash: h["eh"],
 	}
 	if c.State == StateWaiting || c.State == StateClosed {
 		c.OfferTo = ""

@@ -80,7 +80,7 @@ func (d *desk) Erase(ctx context.Context, convID int64, managerID string) error 
 	if d.Role(managerID) != RoleSupervisor {
 		return fmt.Errorf("%w: only a supervisor can erase a conversation", ErrForbidden)
 	}
-	a := eraseArgs{Now: ms(d.clock.Now()), Conv: convID}
+	a := eraseArgs{Now: ms(d.clock.Now()), Conv: convID, Retention: d.cfg.Retention.Milliseconds()}
 	status, err := eraseScript.Run(ctx, d.rdb, d.keys.eraseKeys(convID), a.argv()...).Text()
 	if err != nil {
 		return fmt.Errorf("erase: %w", err)

@@ -7,9 +7,17 @@ import (
 	"strconv"
 )
 
-// Conversation reads one conversation.
+// Conversation reads one conversation with its lead card context: the qualification's
+// explanation, the pre-chat answers and the earlier conversations of the same contact.
 func (d *desk) Conversation(ctx context.Context, convID int64) (*Conversation, error) {
-	return d.conversation(ctx, convID)
+	c, err := d.conversation(ctx, convID)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.fillPrevious(ctx, []*Conversation{c}); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Transcript returns the last limit messages (all kept ones if limit <= 0).

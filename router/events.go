@@ -49,6 +49,18 @@ func (d *eventDispatcher) handleEvents(ctx context.Context, entries []store.Entr
 	if len(convs) > 0 {
 		loadErr = d.conversations(ctx, convs)
 	}
+	if loadErr == nil {
+		// an offer shows the earlier leads of a returning contact
+		var offered []*Conversation
+		seen := map[int64]bool{}
+		for _, ev := range evs {
+			if c := convs[ev.ConversationID]; ev.Type == EventOffer && c != nil && !seen[c.ID] {
+				seen[c.ID] = true
+				offered = append(offered, c)
+			}
+		}
+		loadErr = d.fillPrevious(ctx, offered)
+	}
 	for i := range evs {
 		if evs[i].ConversationID > 0 && loadErr != nil {
 			errs[i] = loadErr

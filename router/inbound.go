@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/store"
 )
@@ -26,6 +27,8 @@ type inboundApplier struct {
 	senders  *senders
 	offers   *offerer
 	statuses *sendWorker // delivery statuses of outbound messages
+	cat      *locale.Catalogue
+	zone     *time.Location // router.time_zone (nil: the zone of the next shift)
 }
 
 func (a *inboundApplier) consumer(instance, suffix string) *store.Consumer {
@@ -137,34 +140,69 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 		b, _ := json.Marshal(in.Meta)
 		meta = string(b)
 	}
-	// The automatic acknowledgement, sent with the creation of a new conversation.
-	ackKind, ackOut, ackLine := "", "", ""
+	// The automatic acknowledgement, sent with the creation of a new conversation, or the
+	// off-hours text when nobody can answer.
+	var ack autoReply
+	var online []string // nobody_online: presence keys of the managers on shift
 	// No automatic reply to a comment lead: the one private reply Instagram allows per
 	// comment belongs to the manager's first answer.
-	if a.senders.get(in.Channel) != nil && !q.Spam && !in.NoAutoReply {
-		text := tplText(a.tpl.AutoAck)
-		ackKind = "auto_ack"
-		if !a.team.anyOnShift(now) {
-			ackKind, text = "off_hours", tplText(a.tpl.OffHours)
-		}
-		if text != "" {
-			out := channels.Outbound{ID: "c__CID__-" + ackKind, ConversationID: "__CID__", Channel: in.Channel,
-				Account: in.Account, ContactID: in.ContactID, Kind: ackKind, Text: text, Meta: in.Meta, CreatedAt: now}
-			b, _ := json.Marshal(out)
-			l, _ := json.Marshal(Message{Dir: "out", Kind: ackKind, Text: text, ID: out.ID, At: now})
-			ackOut, ackLine = string(b), string(l)
-		} else {
-			ackKind = ""
+	if in.Kind == channels.KindMessage && a.senders.get(in.Channel) != nil && !q.Spam && !in.NoAutoReply {
+		cands := a.team.onShift(now)
+		switch {
+		case len(cands) == 0:
+			ack.kind, ack.out, ack.line = autoReplyJSON(in, "off_hours", a.offHoursText(in, now), now)
+		default:
+			ack.kind, ack.out, ack.line = autoReplyJSON(in, "auto_ack", tplText(a.tpl.AutoAck), now)
+			if a.cfg.OffHoursWhen == OffHoursNobodyOnline {
+				_, ack.altOut, ack.altLine = autoReplyJSON(in, "off_hours", a.offHoursText(in, now), now)
+				for _, c := range cands {
+					online = append(online, a.keys.mgr(c.ID))
+				}
+			}
 		}
 	}
 	origID, patch, unset := rewriteOf(in)
-	return pendingMessage{in: in, spam: q.Spam, keys: a.keys.processKeys(entryID, in.Channel, in.Account, in.ContactID),
+	var hc, ph, eh, why string
+	if kind == channels.KindMessage {
+		hc, ph, eh = a.keys.contactPseudonym(in.ContactID), a.keys.phonePseudonym(in.Phone), a.keys.emailPseudonym(in.Email)
+		if lines := q.Explanation.Lines(); len(lines) > 0 {
+			b, _ := json.Marshal(lines)
+			why = string(b)
+		}
+	}
+	pc, _ := a.prechatFor(in, q.Spam, firstIn, now)
+	if pc.Phone != "" {
+		pc.PhoneHash = a.keys.phonePseudonym(pc.Phone)
+	}
+	return pendingMessage{in: in, spam: q.Spam, keys: a.keys.processKeys(entryID, in.Channel, in.Account, in.ContactID, online),
 		args: processArgs{Now: ms(now), DoneTTL: doneTTL.Milliseconds(), Kind: kind, Channel: in.Channel,
 			Account: in.Account, ContactID: in.ContactID, Line: string(line), Limit: a.cfg.TranscriptLimit,
 			Name: in.DisplayName, Phone: in.Phone, Email: in.Email, Source: in.Source, Meta: meta,
 			Priority: min(max(q.Priority+in.PriorityBoost, 0), 9), Tags: strings.Join(q.Tags, ","), Spam: q.Spam, FirstIn: ms(firstIn),
-			AckKind: ackKind, AckOut: ackOut, AckLine: ackLine, Retention: a.cfg.Retention.Milliseconds(),
-			OrigID: origID, Patch: patch, Unset: unset}}, nil
+			AckKind: ack.kind, AckOut: ack.out, AckLine: ack.line, Retention: a.cfg.Retention.Milliseconds(),
+			OrigID: origID, Patch: patch, Unset: unset, PhoneHash: ph, EmailHash: eh, Why: why,
+			OffOut: ack.altOut, OffLine: ack.altLine, PreChat: pc, ContactHash: hc}}, nil
+}
+
+// autoReply is the automatic reply to a new conversation: kind, outbound JSON and transcript
+// line with "__CID__" placeholders ("" = none); in nobody_online mode with managers on
+// shift also the off-hours alternative, which process.lua sends instead when none of them
+// is online.
+type autoReply struct {
+	kind, out, line string
+	altOut, altLine string
+}
+
+// autoReplyJSON builds an automatic reply's outbound and transcript line ("" for an empty text).
+func autoReplyJSON(in channels.Inbound, kind, text string, now time.Time) (string, string, string) {
+	if text == "" {
+		return "", "", ""
+	}
+	out := channels.Outbound{ID: "c__CID__-" + kind, ConversationID: "__CID__", Channel: in.Channel,
+		Account: in.Account, ContactID: in.ContactID, Kind: kind, Text: text, Meta: in.Meta, CreatedAt: now}
+	b, _ := json.Marshal(out)
+	l, _ := json.Marshal(Message{Dir: "out", Kind: kind, Text: text, ID: out.ID, At: now})
+	return kind, string(b), string(l)
 }
 
 // rewriteOf says how an edit or a deletion changes the customer's original message in the

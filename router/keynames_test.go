@@ -10,14 +10,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
 )
 
 // TestKeyNamesDoNotChange walks a conversation through every script (offer, pass, accept,
-// reply, delivery status, lapse, close) and lists the Redis keys left behind: renaming a
-// key would orphan the data of a running installation, so a change here needs a migration note.
+// reply, delivery status, lapse, close; a qualification rule, a phone and pre-chat questions)
+// and lists the Redis keys left behind: renaming a key would orphan the data of a running
+// installation, so a change here needs a migration note.
 func TestKeyNamesDoNotChange(t *testing.T) {
-	e := newEnv(t, opts{cfg: router.Config{OfferTimeout: 30 * time.Second, MaxOffers: 5}})
+	e := newEnv(t, opts{cfg: router.Config{OfferTimeout: 30 * time.Second, MaxOffers: 5,
+		PreChat: router.PreChat{Channels: []string{channels.Telegram}}},
+		qualify: &qualify.Config{Rules: []qualify.Rule{{Name: "second", Keywords: []string{"second"}, Tags: []string{"x"}}}}})
 	e.online("anna", "boris")
 	e.inbound("c1", "hi")
 	first := e.conv(1).OfferTo
@@ -36,7 +40,7 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 	e.ingestMsg(channels.Inbound{Channel: channels.Telegram, Account: "shop", MessageID: "st-1", Kind: channels.KindStatus,
 		Meta: map[string]string{"ref": "tg-" + e.sender.last().ID, "status": "read"}})
 	e.ingestMsg(channels.Inbound{Channel: channels.Telegram, Account: "shop", MessageID: "c2-1", ContactID: "c2",
-		Text: "second lead", Meta: map[string]string{"utm_source": "ads"}})
+		Text: "second lead", Phone: "+79161234567", Meta: map[string]string{"utm_source": "ads"}})
 	e.advance(31 * time.Second) // the offer of c2 lapses and is offered again
 	if err := e.r.Close(e.ctx, 1, second); err != nil {
 		t.Fatal(err)
@@ -64,7 +68,9 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 	got = slices.Compact(got)
 	// Deliberate changes (issue 10, erasure): the message id in dedupe and outref keys is a
 	// salted pseudonym (a Telegram id holds the chat id); {P}:expiry holds closed conversations
-	// until their retention ends (conversation 1 is closed). Upgrading forgets the dedupe
+	// until their retention ends (conversation 1 is closed). Issue 11: {P}:conv:<id>:card (the
+	// lead card: qualification explanation, pre-chat answers) and the contact indexes
+	// {P}:hist:c|p|e:... (by pseudonyms of the contact, phone, e-mail). Upgrading forgets the dedupe
 	// markers and delivery references of the last 7-8 days: a webhook redelivered across the
 	// upgrade is taken once more, and a status of a message sent before it is not matched.
 	want := []string{
@@ -74,6 +80,7 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		"{P}:conv:1",
 		"{P}:conv:1:log",
 		"{P}:conv:2",
+		"{P}:conv:2:card",
 		"{P}:conv:2:lapsed",
 		"{P}:conv:2:log",
 		"{P}:conv:2:meta",
@@ -81,12 +88,16 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		"{P}:events",
 		"{P}:expiry",
 		"{P}:fired",
+		"{P}:hist:c:telegram:shop:<ps>",
+		"{P}:hist:p:<ps>",
 		"{P}:mgr:M1",
 		"{P}:mgr:M2",
 		"{P}:mgr:M2:convs",
 		"{P}:out:c1-auto_ack",
+		"{P}:out:c1-pc1",
 		"{P}:out:c1-r1",
 		"{P}:out:c2-auto_ack",
+		"{P}:out:c2-pc1",
 		"{P}:outbound",
 		"{P}:outref:telegram:shop:<ps>",
 		"{P}:rr",

@@ -13,7 +13,13 @@ import (
 //	{P}:conv:<id>:log               list: transcript, JSON lines, capped at router.transcript_limit
 //	{P}:conv:<id>:meta              string: the channel's meta of the first message (JSON), kept out of the hash
 //	{P}:conv:<id>:lapsed            set: managers who let the current round's offers lapse
+//	{P}:conv:<id>:card              hash: lead card context: why (qualification explanation, JSON
+//	                                list), q:<question> (pre-chat answers)
 //	{P}:contact:<ch>:<acct>:<id>    string: the open conversation of a contact
+//	{P}:hist:c:<ch>:<acct>:<ps>     zset: a contact's conversations on one channel account, score = created ms;
+//	                                <ps> = Pseudonym(contact id) (conversation field hc)
+//	{P}:hist:p:<ps>                 zset: the conversations with one phone number, <ps> = Pseudonym("phone:"+E.164) (field ph)
+//	{P}:hist:e:<ps>                 zset: the conversations with one e-mail address, <ps> = Pseudonym("email:"+lower-cased) (field eh)
 //	{P}:waiting                     zset: queue, score = (9-priority)*1e13 + first inbound ms
 //	{P}:mgr:<id>                    hash: online, since, load (offered+assigned), last_offer
 //	{P}:mgr:<id>:convs              zset: the manager's offered and assigned conversations
@@ -54,6 +60,7 @@ func (k keys) conv(c int64) string        { return k.Core("conv", i64s(c)) }
 func (k keys) log(c int64) string         { return k.Core("conv", i64s(c), "log") }
 func (k keys) meta(c int64) string        { return k.Core("conv", i64s(c), "meta") }
 func (k keys) lapsed(c int64) string      { return k.Core("conv", i64s(c), "lapsed") }
+func (k keys) card(c int64) string        { return k.Core("conv", i64s(c), "card") }
 func (k keys) convPrefix() string         { return k.Core("conv", "") }
 func (k keys) mgr(m string) string        { return k.Core("mgr", m) }
 func (k keys) mgrConvs(m string) string   { return k.Core("mgr", m, "convs") }
@@ -69,3 +76,11 @@ func (k keys) outref(ch, acct, msgID string) string {
 
 // doneCall marks a phone call's contact applied (call.lua runs after process.lua for one entry).
 func (k keys) doneCall(entryID string) string { return k.Core("done", entryID, "call") }
+
+// The contact indexes take pseudonyms (see contacts.go), never the contact id, phone or e-mail.
+func (k keys) histPrefix() string { return k.Core("hist", "") }
+func (k keys) histContact(ch, acct, ps string) string {
+	return k.Core("hist", "c", ch, acct, ps)
+}
+func (k keys) histPhone(ps string) string { return k.Core("hist", "p", ps) }
+func (k keys) histEmail(ps string) string { return k.Core("hist", "e", ps) }

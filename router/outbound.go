@@ -69,6 +69,14 @@ func (s *sendWorker) handleOutbound(ctx context.Context, e store.Entry) error {
 	} else if err != nil && !isNil(err) {
 		return err
 	}
+	if out.Kind == "prechat" {
+		// a pre-chat question queued just before a human answered is not sent after the answer
+		if r, err := s.rdb.HGet(ctx, s.keys.conv(cid), "replied").Result(); err == nil && r == "1" {
+			return nil
+		} else if err != nil && !isNil(err) {
+			return err
+		}
+	}
 	snd := s.senders.get(out.Channel)
 	if snd == nil {
 		if out.Human() {

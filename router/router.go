@@ -17,6 +17,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/store"
@@ -32,6 +33,7 @@ type Deps struct {
 	Qualifier qualify.Qualifier                          // nil: everything priority 0, no tags
 	Instance  string                                     // consumer name prefix, unique per process
 	Sleep     func(context.Context, time.Duration) error // send backoff; nil = real sleep
+	Locale    *locale.Catalogue                          // texts to customers; nil = the built-in catalogue (English)
 }
 
 // Router is the conversation engine: a facade that composes components with one job each
@@ -90,12 +92,23 @@ func New(cfg Config, managers []Manager, tpl Templates, d Deps) (*Router, error)
 	if d.Sleep == nil {
 		d.Sleep = sleepCtx
 	}
+	if d.Locale == nil {
+		cat, err := locale.New(locale.EN, nil)
+		if err != nil {
+			return nil, fmt.Errorf("router: built-in texts: %w", err)
+		}
+		d.Locale = cat
+	}
+	var zone *time.Location
+	if cfg.TimeZone != "" {
+		zone, _ = time.LoadLocation(cfg.TimeZone) // validated
+	}
 	b := &base{cfg: cfg, rdb: d.Redis, keys: newKeys(d.Keys), clock: d.Clock, log: d.Log, m: d.Metrics}
 	r := &Router{b: b, team: newTeam(ms), senders: &senders{}, instance: d.Instance}
 	r.offers = &offerer{base: b, team: r.team}
 	r.sender = &sendWorker{base: b, senders: r.senders, sleep: d.Sleep}
 	r.inbound = &inboundApplier{base: b, team: r.team, tpl: tpl, q: d.Qualifier, senders: r.senders,
-		offers: r.offers, statuses: r.sender}
+		offers: r.offers, statuses: r.sender, cat: d.Locale, zone: zone}
 	r.timers = &timerWorker{base: b, offers: r.offers}
 	r.events = &eventDispatcher{base: b}
 	r.sweeper = &sweeper{base: b}

@@ -90,7 +90,7 @@ var closeScript = script("close")
 
 func (k keys) closeKeys(conv int64, mgr string) []string {
 	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.mgr(mgr), k.mgrConvs(mgr),
-		k.timers(), k.outbound(), k.events(), k.contactPrefix(), k.expiry()}
+		k.timers(), k.outbound(), k.events(), k.contactPrefix(), k.expiry(), k.card(conv), k.histPrefix(), k.convPrefix()}
 }
 
 type closeArgs struct {
@@ -112,12 +112,13 @@ var eraseScript = script("erase")
 
 func (k keys) eraseKeys(conv int64) []string {
 	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(),
-		k.mgrPrefix(), k.contactPrefix(), k.expiry(), k.forget()}
+		k.mgrPrefix(), k.contactPrefix(), k.expiry(), k.forget(), k.card(conv), k.histPrefix(), k.convPrefix()}
 }
 
 type eraseArgs struct {
-	Now  int64 // ms
-	Conv int64
+	Now       int64 // ms
+	Conv      int64
+	Retention int64 // ms
 }
 
-func (a eraseArgs) argv() []any { return []any{a.Now, a.Conv} }
+func (a eraseArgs) argv() []any { return []any{a.Now, a.Conv, a.Retention} }

@@ -6,42 +6,53 @@ package router
 // process.lua: applies one inbound customer item to its conversation.
 var processScript = script("process")
 
-func (k keys) processKeys(entryID, ch, acct, contactID string) []string {
-	return []string{k.done(entryID), k.contact(ch, acct, contactID), k.seq(), k.waiting(), k.outbound(), k.events(),
-		k.convPrefix(), k.expiry()}
+// processKeys: online are the presence keys (keys.mgr) of the lead-managers on shift in
+// nobody_online mode (nil otherwise).
+func (k keys) processKeys(entryID, ch, acct, contactID string, online []string) []string {
+	return append([]string{k.done(entryID), k.contact(ch, acct, contactID), k.seq(), k.waiting(), k.outbound(), k.events(),
+		k.convPrefix(), k.expiry(), k.histPrefix()}, online...)
 }
 
 type processArgs struct {
-	Now       int64 // ms
-	DoneTTL   int64 // ms
-	Kind      string
-	Channel   string
-	Account   string
-	ContactID string
-	Line      string // transcript line JSON
-	Limit     int    // transcript limit
-	Name      string
-	Phone     string
-	Email     string
-	Source    string
-	Meta      string // JSON, "" = none
-	Priority  int
-	Tags      string // comma-separated
-	Spam      bool
-	FirstIn   int64  // ms
-	AckKind   string // "" = no automatic reply
-	AckOut    string // its outbound JSON with "__CID__" placeholders
-	AckLine   string // its transcript line JSON
-	Retention int64  // ms
-	OrigID    string // edit/delete: the channel id of the original message ("" otherwise)
-	Patch     string // edit/delete: JSON fields to set on the original's transcript line
-	Unset     string // edit/delete: comma-separated fields to remove from it
+	Now         int64 // ms
+	DoneTTL     int64 // ms
+	Kind        string
+	Channel     string
+	Account     string
+	ContactID   string
+	Line        string // transcript line JSON
+	Limit       int    // transcript limit
+	Name        string
+	Phone       string
+	Email       string
+	Source      string
+	Meta        string // JSON, "" = none
+	Priority    int
+	Tags        string // comma-separated
+	Spam        bool
+	FirstIn     int64  // ms
+	AckKind     string // "" = no automatic reply
+	AckOut      string // its outbound JSON with "__CID__" placeholders
+	AckLine     string // its transcript line JSON
+	Retention   int64  // ms
+	OrigID      string // edit/delete: the channel id of the original message ("" otherwise)
+	Patch       string // edit/delete: JSON fields to set on the original's transcript line
+	Unset       string // edit/delete: comma-separated fields to remove from it
+	PhoneHash   string // pseudonym of the E.164 phone ("" = none)
+	EmailHash   string // pseudonym of the lower-cased e-mail ("" = none)
+	Why         string // qualification explanation, JSON list of lines ("" = none)
+	OffOut      string // nobody_online: the off-hours reply's outbound JSON, sent instead of AckOut when nobody on shift is online
+	OffLine     string // its transcript line
+	PreChat     prechatArgs
+	ContactHash string // pseudonym of the contact id (its contact index)
 }
 
 func (a processArgs) argv() []any {
 	return []any{a.Now, a.DoneTTL, a.Kind, a.Channel, a.Account, a.ContactID, a.Line, a.Limit,
 		a.Name, a.Phone, a.Email, a.Source, a.Meta, a.Priority, a.Tags, flag(a.Spam), a.FirstIn,
-		a.AckKind, a.AckOut, a.AckLine, a.Retention, a.OrigID, a.Patch, a.Unset}
+		a.AckKind, a.AckOut, a.AckLine, a.Retention, a.OrigID, a.Patch, a.Unset, a.PhoneHash, a.EmailHash, a.Why, a.OffOut, a.OffLine,
+		a.PreChat.Questions, a.PreChat.Texts, a.PreChat.Out, a.PreChat.Line, a.PreChat.Answer, a.PreChat.Phone, a.PreChat.PhoneHash,
+		a.ContactHash}
 }
 
 // assign.lua: offers waiting conversations to free lead-managers.
@@ -174,7 +185,9 @@ func (a callArgs) argv() []any {
 // retire.lua: erases closed conversations whose retention ran out.
 var retireScript = script("retire")
 
-func (k keys) retireKeys() []string { return []string{k.expiry(), k.forget(), k.convPrefix()} }
+func (k keys) retireKeys() []string {
+	return []string{k.expiry(), k.forget(), k.convPrefix(), k.histPrefix()}
+}
 
 type retireArgs struct {
 	Now   int64 // ms

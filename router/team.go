@@ -47,16 +47,6 @@ func (t *team) onShift(now time.Time) []candidate {
 	return cs
 }
 
-// anyOnShift reports whether some lead-manager works at now (else the off-hours template is used).
-func (t *team) anyOnShift(now time.Time) bool {
-	for i := range t.managers {
-		if t.managers[i].Role == RoleLead && t.managers[i].OnShift(now) {
-			return true
-		}
-	}
-	return false
-}
-
 // senders are the channels' senders, registered before Run.
 type senders struct {
 	mu sync.RWMutex

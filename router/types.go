@@ -59,6 +59,8 @@ type Conversation struct {
 	Explanation []string          `json:"explanation,omitempty"` // why qualification decided as it did, one sentence per matched rule
 	PreChat     map[string]string `json:"prechat,omitempty"`     // answers to the pre-chat questions (question id -> answer)
 	Previous    []PreviousLead    `json:"previous,omitempty"`    // earlier conversations of the same contact, newest first
+
+	contactHash, phoneHash, emailHash string // pseudonyms naming the contact indexes (see contacts.go)
 }
 
 // PreviousLead is an earlier conversation of the same contact (same channel account and

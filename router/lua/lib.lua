@@ -13,10 +13,10 @@ local function qscore(prio, first_in)
   return (9 - num(prio)) * 1e13 + num(first_in)
 end
 
--- a conversation's keys from the prefix {P}:conv: (keys.conv, log, meta, lapsed)
+-- a conversation's keys from the prefix {P}:conv: (keys.conv, log, meta, lapsed, card)
 local function conv_keys(prefix, cid)
   local ck = prefix .. cid
-  return {conv = ck, log = ck .. ':log', meta = ck .. ':meta', lapsed = ck .. ':lapsed'}
+  return {conv = ck, log = ck .. ':log', meta = ck .. ':meta', lapsed = ck .. ':lapsed', card = ck .. ':card'}
 end
 
 -- a manager's keys from the prefix {P}:mgr: (keys.mgr, mgrConvs)
@@ -27,6 +27,50 @@ end
 -- a contact's open-conversation pointer from the prefix {P}:contact: (keys.contact)
 local function contact_key(prefix, ch, acct, id)
   return prefix .. (ch or '') .. ':' .. (acct or '') .. ':' .. (id or '')
+end
+
+-- the contact indexes of a conversation from the prefix {P}:hist: (keys.histContact,
+-- histPhone, histEmail): its channel contact, and its phone and e-mail where set, each named
+-- by its pseudonym (conversation fields hc, ph, eh)
+local function hist_phone(prefix, ph) return prefix .. 'p:' .. ph end
+local function hist_email(prefix, eh) return prefix .. 'e:' .. eh end
+local function hist_keys(prefix, ch, acct, hc, ph, eh)
+  local ks = {}
+  if hc and hc ~= '' then ks[#ks + 1] = prefix .. 'c:' .. (ch or '') .. ':' .. (acct or '') .. ':' .. hc end
+  if ph and ph ~= '' then ks[#ks + 1] = hist_phone(prefix, ph) end
+  if eh and eh ~= '' then ks[#ks + 1] = hist_email(prefix, eh) end
+  return ks
+end
+
+-- how many conversations a contact index keeps (the newest)
+local HIST_MAX = 20
+
+-- adds conversation cid to the contact index k; an index with an open conversation has no TTL
+local function hist_add(k, cid, now)
+  redis.call('ZADD', k, now, cid)
+  redis.call('ZREMRANGEBYRANK', k, 0, -(HIST_MAX + 1))
+  redis.call('PERSIST', k)
+end
+
+-- conversation cid was closed or erased: each of its contact indexes ks gets the backstop TTL
+-- of closed conversations (retention + 7 days, see retain) unless another conversation in it
+-- is still open; entries of conversations already gone are dropped. Retirement (retire.lua)
+-- removes each conversation from its indexes when its retention ends. convs is {P}:conv:.
+local function hist_retire(ks, convs, cid, retention)
+  for _, k in ipairs(ks) do
+    local open = false
+    for _, id in ipairs(redis.call('ZRANGE', k, 0, -1)) do
+      if id ~= cid then
+        local st = redis.call('HGET', conv_keys(convs, id).conv, 'state')
+        if not st then
+          redis.call('ZREM', k, id)
+        elseif st ~= 'closed' then
+          open = true
+        end
+      end
+    end
+    if not open then redis.call('PEXPIRE', k, num(retention) + 7 * 86400000) end
+  end
 end
 
 -- events stream entry: t type, c conversation, m manager, s offer seq, r reason, x extra JSON, at ms
