@@ -17,7 +17,7 @@ import (
 type desk struct {
 	*base
 	team    *team
-	tpl     Templates
+	tpl     *customerTexts
 	senders *senders
 	offers  *offerer
 }

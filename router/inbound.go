@@ -21,7 +21,7 @@ const doneTTL = 7 * 24 * time.Hour
 type inboundApplier struct {
 	*base
 	team     *team
-	tpl      Templates
+	tpl      *customerTexts
 	q        qualify.Qualifier
 	senders  *senders
 	offers   *offerer
@@ -135,10 +135,10 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 	// No automatic reply to a comment lead: the one private reply Instagram allows per
 	// comment belongs to the manager's first answer.
 	if a.senders.get(in.Channel) != nil && !q.Spam && !in.NoAutoReply {
-		text := tplText(a.tpl.AutoAck)
+		text := a.tpl.text(keyAutoAck, in.Channel, in.Account)
 		ackKind = "auto_ack"
 		if !a.team.anyOnShift(now) {
-			ackKind, text = "off_hours", tplText(a.tpl.OffHours)
+			ackKind, text = "off_hours", a.tpl.text(keyOffHours, in.Channel, in.Account)
 		}
 		if text != "" {
 			out := channels.Outbound{ID: "c__CID__-" + ackKind, ConversationID: "__CID__", Channel: in.Channel,

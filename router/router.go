@@ -17,6 +17,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/store"
@@ -32,6 +33,13 @@ type Deps struct {
 	Qualifier qualify.Qualifier                          // nil: everything priority 0, no tags
 	Instance  string                                     // consumer name prefix, unique per process
 	Sleep     func(context.Context, time.Duration) error // send backoff; nil = real sleep
+	// Locale is the message catalogue of the automatic customer messages; nil = the built-in
+	// English one with the Templates given to New adopted (with a Locale, they are not used:
+	// the config adopts them into its locale: section).
+	Locale *locale.Catalogue
+	// CustomerLocale is the language of a channel account's customers ("" = the catalogue's
+	// default); nil = the default for every account.
+	CustomerLocale func(channel, account string) string
 }
 
 // Router is the conversation engine: a facade that composes components with one job each
@@ -68,7 +76,7 @@ var (
 )
 
 // New builds a router. The managers must have passed ValidateManagers.
-func New(cfg Config, managers []Manager, tpl Templates, d Deps) (*Router, error) {
+func New(cfg Config, managers []Manager, tpl0 Templates, d Deps) (*Router, error) {
 	if d.Redis == nil || d.Clock == nil || d.Log == nil || d.Metrics == nil {
 		return nil, fmt.Errorf("router: Redis, Clock, Log and Metrics are required")
 	}
@@ -81,7 +89,10 @@ func New(cfg Config, managers []Manager, tpl Templates, d Deps) (*Router, error)
 	if err := ValidateManagers(ms); err != nil {
 		return nil, fmt.Errorf("managers: %w", err)
 	}
-	tpl.Defaults()
+	tpl, err := newCustomerTexts(tpl0, d)
+	if err != nil {
+		return nil, fmt.Errorf("router templates: %w", err)
+	}
 	if d.Instance == "" {
 		d.Instance = "lidorub"
 	}

@@ -1,28 +1,66 @@
 package router
 
-import "github.com/lidorub/lidorub/internal/conf"
+import (
+	"github.com/lidorub/lidorub/locale"
+)
 
-// Templates are the automatic messages. Left empty, a template gets a built-in text; set it
-// to "-" to send nothing.
+// Templates is the older templates: section (auto_ack, off_hours, close). Its texts are
+// overrides of customer.auto_ack, customer.off_hours and customer.close in the default
+// language (locale.Config.Adopt); "-" sends nothing.
 type Templates struct {
 	AutoAck  string `yaml:"auto_ack"`  // sent at once to every new conversation during working hours
 	OffHours string `yaml:"off_hours"` // sent instead when no lead-manager is on shift
 	Close    string `yaml:"close"`     // polite close for tourists
 }
 
-// Defaults fills unset templates with friendly texts.
-func (t *Templates) Defaults() {
-	conf.Default(&t.AutoAck, "Thank you for your message! A manager will answer you within a minute.")
-	conf.Default(&t.OffHours, "Thank you for your message! We are closed right now; a manager will answer you first thing when we open.")
-	conf.Default(&t.Close, "Thank you for your interest! If you have any more questions, just write to us.")
+// Adopt takes the set templates into a locale section (see locale.Config.Adopt). Call it
+// after c.Defaults.
+func (t Templates) Adopt(c *locale.Config) {
+	c.Adopt(keyAutoAck, t.AutoAck)
+	c.Adopt(keyOffHours, t.OffHours)
+	c.Adopt(keyClose, t.Close)
 }
 
 // Disabled is the template value that means "send nothing".
-const Disabled = "-"
+const Disabled = locale.Disabled
 
-func tplText(s string) string {
-	if s == Disabled {
-		return ""
+// The catalogue keys of the automatic customer messages.
+const (
+	keyAutoAck  = "customer.auto_ack"
+	keyOffHours = "customer.off_hours"
+	keyClose    = "customer.close"
+)
+
+// customerTexts picks the automatic customer messages: the catalogue's text in the
+// language of the conversation's channel account ("" when switched off with "-").
+type customerTexts struct {
+	cat  *locale.Catalogue
+	lang func(channel, account string) string // the account's language, "" = the default
+}
+
+func (t *customerTexts) text(key, channel, account string) string {
+	lang := ""
+	if t.lang != nil {
+		lang = t.lang(channel, account)
 	}
-	return s
+	return t.cat.T(t.cat.Lang(lang), key)
+}
+
+// newCustomerTexts uses d.Locale, or (without one) a catalogue in the default language with
+// tpl adopted: embedders and tests that only set Templates.
+func newCustomerTexts(tpl Templates, d Deps) (*customerTexts, error) {
+	cat := d.Locale
+	if cat == nil {
+		var c locale.Config
+		c.Defaults()
+		tpl.Adopt(&c)
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		var err error
+		if cat, err = c.Catalogue(); err != nil {
+			return nil, err
+		}
+	}
+	return &customerTexts{cat: cat, lang: d.CustomerLocale}, nil
 }
