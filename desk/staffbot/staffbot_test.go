@@ -302,7 +302,7 @@ func TestEndToEnd(t *testing.T) {
 				mgr, offer = boris, ob
 			}
 			text := offer[0].Params.Get("text")
-			for _, want := range []string{"#1", "telegram", "Olga Petrova", "Hello, how much is a tour to Bali?", "Waiting"} {
+			for _, want := range []string{"#1", "Telegram", "Olga Petrova", "Hello, how much is a tour to Bali?", "Waiting"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("offer text lacks %q:\n%s", want, text)
 				}
@@ -338,7 +338,7 @@ func TestEndToEnd(t *testing.T) {
 			w.pump()
 			fwd := w.sent(mgr)
 			last := fwd[len(fwd)-1]
-			if got := last.Params.Get("text") + last.Params.Get("caption"); !strings.Contains(got, "#1 · telegram · Olga Petrova") {
+			if got := last.Params.Get("text") + last.Params.Get("caption"); !strings.Contains(got, "#1 · Telegram · Olga Petrova") {
 				t.Fatalf("forwarded %s %q", last.Method, got)
 			}
 			if shared {
@@ -346,7 +346,7 @@ func TestEndToEnd(t *testing.T) {
 				if last.Method != "sendPhoto" || last.Params.Get("photo") != "AgAD-large" {
 					t.Fatalf("want the photo relayed, got %s %v", last.Method, last.Params)
 				}
-			} else if !strings.Contains(last.Params.Get("text"), "Like this hotel") || !strings.Contains(last.Params.Get("text"), "[image]") {
+			} else if !strings.Contains(last.Params.Get("text"), "Like this hotel") || !strings.Contains(last.Params.Get("text"), "[photo]") {
 				t.Fatalf("forwarded text %q", last.Params.Get("text"))
 			}
 
