@@ -2,12 +2,14 @@ package staffbot_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lidorub/lidorub/channels/telegram/telegramtest"
 	"github.com/lidorub/lidorub/locale"
+	"github.com/lidorub/lidorub/router"
 )
 
 // customerSays queues a private message from the customer (Olga Petrova) to the shop bot.
@@ -213,4 +215,266 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+func ruCatalogue(t *testing.T) *locale.Catalogue {
+	t.Helper()
+	cat, err := locale.New(locale.RU, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat
+}
+
+// TestOfferTextsAreHonest: a lapsed offer that comes back to the same manager (nobody else
+// is free) says so; one that went to a colleague first says that others did not take it.
+func TestOfferTextsAreHonest(t *testing.T) {
+	w := newWorldWith(t, false, setup{locale: ruCatalogue(t)})
+	w.online(anna)
+	w.customerSays("Здравствуйте! Сколько стоит тур?")
+	w.pump()
+	n := len(w.srv.Calls(""))
+	w.clk.Advance(31 * time.Second) // the offer lapses; anna is the only one free
+	w.pump()
+	got := w.seen(t, w.since(n), anna)
+	want := []string{
+		"edit: ⌛ Лид #1: время на ответ вышло, лид передан следующему менеджеру.",
+		`send: 🆕 Новый лид #1 · Telegram
+Olga Petrova
+Ждёт: 31 секунду
+Предлагается вам повторно: других свободных менеджеров сейчас нет
+
+» Здравствуйте! Сколько стоит тур?
+[✅ Взять | ↪️ Передать]`,
+	}
+	if strings.Join(got, "\n~~\n") != strings.Join(want, "\n~~\n") {
+		t.Fatalf("anna saw\n%s\n\nwant\n%s", strings.Join(got, "\n~~\n"), strings.Join(want, "\n~~\n"))
+	}
+
+	// boris comes online and anna passes: boris is told others did not take it
+	w.online(boris)
+	offer := w.offers(anna)
+	w.tap(anna, offer[len(offer)-1].MessageID, callbackData(t, offer[len(offer)-1].Params.Get("reply_markup"), "p:"))
+	w.pump()
+	ob := w.offers(boris)
+	if len(ob) != 1 {
+		t.Fatalf("boris got %d offers", len(ob))
+	}
+	if text := ob[0].Params.Get("text"); !strings.Contains(text, "\nУже 3-е предложение: другие менеджеры не взяли\n") || strings.Contains(text, "повторно") {
+		t.Fatalf("boris's offer:\n%s", text)
+	}
+}
+
+// TestStaleButtonsAreRemoved: when a taken lead is taken back (no first reply in time) the
+// card anna is looking at loses its buttons and says why, and the notice answers it; when
+// a lead is closed its card keeps the customer's words but loses its buttons.
+func TestStaleButtonsAreRemoved(t *testing.T) {
+	w := newWorldWith(t, false, setup{locale: ruCatalogue(t)})
+	w.online(anna)
+	w.customerSays("Здравствуйте! Сколько стоит тур?")
+	w.pump()
+	offer := w.offers(anna)[0]
+	w.tap(anna, offer.MessageID, callbackData(t, offer.Params.Get("reply_markup"), "t:"))
+	w.pump()
+
+	n := len(w.srv.Calls(""))
+	w.clk.Advance(5*time.Minute + time.Second) // no first reply within first_response
+	w.pump()
+	var edit, notice *telegramtest.Call
+	for _, c := range w.since(n) {
+		switch {
+		case c.Method == "editMessageText" && c.Params.Get("message_id") == fmt.Sprint(offer.MessageID):
+			edit = &c
+		case c.Method == "sendMessage" && c.ChatID() == anna && strings.HasPrefix(c.Params.Get("text"), "⚠️"):
+			notice = &c
+		}
+	}
+	if edit == nil || edit.Params.Get("text") != "⌛ Лид #1 · Telegram · Olga Petrova забрали: первый ответ не отправлен вовремя." ||
+		strings.Contains(edit.Params.Get("reply_markup"), "q:") {
+		t.Fatalf("the card was not retired: %+v", edit)
+	}
+	if notice == nil || notice.Params.Get("text") != "⚠️ Лид #1 забрали у вас (первый ответ не отправлен вовремя) и предложили другому менеджеру." ||
+		notice.Params.Get("reply_to_message_id") != fmt.Sprint(offer.MessageID) {
+		t.Fatalf("the notice does not answer the card: %+v", notice)
+	}
+	// a tap on the old card's button is refused and removes the buttons
+	n = len(w.srv.Calls(""))
+	w.tap(anna, offer.MessageID, "q:1:h")
+	w.pump()
+	if got := w.seen(t, w.since(n), anna); len(got) < 1 || got[0] != "toast: Лида #1 нет среди ваших открытых." {
+		t.Fatalf("stale tap: %q", got)
+	}
+
+	// the re-offer is taken and the lead closed: the card loses its buttons, keeps the words
+	offers := w.offers(anna)
+	again := offers[len(offers)-1]
+	w.tap(anna, again.MessageID, callbackData(t, again.Params.Get("reply_markup"), "t:"))
+	w.pump()
+	w.managerSays(anna, "Добрый день! 1200 евро.", 0)
+	w.pump()
+	n = len(w.srv.Calls(""))
+	w.tap(anna, again.MessageID, "x:1")
+	w.pump()
+	got := w.seen(t, w.since(n), anna)
+	want := []string{"toast: Лид #1 закрыт.", "edit buttons:", "send: 🔒 Лид #1 · Telegram · Olga Petrova закрыт."}
+	if strings.Join(got, "\n~~\n") != strings.Join(want, "\n~~\n") {
+		t.Fatalf("closing: anna saw %q, want %q", got, want)
+	}
+	for _, c := range w.since(n) {
+		if c.Method == "editMessageReplyMarkup" && c.Params.Get("message_id") != fmt.Sprint(again.MessageID) {
+			t.Fatalf("buttons removed from message %s, want the card %d", c.Params.Get("message_id"), again.MessageID)
+		}
+		if c.Method == "sendMessage" && c.Params.Get("reply_to_message_id") != fmt.Sprint(again.MessageID) {
+			t.Fatalf("the closing notice does not answer the card: %v", c.Params)
+		}
+	}
+}
+
+// TestOfferShowsContext: the offer shows the source and UTM, tags, the matched rules, the
+// pre-chat answers and a returning contact's previous leads, and the card after Take keeps
+// them with the customer's words. The context fields are set directly (the router fills
+// them in Desk.Conversation).
+func TestOfferShowsContext(t *testing.T) {
+	w := newWorldWith(t, false, setup{locale: ruCatalogue(t)})
+	w.online(anna)
+	w.customerSays("Здравствуйте! Сколько стоит тур на Бали?")
+	w.pump()
+	c, err := w.rt.Conversation(w.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.OfferSeq = 99
+	c.Source = "bali-landing"
+	c.Meta = map[string]string{"utm_source": "yandex", "utm_medium": "cpc", "utm_campaign": "bali-winter"}
+	c.Tags = []string{"price", "bali"}
+	c.Explanation = []string{"«стоит» в правиле price → приоритет 5, тег price"}
+	c.PreChat = map[string]string{"phone": "+79161234567", "name": "Ольга", "interest": "Бали, февраль"}
+	c.Previous = []router.PreviousLead{
+		{ID: 7, Channel: "telegram", State: router.StateClosed, Qualification: router.QualHot, Outcome: "won"},
+		{ID: 3, Channel: "form", State: router.StateClosed, Qualification: router.QualTourist},
+	}
+	n := len(w.srv.Calls(""))
+	if err := w.bot.Notify(w.ctx, router.Event{ID: "ctx-1", Type: router.EventOffer, ConversationID: 1, ManagerID: "anna",
+		OfferSeq: 99, Conversation: c}); err != nil {
+		t.Fatal(err)
+	}
+	context := `Источник: bali-landing · UTM yandex / cpc / bali-winter
+Теги: price, bali
+Сработали правила: «стоит» в правиле price → приоритет 5, тег price
+Имя: Ольга
+Интересует: Бали, февраль
+Телефон для звонка: +79161234567
+🔁 Клиент обращался раньше. Прежних лидов: 2 (успешно: 1)
+/h 7 — горячий · /h 3 — турист`
+	want := `send: 🆕 Новый лид #1 · Telegram
+Olga Petrova
+` + context + `
+Ждёт: 0 секунд
+
+» Здравствуйте! Сколько стоит тур на Бали?
+[✅ Взять | ↪️ Передать]`
+	if got := strings.Join(w.seen(t, w.since(n), anna), "\n~~\n"); got != want {
+		t.Fatalf("offer:\n%s\n\nwant\n%s", got, want)
+	}
+	n = len(w.srv.Calls(""))
+	c.State, c.ManagerID = router.StateAssigned, "anna"
+	if err := w.bot.Notify(w.ctx, router.Event{ID: "ctx-2", Type: router.EventAssigned, ConversationID: 1, ManagerID: "anna",
+		OfferSeq: 99, Conversation: c}); err != nil {
+		t.Fatal(err)
+	}
+	want = `edit: ✅ Вы взяли лид #1 · Telegram · Olga Petrova.
+Ответьте на это сообщение (или просто напишите сюда) — ответ уйдёт клиенту. Команда /c 1 снова сделает этот лид активным.
+` + context + `
+
+» Здравствуйте! Сколько стоит тур на Бали?
+[🔥 Горячий | Тёплый | Турист / 📜 История | Закрыть]`
+	if got := strings.Join(w.seen(t, w.since(n), anna), "\n~~\n"); got != want {
+		t.Fatalf("after Take:\n%s\n\nwant\n%s", got, want)
+	}
+}
+
+// TestHistoryCommandAndMenu: /h without a number and with a bad one explain the usage; the
+// History button shows the lead's messages; the command menu is set in every language.
+func TestHistoryCommandAndMenu(t *testing.T) {
+	w := newWorldWith(t, false, setup{locale: ruCatalogue(t)})
+	if err := w.bot.SetCommands(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	menus := map[string]string{}
+	for _, c := range w.srv.Calls("setMyCommands") {
+		var cmds []struct{ Command, Description string }
+		if err := json.Unmarshal([]byte(c.Params.Get("commands")), &cmds); err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, x := range cmds {
+			lines = append(lines, "/"+x.Command+" "+x.Description)
+		}
+		menus[c.Params.Get("language_code")] = strings.Join(lines, "\n")
+		if !strings.Contains(c.Params.Get("scope"), "all_private_chats") {
+			t.Errorf("scope %s", c.Params.Get("scope"))
+		}
+	}
+	ru := `/online Получать новые лиды
+/offline Не получать лиды
+/status Ваш статус, ваши лиды и очередь
+/list Ваши предложения и открытые лиды
+/c Сделать лид N активным: /c N
+/h Последние сообщения лида: /h N
+/help Как работает бот`
+	if len(menus) != 3 || menus[""] != ru || menus["ru"] != ru || !strings.HasPrefix(menus["en"], "/online Receive new leads\n") ||
+		!strings.Contains(menus["en"], "/h Last messages of a lead: /h N") {
+		t.Fatalf("menus %q", menus)
+	}
+
+	w.online(anna)
+	n := len(w.srv.Calls(""))
+	w.managerSays(anna, "/h", 0)
+	w.managerSays(anna, "/h abc", 0)
+	w.managerSays(anna, "/h 42", 0)
+	w.pump()
+	want := []string{
+		"send: Формат: /h N — последние сообщения лида #N (просто /h — вашего активного лида).",
+		"send: Формат: /h N — последние сообщения лида #N (просто /h — вашего активного лида).",
+		"send: Лида #42 больше нет.",
+	}
+	if got := w.seen(t, w.since(n), anna); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got %q", got)
+	}
+	w.customerSays("Добрый день")
+	w.pump()
+	offer := w.offers(anna)[0]
+	w.tap(anna, offer.MessageID, callbackData(t, offer.Params.Get("reply_markup"), "t:"))
+	w.pump()
+	n = len(w.srv.Calls(""))
+	w.tap(anna, offer.MessageID, callbackData(t, w.srv.Calls("editMessageText")[0].Params.Get("reply_markup"), "h:"))
+	w.managerSays(anna, "/h", 0) // the active lead
+	w.pump()
+	h := `send: 📜 Лид #1 · Telegram · Olga Petrova: 2 последних сообщения
+
+10:00 · Клиент: Добрый день
+10:00 · Автоответ: Спасибо за сообщение! Менеджер ответит вам в течение минуты.`
+	if got := strings.Join(w.seen(t, w.since(n), anna), "\n~~\n"); got != "toast: \n~~\n"+h+"\n~~\n"+h {
+		t.Fatalf("history:\n%s", got)
+	}
+}
+
+// TestStrangerIsRefusedInTheirLanguage: someone who is not a manager gets the refusal in
+// their Telegram app's language.
+func TestStrangerIsRefusedInTheirLanguage(t *testing.T) {
+	w := newWorldWith(t, false, setup{locale: ruCatalogue(t)})
+	for i, code := range []string{"en-GB", "ru", "de"} {
+		w.pushRaw(w.staff, map[string]any{"message": map[string]any{"message_id": 900 + i, "date": 1772445600, "text": "hi",
+			"from": map[string]any{"id": stranger, "is_bot": false, "first_name": "X", "language_code": code},
+			"chat": map[string]any{"id": stranger, "type": "private"}}})
+	}
+	w.pump()
+	want := []string{
+		"send: Sorry, this bot is only for our team. If you have a question, please write to our customer bot.",
+		"send: Извините, этот бот только для нашей команды. Если у вас есть вопрос, напишите, пожалуйста, нашему боту для клиентов.",
+		"send: Извините, этот бот только для нашей команды. Если у вас есть вопрос, напишите, пожалуйста, нашему боту для клиентов.",
+	}
+	if got := w.seen(t, w.srv.Calls(""), stranger); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got %q", got)
+	}
 }

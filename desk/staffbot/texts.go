@@ -278,7 +278,7 @@ func (b *Bot) offerText(ctx context.Context, lang string, c *router.Conversation
 		sb.WriteString("\n" + b.t(lang, "staff.offer.waiting", "wait", w))
 	}
 	switch {
-	case sameAgain:
+	case sameAgain && c.Offers > 1:
 		sb.WriteString("\n" + b.t(lang, "staff.offer.reoffer_same"))
 	case c.Offers > 1:
 		sb.WriteString("\n" + b.t(lang, "staff.offer.reoffer", "n", c.Offers))
