@@ -64,3 +64,30 @@ func newCustomerTexts(tpl Templates, d Deps) (*customerTexts, error) {
 	}
 	return &customerTexts{cat: cat, lang: d.CustomerLocale}, nil
 }
+
+// staffErr is a Desk error that also carries the catalogue message a manager reads:
+// Error() stays the English text of err (API bodies, logs), errors.Is(err, ErrInvalid) still
+// holds, and errors.As(err, &le) with le *locale.Error finds the message.
+type staffErr struct {
+	err error
+	msg *locale.Error
+}
+
+func (e *staffErr) Error() string   { return e.err.Error() }
+func (e *staffErr) Unwrap() []error { return []error{e.err, e.msg} }
+
+func withMsg(err error, key string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &staffErr{err: err, msg: locale.Errorf(key, args...)}
+}
+
+// channelArg is a channel's name as a catalogue argument: its localized name where the
+// catalogue has one.
+func (t *customerTexts) channelArg(channel string) any {
+	if t.cat.Has("channel." + channel) {
+		return locale.M("channel." + channel)
+	}
+	return channel
+}

@@ -320,7 +320,14 @@ func TestStaleButtonsAreRemoved(t *testing.T) {
 	if strings.Join(got, "\n~~\n") != strings.Join(want, "\n~~\n") {
 		t.Fatalf("closing: anna saw %q, want %q", got, want)
 	}
-	for _, c := range w.since(n) {
+	// a reply to the closed lead's card is refused in anna's language
+	m := len(w.srv.Calls(""))
+	w.managerSays(anna, "Ещё вопрос", again.MessageID)
+	w.pump()
+	if got := w.seen(t, w.since(m), anna); len(got) != 1 || got[0] != "send: Лид #1 закрыт — сообщение не отправлено." {
+		t.Fatalf("reply to a closed lead: %q", got)
+	}
+	for _, c := range w.since(n)[:m-n] {
 		if c.Method == "editMessageReplyMarkup" && c.Params.Get("message_id") != fmt.Sprint(again.MessageID) {
 			t.Fatalf("buttons removed from message %s, want the card %d", c.Params.Get("message_id"), again.MessageID)
 		}
@@ -476,5 +483,23 @@ func TestStrangerIsRefusedInTheirLanguage(t *testing.T) {
 	}
 	if got := w.seen(t, w.srv.Calls(""), stranger); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestReplyRefusalsInManagersLanguage: the desk's reasons for not sending a reply reach the
+// manager from the catalogue.
+func TestReplyRefusalsInManagersLanguage(t *testing.T) {
+	w := newWorldWith(t, false, setup{locale: ruCatalogue(t)})
+	w.online(anna)
+	w.customerSays("Здравствуйте")
+	w.pump()
+	offer := w.offers(anna)[0]
+	w.tap(anna, offer.MessageID, callbackData(t, offer.Params.Get("reply_markup"), "t:"))
+	w.pump()
+	n := len(w.srv.Calls(""))
+	w.managerSays(anna, strings.Repeat("а", 4097), 0)
+	w.pump()
+	if got := w.seen(t, w.since(n), anna); len(got) != 1 || got[0] != "send: Не отправлено: сообщение длиннее 4096 символов." {
+		t.Fatalf("too long: %q", got)
 	}
 }
