@@ -27,7 +27,7 @@ func TestLineTextShowsEditsAndDeletions(t *testing.T) {
 		{"ru", router.Message{Text: "Есть серый диван?", Edited: true}, "Есть серый диван? (изменено)"},
 		{"ru", router.Message{Deleted: true}, "(удалено клиентом)"},
 		{"ru", router.Message{Text: "Вот такой", Attachments: []channels.Attachment{{Kind: "image"}, {Kind: "document", Name: "прайс.pdf"}}}, "Вот такой [фото] [файл: прайс.pdf]"},
-		{"ru", router.Message{Kind: "note", Text: locale.M("note.not_delivered", "reason", locale.M("failure.empty")).Encode()}, "не доставлено: пустое сообщение"},
+		{"ru", router.Message{Kind: "note", Text: "not delivered: empty message", Note: locale.M("note.not_delivered", "reason", locale.M("failure.empty")).Encode()}, "не доставлено: пустое сообщение"},
 	} {
 		if got := b.lineText(tc.lang, tc.m); got != tc.want {
 			t.Errorf("lineText(%s, %+v) = %q, want %q", tc.lang, tc.m, got, tc.want)

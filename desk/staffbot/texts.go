@@ -94,10 +94,8 @@ func (b *Bot) lineText(lang string, m router.Message) string {
 		return b.t(lang, "staff.line.deleted")
 	}
 	t := strings.TrimSpace(m.Text)
-	if m.Kind == "note" {
-		if msg, ok := locale.Decode(t); ok {
-			t = b.cat.Render(lang, msg)
-		}
+	if msg, ok := locale.Decode(m.Note); ok {
+		t = b.cat.Render(lang, msg)
 	}
 	if n := b.attachmentNote(lang, m.Attachments); n != "" {
 		t = strings.TrimSpace(t + " " + n)
