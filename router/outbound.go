@@ -159,10 +159,7 @@ func (s *sendWorker) recordFailure(ctx context.Context, cid int64, outID, manage
 	} else {
 		note = locale.M("note.not_delivered", "reason", reason)
 	}
-	english := reason
-	if m, ok := locale.Decode(reason); ok {
-		english = m.String()
-	}
+	english := locale.English(reason)
 	line, _ := json.Marshal(Message{Dir: "out", Kind: "note", Text: note.String(), Note: note.Encode(), ID: outID, At: now})
 	a := failedArgs{Now: ms(now), Conv: cid, OutID: outID, Manager: managerID, Reason: reason, Line: string(line),
 		Limit: s.cfg.TranscriptLimit, RefTTL: refTTL.Milliseconds()}
