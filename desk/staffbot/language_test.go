@@ -503,3 +503,37 @@ func TestReplyRefusalsInManagersLanguage(t *testing.T) {
 		t.Fatalf("too long: %q", got)
 	}
 }
+
+// TestFailureNotesAndAlertsInReadersLanguage: a delivery failure and a channel alert, made
+// by the channel as catalogue messages, reach each reader in their language: anna in
+// English (her locale), the supervisors' chat in the default Russian; /h shows the note.
+func TestFailureNotesAndAlertsInReadersLanguage(t *testing.T) {
+	w := newWorldWith(t, false, setup{locale: ruCatalogue(t), annaLocale: "en"})
+	w.online(anna)
+	w.customerSays("Здравствуйте")
+	w.pump()
+	offer := w.offers(anna)[0]
+	w.tap(anna, offer.MessageID, callbackData(t, offer.Params.Get("reply_markup"), "t:"))
+	w.pump()
+	w.srv.FailChat(customer, telegramtest.Failure{Code: 403, Description: "Forbidden: bot was blocked by the user"})
+	w.managerSays(anna, "Добрый день!", 0)
+	w.pump()
+	if got, want := lastText(w.sent(anna)), "⚠️ Your message to lead #1 · Telegram · Olga Petrova was not delivered: the customer blocked the bot or cannot be written to (Telegram: Forbidden: bot was blocked by the user)"; got != want {
+		t.Fatalf("anna got\n%q\nwant\n%q", got, want)
+	}
+	if got, want := lastText(w.sent(supChat)), "⚠️ Ответ менеджера Anna по лиду #1 · Telegram · Olga Petrova не доставлен: клиент заблокировал бота или ему нельзя написать (Telegram: Forbidden: bot was blocked by the user)"; got != want {
+		t.Fatalf("supervisors got\n%q\nwant\n%q", got, want)
+	}
+	w.managerSays(anna, "/h 1", 0)
+	w.pump()
+	if got := lastText(w.sent(anna)); !strings.HasSuffix(got, "\n10:00 · Anna: Добрый день!\n10:00 · Note: not delivered: the customer blocked the bot or cannot be written to (Telegram: Forbidden: bot was blocked by the user)") {
+		t.Fatalf("/h shows\n%s", got)
+	}
+	if err := w.rt.Alert(w.ctx, "telegram", "shop", locale.M("alert.telegram.token").Encode()); err != nil {
+		t.Fatal(err)
+	}
+	w.pump()
+	if got, want := lastText(w.sent(supChat)), "🚨 Проблема с каналом: telegram/shop: Telegram отклонил токен бота (отозван или введён с ошибкой)"; got != want {
+		t.Fatalf("alert %q, want %q", got, want)
+	}
+}

@@ -333,6 +333,8 @@ func (b *Bot) historyText(ctx context.Context, lang string, loc *time.Location, 
 		who := b.t(lang, "staff.history.customer")
 		switch {
 		case m.Dir == "in":
+		case m.Kind == "note":
+			who = b.t(lang, "staff.history.note")
 		case m.ManagerID != "":
 			who = cmpOr(b.names[m.ManagerID], m.ManagerID)
 		default:
