@@ -43,4 +43,3 @@ func TestChannelLocaleIsChecked(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
-
