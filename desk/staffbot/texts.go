@@ -60,14 +60,15 @@ func (b *Bot) header(lang string, c *router.Conversation, id int64) string {
 	return b.t(lang, "staff.lead", "id", c.ID, "channel", b.channelName(lang, c.Channel), "customer", b.customerName(lang, c))
 }
 
-// waited is how long the customer has been waiting, in words; "" if unknown.
+// waited is how long the customer has been waiting, in words ("less than a minute" below
+// one: seconds are noise to a manager); "" if unknown.
 func (b *Bot) waited(lang string, since time.Time) string {
 	if since.IsZero() {
 		return ""
 	}
-	d := b.d.Clock.Now().Sub(since).Round(time.Second)
-	if d < 0 {
-		d = 0
+	d := b.d.Clock.Now().Sub(since)
+	if d < time.Minute {
+		return b.t(lang, "unit.less_than_minute")
 	}
 	return b.cat.Duration(lang, d)
 }
