@@ -464,6 +464,13 @@ func TestHistoryCommandAndMenu(t *testing.T) {
 	if got := strings.Join(w.seen(t, w.since(n), anna), "\n~~\n"); got != "toast: \n~~\n"+h+"\n~~\n"+h {
 		t.Fatalf("history:\n%s", got)
 	}
+	// boris may not read anna's lead: as for the agent API, it does not exist for him
+	n = len(w.srv.Calls(""))
+	w.managerSays(boris, "/h 1", 0)
+	w.pump()
+	if got := w.seen(t, w.since(n), boris); len(got) != 1 || got[0] != "send: Лида #1 больше нет." {
+		t.Fatalf("boris got %q", got)
+	}
 }
 
 // TestStrangerIsRefusedInTheirLanguage: someone who is not a manager gets the refusal in

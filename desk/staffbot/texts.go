@@ -312,10 +312,13 @@ func (b *Bot) assignedText(ctx context.Context, lang string, c *router.Conversat
 const historyLimit = 10
 
 // historyText is the last messages of a lead (/h N).
-func (b *Bot) historyText(ctx context.Context, lang string, loc *time.Location, id int64) (string, error) {
+func (b *Bot) historyText(ctx context.Context, mgr, lang string, loc *time.Location, id int64) (string, error) {
 	c, err := b.d.Desk.Conversation(ctx, id)
 	if err != nil {
 		return "", err
+	}
+	if ok, err := b.mayRead(ctx, mgr, c); err != nil || !ok {
+		return "", cmpOrErr(err, router.ErrNotFound)
 	}
 	msgs, err := b.d.Desk.Transcript(ctx, id, 3*historyLimit)
 	if err != nil {
@@ -348,6 +351,36 @@ func (b *Bot) historyText(ctx context.Context, lang string, loc *time.Location, 
 	}
 	lines = lines[max(0, len(lines)-historyLimit):]
 	return b.t(lang, "staff.history.header", "lead", lead, "n", len(lines)) + "\n\n" + strings.Join(lines, "\n"), nil
+}
+
+// mayRead is the agent API's rule for reading a lead: supervisors read every lead, a
+// lead-manager those offered or assigned to them (or that were), and the previous leads of a
+// returning contact whose lead they hold now.
+func (b *Bot) mayRead(ctx context.Context, mgr string, c *router.Conversation) (bool, error) {
+	if b.d.Desk.Role(mgr) == router.RoleSupervisor || c.ManagerID == mgr || c.OfferTo == mgr {
+		return true, nil
+	}
+	v, err := b.d.Desk.Manager(ctx, mgr)
+	if err != nil {
+		return false, err
+	}
+	for _, mine := range append(slices.Clone(v.Offers), v.Conversations...) {
+		cur, err := b.d.Desk.Conversation(ctx, mine.ID)
+		if err != nil {
+			continue
+		}
+		if slices.ContainsFunc(cur.Previous, func(p router.PreviousLead) bool { return p.ID == c.ID }) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func cmpOrErr(err, def error) error {
+	if err != nil {
+		return err
+	}
+	return def
 }
 
 // when is a message time for /h in the reader's time zone: "14:05", or "02.03 14:05" on

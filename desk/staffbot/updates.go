@@ -197,7 +197,7 @@ func (b *Bot) history(ctx context.Context, mgr string, chat int64, arg string) e
 		}
 		id = n
 	}
-	text, err := b.historyText(ctx, lang, b.tzOf(mgr), id)
+	text, err := b.historyText(ctx, mgr, lang, b.tzOf(mgr), id)
 	switch {
 	case errors.Is(err, router.ErrNotFound):
 		b.say(ctx, chat, b.t(lang, "staff.reply.lead_gone", "id", id))
