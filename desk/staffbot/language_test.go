@@ -544,3 +544,31 @@ func TestFailureNotesAndAlertsInReadersLanguage(t *testing.T) {
 		t.Fatalf("alert %q, want %q", got, want)
 	}
 }
+
+// TestStatusAndListInRussian: /status, /list and /c in the default Russian.
+func TestStatusAndListInRussian(t *testing.T) {
+	w := newWorldWith(t, false, setup{locale: ruCatalogue(t), annaName: "Анна"})
+	w.online(anna)
+	w.customerSays("Здравствуйте")
+	w.pump()
+	offer := w.offers(anna)[0]
+	w.tap(anna, offer.MessageID, callbackData(t, offer.Params.Get("reply_markup"), "t:"))
+	w.pump()
+	w.tap(anna, offer.MessageID, "q:1:w")
+	w.pump()
+	n := len(w.srv.Calls(""))
+	for _, cmd := range []string{"/status", "/list", "/c 1", "/c x", "/help"} {
+		w.managerSays(anna, cmd, 0)
+	}
+	w.pump()
+	got := w.seen(t, w.since(n), anna)
+	want := []string{
+		"send: Анна: 🟢 в сети\nЗагрузка: 1 из 5\nВ очереди: 0\nАктивный лид: #1\nПредложений: 0 · Открытых лидов: 1 (/list)",
+		"send: 💬 #1 · Telegram · Olga Petrova · тёплый ◀ активный  → /c 1\nВ очереди: 0",
+		"send: ▶️ Активный лид: #1 · Telegram · Olga Petrova. Обычные сообщения теперь уходят этому клиенту.\n[🔥 Горячий | Тёплый | Турист / 📜 История | Закрыть]",
+		"send: Формат: /c N, где N — номер лида (см. /list).",
+	}
+	if len(got) != 5 || strings.Join(got[:4], "\n~~\n") != strings.Join(want, "\n~~\n") || !strings.Contains(got[4], "/h N — последние сообщения лида #N") {
+		t.Fatalf("anna saw\n%s", strings.Join(got, "\n~~\n"))
+	}
+}
