@@ -238,7 +238,7 @@ func TestOfferTextsAreHonest(t *testing.T) {
 	w.pump()
 	got := w.seen(t, w.since(n), anna)
 	want := []string{
-		"edit: ⌛ Лид #1: время на ответ вышло, лид передан следующему менеджеру.",
+		"edit: ⌛ Лид #1: время на ответ вышло. Других свободных менеджеров нет, поэтому лид снова предложен вам — см. ниже.",
 		`send: 🆕 Новый лид #1 · Telegram
 Olga Petrova
 Ждёт: меньше минуты

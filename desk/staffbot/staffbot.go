@@ -478,6 +478,11 @@ func (b *Bot) notifyWithdrawn(ctx context.Context, ev router.Event) error {
 	case "lapsed", "passed", "offline", "taken":
 		key = "staff.withdrawn." + ev.Reason
 	}
+	// lapsed, and already offered to the same manager again (nobody else was free): say so
+	if c := ev.Conversation; ev.Reason == "lapsed" && c != nil && c.State == router.StateOffered &&
+		c.OfferTo == ev.ManagerID && c.OfferSeq > ev.OfferSeq {
+		key = "staff.withdrawn.lapsed_again"
+	}
 	text := b.t(b.langOf(ev.ManagerID), key, "id", ev.ConversationID)
 	return b.deliverable(b.edit(ctx, chat, msgID, text, nil), "withdrawn", chat)
 }
