@@ -13,6 +13,8 @@ import (
 
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
+	"github.com/lidorub/lidorub/channels/viber"
+	"github.com/lidorub/lidorub/channels/vk"
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
@@ -49,6 +51,8 @@ type Channels struct {
 	WhatsAppCloud whatsappcloud.Config `yaml:"whatsappcloud"`
 	WhatsApp      whatsapp.Config      `yaml:"whatsapp"`
 	Telegram      telegram.Config      `yaml:"telegram"`
+	Viber         viber.Config         `yaml:"viber"`
+	VK            vk.Config            `yaml:"vk"`
 }
 
 // Section is what every channel's config section provides.
