@@ -8,6 +8,8 @@ import (
 
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
+	"github.com/lidorub/lidorub/channels/viber"
+	"github.com/lidorub/lidorub/channels/vk"
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
 )
@@ -20,11 +22,14 @@ func TestChannelLocales(t *testing.T) {
 		Instagram:     instagram.Config{Accounts: []instagram.Account{{ID: "17841400000000000", Locale: "en"}}},
 		WhatsAppCloud: whatsappcloud.Config{Accounts: []whatsappcloud.Account{{PhoneNumberID: "106540352242922", Locale: "ru"}}},
 		WhatsApp:      whatsapp.Config{Accounts: []whatsapp.AccountConfig{{Name: "sales", Locale: "en"}}},
+		Viber:         viber.Config{Bots: []viber.Bot{{Name: "vb", Locale: "ru"}}},
+		VK:            vk.Config{Communities: []vk.Community{{Name: "club", Locale: "en"}}},
 	}
 	c.Form.Account, c.Form.Locale = "landing", "en"
 	want := map[string]string{
 		"telegram/shop": "ru", "telegram/intl": "en", "instagram/17841400000000000": "en",
 		"whatsappcloud/106540352242922": "ru", "whatsapp/sales": "en", "form/landing": "en",
+		"viber/vb": "ru", "vk/club": "en",
 	}
 	if diff := cmp.Diff(want, c.Locales()); diff != "" {
 		t.Errorf("locales (-want +got):\n%s", diff)
