@@ -27,6 +27,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
@@ -41,6 +42,7 @@ type Gateway struct {
 	Registry *prometheus.Registry
 	Metrics  *metrics.Metrics
 	Router   *router.Router
+	Locale   *locale.Catalogue
 	Ingest   *store.Ingest
 	Mux      *http.ServeMux
 	Clock    clock.Clock
@@ -92,8 +94,13 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 	if err != nil {
 		return nil, err
 	}
-	g.Router, err = router.New(cfg.Router, cfg.Managers, cfg.Templates, router.Deps{
+	if g.Locale, err = cfg.Locale.Catalogue(); err != nil {
+		return nil, fmt.Errorf("locale: %w", err)
+	}
+	accountLocales := cfg.Channels.Locales()
+	g.Router, err = router.New(cfg.Router, cfg.Managers, router.Templates{}, router.Deps{
 		Redis: conn.Client, Keys: conn.Keys, Clock: clk, Log: log, Metrics: g.Metrics, Qualifier: q, Instance: cfg.InstanceID,
+		Locale: g.Locale, CustomerLocale: func(channel, account string) string { return accountLocales[channel+"/"+account] },
 	})
 	if err != nil {
 		return nil, err

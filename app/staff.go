@@ -31,12 +31,13 @@ func (g *Gateway) buildStaffBot(clk clock.Clock, log *slog.Logger) error {
 		Managers:           g.Config.Managers,
 		SharedAccounts:     shared,
 	}, staffbot.Deps{Client: cl, Desk: g.Router, Redis: g.Conn.Client, Keys: g.Conn.Keys, Clock: clk,
-		Log: log.With("channel", telegram.Name, "component", "staffbot")})
+		Log: log.With("channel", telegram.Name, "component", "staffbot"), Locale: g.Locale})
 	if err != nil {
 		g.closeChannels()
 		return fmt.Errorf("channels.telegram.staff: %w", err)
 	}
 	tg.SetStaffHandler(sb)
 	g.Router.AddNotifier(sb)
+	g.runners = append(g.runners, sb) // sets the command menu
 	return nil
 }

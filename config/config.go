@@ -23,6 +23,7 @@ import (
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
 	"github.com/lidorub/lidorub/internal/conf"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
@@ -38,7 +39,8 @@ type Config struct {
 	Redis      store.Config     `yaml:"redis"`
 	Router     router.Config    `yaml:"router"`
 	Managers   []router.Manager `yaml:"managers"`
-	Templates  router.Templates `yaml:"templates"`
+	Templates  router.Templates `yaml:"templates"` // older: overrides of customer.* in locale.default
+	Locale     locale.Config    `yaml:"locale"`
 	Qualify    qualify.Config   `yaml:"qualify"`
 	Channels   Channels         `yaml:"channels"`
 }
@@ -82,6 +84,22 @@ func (c *Channels) Sections() []NamedSection {
 			panic(fmt.Sprintf("config: channels.%s has no Defaults() and Validate() error", key))
 		}
 		out = append(out, NamedSection{Key: key, Config: s})
+	}
+	return out
+}
+
+// Locales maps "channel/account" to the language of that account's customers, for the
+// accounts whose section sets one (a section with a Locales() method).
+func (c *Channels) Locales() map[string]string {
+	out := map[string]string{}
+	for _, s := range c.Sections() {
+		l, ok := s.Config.(interface{ Locales() map[string]string })
+		if !ok {
+			continue
+		}
+		for account, lang := range l.Locales() {
+			out[s.Key+"/"+account] = lang
+		}
 	}
 	return out
 }
@@ -143,7 +161,8 @@ func (c *Config) Defaults() {
 	c.Redis.Defaults()
 	c.Router.Defaults()
 	router.ManagersDefaults(c.Managers)
-	c.Templates.Defaults()
+	c.Locale.Defaults()
+	c.Templates.Adopt(&c.Locale)
 	c.Qualify.Defaults()
 	for _, s := range c.Channels.Sections() {
 		s.Config.Defaults()
@@ -181,6 +200,7 @@ func (c *Config) Validate() error {
 	errs.Merge("router", c.Router.Validate())
 	errs.Merge("managers", router.ValidateManagers(c.Managers))
 	errs.Merge("qualify", c.Qualify.Validate())
+	errs.Merge("locale", c.Locale.Validate())
 	var channelNames []string
 	for _, s := range c.Channels.Sections() {
 		errs.Merge("channels."+s.Key, s.Config.Validate())

@@ -19,6 +19,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/internal/conf"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
@@ -40,7 +41,7 @@ func TestParseErrors(t *testing.T) {
 		file string
 		want string
 	}{
-		{"unknown_top_key", `storage: unknown key (line 3); valid keys: instance_id, log, http, redis, router, managers, templates, qualify, channels`},
+		{"unknown_top_key", `storage: unknown key (line 3); valid keys: instance_id, log, http, redis, router, managers, templates, locale, qualify, channels`},
 		{"unknown_nested_key", `router.ofer_timeout: unknown key (line 12); did you mean offer_timeout?`},
 		{"unknown_list_item_key", `managers[1].capcity: unknown key (line 5); did you mean capacity?`},
 		{"bad_duration", `router.offer_timeout: cannot parse "5 minutes" as a duration (e.g. 30s, 2m)`},
@@ -58,6 +59,9 @@ func TestParseErrors(t *testing.T) {
 managers[0].telegram_id: cannot parse "@anna" as an integer`},
 		{"wrong_kind", `managers: expected a list, got a mapping (line 3)
 router: expected a mapping of keys, got a single value (line 1)`},
+		{"bad_locale", `locale.default: must be one of en, ru (got "de")
+locale.texts.ru.staff.button.tak: unknown text key (the keys are listed in locale/en.yaml)
+managers[0].locale: must be one of en, ru (got "english")`},
 		{"bad_bool", `channels.form.enabled: cannot parse "maybe" as true or false`},
 		{"bad_whatsapp_account", `channels.whatsapp.accounts[1].name: must be 1-32 lowercase letters, digits, '-' or '_' (got "Support Team")
 channels.whatsapp.lease_ttl: must be at least 3s (got 1s)`},
@@ -150,7 +154,7 @@ func TestParseGood(t *testing.T) {
 		Managers: []router.Manager{
 			{ID: "anna", Name: "Anna Petrova", Role: "lead", TelegramID: 111111, Token: "anna-token-0123456789",
 				Capacity: 3, Shifts: []router.Shift{weekdays}},
-			{ID: "boris", Name: "boris", Role: "lead", Token: "boris-dev-token-0000", Capacity: 5,
+			{ID: "boris", Name: "boris", Role: "lead", Token: "boris-dev-token-0000", Capacity: 5, Locale: "ru",
 				Shifts: []router.Shift{weekdays, {Days: []string{"sat"}, From: "22:00", To: "06:00"}}},
 			{ID: "vera", Name: "vera", Role: "supervisor", Capacity: 10},
 		},
@@ -159,6 +163,15 @@ func TestParseGood(t *testing.T) {
 			OffHours: `We are closed; price $5 "tomorrow".`,
 			Close:    "Thank you!\n",
 		},
+		// the templates are adopted as overrides of the default language
+		Locale: locale.Config{Default: "en", Texts: map[string]map[string]string{
+			"ru": {"staff.button.take": "✅ Беру"},
+			"en": {
+				"customer.auto_ack":  "Здравствуйте! Менеджер ответит в течение минуты.",
+				"customer.off_hours": `We are closed; price $5 "tomorrow".`,
+				"customer.close":     "Thank you!\n",
+			},
+		}},
 		Qualify: qualify.Config{DefaultPriority: 1, Rules: []qualify.Rule{
 			{Name: "price", Keywords: []string{"price", "цена"}, Priority: ptr(5), Tags: []string{"price"}},
 			{Name: "spam", Regex: `crypto\s+giveaway`, Channels: []string{"form"}, Spam: true},

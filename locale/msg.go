@@ -125,3 +125,12 @@ func Wrap(err error, key string, args ...any) *Error { return &Error{Msg: M(key,
 func (e *Error) Error() string { return e.Msg.String() }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// English returns s in English: an encoded Msg (Encode) rendered with the built-in texts,
+// anything else as it is. For logs and tests of texts that travel encoded.
+func English(s string) string {
+	if m, ok := Decode(s); ok {
+		return m.String()
+	}
+	return s
+}

@@ -17,7 +17,7 @@ import (
 type desk struct {
 	*base
 	team    *team
-	tpl     Templates
+	tpl     *customerTexts
 	senders *senders
 	offers  *offerer
 	sweeper *sweeper
@@ -101,10 +101,11 @@ func (d *desk) Reply(ctx context.Context, convID int64, managerID, text string, 
 	}
 	text = strings.TrimSpace(text)
 	if text == "" && len(atts) == 0 {
-		return "", fmt.Errorf("%w: the reply is empty", ErrInvalid)
+		return "", withMsg(fmt.Errorf("%w: the reply is empty", ErrInvalid), "staff.reply.empty")
 	}
 	if utf8.RuneCountInString(text) > maxReplyChars {
-		return "", fmt.Errorf("%w: the reply is longer than %d characters", ErrInvalid, maxReplyChars)
+		return "", withMsg(fmt.Errorf("%w: the reply is longer than %d characters", ErrInvalid, maxReplyChars),
+			"staff.reply.too_long", "n", maxReplyChars)
 	}
 	c, err := d.conversation(ctx, convID)
 	if err != nil {
@@ -112,11 +113,12 @@ func (d *desk) Reply(ctx context.Context, convID int64, managerID, text string, 
 	}
 	// Ownership first (the script checks it again atomically), so another manager learns
 	// nothing about the conversation, not even its channel.
-	if err := statusErr(replyStatus(c, managerID)); err != nil {
+	if err := replyErr(replyStatus(c, managerID), convID); err != nil {
 		return "", err
 	}
 	if d.senders.get(c.Channel) == nil {
-		return "", fmt.Errorf("%w: %s leads cannot be answered here: %v; call the customer and mark the lead contacted", ErrConflict, c.Channel, channels.ErrNoSender)
+		return "", withMsg(fmt.Errorf("%w: %s leads cannot be answered here: %v; call the customer and mark the lead contacted", ErrConflict, c.Channel, channels.ErrNoSender),
+			"staff.reply.channel_cannot_reply", "channel", d.tpl.channelArg(c.Channel))
 	}
 	now := d.clock.Now()
 	seq, err := outSeqScript.Run(ctx, d.rdb, d.keys.outSeqKeys(convID)).Int64()
@@ -130,6 +132,15 @@ func (d *desk) Reply(ctx context.Context, convID int64, managerID, text string, 
 		Channel: c.Channel, Account: c.Account, ContactID: c.ContactID, Kind: "reply", ManagerID: managerID,
 		Text: text, Attachments: atts, Meta: c.Meta, CreatedAt: now}
 	return out.ID, d.reply(ctx, convID, managerID, out, now)
+}
+
+// replyErr is statusErr of a reply: a closed conversation says so to the manager.
+func replyErr(status string, convID int64) error {
+	err := statusErr(status)
+	if status == "closed" {
+		return withMsg(err, "staff.reply.closed", "id", convID)
+	}
+	return err
 }
 
 // replyStatus is the reply script's status check, for an early answer.
@@ -164,7 +175,7 @@ func (d *desk) reply(ctx context.Context, convID int64, managerID string, out ch
 		return fmt.Errorf("reply: %w", err)
 	}
 	status, _ := res[0].(string)
-	if err := statusErr(status); err != nil {
+	if err := replyErr(status, convID); err != nil {
 		return err
 	}
 	if first, _ := res[1].(int64); first == 1 {

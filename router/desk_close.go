@@ -43,14 +43,14 @@ func (d *desk) Close(ctx context.Context, convID int64, managerID string) error 
 func (d *desk) close(ctx context.Context, convID int64, managerID string, polite bool) error {
 	now := d.clock.Now()
 	outJSON, line := "", ""
-	if polite && tplText(d.tpl.Close) != "" {
+	if polite {
 		c, err := d.conversation(ctx, convID)
 		if err != nil {
 			return err
 		}
-		if d.senders.get(c.Channel) != nil {
+		if text := d.tpl.text(keyClose, c.Channel, c.Account); text != "" && d.senders.get(c.Channel) != nil {
 			out := channels.Outbound{ID: fmt.Sprintf("c%d-close", convID), ConversationID: strconv.FormatInt(convID, 10),
-				Channel: c.Channel, Account: c.Account, ContactID: c.ContactID, Kind: "close", Text: tplText(d.tpl.Close), Meta: c.Meta, CreatedAt: now}
+				Channel: c.Channel, Account: c.Account, ContactID: c.ContactID, Kind: "close", Text: text, Meta: c.Meta, CreatedAt: now}
 			b, _ := json.Marshal(out)
 			l, _ := json.Marshal(Message{Dir: "out", Kind: "close", Text: out.Text, ID: out.ID, At: now})
 			outJSON, line = string(b), string(l)

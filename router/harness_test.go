@@ -15,6 +15,7 @@ import (
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/internal/testlog"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
@@ -45,6 +46,8 @@ type opts struct {
 	cfg       router.Config
 	managers  []router.Manager
 	tpl       router.Templates
+	locale    *locale.Catalogue                    // nil: English with tpl adopted
+	custLang  func(channel, account string) string // customer language per account
 	qualify   *qualify.Config
 	noSender  bool
 	instance  string
@@ -95,7 +98,7 @@ func newEnv(t *testing.T, o opts) *env {
 	log := testlog.Logger()
 	r, err := router.New(o.cfg, o.managers, o.tpl, router.Deps{Redis: e.rdb, Keys: e.keys, Clock: e.clock, Log: log,
 		Metrics: e.metrics, Qualifier: q, Instance: o.instance,
-		Sleep: o.sleep})
+		Sleep: o.sleep, Locale: o.locale, CustomerLocale: o.custLang})
 	if err != nil {
 		t.Fatal(err)
 	}

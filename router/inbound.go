@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/channels"
-	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/store"
 )
@@ -22,12 +21,11 @@ const doneTTL = 7 * 24 * time.Hour
 type inboundApplier struct {
 	*base
 	team     *team
-	tpl      Templates
+	tpl      *customerTexts
 	q        qualify.Qualifier
 	senders  *senders
 	offers   *offerer
 	statuses *sendWorker // delivery statuses of outbound messages
-	cat      *locale.Catalogue
 	zone     *time.Location // router.time_zone (nil: the zone of the next shift)
 }
 
@@ -152,7 +150,7 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 		case len(cands) == 0:
 			ack.kind, ack.out, ack.line = autoReplyJSON(in, "off_hours", a.offHoursText(in, now), now)
 		default:
-			ack.kind, ack.out, ack.line = autoReplyJSON(in, "auto_ack", tplText(a.tpl.AutoAck), now)
+			ack.kind, ack.out, ack.line = autoReplyJSON(in, "auto_ack", a.tpl.text(keyAutoAck, in.Channel, in.Account), now)
 			if a.cfg.OffHoursWhen == OffHoursNobodyOnline {
 				_, ack.altOut, ack.altLine = autoReplyJSON(in, "off_hours", a.offHoursText(in, now), now)
 				for _, c := range cands {

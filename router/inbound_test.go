@@ -1,10 +1,12 @@
 package router_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
 )
@@ -95,5 +97,41 @@ func TestMetaKeptOutOfTheHash(t *testing.T) {
 	}
 	if n := e.rdb.Exists(e.ctx, e.keys.Core("conv", "1", "meta")).Val(); n != 0 {
 		t.Fatal("the erased conversation's meta remains")
+	}
+}
+
+// TestCustomerTextsPerAccountLanguage: the automatic messages come from the catalogue in the
+// language of the conversation's channel account, else the default (ru here); config
+// overrides of one language do not leak into another.
+func TestCustomerTextsPerAccountLanguage(t *testing.T) {
+	cat, err := locale.New("ru", map[string]map[string]string{"en": {"customer.close": "Bye!"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, opts{locale: cat, custLang: func(channel, account string) string {
+		if channel == channels.Instagram && account == "ig-en" {
+			return "en"
+		}
+		return ""
+	}})
+	e.online("anna", "boris")
+	e.inbound("c1", "здравствуйте")
+	if got, want := e.sender.last().Text, cat.T("ru", "customer.auto_ack"); got != want || !strings.Contains(got, "Менеджер") {
+		t.Fatalf("auto-ack %q, want the Russian %q", got, want)
+	}
+	e.ingestMsg(channels.Inbound{Channel: channels.Instagram, Account: "ig-en", MessageID: "m1", ContactID: "u1", Text: "hello"})
+	if got := e.sender.last().Text; got != "Thank you for your message! A manager will answer you within a minute." {
+		t.Fatalf("auto-ack on the English account %q", got)
+	}
+	c := e.conv(2)
+	if err := e.r.Accept(e.ctx, 2, c.OfferTo); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.r.Qualify(e.ctx, 2, c.OfferTo, router.QualTourist); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	if got := e.sender.last(); got.Kind != "close" || got.Text != "Bye!" {
+		t.Fatalf("close %+v, want the English override", got)
 	}
 }

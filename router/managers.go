@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/internal/conf"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Manager is one entry of managers:.
@@ -23,6 +24,8 @@ type Manager struct {
 	Capacity int `yaml:"capacity"`
 	// Shifts: when the manager can be offered conversations. None means always.
 	Shifts []Shift `yaml:"shifts"`
+	// Locale is the language of the manager's staff-bot texts (en, ru); "" = locale.default.
+	Locale string `yaml:"locale"`
 }
 
 // Shift is a weekly working window in a time zone. To earlier than From spans midnight.
@@ -94,6 +97,9 @@ func ValidateManagers(ms []Manager) error {
 				errs.Add(p+".telegram_id", "is the same as managers[%d].telegram_id", j)
 			}
 			tg[m.TelegramID] = i
+		}
+		if err := locale.CheckLang(m.Locale); err != nil {
+			errs.Add(p+".locale", "%v", err)
 		}
 		for k := range m.Shifts {
 			if err := m.Shifts[k].compile(); err != nil {

@@ -65,9 +65,9 @@ func (t *team) nextShiftStart(now time.Time) (at time.Time, loc *time.Location, 
 	return at, loc, ok
 }
 
-// customerLang is the language of the automatic texts to a customer of in's channel account:
-// the catalogue's default for now (per-account languages come with the locale wiring).
-func (a *inboundApplier) customerLang(in channels.Inbound) string { return a.cat.Default() }
+// customerLang is the language of the automatic texts to a customer of in's channel account
+// (its locale, else the catalogue's default).
+func (a *inboundApplier) customerLang(in channels.Inbound) string { return a.tpl.lang(in.Channel, in.Account) }
 
 // offHoursText is the off-hours text for a new conversation at now ("" = send nothing): the
 // expected answer time (the next shift start, in the customer's time zone when the channel
@@ -76,14 +76,12 @@ func (a *inboundApplier) customerLang(in channels.Inbound) string { return a.cat
 // (templates.off_hours: it has no place for the time), no shift start is known or
 // customer.off_hours_until is switched off ("-").
 func (a *inboundApplier) offHoursText(in channels.Inbound, now time.Time) string {
-	plain := tplText(a.tpl.OffHours)
+	plain := a.tpl.text(keyOffHours, in.Channel, in.Account)
 	if plain == "" {
 		return ""
 	}
-	var builtin Templates
-	builtin.Defaults()
-	if a.tpl.OffHours != builtin.OffHours {
-		return plain
+	if a.tpl.custom(a.customerLang(in), keyOffHours) {
+		return plain // the owner's own text: it has no place for the time
 	}
 	next, loc, ok := a.team.nextShiftStart(now)
 	if !ok {
@@ -98,7 +96,7 @@ func (a *inboundApplier) offHoursText(in channels.Inbound, now time.Time) string
 		}
 	}
 	lang := a.customerLang(in)
-	if s := a.cat.T(lang, "customer.off_hours_until", "when", a.cat.When(lang, now.In(loc), next.In(loc))); s != "" {
+	if s := a.tpl.cat.T(lang, "customer.off_hours_until", "when", a.tpl.cat.When(lang, now.In(loc), next.In(loc))); s != "" {
 		return s
 	}
 	return plain

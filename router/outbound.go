@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/store"
 )
 
@@ -80,7 +81,7 @@ func (s *sendWorker) handleOutbound(ctx context.Context, e store.Entry) error {
 	snd := s.senders.get(out.Channel)
 	if snd == nil {
 		if out.Human() {
-			return s.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, channels.ErrNoSender.Error())
+			return s.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, locale.M("failure.no_sender").Encode())
 		}
 		return nil // automatic message on a channel that cannot send (web form): nothing to do
 	}
@@ -93,7 +94,7 @@ func (s *sendWorker) handleOutbound(ctx context.Context, e store.Entry) error {
 		}
 		if channels.IsPermanent(err) {
 			s.m.SendFailed.WithLabelValues(out.Channel, "permanent").Inc()
-			return s.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, err.Error())
+			return s.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, failureReason(err))
 		}
 		s.m.SendFailed.WithLabelValues(out.Channel, "temporary").Inc()
 		var ra *channels.RetryAfterError
@@ -160,7 +161,7 @@ func (s *sendWorker) giveUp(ctx context.Context, e store.Entry, cid int64, out c
 	if e.Deliveries < int64(s.cfg.MaxDeliveries) {
 		return fmt.Errorf("send %s on %s: %w", out.ID, out.Channel, err)
 	}
-	reason := fmt.Sprintf("the channel kept failing; gave up after %d deliveries", e.Deliveries)
+	reason := locale.M("failure.gave_up", "n", e.Deliveries).Encode()
 	return s.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, reason)
 }
 
@@ -182,11 +183,29 @@ func (s *sendWorker) delivered(ctx context.Context, cid int64, out channels.Outb
 	return nil
 }
 
+// failureReason is what the people are told about a failed send: the channel's catalogue
+// message (encoded: each reader gets it in their language), else the error's own text.
+func failureReason(err error) string {
+	var le *locale.Error
+	if errors.As(err, &le) {
+		return le.Msg.Encode()
+	}
+	return err.Error()
+}
+
 // recordFailure records a permanent delivery failure and tells the author (or, for an
-// automatic message, the escalation target).
+// automatic message, the escalation target). reason is an encoded locale.Msg or plain
+// text; the event carries it as it is, the transcript and the log in English.
 func (s *sendWorker) recordFailure(ctx context.Context, cid int64, outID, managerID, channel, reason string) error {
 	now := s.clock.Now()
-	line, _ := json.Marshal(Message{Dir: "out", Kind: "note", Text: "not delivered: " + reason, ID: outID, At: now})
+	var note locale.Msg
+	if m, ok := locale.Decode(reason); ok {
+		note = locale.M("note.not_delivered", "reason", m)
+	} else {
+		note = locale.M("note.not_delivered", "reason", reason)
+	}
+	english := locale.English(reason)
+	line, _ := json.Marshal(Message{Dir: "out", Kind: "note", Text: note.String(), Note: note.Encode(), ID: outID, At: now})
 	a := failedArgs{Now: ms(now), Conv: cid, OutID: outID, Manager: managerID, Reason: reason, Line: string(line),
 		Limit: s.cfg.TranscriptLimit, RefTTL: refTTL.Milliseconds()}
 	n, err := failedScript.Run(ctx, s.rdb, s.keys.failedKeys(cid, outID), a.argv()...).Int()
@@ -194,7 +213,7 @@ func (s *sendWorker) recordFailure(ctx context.Context, cid int64, outID, manage
 		return fmt.Errorf("record send failure: %w", err)
 	}
 	if n == 1 {
-		s.log.Warn("message could not be delivered", "conversation", cid, "outbound", outID, "channel", channel, "manager", managerID, "reason", reason)
+		s.log.Warn("message could not be delivered", "conversation", cid, "outbound", outID, "channel", channel, "manager", managerID, "reason", english)
 		if managerID == "" {
 			s.m.Escalations.WithLabelValues("send_failure").Inc()
 		}

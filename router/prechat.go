@@ -138,7 +138,7 @@ func (a *inboundApplier) prechatTexts(in channels.Inbound) ([]string, map[string
 	texts := map[string]string{}
 	var qs []string
 	for _, q := range a.cfg.PreChat.Questions {
-		if t := a.cat.T(lang, "customer.prechat."+q); t != "" {
+		if t := a.tpl.cat.T(lang, "customer.prechat."+q); t != "" {
 			qs = append(qs, q)
 			texts[q] = t
 		}
@@ -146,8 +146,8 @@ func (a *inboundApplier) prechatTexts(in channels.Inbound) ([]string, map[string
 	if len(qs) == 0 {
 		return nil, nil
 	}
-	texts["intro"] = a.cat.T(lang, "customer.prechat.intro")
-	texts["phone_invalid"] = a.cat.T(lang, "customer.prechat.phone_invalid")
-	texts["thanks"] = a.cat.T(lang, "customer.prechat.thanks")
+	texts["intro"] = a.tpl.cat.T(lang, "customer.prechat.intro")
+	texts["phone_invalid"] = a.tpl.cat.T(lang, "customer.prechat.phone_invalid")
+	texts["thanks"] = a.tpl.cat.T(lang, "customer.prechat.thanks")
 	return qs, texts
 }

@@ -33,7 +33,13 @@ type Deps struct {
 	Qualifier qualify.Qualifier                          // nil: everything priority 0, no tags
 	Instance  string                                     // consumer name prefix, unique per process
 	Sleep     func(context.Context, time.Duration) error // send backoff; nil = real sleep
-	Locale    *locale.Catalogue                          // texts to customers; nil = the built-in catalogue (English)
+	// Locale is the message catalogue of the automatic customer messages; nil = the built-in
+	// English one with the Templates given to New adopted (with a Locale, they are not used:
+	// the config adopts them into its locale: section).
+	Locale *locale.Catalogue
+	// CustomerLocale is the language of a channel account's customers ("" = the catalogue's
+	// default); nil = the default for every account.
+	CustomerLocale func(channel, account string) string
 }
 
 // Router is the conversation engine: a facade that composes components with one job each
@@ -72,7 +78,7 @@ var (
 )
 
 // New builds a router. The managers must have passed ValidateManagers.
-func New(cfg Config, managers []Manager, tpl Templates, d Deps) (*Router, error) {
+func New(cfg Config, managers []Manager, tpl0 Templates, d Deps) (*Router, error) {
 	if d.Redis == nil || d.Clock == nil || d.Log == nil || d.Metrics == nil {
 		return nil, fmt.Errorf("router: Redis, Clock, Log and Metrics are required")
 	}
@@ -85,7 +91,10 @@ func New(cfg Config, managers []Manager, tpl Templates, d Deps) (*Router, error)
 	if err := ValidateManagers(ms); err != nil {
 		return nil, fmt.Errorf("managers: %w", err)
 	}
-	tpl.Defaults()
+	tpl, err := newCustomerTexts(tpl0, d)
+	if err != nil {
+		return nil, fmt.Errorf("router templates: %w", err)
+	}
 	if d.Instance == "" {
 		d.Instance = "lidorub"
 	}
@@ -108,7 +117,7 @@ func New(cfg Config, managers []Manager, tpl Templates, d Deps) (*Router, error)
 	r.offers = &offerer{base: b, team: r.team}
 	r.sender = &sendWorker{base: b, senders: r.senders, sleep: d.Sleep}
 	r.inbound = &inboundApplier{base: b, team: r.team, tpl: tpl, q: d.Qualifier, senders: r.senders,
-		offers: r.offers, statuses: r.sender, cat: d.Locale, zone: zone}
+		offers: r.offers, statuses: r.sender, zone: zone}
 	r.timers = &timerWorker{base: b, offers: r.offers}
 	r.events = &eventDispatcher{base: b}
 	r.sweeper = &sweeper{base: b}

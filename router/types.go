@@ -87,6 +87,9 @@ type Message struct {
 	At          time.Time             `json:"at"`
 	Edited      bool                  `json:"edited,omitempty"`  // the customer edited it: Text/Attachments are the new version
 	Deleted     bool                  `json:"deleted,omitempty"` // the customer deleted it: its content is gone
+	// Note is a note's text as a catalogue message (locale.Msg.Encode), for showing it in the
+	// reader's language; Text is its English rendering.
+	Note string `json:"note,omitempty"`
 }
 
 // Event types delivered to Notifiers.

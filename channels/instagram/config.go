@@ -5,6 +5,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels/meta"
 	"github.com/lidorub/lidorub/internal/conf"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Config is the channels.instagram: section.
@@ -32,6 +33,9 @@ type Account struct {
 	// SendID is the id in the send URL {graph}/{version}/{send_id}/messages (default: ID;
 	// "me" or the Facebook Page id also work with a Page token).
 	SendID string `yaml:"send_id"`
+	// Locale is the language of the automatic messages to this account's customers (en,
+	// ru); "" = locale.default.
+	Locale string `yaml:"locale"`
 }
 
 // Defaults fills unset fields.
@@ -66,6 +70,20 @@ func (c *Config) Validate() error {
 		if a.Token == "" {
 			errs.Add(p+".token", "is required (set it from the environment, e.g. ${INSTAGRAM_TOKEN})")
 		}
+		if err := locale.CheckLang(a.Locale); err != nil {
+			errs.Add(p+".locale", "%v", err)
+		}
 	}
 	return errs.Err()
+}
+
+// Locales maps each account (Inbound.Account) to its customers' language, where set.
+func (c *Config) Locales() map[string]string {
+	m := map[string]string{}
+	for _, a := range c.Accounts {
+		if a.Locale != "" {
+			m[a.ID] = a.Locale
+		}
+	}
+	return m
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/router"
 )
@@ -114,7 +115,7 @@ func TestEndToEndCommentLead(t *testing.T) {
 	}
 	settle()
 	fails := evs.find(router.EventSendFailure)
-	if len(fails) != 1 || fails[0].ManagerID != "anna" || !strings.Contains(fails[0].Reason, "Direct message") {
+	if len(fails) != 1 || fails[0].ManagerID != "anna" || !strings.Contains(locale.English(fails[0].Reason), "Direct message") {
 		t.Fatalf("send failures %+v", fails)
 	}
 	if n := len(e.graph.requests()); n != 1 {

@@ -16,6 +16,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/meta"
 	"github.com/lidorub/lidorub/channels/multipart"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Name is the channel name (metric labels, Redis keys, the config section).
@@ -166,10 +167,10 @@ type sendResponse struct {
 func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.SendResult, error) {
 	acct, ok := c.accounts[out.Account]
 	if !ok {
-		return channels.SendResult{}, channels.Permanentf("instagram account %q is not configured", out.Account)
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.account_not_configured", "channel", "Instagram", "account", out.Account))
 	}
 	if out.ContactID == "" {
-		return channels.SendResult{}, channels.Permanentf("the conversation has no Instagram user to write to")
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.no_recipient", "channel", "Instagram"))
 	}
 	parts, err := buildParts(out)
 	if err != nil {
@@ -196,14 +197,12 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	}
 	if !ok {
 		if out.Meta[MetaCommentID] != "" && !mayPrivateReply {
-			return channels.SendResult{}, channels.Permanentf("automatic messages are not sent to Instagram comment leads: " +
-				"the one private reply to the comment is kept for the manager's answer (set auto_private_reply to change this)")
+			return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.instagram.comment_auto"))
 		}
 		if out.Meta[MetaCommentID] != "" {
-			return channels.SendResult{}, channels.Permanentf("the private reply to this comment has already been used (or the comment is older than 7 days): " +
-				"Instagram allows further messages only after the customer writes a Direct message")
+			return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.instagram.comment_used"))
 		}
-		return channels.SendResult{}, channels.Permanentf("cannot send on Instagram: the reply is outside the 24-hour messaging window (no Direct message from the customer in the last 7 days)")
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.instagram.no_window"))
 	}
 	var req sendRequest
 	age := c.Clock.Now().Sub(last)
@@ -213,12 +212,11 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	case c.cfg.HumanAgent && age <= HumanAgentWindow:
 		req.MessagingType, req.Tag = "MESSAGE_TAG", "HUMAN_AGENT"
 	default:
-		limit := "24-hour"
+		key := "failure.instagram.window_24h"
 		if c.cfg.HumanAgent {
-			limit = "7-day (human agent)"
+			key = "failure.instagram.window_7d"
 		}
-		return channels.SendResult{}, channels.Permanentf("cannot send on Instagram: the reply is outside the %s messaging window (the customer last wrote %s ago)",
-			limit, age.Truncate(time.Minute))
+		return channels.SendResult{}, channels.Permanent(locale.Errorf(key, "ago", age.Truncate(time.Minute)))
 	}
 	req.Recipient = sendRecipient{ID: out.ContactID}
 	return c.sendParts(ctx, acct, out, req, parts)
@@ -232,8 +230,7 @@ func (c *Channel) sendPrivateReply(ctx context.Context, acct Account, key, comme
 	}
 	if len(parts) != 1 || parts[0].Text == "" {
 		release()
-		return channels.SendResult{}, channels.Permanentf("the first answer to an Instagram comment is a private reply: one text message of at most %d bytes (about %d Cyrillic letters), without attachments; shorten it",
-			MaxTextBytes, MaxTextBytes/2)
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.instagram.private_reply", "bytes", MaxTextBytes, "letters", MaxTextBytes/2))
 	}
 	req := sendRequest{Recipient: sendRecipient{CommentID: commentID}, Message: parts[0]}
 	var resp sendResponse
@@ -275,14 +272,14 @@ func buildParts(out channels.Outbound) ([]sendMessage, error) {
 			typ = "file"
 		}
 		if typ == "" || !isHTTPURL(a.Ref) {
-			return nil, channels.Permanentf("instagram can send images, videos, audio and files given as public https URLs (attachment %q is not)", a.Kind)
+			return nil, channels.Permanent(locale.Errorf("failure.instagram.attachment", "kind", a.Kind))
 		}
 		att := &sendAttachment{Type: typ}
 		att.Payload.URL = a.Ref
 		parts = append(parts, sendMessage{Attachment: att})
 	}
 	if len(parts) == 0 {
-		return nil, channels.Permanentf("empty message")
+		return nil, channels.Permanent(locale.Errorf("failure.empty"))
 	}
 	return parts, nil
 }
@@ -299,11 +296,11 @@ func explain(err error) error {
 	}
 	switch {
 	case ge.Code == 10 && ge.Subcode == 2018278, ge.Code == 10 && ge.Subcode == 2534022:
-		return channels.Permanentf("Instagram refused the message: it is outside the allowed messaging window (%v)", ge)
+		return channels.Permanent(locale.Wrap(ge, "failure.instagram.refused_window", "detail", ge.Error()))
 	case ge.Code == 551, ge.Subcode == 1545041:
-		return channels.Permanentf("Instagram refused the message: this person is not available right now (%v)", ge)
+		return channels.Permanent(locale.Wrap(ge, "failure.instagram.unavailable", "detail", ge.Error()))
 	case ge.Code == 100 && ge.Subcode == 2018001:
-		return channels.Permanentf("Instagram refused the message: no matching user found (%v)", ge)
+		return channels.Permanent(locale.Wrap(ge, "failure.instagram.no_user", "detail", ge.Error()))
 	}
 	return err
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Defaults of the Graph API client.
@@ -185,7 +186,7 @@ func (g *Graph) mapError(ctx context.Context, account, token string, resp *http.
 	case IsTokenError(ge):
 		g.count(account, ResultTokenInvalid)
 		g.alertToken(ctx, account, ge)
-		return channels.Permanent(fmt.Errorf("the %s access token of account %s is expired or invalid; ops have been alerted: %w", g.Channel, account, ge))
+		return channels.Permanent(locale.Wrap(ge, "failure.access_token", "channel", channelTitle(g.Channel), "account", account))
 	case resp.StatusCode >= 500 || ge.Code == 1 || ge.Code == 2:
 		// 1 = unknown error, 2 = service temporarily unavailable: Meta says retry.
 		g.count(account, ResultTemporary)
@@ -215,8 +216,8 @@ func (g *Graph) alertToken(ctx context.Context, account string, ge *GraphError) 
 	if !due || g.Alerter == nil {
 		return
 	}
-	reason := fmt.Sprintf("the access token of %s account %s was rejected by the Graph API (error %d/%d): it is expired or revoked; put a new token in the environment and restart",
-		g.Channel, account, ge.Code, ge.Subcode)
+	reason := locale.M("alert.meta.token", "channel", channelTitle(g.Channel), "account", account,
+		"code", fmt.Sprintf("%d/%d", ge.Code, ge.Subcode)).Encode()
 	if err := g.Alerter.Alert(ctx, g.Channel, account, reason); err != nil {
 		g.Log.Error("could not raise the token alert", "channel", g.Channel, "account", account, "err", err)
 	}
@@ -267,4 +268,15 @@ func redactErr(err error, token string) error {
 		return err
 	}
 	return &redacted{msg: SafeText(err.Error(), token), err: errors.Unwrap(err)}
+}
+
+// channelTitle is a Meta channel's name for people.
+func channelTitle(channel string) string {
+	switch channel {
+	case channels.Instagram:
+		return "Instagram"
+	case channels.WhatsAppCloud:
+		return "WhatsApp"
+	}
+	return channel
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/internal/conf"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Bot modes.
@@ -58,6 +59,9 @@ type BotConfig struct {
 	WebhookSecret string `yaml:"webhook_secret"`
 	// AllowGroups: take messages from groups the bot is in (default: private chats only).
 	AllowGroups bool `yaml:"allow_groups"`
+	// Locale is the language of the automatic messages to this account's customers (en,
+	// ru); "" = locale.default.
+	Locale string `yaml:"locale"`
 }
 
 // StaffConfig is the lead-managers' bot.
@@ -137,6 +141,9 @@ func (c *Config) Validate() error {
 	tokens := map[string]int{}
 	for i, b := range c.Bots {
 		p := fmt.Sprintf("bots[%d]", i)
+		if err := locale.CheckLang(b.Locale); err != nil {
+			errs.Add(p+".locale", "%v", err)
+		}
 		switch {
 		case b.Name == "":
 			errs.Add(p+".name", "is required")
@@ -216,4 +223,16 @@ func validSecret(s string) bool {
 		}
 	}
 	return true
+}
+
+// Locales maps each customer bot (Inbound.Account: its name) to its customers' language,
+// where set.
+func (c *Config) Locales() map[string]string {
+	m := map[string]string{}
+	for _, b := range c.Bots {
+		if b.Locale != "" {
+			m[b.Name] = b.Locale
+		}
+	}
+	return m
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/store"
 )
 
@@ -181,9 +182,9 @@ func (p *Poller) failed(ctx context.Context, err error) error {
 	if e := APIError(err); e != nil {
 		switch e.Code {
 		case 401, 404:
-			reason = "Telegram rejected the bot token (revoked or mistyped): polling stopped until it is fixed"
+			reason = locale.M("alert.telegram.token_polling").Encode()
 		case 409:
-			reason = "another program is polling this bot or a webhook is set (Telegram answered 409 Conflict)"
+			reason = locale.M("alert.telegram.conflict").Encode()
 		}
 	}
 	if reason != "" && reason != p.lastAlert && p.alert != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/multipart"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Telegram's size limits.
@@ -34,11 +35,11 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 		b = c.bots[c.order[0]]
 	}
 	if b == nil {
-		return channels.SendResult{}, channels.Permanentf("no Telegram bot named %q is configured", out.Account)
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.account_not_configured", "channel", "Telegram", "account", out.Account))
 	}
 	chatID, err := strconv.ParseInt(out.ContactID, 10, 64)
 	if err != nil {
-		return channels.SendResult{}, channels.Permanentf("invalid Telegram chat id")
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.no_recipient", "channel", "Telegram"))
 	}
 	name := b.cfg.Name
 	sentKey := c.d.Keys.Channel(channels.Telegram, name, "sent:"+out.ID)
@@ -97,7 +98,7 @@ func (c *Channel) sendParts(ctx context.Context, cl *Client, chatID int64, out c
 		msgs = append(msgs, mediaMessage(chatID, a, caption))
 	}
 	if len(msgs) == 0 {
-		return 0, channels.Permanentf("empty message")
+		return 0, channels.Permanent(locale.Errorf("failure.empty"))
 	}
 	send := func(i int) (string, error) {
 		sent, err := cl.Send(ctx, chatID, msgs[i])
@@ -194,16 +195,16 @@ func (c *Channel) classify(ctx context.Context, bot string, err error) error {
 		after := time.Duration(max(1, e.RetryAfter)) * time.Second
 		return &channels.RetryAfterError{After: after, Err: errors.New("telegram: too many requests")}
 	case e.Code == 403:
-		return channels.Permanentf("the customer blocked the bot or cannot be written to (Telegram: %s)", e.Message)
+		return channels.Permanent(locale.Errorf("failure.telegram.blocked", "detail", e.Message))
 	case e.Code == 400 && strings.Contains(desc, "chat not found"):
-		return channels.Permanentf("chat not found: the customer has not started this bot or deleted the chat")
+		return channels.Permanent(locale.Errorf("failure.telegram.chat_not_found"))
 	case e.Code == 401 || e.Code == 404:
 		if c.d.Alerter != nil {
-			_ = c.d.Alerter.Alert(ctx, channels.Telegram, bot, "Telegram rejected the bot token (revoked or mistyped): replies cannot be sent")
+			_ = c.d.Alerter.Alert(ctx, channels.Telegram, bot, locale.M("alert.telegram.token_send").Encode())
 		}
-		return channels.Permanentf("the Telegram bot token was rejected; the administrators were alerted")
+		return channels.Permanent(locale.Errorf("failure.telegram.token"))
 	case e.Code >= 400 && e.Code < 500:
-		return channels.Permanentf("Telegram refused the message: %s", e.Message)
+		return channels.Permanent(locale.Errorf("failure.telegram.refused", "detail", e.Message))
 	default:
 		return errors.New("telegram: temporary error: " + e.Message)
 	}

@@ -16,6 +16,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Name is the channel name (metric labels, Redis keys, the config section).
@@ -165,7 +166,7 @@ func (c *Channel) checkToken(ctx context.Context, token string, cl *Client) {
 		if ctx.Err() == nil {
 			c.d.Log.Warn("telegram getMe failed", "bots", names, "err", err)
 			if e := APIError(err); e != nil && (e.Code == 401 || e.Code == 404) && c.d.Alerter != nil && len(names) > 0 {
-				_ = c.d.Alerter.Alert(ctx, channels.Telegram, names[0], "Telegram rejected the bot token (revoked or mistyped)")
+				_ = c.d.Alerter.Alert(ctx, channels.Telegram, names[0], locale.M("alert.telegram.token").Encode())
 			}
 		}
 		return
@@ -233,7 +234,7 @@ func (c *Channel) registerWebhook(ctx context.Context, b *bot) {
 			return
 		}
 		if e := APIError(err); e != nil && (e.Code == 401 || e.Code == 404) && c.d.Alerter != nil {
-			_ = c.d.Alerter.Alert(ctx, channels.Telegram, b.cfg.Name, "Telegram rejected the bot token (revoked or mistyped): webhook not registered")
+			_ = c.d.Alerter.Alert(ctx, channels.Telegram, b.cfg.Name, locale.M("alert.telegram.token_webhook").Encode())
 		}
 		c.d.Log.Warn("telegram setWebhook failed", "bot", b.cfg.Name, "err", err, "retry_in", wait)
 		t := time.NewTimer(wait)

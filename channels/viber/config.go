@@ -10,6 +10,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/lidorub/lidorub/internal/conf"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // DefaultAPIURL is the base of the Viber REST Bot API (methods are POSTed to APIURL/<method>).
@@ -53,6 +54,9 @@ type Bot struct {
 	SenderName string `yaml:"sender_name"`
 	// SenderAvatar is an optional https URL of the sender's picture.
 	SenderAvatar string `yaml:"sender_avatar"`
+	// Locale is the language of the automatic messages to this bot's customers (en, ru);
+	// "" = locale.default.
+	Locale string `yaml:"locale"`
 }
 
 // IsEnabled reports whether the channel is on (enabled: true).
@@ -95,6 +99,9 @@ func (c *Config) Validate() error {
 	names, tokens := map[string]int{}, map[string]int{}
 	for i, b := range c.Bots {
 		p := fmt.Sprintf("bots[%d]", i)
+		if err := locale.CheckLang(b.Locale); err != nil {
+			errs.Add(p+".locale", "%v", err)
+		}
 		switch {
 		case !conf.ValidName(b.Name):
 			errs.Add(p+".name", "must be 1-32 characters of a-z, 0-9, '_' or '-' (got %q)", b.Name)
@@ -136,4 +143,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errs.Err()
+}
+
+// Locales maps each bot (Inbound.Account: its name) to its customers' language, where set.
+func (c *Config) Locales() map[string]string {
+	m := map[string]string{}
+	for _, b := range c.Bots {
+		if b.Locale != "" {
+			m[b.Name] = b.Locale
+		}
+	}
+	return m
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/router"
 )
@@ -96,7 +97,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	settle()
 	fails := evs.find(router.EventSendFailure)
-	if len(fails) != 1 || fails[0].ManagerID != "anna" || !strings.Contains(fails[0].Reason, "unsubscribed from the Viber bot") {
+	if len(fails) != 1 || fails[0].ManagerID != "anna" || !strings.Contains(locale.English(fails[0].Reason), "unsubscribed from the Viber bot") {
 		t.Fatalf("send failures %+v", fails)
 	}
 	if s := e.api.sent("send_message"); len(s) != 2 {

@@ -159,7 +159,7 @@ func (c *Channel) registerWebhook(ctx context.Context, b *bot) {
 		}
 		var ae *APIError
 		if errors.As(err, &ae) && accountBroken(ae.Status) {
-			c.alert(ctx, b.cfg.Name, fmt.Sprintf("Viber refused the bot (%s): webhook not registered; check the bot's token and status", ae.Message))
+			c.alert(ctx, b.cfg.Name, locale.M("alert.viber.webhook", "detail", ae.Message).Encode())
 		}
 		c.log.Warn("viber set_webhook failed", "bot", b.cfg.Name, "err", err, "retry_in", wait)
 		if c.sleep(ctx, wait) != nil {
@@ -420,7 +420,7 @@ func (c *Channel) explain(ctx context.Context, b *bot, user string, err error) e
 		return channels.Permanent(locale.Wrap(err, "failure.viber.unreachable", "detail", ae.Message))
 	case StatusInvalidAuthToken, StatusPublicAccountBlocked, StatusPublicAccountNotFound,
 		StatusPublicAccountSuspended, StatusPublicAccountNotAuth, StatusFreeMessagesExceeded, StatusNoBalance:
-		c.alert(ctx, b.cfg.Name, fmt.Sprintf("Viber refused to send for the bot (status %d, %s): replies cannot be sent until it is fixed", ae.Status, ae.Message))
+		c.alert(ctx, b.cfg.Name, locale.M("alert.viber.send", "status", ae.Status, "detail", ae.Message).Encode())
 		return channels.Permanent(locale.Wrap(err, "failure.viber.account", "detail", ae.Message))
 	case StatusBadData, StatusMissingData, StatusAPIVersionNotSupported, StatusIncompatibleWithVersion, StatusUnsupportedCountry:
 		return channels.Permanent(locale.Wrap(err, "failure.viber.refused", "detail", ae.Message))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/internal/conf"
+	"github.com/lidorub/lidorub/locale"
 )
 
 const (
@@ -49,6 +50,9 @@ type Community struct {
 	// Secret is the secret key set in the Callback API settings; VK sends it in every
 	// callback. From the environment.
 	Secret string `yaml:"secret"`
+	// Locale is the language of the automatic messages to this community's customers (en, ru);
+	// "" = locale.default.
+	Locale string `yaml:"locale"`
 }
 
 var versionRE = regexp.MustCompile(`^5\.[0-9]{1,3}$`)
@@ -92,6 +96,9 @@ func (c *Config) Validate() error {
 	names, groups := map[string]int{}, map[int64]int{}
 	for i, g := range c.Communities {
 		p := fmt.Sprintf("communities[%d]", i)
+		if err := locale.CheckLang(g.Locale); err != nil {
+			errs.Add(p+".locale", "%v", err)
+		}
 		if !conf.ValidName(g.Name) {
 			errs.Add(p+".name", "must be 1-32 characters of a-z, 0-9, '_' or '-' (got %q)", g.Name)
 		} else if j, dup := names[g.Name]; dup {
@@ -119,4 +126,16 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errs.Err()
+}
+
+// Locales maps each community (Inbound.Account: its name) to its customers' language, where
+// set.
+func (c *Config) Locales() map[string]string {
+	m := map[string]string{}
+	for _, g := range c.Communities {
+		if g.Locale != "" {
+			m[g.Name] = g.Locale
+		}
+	}
+	return m
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/router"
 )
@@ -103,7 +104,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	settle()
 	fails := evs.find(router.EventSendFailure)
-	if len(fails) != 1 || fails[0].ManagerID != "anna" || !strings.Contains(fails[0].Reason, "forbidden messages from the VK community") {
+	if len(fails) != 1 || fails[0].ManagerID != "anna" || !strings.Contains(locale.English(fails[0].Reason), "forbidden messages from the VK community") {
 		t.Fatalf("send failures %+v", fails)
 	}
 
@@ -115,7 +116,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	settle()
 	fails = evs.find(router.EventSendFailure)
-	if len(fails) != 2 || !strings.Contains(fails[1].Reason, "has not allowed messages from the community (error 901") {
+	if len(fails) != 2 || !strings.Contains(locale.English(fails[1].Reason), "has not allowed messages from the community (error 901") {
 		t.Fatalf("send failures %+v", fails)
 	}
 }

@@ -316,7 +316,7 @@ func (c *Channel) explain(ctx context.Context, g *community, err error) error {
 	case ErrAuth, ErrGroupAuth:
 		if c.d.Alerter != nil {
 			if aerr := c.d.Alerter.Alert(context.WithoutCancel(ctx), Name, g.cfg.Name,
-				fmt.Sprintf("VK rejected the community access token (%s): replies cannot be sent; put a new token in the environment and restart", detail)); aerr != nil {
+				locale.M("alert.vk.token", "detail", detail).Encode()); aerr != nil {
 				c.log.Warn("vk: could not raise an alert", "community", g.cfg.Name, "err", aerr)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/lidorub/lidorub/internal/conf"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Defaults of the channels.form section.
@@ -30,6 +31,9 @@ type Config struct {
 	Enabled *bool `yaml:"enabled"`
 	// Account names this form in Inbound.Account and in dedupe keys (default "default").
 	Account string `yaml:"account"`
+	// Locale is the language of the automatic messages to this form's visitors (en, ru);
+	// "" = locale.default.
+	Locale string `yaml:"locale"`
 	// PolicyVersion is the version of the personal-data policy the visitor consents to; it is
 	// stored with every lead next to the consent time (default "1").
 	PolicyVersion string `yaml:"policy_version"`
@@ -112,6 +116,9 @@ func (c *Config) Validate() error {
 	if strings.ContainsAny(c.Account, "{}: ") {
 		errs.Add("account", "must not contain '{', '}', ':' or spaces")
 	}
+	if err := locale.CheckLang(c.Locale); err != nil {
+		errs.Add("locale", "%v", err)
+	}
 	if len(c.PolicyVersion) > 64 {
 		errs.Add("policy_version", "must be at most 64 characters")
 	}
@@ -157,3 +164,11 @@ func (c *Config) Validate() error {
 }
 
 func indexPath(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]" }
+
+// Locales maps the form's account to its visitors' language, if set.
+func (c *Config) Locales() map[string]string {
+	if c.Locale == "" {
+		return nil
+	}
+	return map[string]string{c.Account: c.Locale}
+}

@@ -32,6 +32,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/store"
 )
 
@@ -453,13 +454,13 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	}
 	a := c.accounts[name]
 	if a == nil {
-		return channels.SendResult{}, channels.Permanentf("whatsapp account %q is not configured", name)
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.account_not_configured", "channel", "WhatsApp", "account", name))
 	}
 	if _, err := contactJID(out.ContactID); err != nil {
-		return channels.SendResult{}, channels.Permanent(err)
+		return channels.SendResult{}, channels.Permanent(locale.Wrap(err, "failure.no_recipient", "channel", "WhatsApp"))
 	}
 	if outboundText(out) == "" {
-		return channels.SendResult{}, channels.Permanentf("nothing to send: the message has no text")
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.whatsapp.no_text"))
 	}
 	if client := a.liveClient(); client != nil {
 		return c.sendLocal(ctx, a, client, out)
@@ -482,7 +483,7 @@ func (c *Channel) sendLocal(ctx context.Context, a *account, client Client, out 
 	}
 	to, err := contactJID(out.ContactID)
 	if err != nil {
-		return channels.SendResult{}, channels.Permanent(err)
+		return channels.SendResult{}, channels.Permanent(locale.Wrap(err, "failure.no_recipient", "channel", "WhatsApp"))
 	}
 	id, err := c.messageID(ctx, a.name, out)
 	if err != nil {

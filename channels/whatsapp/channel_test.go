@@ -17,6 +17,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/internal/redistest"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/store"
 )
 
@@ -238,8 +239,12 @@ func TestPermanentDisconnects(t *testing.T) {
 				t.Fatal("handler returned false")
 			}
 			alerts := e.alerts.list()
-			if len(alerts) != 1 || !strings.HasPrefix(alerts[0], "whatsapp/sales: "+tt.reason+": ") || !strings.Contains(alerts[0], tt.logHint) {
+			if len(alerts) != 1 || !strings.HasPrefix(alerts[0], "whatsapp/sales: ") {
 				t.Fatalf("alerts = %q", alerts)
+			}
+			if m, ok := locale.Decode(strings.TrimPrefix(alerts[0], "whatsapp/sales: ")); !ok || m.Key != "alert.whatsapp."+tt.reason ||
+				!strings.Contains(m.String(), tt.logHint) {
+				t.Fatalf("alert %q (%s), want alert.whatsapp.%s with %q", alerts[0], m, tt.reason, tt.logHint)
 			}
 			if v := testutil.ToFloat64(e.ch.connected.WithLabelValues("sales")); v != 0 {
 				t.Fatalf("gauge after = %v", v)

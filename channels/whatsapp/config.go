@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/internal/conf"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Config is the channels.whatsapp: section.
@@ -53,6 +54,9 @@ type StoreConfig struct {
 type AccountConfig struct {
 	// Name identifies the account in commands, metrics, Redis keys and Outbound.Account.
 	Name string `yaml:"name"`
+	// Locale is the language of the automatic messages to this account's customers (en,
+	// ru); "" = locale.default.
+	Locale string `yaml:"locale"`
 }
 
 // DefaultAccount is the account name used when none is configured or given.
@@ -113,6 +117,9 @@ func (c *Config) Validate() error {
 			errs.Add(p, "duplicate account %q", a.Name)
 		}
 		seen[a.Name] = true
+		if err := locale.CheckLang(a.Locale); err != nil {
+			errs.Add(fmt.Sprintf("accounts[%d].locale", i), "%v", err)
+		}
 	}
 	if c.LeaseTTL < 3*time.Second {
 		errs.Add("lease_ttl", "must be at least 3s (got %s)", c.LeaseTTL)
@@ -142,4 +149,15 @@ func (c *Config) HasAccount(name string) bool {
 		}
 	}
 	return false
+}
+
+// Locales maps each account to its customers' language, where set.
+func (c *Config) Locales() map[string]string {
+	m := map[string]string{}
+	for _, a := range c.Accounts {
+		if a.Locale != "" {
+			m[a.Name] = a.Locale
+		}
+	}
+	return m
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/internal/redistest"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
@@ -114,7 +115,8 @@ func TestEndToEndWithRouter(t *testing.T) {
 	defer mu.Unlock()
 	found := false
 	for _, e := range evs {
-		found = found || strings.HasPrefix(e, router.EventEscalation+"::channel: whatsapp/sales: logged_out: ")
+		reason, ok := strings.CutPrefix(e, router.EventEscalation+"::channel: whatsapp/sales: ")
+		found = found || (ok && strings.HasPrefix(locale.English(reason), "WhatsApp logged this device out"))
 	}
 	if !found || testing.Verbose() {
 		t.Logf("events %q", evs)

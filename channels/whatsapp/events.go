@@ -7,6 +7,7 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // handle is the account's whatsmeow event handler. Its result is the ack decision: false
@@ -26,24 +27,18 @@ func (a *account) handle(evt any) bool {
 	case *events.KeepAliveTimeout:
 		a.log.Warn("whatsapp keepalive timed out", "errors", e.ErrorCount)
 	case *events.LoggedOut:
-		a.permanent("logged_out", time.Time{}, false,
-			"WhatsApp logged this device out (removed on the phone or by WhatsApp); its session is deleted. "+
-				"Re-link it: lidorub whatsapp link --account "+a.name+" (serve reconnects once it is linked)")
+		a.permanent("logged_out", time.Time{}, false, locale.M("alert.whatsapp.logged_out", "account", a.name))
 	case *events.TemporaryBan:
 		until := a.ch.d.Clock.Now().Add(e.Expire)
 		if e.Expire <= 0 {
 			until = a.ch.d.Clock.Now().Add(time.Hour)
 		}
-		a.permanent("temporary_ban", until, false,
-			"WhatsApp temporarily banned this number ("+e.Code.String()+"); not reconnecting until "+
-				until.UTC().Format(time.RFC3339)+". Reduce automated messaging; repeated bans can become permanent")
+		a.permanent("temporary_ban", until, false, locale.M("alert.whatsapp.temporary_ban", "code", e.Code.String(),
+			"until", until.UTC().Format(time.RFC3339)))
 	case *events.ClientOutdated:
-		a.permanent("client_outdated", time.Time{}, true,
-			"WhatsApp rejected the client as outdated: upgrade lidorub (it bundles go.mau.fi/whatsmeow) and restart")
+		a.permanent("client_outdated", time.Time{}, true, locale.M("alert.whatsapp.client_outdated"))
 	case *events.StreamReplaced:
-		a.permanent("stream_replaced", time.Time{}, true,
-			"another process connected with this account's session (a second gateway not sharing this Redis, or a copied store). "+
-				"Stop the other process, then restart this one; this process stays disconnected until then")
+		a.permanent("stream_replaced", time.Time{}, true, locale.M("alert.whatsapp.stream_replaced"))
 	case *events.UndecryptableMessage:
 		// whatsmeow already asked the sender's phone to resend it; the resend arrives as a Message.
 		a.log.Warn("could not decrypt a whatsapp message; a resend was requested", "message_id", e.Info.ID,
@@ -69,7 +64,7 @@ func (a *account) setLoggedIn(v bool) {
 // permanent handles a disconnect whatsmeow does not recover from: park the account (the next
 // step disconnects and releases the lease), tell the operator in the log, and alert.
 // A zero until with forever=false means "until the device is linked again".
-func (a *account) permanent(reason string, until time.Time, forever bool, what string) {
+func (a *account) permanent(reason string, until time.Time, forever bool, what locale.Msg) {
 	a.mu.Lock()
 	a.loggedIn = false
 	switch {
@@ -84,11 +79,11 @@ func (a *account) permanent(reason string, until time.Time, forever bool, what s
 	}
 	a.mu.Unlock()
 	a.ch.connected.WithLabelValues(a.name).Set(0)
-	a.log.Error("whatsapp disconnected permanently: "+what, "reason", reason)
+	a.log.Error("whatsapp disconnected permanently: "+what.String(), "reason", reason)
 	if a.ch.d.Alerter != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), ingestTimeout)
 		defer cancel()
-		if err := a.ch.d.Alerter.Alert(ctx, channels.WhatsApp, a.name, reason+": "+what); err != nil {
+		if err := a.ch.d.Alerter.Alert(ctx, channels.WhatsApp, a.name, what.Encode()); err != nil {
 			a.log.Error("could not raise the whatsapp alert", "err", err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Only the process holding an account's lease has its WhatsApp connection, but the router's
@@ -36,9 +37,10 @@ type forwardRequest struct {
 }
 
 type forwardReply struct {
-	ID        string `json:"id,omitempty"`
-	Err       string `json:"err,omitempty"`
-	Permanent bool   `json:"perm,omitempty"`
+	ID        string      `json:"id,omitempty"`
+	Err       string      `json:"err,omitempty"`
+	Msg       *locale.Msg `json:"msg,omitempty"` // the catalogue message of Err, if it has one
+	Permanent bool        `json:"perm,omitempty"`
 }
 
 func (c *Channel) sendQueueKey(account string) string {
@@ -90,6 +92,8 @@ func (c *Channel) forward(ctx context.Context, a *account, out channels.Outbound
 		return channels.SendResult{}, errors.New("whatsapp: malformed answer from the account holder")
 	}
 	switch {
+	case rep.Err != "" && rep.Permanent && rep.Msg != nil:
+		return channels.SendResult{}, channels.Permanent(&locale.Error{Msg: *rep.Msg, Err: errors.New(rep.Err)})
 	case rep.Err != "" && rep.Permanent:
 		return channels.SendResult{}, channels.Permanent(errors.New(rep.Err))
 	case rep.Err != "":
@@ -148,6 +152,10 @@ func (a *account) serveOne(ctx context.Context, block time.Duration) (bool, erro
 		rep.Err = fmt.Sprintf("whatsapp account %q is not connected in the process that held it", a.name)
 	} else if r, err := c.sendLocal(sctx, a, client, req.Out); err != nil {
 		rep.Err, rep.Permanent = err.Error(), channels.IsPermanent(err)
+		var le *locale.Error
+		if errors.As(err, &le) {
+			rep.Msg = &le.Msg
+		}
 	} else {
 		rep.ID = r.ChannelMessageID
 	}

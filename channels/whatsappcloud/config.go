@@ -5,6 +5,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels/meta"
 	"github.com/lidorub/lidorub/internal/conf"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Config is the channels.whatsappcloud: section.
@@ -35,6 +36,9 @@ type Account struct {
 	// Token is a System User access token with whatsapp_business_messaging. From the environment.
 	Token    string    `yaml:"token"`
 	Template *Template `yaml:"template"`
+	// Locale is the language of the automatic messages to this account's customers (en,
+	// ru); "" = locale.default.
+	Locale string `yaml:"locale"`
 }
 
 // Defaults fills unset fields.
@@ -70,8 +74,23 @@ func (c *Config) Validate() error {
 		if a.Template != nil && *a.Template != c.Template {
 			validateTemplate(&errs, p+".template", *a.Template)
 		}
+		if err := locale.CheckLang(a.Locale); err != nil {
+			errs.Add(p+".locale", "%v", err)
+		}
 	}
 	return errs.Err()
+}
+
+// Locales maps each account (Inbound.Account: the phone number id) to its customers'
+// language, where set.
+func (c *Config) Locales() map[string]string {
+	m := map[string]string{}
+	for _, a := range c.Accounts {
+		if a.Locale != "" {
+			m[a.PhoneNumberID] = a.Locale
+		}
+	}
+	return m
 }
 
 func validateTemplate(errs *conf.Errors, path string, t Template) {

@@ -17,6 +17,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/meta"
 	"github.com/lidorub/lidorub/channels/multipart"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Name is the channel name (metric labels, Redis keys, the config section).
@@ -165,10 +166,10 @@ func claimTemplate(ctx context.Context, rdb redis.Scripter, key string, a claimT
 func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.SendResult, error) {
 	acct, ok := c.accounts[out.Account]
 	if !ok {
-		return channels.SendResult{}, channels.Permanentf("WhatsApp Cloud phone number %q is not configured", out.Account)
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.account_not_configured", "channel", "WhatsApp", "account", out.Account))
 	}
 	if out.ContactID == "" {
-		return channels.SendResult{}, channels.Permanentf("the conversation has no WhatsApp number to write to")
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.no_recipient", "channel", "WhatsApp"))
 	}
 	parts, err := buildParts(out)
 	if err != nil {
@@ -193,7 +194,7 @@ func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.
 	since := c.windowReason(w)
 	t := acct.Template
 	if t == nil || t.Name == "" {
-		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s) and no approved template is configured; wait until the customer writes again", since)
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.wacloud.no_template", "since", since))
 	}
 	key := c.templateKey(acct.PhoneNumberID, out.ContactID)
 	owned, err := claimTemplate(ctx, c.RDB, key, claimTemplateArgs{OutboundID: out.ID, TTL: ServiceWindow})
@@ -201,7 +202,7 @@ func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.
 		return channels.SendResult{}, fmt.Errorf("whatsappcloud: claim template: %w", err)
 	}
 	if !owned {
-		return channels.SendResult{}, channels.Permanentf("cannot send on WhatsApp: the reply is outside the 24-hour customer-service window (%s); the approved template %q was already sent to invite the customer back — reply once they answer", since, t.Name)
+		return channels.SendResult{}, channels.Permanent(locale.Errorf("failure.wacloud.template_already_sent", "since", since, "template", t.Name))
 	}
 	req := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", Type: "template",
 		Template: &sendTemplate{Name: t.Name}}
@@ -215,7 +216,7 @@ func (c *Channel) outsideWindow(ctx context.Context, acct Account, out channels.
 		return channels.SendResult{}, err
 	}
 	c.Log.Info("whatsappcloud: outside the service window, template sent instead of the reply", "account", acct.PhoneNumberID, "outbound", out.ID, "template", t.Name)
-	return channels.SendResult{ChannelMessageID: id}, channels.Permanentf("your text was NOT sent: the reply is outside WhatsApp's 24-hour customer-service window (%s). The approved template %q was sent instead to invite the customer back; reply again once they answer", since, t.Name)
+	return channels.SendResult{ChannelMessageID: id}, channels.Permanent(locale.Errorf("failure.wacloud.template_sent", "since", since, "template", t.Name))
 }
 
 func (c *Channel) post(ctx context.Context, acct Account, contact string, req sendRequest) (string, error) {
@@ -231,15 +232,14 @@ func (c *Channel) post(ctx context.Context, acct Account, contact string, req se
 }
 
 // windowReason says, truthfully, why a reply is outside the customer-service window.
-func (c *Channel) windowReason(w meta.WindowState) string {
+func (c *Channel) windowReason(w meta.WindowState) locale.Msg {
 	switch {
 	case !w.Known:
-		return fmt.Sprintf("no message from the customer is on record in the last %d days", int(meta.WindowTTL/(24*time.Hour)))
+		return locale.M("failure.wacloud.since_never", "days", meta.WindowTTL)
 	case w.Closed:
-		return fmt.Sprintf("WhatsApp reported the window closed after the customer's last message, %s ago",
-			c.Clock.Now().Sub(w.Last).Truncate(time.Minute))
+		return locale.M("failure.wacloud.since_closed", "ago", c.Clock.Now().Sub(w.Last).Truncate(time.Minute))
 	}
-	return fmt.Sprintf("the customer last wrote %s ago", c.Clock.Now().Sub(w.Last).Truncate(time.Minute))
+	return locale.M("failure.wacloud.since", "ago", c.Clock.Now().Sub(w.Last).Truncate(time.Minute))
 }
 
 // explain turns known Cloud API errors into messages a manager understands.
@@ -253,13 +253,13 @@ func (c *Channel) explain(ctx context.Context, acct Account, contact string, err
 		if _, cerr := c.Window.Close(ctx, acct.PhoneNumberID, contact, c.Clock.Now()); cerr != nil {
 			c.Log.Warn("could not close the service window", "account", acct.PhoneNumberID, "err", cerr)
 		}
-		return channels.Permanentf("WhatsApp refused the message: the 24-hour customer-service window is closed (%v)", ge)
+		return channels.Permanent(locale.Wrap(ge, "failure.wacloud.window_closed", "detail", ge.Error()))
 	case 131026:
-		return channels.Permanentf("WhatsApp could not deliver the message to this number (not on WhatsApp, or an old app version) (%v)", ge)
+		return channels.Permanent(locale.Wrap(ge, "failure.wacloud.undeliverable", "detail", ge.Error()))
 	case 131030:
-		return channels.Permanentf("WhatsApp refused the message: the number is not in the test recipients list of this app (%v)", ge)
+		return channels.Permanent(locale.Wrap(ge, "failure.wacloud.not_test_recipient", "detail", ge.Error()))
 	case 132000, 132001, 132005, 132007, 132012:
-		return channels.Permanentf("WhatsApp refused the approved template: check template name and language in the config (%v)", ge)
+		return channels.Permanent(locale.Wrap(ge, "failure.wacloud.template_rejected", "detail", ge.Error()))
 	}
 	return err
 }
@@ -287,7 +287,7 @@ func buildParts(out channels.Outbound) ([]sendRequest, error) {
 	}
 	for _, a := range out.Attachments {
 		if !(len(a.Ref) > 8 && a.Ref[:8] == "https://") {
-			return nil, channels.Permanentf("WhatsApp attachments must be public https links (attachment %q is not)", a.Kind)
+			return nil, channels.Permanent(locale.Errorf("failure.wacloud.attachment_url", "kind", a.Kind))
 		}
 		r := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual"}
 		md := &sendMedia{Link: a.Ref}
@@ -302,12 +302,12 @@ func buildParts(out channels.Outbound) ([]sendRequest, error) {
 			md.Filename = a.Name
 			r.Type, r.Document = "document", md
 		default:
-			return nil, channels.Permanentf("WhatsApp cannot send an attachment of kind %q", a.Kind)
+			return nil, channels.Permanent(locale.Errorf("failure.wacloud.attachment_kind", "kind", a.Kind))
 		}
 		parts = append(parts, r)
 	}
 	if len(parts) == 0 {
-		return nil, channels.Permanentf("empty message")
+		return nil, channels.Permanent(locale.Errorf("failure.empty"))
 	}
 	return parts, nil
 }

@@ -367,7 +367,7 @@ func TestSendOutsideWindow(t *testing.T) {
 		e.deliver(t, "text.json")
 		e.clk.Advance(25 * time.Hour)
 		res, err := e.ch.Send(context.Background(), out("o1", "Ответ"))
-		if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "NOT sent") || !strings.Contains(err.Error(), `"reengage_ru" was sent instead`) {
+		if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "NOT sent") || !strings.Contains(err.Error(), "template reengage_ru was sent instead") {
 			t.Fatalf("err = %v", err)
 		}
 		reqs := e.graph.requests()
@@ -557,7 +557,7 @@ func TestReengagementFailureClosesWindowTruthfully(t *testing.T) {
 	e.deliver(t, "statuses.json") // 131047 at T+103 s
 	e.clk.Advance(5 * time.Minute)
 	_, err := e.ch.Send(context.Background(), out("o1", "Ответ"))
-	if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "WhatsApp reported the window closed after the customer's last message, 5m0s ago") ||
+	if !channels.IsPermanent(err) || !strings.Contains(err.Error(), "WhatsApp reported the window closed after the customer's last message, 5 minutes ago") ||
 		strings.Contains(err.Error(), "has not written") {
 		t.Fatalf("refusal = %v", err)
 	}

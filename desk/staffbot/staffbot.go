@@ -14,7 +14,6 @@ import (
 	"context"
 	_ "embed"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -27,6 +26,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/clock"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
 )
@@ -55,14 +55,20 @@ type Deps struct {
 	Keys   store.Keys
 	Clock  clock.Clock
 	Log    *slog.Logger
+	// Locale is the message catalogue; nil = the built-in one with English as the default.
+	Locale *locale.Catalogue
 }
 
 // Bot is the staff bot.
 type Bot struct {
-	cfg    Config
-	d      Deps
-	tgByID map[string]int64
-	names  map[string]string
+	cfg     Config
+	d       Deps
+	cat     *locale.Catalogue
+	tgByID  map[string]int64
+	names   map[string]string
+	mgrLang map[string]string         // manager id → language of their texts
+	tgLang  map[int64]string          // a manager's chat → their language
+	tz      map[string]*time.Location // manager id → time zone of their first shift
 }
 
 var (
@@ -87,14 +93,38 @@ func New(cfg Config, d Deps) (*Bot, error) {
 	if cfg.OfferLines <= 0 {
 		cfg.OfferLines = 3
 	}
-	b := &Bot{cfg: cfg, d: d, tgByID: map[string]int64{}, names: map[string]string{}}
+	if d.Locale == nil {
+		cat, err := locale.New(locale.EN, nil)
+		if err != nil {
+			return nil, err
+		}
+		d.Locale = cat
+	}
+	b := &Bot{cfg: cfg, d: d, cat: d.Locale, tgByID: map[string]int64{}, names: map[string]string{},
+		mgrLang: map[string]string{}, tgLang: map[int64]string{}, tz: map[string]*time.Location{}}
 	for _, m := range cfg.Managers {
+		lang := b.cat.Lang(m.Locale)
+		b.mgrLang[m.ID] = lang
 		if m.TelegramID != 0 {
 			b.tgByID[m.ID] = m.TelegramID
+			b.tgLang[m.TelegramID] = lang
 		}
 		b.names[m.ID] = cmpOr(m.Name, m.ID)
+		b.tz[m.ID] = time.UTC
+		if len(m.Shifts) > 0 && m.Shifts[0].TimeZone != "" {
+			if loc, err := time.LoadLocation(m.Shifts[0].TimeZone); err == nil {
+				b.tz[m.ID] = loc
+			}
+		}
 	}
 	return b, nil
+}
+
+func (b *Bot) tzOf(mgr string) *time.Location {
+	if loc := b.tz[mgr]; loc != nil {
+		return loc
+	}
+	return time.UTC
 }
 
 func cmpOr(a, b string) string {
@@ -218,8 +248,17 @@ func (b *Bot) offerMessage(ctx context.Context, convID, seq int64, mgr string) (
 
 // send posts text (with optional buttons) to chatID and maps the message to convID (if > 0).
 func (b *Bot) send(ctx context.Context, chatID int64, convID int64, text string, markup *tgbotapi.InlineKeyboardMarkup) (int, error) {
+	return b.sendReply(ctx, chatID, convID, text, markup, 0)
+}
+
+// sendReply is send as an answer to message replyTo (0: none; a deleted one is ignored).
+func (b *Bot) sendReply(ctx context.Context, chatID int64, convID int64, text string, markup *tgbotapi.InlineKeyboardMarkup, replyTo int) (int, error) {
 	msg := tgbotapi.NewMessage(chatID, text)
 	msg.DisableWebPagePreview = true
+	if replyTo != 0 {
+		msg.ReplyToMessageID = replyTo
+		msg.AllowSendingWithoutReply = true
+	}
 	if markup != nil {
 		msg.ReplyMarkup = *markup
 	}
@@ -259,117 +298,96 @@ func (b *Bot) deliverable(err error, what string, chatID int64) error {
 	return err
 }
 
-func offerButtons(convID, seq int64) *tgbotapi.InlineKeyboardMarkup {
+func (b *Bot) offerButtons(lang string, convID, seq int64) *tgbotapi.InlineKeyboardMarkup {
 	k := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
-		tgbotapi.NewInlineKeyboardButtonData("✅ Take", "t:"+i64(convID)+":"+i64(seq)),
-		tgbotapi.NewInlineKeyboardButtonData("↪️ Pass", "p:"+i64(convID)+":"+i64(seq)),
+		tgbotapi.NewInlineKeyboardButtonData(b.t(lang, "staff.button.take"), "t:"+i64(convID)+":"+i64(seq)),
+		tgbotapi.NewInlineKeyboardButtonData(b.t(lang, "staff.button.pass"), "p:"+i64(convID)+":"+i64(seq)),
 	))
 	return &k
 }
 
-func convButtons(convID int64) *tgbotapi.InlineKeyboardMarkup {
+func (b *Bot) convButtons(lang string, convID int64) *tgbotapi.InlineKeyboardMarkup {
 	c := i64(convID)
-	k := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
-		tgbotapi.NewInlineKeyboardButtonData("🔥 Hot", "q:"+c+":h"),
-		tgbotapi.NewInlineKeyboardButtonData("Warm", "q:"+c+":w"),
-		tgbotapi.NewInlineKeyboardButtonData("Tourist", "q:"+c+":t"),
-		tgbotapi.NewInlineKeyboardButtonData("Close", "x:"+c),
-	))
+	k := tgbotapi.NewInlineKeyboardMarkup(
+		tgbotapi.NewInlineKeyboardRow(
+			tgbotapi.NewInlineKeyboardButtonData(b.t(lang, "staff.button.hot"), "q:"+c+":h"),
+			tgbotapi.NewInlineKeyboardButtonData(b.t(lang, "staff.button.warm"), "q:"+c+":w"),
+			tgbotapi.NewInlineKeyboardButtonData(b.t(lang, "staff.button.tourist"), "q:"+c+":t"),
+		),
+		tgbotapi.NewInlineKeyboardRow(
+			tgbotapi.NewInlineKeyboardButtonData(b.t(lang, "staff.button.history"), "h:"+c),
+			tgbotapi.NewInlineKeyboardButtonData(b.t(lang, "staff.button.close"), "x:"+c),
+		),
+	)
 	return &k
 }
 
-// ---- texts -------------------------------------------------------------------------------
+// ---- lead cards --------------------------------------------------------------------------
 
-func customerName(c *router.Conversation) string {
-	if c == nil {
-		return "customer"
+// A card is a message with a lead's buttons (the taken offer, /c): when the lead is taken
+// back or closed, its buttons are removed so nobody taps a stale one.
+
+func (b *Bot) cardKey(convID int64, mgr string) string { return b.key("card", i64(convID), mgr) }
+
+func (b *Bot) addCard(ctx context.Context, convID int64, mgr string, chat int64, msgID int) {
+	k := b.cardKey(convID, mgr)
+	pipe := b.d.Redis.TxPipeline()
+	pipe.SAdd(ctx, k, i64(chat)+":"+strconv.Itoa(msgID))
+	pipe.Expire(ctx, k, keyTTL)
+	if _, err := pipe.Exec(ctx); err != nil {
+		b.d.Log.Warn("staffbot: could not remember a lead card", "err", err)
 	}
-	return cmpOr(c.Name, "customer "+c.ContactID)
 }
 
-func header(c *router.Conversation, id int64) string {
-	if c == nil {
-		return "#" + i64(id)
-	}
-	return fmt.Sprintf("#%d · %s · %s", c.ID, c.Channel, customerName(c))
+type msgRef struct {
+	chat int64
+	msg  int
 }
 
-func waited(now, since time.Time) string {
-	if since.IsZero() {
-		return ""
+func (b *Bot) cards(ctx context.Context, convID int64, mgr string) ([]msgRef, error) {
+	vs, err := b.d.Redis.SMembers(ctx, b.cardKey(convID, mgr)).Result()
+	if err != nil {
+		return nil, err
 	}
-	d := now.Sub(since).Round(time.Second)
-	if d < 0 {
-		d = 0
-	}
-	return d.String()
-}
-
-func attachmentNote(atts []channels.Attachment) string {
-	var parts []string
-	for _, a := range atts {
-		s := "[" + a.Kind
-		if a.Name != "" {
-			s += ": " + a.Name
-		}
-		parts = append(parts, s+"]")
-	}
-	return strings.Join(parts, " ")
-}
-
-func lineText(m router.Message) string {
-	if m.Deleted {
-		return "(deleted by the customer)"
-	}
-	t := strings.TrimSpace(m.Text)
-	if n := attachmentNote(m.Attachments); n != "" {
-		t = strings.TrimSpace(t + " " + n)
-	}
-	if m.Edited {
-		t = strings.TrimSpace(t + " (edited)")
-	}
-	return t
-}
-
-func truncate(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
-}
-
-func (b *Bot) offerText(ctx context.Context, c *router.Conversation) string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "🆕 New lead #%d · %s\n%s", c.ID, c.Channel, customerName(c))
-	if c.Phone != "" {
-		sb.WriteString(" · " + c.Phone)
-	}
-	sb.WriteString("\n")
-	if c.Source != "" {
-		sb.WriteString("Source: " + c.Source + "\n")
-	}
-	if len(c.Tags) > 0 {
-		sb.WriteString("Tags: " + strings.Join(c.Tags, ", ") + "\n")
-	}
-	if w := waited(b.d.Clock.Now(), c.FirstInboundAt); w != "" {
-		sb.WriteString("Waiting: " + w + "\n")
-	}
-	if c.Offers > 1 {
-		fmt.Fprintf(&sb, "Offer %d (others did not take it)\n", c.Offers)
-	}
-	if msgs, err := b.d.Desk.Transcript(ctx, c.ID, 20); err == nil {
-		n := 0
-		for _, m := range msgs {
-			if m.Dir != "in" || n == b.cfg.OfferLines {
-				continue
-			}
-			if t := lineText(m); t != "" {
-				sb.WriteString("\n» " + truncate(t, 500))
-				n++
-			}
+	var out []msgRef
+	for _, v := range vs {
+		c, m, ok := strings.Cut(v, ":")
+		chat, _ := strconv.ParseInt(c, 10, 64)
+		msg, _ := strconv.Atoi(m)
+		if ok && chat != 0 && msg != 0 {
+			out = append(out, msgRef{chat, msg})
 		}
 	}
-	return strings.TrimSpace(sb.String())
+	slices.SortFunc(out, func(a, b msgRef) int { return a.msg - b.msg })
+	return out, nil
+}
+
+// retireCards edits the manager's cards of a lead: to text (and no buttons), or with text ""
+// only the buttons are removed. It returns the newest card (to answer), if any.
+func (b *Bot) retireCards(ctx context.Context, convID int64, mgr, text string) (msgRef, error) {
+	cs, err := b.cards(ctx, convID, mgr)
+	if err != nil || len(cs) == 0 {
+		return msgRef{}, err
+	}
+	for _, c := range cs {
+		var err error
+		if text != "" {
+			err = b.edit(ctx, c.chat, c.msg, text, nil)
+		} else {
+			e := tgbotapi.NewEditMessageReplyMarkup(c.chat, c.msg, tgbotapi.InlineKeyboardMarkup{InlineKeyboard: [][]tgbotapi.InlineKeyboardButton{}})
+			_, err = b.d.Client.Request(ctx, e)
+			if ae := telegram.APIError(err); ae != nil && strings.Contains(ae.Message, "message is not modified") {
+				err = nil
+			}
+		}
+		if err := b.deliverable(err, "card", c.chat); err != nil {
+			return msgRef{}, err
+		}
+	}
+	if err := b.d.Redis.Del(ctx, b.cardKey(convID, mgr)).Err(); err != nil {
+		return msgRef{}, err
+	}
+	return cs[len(cs)-1], nil
 }
 
 // ---- Notifier ----------------------------------------------------------------------------
@@ -397,14 +415,43 @@ func (b *Bot) Notify(ctx context.Context, ev router.Event) error {
 	return nil
 }
 
+// offeredBefore records who was offered a lead at seq and reports whether the offer before
+// it went to the same manager (a re-offer because nobody else was free).
+func (b *Bot) offeredBefore(ctx context.Context, convID, seq int64, mgr string) (bool, error) {
+	k := b.key("offered", i64(convID))
+	pipe := b.d.Redis.TxPipeline()
+	pipe.HSet(ctx, k, i64(seq), mgr)
+	pipe.Expire(ctx, k, keyTTL)
+	all := pipe.HGetAll(ctx, k)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, err
+	}
+	var prevSeq int64
+	prev := ""
+	for f, m := range all.Val() {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		if n < seq && n > prevSeq {
+			prevSeq, prev = n, m
+		}
+	}
+	return prev == mgr, nil
+}
+
 func (b *Bot) notifyOffer(ctx context.Context, ev router.Event) error {
-	chat := b.tgByID[ev.ManagerID]
 	c := ev.Conversation
-	if chat == 0 || c == nil {
+	if c == nil {
 		return nil
 	}
 	// the offer is already over (a late or repeated event): nothing to show
 	if c.State != router.StateOffered || c.OfferTo != ev.ManagerID || c.OfferSeq != ev.OfferSeq {
+		return nil
+	}
+	same, err := b.offeredBefore(ctx, ev.ConversationID, ev.OfferSeq, ev.ManagerID)
+	if err != nil {
+		return err
+	}
+	chat := b.tgByID[ev.ManagerID]
+	if chat == 0 {
 		return nil
 	}
 	key := b.offerKey(ev.ConversationID, ev.OfferSeq, ev.ManagerID)
@@ -412,7 +459,8 @@ func (b *Bot) notifyOffer(ctx context.Context, ev router.Event) error {
 	if err != nil || !ok {
 		return err // a repeat: the offer message exists (or is being sent)
 	}
-	msgID, err := b.send(ctx, chat, c.ID, b.offerText(ctx, c), offerButtons(c.ID, ev.OfferSeq))
+	lang := b.langOf(ev.ManagerID)
+	msgID, err := b.send(ctx, chat, c.ID, b.offerText(ctx, lang, c, same), b.offerButtons(lang, c.ID, ev.OfferSeq))
 	if err != nil {
 		_ = b.d.Redis.Del(context.WithoutCancel(ctx), key).Err()
 		return b.deliverable(err, "offer", chat)
@@ -425,19 +473,17 @@ func (b *Bot) notifyWithdrawn(ctx context.Context, ev router.Event) error {
 	if !ok {
 		return nil
 	}
-	var text string
+	key := "staff.withdrawn.invalid"
 	switch ev.Reason {
-	case "lapsed":
-		text = fmt.Sprintf("⌛ Lead #%d: the offer lapsed and went to the next manager.", ev.ConversationID)
-	case "passed":
-		text = fmt.Sprintf("↪️ You passed lead #%d.", ev.ConversationID)
-	case "offline":
-		text = fmt.Sprintf("Lead #%d went back to the queue: you are offline.", ev.ConversationID)
-	case "taken":
-		text = fmt.Sprintf("Lead #%d was taken by someone else.", ev.ConversationID)
-	default:
-		text = fmt.Sprintf("The offer of lead #%d is no longer valid.", ev.ConversationID)
+	case "lapsed", "passed", "offline", "taken":
+		key = "staff.withdrawn." + ev.Reason
 	}
+	// lapsed, and already offered to the same manager again (nobody else was free): say so
+	if c := ev.Conversation; ev.Reason == "lapsed" && c != nil && c.State == router.StateOffered &&
+		c.OfferTo == ev.ManagerID && c.OfferSeq > ev.OfferSeq {
+		key = "staff.withdrawn.lapsed_again"
+	}
+	text := b.t(b.langOf(ev.ManagerID), key, "id", ev.ConversationID)
 	return b.deliverable(b.edit(ctx, chat, msgID, text, nil), "withdrawn", chat)
 }
 
@@ -449,18 +495,19 @@ func (b *Bot) notifyAssigned(ctx context.Context, ev router.Event) error {
 	if err := b.setActive(ctx, ev.ManagerID, ev.ConversationID); err != nil {
 		return err
 	}
-	c := ev.Conversation
-	text := fmt.Sprintf("✅ You took lead %s.\nReply to this message (or just write here) to answer the customer. /c %d makes it active again later.",
-		header(c, ev.ConversationID), ev.ConversationID)
-	if c != nil && c.Phone != "" {
-		text += "\nPhone: " + c.Phone
-	}
+	lang := b.langOf(ev.ManagerID)
+	text := b.assignedText(ctx, lang, ev.Conversation, ev.ConversationID)
+	buttons := b.convButtons(lang, ev.ConversationID)
 	if oc, msgID, ok := b.offerMessage(ctx, ev.ConversationID, ev.OfferSeq, ev.ManagerID); ok {
-		return b.deliverable(b.edit(ctx, oc, msgID, text, convButtons(ev.ConversationID)), "assigned", oc)
+		b.addCard(ctx, ev.ConversationID, ev.ManagerID, oc, msgID)
+		return b.deliverable(b.edit(ctx, oc, msgID, text, buttons), "assigned", oc)
 	}
 	// taken through the HTTP API (or the offer message was lost): a fresh message
 	return b.once(ctx, b.key("done", ev.ID, "assigned"), func() error {
-		_, err := b.send(ctx, chat, ev.ConversationID, text, convButtons(ev.ConversationID))
+		msgID, err := b.send(ctx, chat, ev.ConversationID, text, buttons)
+		if err == nil {
+			b.addCard(ctx, ev.ConversationID, ev.ManagerID, chat, msgID)
+		}
 		return b.deliverable(err, "assigned", chat)
 	})
 }
@@ -471,13 +518,19 @@ func (b *Bot) notifyReleased(ctx context.Context, ev router.Event) error {
 	if chat == 0 {
 		return nil
 	}
-	why := "you went offline"
+	lang := b.langOf(ev.ManagerID)
+	why := "offline"
 	if ev.Reason == "no_reply" {
-		why = "no first reply in time"
+		why = "no_reply"
 	}
-	text := fmt.Sprintf("⚠️ Lead #%d was taken back from you (%s) and offered to someone else.", ev.ConversationID, why)
+	lead := b.header(lang, ev.Conversation, ev.ConversationID)
+	card, err := b.retireCards(ctx, ev.ConversationID, ev.ManagerID, b.t(lang, "staff.stale."+why, "lead", lead))
+	if err != nil {
+		return err
+	}
+	text := b.t(lang, "staff.released."+why, "id", ev.ConversationID)
 	return b.once(ctx, b.key("done", ev.ID, "released"), func() error {
-		_, err := b.send(ctx, chat, 0, text, nil)
+		_, err := b.sendReply(ctx, chat, 0, text, nil, card.msg)
 		return b.deliverable(err, "released", chat)
 	})
 }
@@ -495,16 +548,18 @@ func (b *Bot) notifyCustomerMessage(ctx context.Context, ev router.Event) error 
 	if c != nil && (c.State != router.StateAssigned || c.ManagerID != ev.ManagerID) {
 		return nil // no longer theirs: the next manager sees the transcript in the offer
 	}
+	lang := b.langOf(ev.ManagerID)
 	m := ev.Message
-	head := "💬 " + header(c, ev.ConversationID)
+	headKey := "staff.fwd.header"
 	if ev.Reason == channels.KindEdit || m.Kind == channels.KindEdit {
-		head += " (edited)"
+		headKey = "staff.fwd.header_edited"
 	}
+	head := b.t(lang, headKey, "lead", b.header(lang, c, ev.ConversationID))
 	return b.once(ctx, b.key("done", ev.ID, "fwd"), func() error {
 		atts := m.Attachments
 		text := strings.TrimSpace(m.Text)
 		if !b.relayable(c) {
-			if n := attachmentNote(atts); n != "" {
+			if n := b.attachmentNote(lang, atts); n != "" {
 				text = strings.TrimSpace(text + "\n" + n)
 			}
 			atts = nil
@@ -554,12 +609,12 @@ func (b *Bot) supervisors() []int64 {
 	return out
 }
 
-// broadcast sends text once per event to every target.
-func (b *Bot) broadcast(ctx context.Context, ev router.Event, targets []int64, convID int64, text string) error {
+// broadcast sends a text once per event to every target, each in the chat's language.
+func (b *Bot) broadcast(ctx context.Context, ev router.Event, targets []int64, convID int64, text func(lang string) string) error {
 	var errs []error
 	for _, chat := range targets {
 		err := b.once(ctx, b.key("done", ev.ID, i64(chat)), func() error {
-			_, err := b.send(ctx, chat, convID, text, nil)
+			_, err := b.send(ctx, chat, convID, text(b.chatLang(chat)), nil)
 			return b.deliverable(err, ev.Type, chat)
 		})
 		errs = append(errs, err)
@@ -568,29 +623,52 @@ func (b *Bot) broadcast(ctx context.Context, ev router.Event, targets []int64, c
 }
 
 func (b *Bot) notifyEscalation(ctx context.Context, ev router.Event) error {
-	var text string
+	var text func(lang string) string
 	switch {
 	case ev.ConversationID == 0:
-		text = "🚨 Channel alert: " + strings.TrimPrefix(ev.Reason, "channel: ")
+		reason := strings.TrimPrefix(ev.Reason, "channel: ")
+		text = func(lang string) string {
+			return b.t(lang, "staff.alert.channel", "reason", b.alertText(lang, reason))
+		}
 	case strings.HasPrefix(ev.Reason, "max_offers"):
 		c := ev.Conversation
-		text = fmt.Sprintf("🚨 Escalation: lead %s was offered %d times and nobody has answered yet.", header(c, ev.ConversationID), offers(c))
-		if c != nil {
-			if w := waited(b.d.Clock.Now(), c.FirstInboundAt); w != "" {
-				text += " The customer has been waiting " + w + "."
+		text = func(lang string) string {
+			s := b.t(lang, "staff.escalation.max_offers", "lead", b.header(lang, c, ev.ConversationID), "n", offers(c))
+			if c != nil {
+				if w := b.waited(lang, c.FirstInboundAt); w != "" {
+					s += " " + b.t(lang, "staff.escalation.waiting", "wait", w)
+				}
 			}
+			return s
 		}
 	case strings.HasPrefix(ev.Reason, "send_failure"):
-		text = fmt.Sprintf("🚨 An automatic message to lead %s could not be delivered: %s",
-			header(ev.Conversation, ev.ConversationID), strings.TrimPrefix(strings.TrimPrefix(ev.Reason, "send_failure"), ": "))
+		reason := strings.TrimPrefix(strings.TrimPrefix(ev.Reason, "send_failure"), ": ")
+		text = func(lang string) string {
+			return b.t(lang, "staff.escalation.auto_not_delivered", "lead", b.header(lang, ev.Conversation, ev.ConversationID),
+				"reason", b.reasonText(lang, reason))
+		}
 	default:
-		text = fmt.Sprintf("🚨 Escalation for lead %s: %s", header(ev.Conversation, ev.ConversationID), ev.Reason)
+		text = func(lang string) string {
+			return b.t(lang, "staff.escalation.generic", "lead", b.header(lang, ev.Conversation, ev.ConversationID),
+				"reason", b.reasonText(lang, ev.Reason))
+		}
 	}
 	targets := b.supervisors()
 	if t := b.tgByID[ev.ManagerID]; t != 0 && !slices.Contains(targets, t) {
 		targets = append(targets, t)
 	}
 	return b.broadcast(ctx, ev, targets, ev.ConversationID, text)
+}
+
+// alertText renders a channel alert "<channel>/<account>: <reason>" with the reason in
+// the reader's language.
+func (b *Bot) alertText(lang, s string) string {
+	if src, reason, ok := strings.Cut(s, ": "); ok && !strings.Contains(src, " ") {
+		if _, isMsg := locale.Decode(reason); isMsg {
+			return src + ": " + b.reasonText(lang, reason)
+		}
+	}
+	return b.reasonText(lang, s)
 }
 
 func offers(c *router.Conversation) int {
@@ -607,8 +685,9 @@ func (b *Bot) notifySendFailure(ctx context.Context, ev router.Event) error {
 	}
 	var errs []error
 	if chat := b.tgByID[ev.ManagerID]; chat != 0 {
-		text := fmt.Sprintf("⚠️ Your message to lead %s was not delivered: %s", header(ev.Conversation, ev.ConversationID), reason)
-		errs = append(errs, b.broadcast(ctx, ev, []int64{chat}, ev.ConversationID, text))
+		errs = append(errs, b.broadcast(ctx, ev, []int64{chat}, ev.ConversationID, func(lang string) string {
+			return b.t(lang, "staff.failure.yours", "lead", b.header(lang, ev.Conversation, ev.ConversationID), "reason", b.reasonText(lang, reason))
+		}))
 	}
 	var sup []int64
 	for _, t := range b.supervisors() {
@@ -616,8 +695,10 @@ func (b *Bot) notifySendFailure(ctx context.Context, ev router.Event) error {
 			sup = append(sup, t)
 		}
 	}
-	text := fmt.Sprintf("⚠️ A reply by %s to lead %s was not delivered: %s", b.names[ev.ManagerID], header(ev.Conversation, ev.ConversationID), reason)
-	errs = append(errs, b.broadcast(ctx, ev, sup, 0, text))
+	errs = append(errs, b.broadcast(ctx, ev, sup, 0, func(lang string) string {
+		return b.t(lang, "staff.failure.colleague", "manager", b.names[ev.ManagerID], "lead", b.header(lang, ev.Conversation, ev.ConversationID),
+			"reason", b.reasonText(lang, reason))
+	}))
 	return errors.Join(errs...)
 }
 
@@ -627,12 +708,63 @@ func (b *Bot) notifyClosed(ctx context.Context, ev router.Event) error {
 	if chat == 0 {
 		return nil
 	}
-	text := fmt.Sprintf("🔒 Lead %s is closed.", header(ev.Conversation, ev.ConversationID))
+	lang := b.langOf(ev.ManagerID)
+	lead := b.header(lang, ev.Conversation, ev.ConversationID)
+	text := b.t(lang, "staff.closed", "lead", lead)
 	if c := ev.Conversation; c != nil && c.Qualification != "" {
-		text += " Qualified: " + c.Qualification + "."
+		text = b.t(lang, "staff.closed_qualified", "lead", lead, "qualification", b.t(lang, "qual."+c.Qualification))
+	}
+	// the cards keep the customer's words; only their buttons go
+	card, err := b.retireCards(ctx, ev.ConversationID, ev.ManagerID, "")
+	if err != nil {
+		return err
 	}
 	return b.once(ctx, b.key("done", ev.ID, "closed"), func() error {
-		_, err := b.send(ctx, chat, 0, text, nil)
+		_, err := b.sendReply(ctx, chat, 0, text, nil, card.msg)
 		return b.deliverable(err, "closed", chat)
 	})
+}
+
+// ---- command menu ------------------------------------------------------------------------
+
+// commands are the staff bot's commands in menu order.
+var commands = []string{"online", "offline", "status", "list", "c", "h", "help"}
+
+// SetCommands sets the Telegram command menu of private chats: once without a language
+// (everyone, in the default language) and once per supported language for the users whose
+// Telegram app is in it.
+func (b *Bot) SetCommands(ctx context.Context) error {
+	set := func(lang, code string) error {
+		cmds := make([]tgbotapi.BotCommand, len(commands))
+		for i, c := range commands {
+			cmds[i] = tgbotapi.BotCommand{Command: c, Description: b.t(lang, "staff.command."+c)}
+		}
+		scope := tgbotapi.NewBotCommandScopeAllPrivateChats()
+		_, err := b.d.Client.Request(ctx, tgbotapi.SetMyCommandsConfig{Commands: cmds, Scope: &scope, LanguageCode: code})
+		return err
+	}
+	errs := []error{set(b.cat.Default(), "")}
+	for _, lang := range locale.Supported() {
+		errs = append(errs, set(lang, lang))
+	}
+	return errors.Join(errs...)
+}
+
+// Run sets the command menu (retrying every minute while Telegram cannot be reached) and
+// returns: the staff bot's work is driven by updates and events.
+func (b *Bot) Run(ctx context.Context) error {
+	for {
+		err := b.SetCommands(ctx)
+		if err == nil {
+			return nil
+		}
+		b.d.Log.Warn("staffbot: command menu not set", "err", err)
+		t := time.NewTimer(time.Minute)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
 }

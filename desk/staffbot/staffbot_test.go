@@ -1,6 +1,7 @@
 package staffbot_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/desk/staffbot"
 	"github.com/lidorub/lidorub/internal/redistest"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
@@ -61,13 +63,25 @@ type world struct {
 // Bot API and real Redis. shared: the staff bot uses the customer bot's token.
 func newWorld(t *testing.T, shared bool, opts ...func(*router.Config)) *world {
 	t.Helper()
+	return newWorldWith(t, shared, setup{}, opts...)
+}
+
+// setup is what a world may change beyond the router config.
+type setup struct {
+	locale     *locale.Catalogue // nil: the built-in English
+	annaLocale string            // managers[anna].locale
+	annaName   string            // default Anna
+}
+
+func newWorldWith(t *testing.T, shared bool, su setup, opts ...func(*router.Config)) *world {
+	t.Helper()
 	rdb, prefix := redistest.New(t)
 	w := &world{t: t, ctx: context.Background(), srv: telegramtest.New(t), rdb: rdb, keys: store.NewKeys(prefix),
 		clk: clock.NewFake(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)), reg: prometheus.NewRegistry(),
 		upd: map[string]int64{}, msgN: 100}
 	log := slog.New(slog.DiscardHandler)
 	managers := []router.Manager{
-		{ID: "anna", Name: "Anna", TelegramID: anna, Capacity: 5},
+		{ID: "anna", Name: cmp.Or(su.annaName, "Anna"), TelegramID: anna, Capacity: 5, Locale: su.annaLocale},
 		{ID: "boris", Name: "Boris", TelegramID: boris, Capacity: 5},
 	}
 	rcfg := router.Config{OfferTimeout: 30 * time.Second, FirstResponse: 5 * time.Minute, MaxOffers: 3,
@@ -77,7 +91,7 @@ func newWorld(t *testing.T, shared bool, opts ...func(*router.Config)) *world {
 	}
 	rt, err := router.New(rcfg, managers, router.Templates{}, router.Deps{
 		Redis: rdb, Keys: w.keys, Clock: w.clk, Log: log, Metrics: metrics.New(w.reg, []string{"anna", "boris"}),
-		Instance: "test", Sleep: func(context.Context, time.Duration) error { return nil },
+		Instance: "test", Sleep: func(context.Context, time.Duration) error { return nil }, Locale: su.locale,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +117,7 @@ func newWorld(t *testing.T, shared bool, opts ...func(*router.Config)) *world {
 		sharedAccts = []string{s}
 	}
 	w.bot, err = staffbot.New(staffbot.Config{SupervisorsChatID: supChat, Managers: managers, SharedAccounts: sharedAccts},
-		staffbot.Deps{Client: w.ch.StaffClient(), Desk: rt, Redis: rdb, Keys: w.keys, Clock: w.clk, Log: log})
+		staffbot.Deps{Client: w.ch.StaffClient(), Desk: rt, Redis: rdb, Keys: w.keys, Clock: w.clk, Log: log, Locale: su.locale})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +316,7 @@ func TestEndToEnd(t *testing.T) {
 				mgr, offer = boris, ob
 			}
 			text := offer[0].Params.Get("text")
-			for _, want := range []string{"#1", "telegram", "Olga Petrova", "Hello, how much is a tour to Bali?", "Waiting"} {
+			for _, want := range []string{"#1", "Telegram", "Olga Petrova", "Hello, how much is a tour to Bali?", "Waiting"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("offer text lacks %q:\n%s", want, text)
 				}
@@ -338,7 +352,7 @@ func TestEndToEnd(t *testing.T) {
 			w.pump()
 			fwd := w.sent(mgr)
 			last := fwd[len(fwd)-1]
-			if got := last.Params.Get("text") + last.Params.Get("caption"); !strings.Contains(got, "#1 · telegram · Olga Petrova") {
+			if got := last.Params.Get("text") + last.Params.Get("caption"); !strings.Contains(got, "#1 · Telegram · Olga Petrova") {
 				t.Fatalf("forwarded %s %q", last.Method, got)
 			}
 			if shared {
@@ -346,7 +360,7 @@ func TestEndToEnd(t *testing.T) {
 				if last.Method != "sendPhoto" || last.Params.Get("photo") != "AgAD-large" {
 					t.Fatalf("want the photo relayed, got %s %v", last.Method, last.Params)
 				}
-			} else if !strings.Contains(last.Params.Get("text"), "Like this hotel") || !strings.Contains(last.Params.Get("text"), "[image]") {
+			} else if !strings.Contains(last.Params.Get("text"), "Like this hotel") || !strings.Contains(last.Params.Get("text"), "[photo]") {
 				t.Fatalf("forwarded text %q", last.Params.Get("text"))
 			}
 

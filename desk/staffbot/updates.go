@@ -10,20 +10,9 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/lidorub/lidorub/channels/telegram"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/router"
 )
-
-const refusal = "Sorry, this bot is only for our team. If you have a question, please write to our customer bot."
-
-const help = `Commands:
-/online – receive new leads
-/offline – stop receiving leads (unanswered ones go back to the queue)
-/status – your state, your leads and the queue
-/list – your offers and open leads
-/c N – make lead #N the active one
-
-Tap ✅ Take on an offer to get the lead. Then reply (Telegram "Reply") to any message of that lead, or simply write: plain messages go to your active lead. Photos and documents are relayed too.
-Buttons 🔥 Hot / Warm / Tourist / Close qualify or close the lead (Tourist sends the polite closing message).`
 
 // HandleStaffUpdate handles a message or button tap sent to the staff bot. On a bot shared
 // with customers only configured managers' private messages and button taps are taken.
@@ -48,7 +37,7 @@ func (b *Bot) HandleStaffUpdate(ctx context.Context, u *tgbotapi.Update, shared 
 		if shared {
 			return false, nil // a customer of the shared bot
 		}
-		b.say(ctx, m.Chat.ID, refusal)
+		b.say(ctx, m.Chat.ID, b.t(b.cat.Lang(m.From.LanguageCode), "staff.refusal"))
 		return true, nil
 	}
 	return true, b.handleMessage(ctx, mgr, m)
@@ -63,6 +52,7 @@ func (b *Bot) say(ctx context.Context, chatID int64, text string) {
 
 func (b *Bot) handleMessage(ctx context.Context, mgr string, m *tgbotapi.Message) error {
 	chat := m.Chat.ID
+	lang := b.langOf(mgr)
 	if cmd, args, ok := telegram.Command(m); ok {
 		return b.command(ctx, mgr, chat, cmd, args)
 	}
@@ -74,14 +64,14 @@ func (b *Bot) handleMessage(ctx context.Context, mgr string, m *tgbotapi.Message
 			return err
 		}
 		if convID == 0 {
-			b.say(ctx, chat, "I don't know which lead that message belongs to. Use /list and /c N, then write again.")
+			b.say(ctx, chat, b.t(lang, "staff.reply.unknown_message"))
 			return nil
 		}
 	} else if convID, err = b.active(ctx, mgr); err != nil {
 		return err
 	}
 	if convID == 0 {
-		b.say(ctx, chat, "You have no active lead. Take an offer, or use /list and /c N.")
+		b.say(ctx, chat, b.t(lang, "staff.reply.no_active"))
 		return nil
 	}
 	text := strings.TrimSpace(m.Text)
@@ -92,7 +82,7 @@ func (b *Bot) handleMessage(ctx context.Context, mgr string, m *tgbotapi.Message
 	c, err := b.d.Desk.Conversation(ctx, convID)
 	if err != nil {
 		if errors.Is(err, router.ErrNotFound) {
-			b.say(ctx, chat, fmt.Sprintf("Lead #%d no longer exists.", convID))
+			b.say(ctx, chat, b.t(lang, "staff.reply.lead_gone", "id", convID))
 			return nil
 		}
 		return err
@@ -100,10 +90,10 @@ func (b *Bot) handleMessage(ctx context.Context, mgr string, m *tgbotapi.Message
 	if len(atts) > 0 && !b.relayable(c) {
 		atts = nil
 		if text == "" {
-			b.say(ctx, chat, fmt.Sprintf("Files can only be relayed to customers who write to this same Telegram bot; lead #%d is on %s. Please send text.", convID, c.Channel))
+			b.say(ctx, chat, b.t(lang, "staff.reply.files_not_relayable", "id", convID, "channel", b.channelName(lang, c.Channel)))
 			return nil
 		}
-		b.say(ctx, chat, "Your file was not relayed (the customer is on another channel); the text was.")
+		b.say(ctx, chat, b.t(lang, "staff.reply.file_dropped"))
 	}
 	// a re-read update (crash before the offset was stored) must not reply twice
 	return b.once(ctx, b.key("in", strconv.FormatInt(chat, 10), strconv.Itoa(m.MessageID)), func() error {
@@ -117,9 +107,9 @@ func (b *Bot) handleMessage(ctx context.Context, mgr string, m *tgbotapi.Message
 				b.d.Log.Warn("staffbot: could not make the lead active", "conversation", convID, "err", err)
 			}
 		case errors.Is(err, router.ErrNotYours):
-			b.say(ctx, chat, fmt.Sprintf("Lead #%d is not yours (any more); your message was not sent.", convID))
+			b.say(ctx, chat, b.t(lang, "staff.reply.not_yours", "id", convID))
 		case errors.Is(err, router.ErrConflict), errors.Is(err, router.ErrInvalid), errors.Is(err, router.ErrNotFound):
-			b.say(ctx, chat, "Not sent: "+err.Error())
+			b.say(ctx, chat, b.replyError(lang, err))
 		default:
 			return err
 		}
@@ -128,21 +118,18 @@ func (b *Bot) handleMessage(ctx context.Context, mgr string, m *tgbotapi.Message
 }
 
 func (b *Bot) command(ctx context.Context, mgr string, chat int64, cmd, arg string) error {
+	lang := b.langOf(mgr)
 	switch cmd {
 	case "online", "offline":
 		online := cmd == "online"
 		if err := b.d.Desk.SetOnline(ctx, mgr, online); err != nil {
 			if errors.Is(err, router.ErrUnknownManager) {
-				b.say(ctx, chat, "You are not set up as a lead-manager.")
+				b.say(ctx, chat, b.t(lang, "staff.not_a_manager"))
 				return nil
 			}
 			return err
 		}
-		if online {
-			b.say(ctx, chat, "🟢 You are online. New leads will arrive here.")
-		} else {
-			b.say(ctx, chat, "⚪ You are offline. Leads you have not answered went back to the queue.")
-		}
+		b.say(ctx, chat, b.t(lang, "staff."+cmd))
 	case "status", "list":
 		v, err := b.d.Desk.Manager(ctx, mgr)
 		if err != nil {
@@ -152,20 +139,20 @@ func (b *Bot) command(ctx context.Context, mgr string, chat int64, cmd, arg stri
 		if err != nil {
 			return err
 		}
-		text := statusText
+		text := b.statusText
 		if cmd == "list" {
-			text = listText
+			text = b.listText
 		}
-		b.say(ctx, chat, text(v, act))
+		b.say(ctx, chat, text(lang, v, act))
 	case "c":
 		id, err := strconv.ParseInt(strings.TrimPrefix(arg, "#"), 10, 64)
 		if err != nil || id <= 0 {
-			b.say(ctx, chat, "Usage: /c N, where N is the lead number (see /list).")
+			b.say(ctx, chat, b.t(lang, "staff.c.usage"))
 			return nil
 		}
 		c, err := b.d.Desk.Conversation(ctx, id)
 		if errors.Is(err, router.ErrNotFound) || (err == nil && (c.State != router.StateAssigned || c.ManagerID != mgr)) {
-			b.say(ctx, chat, fmt.Sprintf("Lead #%d is not one of your open leads (see /list).", id))
+			b.say(ctx, chat, b.t(lang, "staff.c.not_yours", "id", id))
 			return nil
 		}
 		if err != nil {
@@ -174,55 +161,105 @@ func (b *Bot) command(ctx context.Context, mgr string, chat int64, cmd, arg stri
 		if err := b.setActive(ctx, mgr, id); err != nil {
 			return err
 		}
-		msgID, err := b.send(ctx, chat, id, fmt.Sprintf("▶️ Active lead: %s. Plain messages now go to this customer.", header(c, id)), convButtons(id))
+		msgID, err := b.send(ctx, chat, id, b.t(lang, "staff.c.active", "lead", b.header(lang, c, id)), b.convButtons(lang, id))
 		if err != nil {
 			b.d.Log.Warn("staffbot: answer not delivered", "chat", chat, "err", err)
+			return nil
 		}
-		_ = msgID
+		b.addCard(ctx, id, mgr, chat, msgID)
+	case "h":
+		return b.history(ctx, mgr, chat, arg)
 	default:
-		b.say(ctx, chat, help)
+		b.say(ctx, chat, b.t(lang, "staff.help"))
 	}
 	return nil
 }
 
-func statusText(v *router.ManagerView, active int64) string {
+// history answers /h N (or /h alone: the active lead) with the lead's last messages.
+func (b *Bot) history(ctx context.Context, mgr string, chat int64, arg string) error {
+	lang := b.langOf(mgr)
+	var id int64
+	if arg = strings.TrimPrefix(strings.TrimSpace(arg), "#"); arg != "" {
+		n, err := strconv.ParseInt(arg, 10, 64)
+		if err != nil || n <= 0 {
+			b.say(ctx, chat, b.t(lang, "staff.history.usage"))
+			return nil
+		}
+		id = n
+	} else {
+		n, err := b.active(ctx, mgr)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			b.say(ctx, chat, b.t(lang, "staff.history.usage"))
+			return nil
+		}
+		id = n
+	}
+	text, err := b.historyText(ctx, mgr, lang, b.tzOf(mgr), id)
+	switch {
+	case errors.Is(err, router.ErrNotFound):
+		b.say(ctx, chat, b.t(lang, "staff.reply.lead_gone", "id", id))
+		return nil
+	case err != nil:
+		return err
+	}
+	if _, err := b.send(ctx, chat, 0, text, nil); err != nil {
+		b.d.Log.Warn("staffbot: answer not delivered", "chat", chat, "err", err)
+	}
+	return nil
+}
+
+// replyError says why a reply was not sent: a catalogue message when the desk gave one,
+// else the error's own (English) text.
+func (b *Bot) replyError(lang string, err error) string {
+	var le *locale.Error
+	if errors.As(err, &le) {
+		return b.cat.Render(lang, le.Msg)
+	}
+	return b.t(lang, "staff.reply.not_sent", "reason", err.Error())
+}
+
+func (b *Bot) statusText(lang string, v *router.ManagerView, active int64) string {
 	var sb strings.Builder
-	state := "⚪ offline"
+	state := b.t(lang, "staff.status.offline")
 	if v.Online {
-		state = "🟢 online"
+		state = b.t(lang, "staff.status.online")
 	}
-	fmt.Fprintf(&sb, "%s: %s", v.Name, state)
+	sb.WriteString(b.t(lang, "staff.status.title", "name", v.Name, "state", state))
 	if !v.OnShift {
-		sb.WriteString(" (off shift)")
+		sb.WriteString(" " + b.t(lang, "staff.status.off_shift"))
 	}
-	fmt.Fprintf(&sb, "\nLoad: %d of %d\nWaiting in the queue: %d", v.Load, v.Capacity, v.QueueLength)
+	sb.WriteString("\n" + b.t(lang, "staff.status.load", "load", v.Load, "capacity", v.Capacity))
+	sb.WriteString("\n" + b.t(lang, "staff.status.queue", "n", v.QueueLength))
 	if active != 0 {
-		fmt.Fprintf(&sb, "\nActive lead: #%d", active)
+		sb.WriteString("\n" + b.t(lang, "staff.status.active", "id", active))
 	}
-	fmt.Fprintf(&sb, "\nOffers: %d · Open leads: %d (/list)", len(v.Offers), len(v.Conversations))
+	sb.WriteString("\n" + b.t(lang, "staff.status.counts", "offers", len(v.Offers), "open", len(v.Conversations)))
 	return sb.String()
 }
 
-func listText(v *router.ManagerView, active int64) string {
+func (b *Bot) listText(lang string, v *router.ManagerView, active int64) string {
 	if len(v.Offers) == 0 && len(v.Conversations) == 0 {
-		return fmt.Sprintf("You have no offers or open leads. Queue: %d.", v.QueueLength)
+		return b.t(lang, "staff.list.empty", "queue", v.QueueLength)
 	}
 	var sb strings.Builder
 	for _, c := range v.Offers {
-		fmt.Fprintf(&sb, "🆕 #%d · %s · %s (offer: tap Take)\n", c.ID, c.Channel, customerName(&c))
+		sb.WriteString(b.t(lang, "staff.list.offer", "id", c.ID, "channel", b.channelName(lang, c.Channel), "customer", b.customerName(lang, &c)) + "\n")
 	}
 	for _, c := range v.Conversations {
 		mark := ""
 		if c.ID == active {
-			mark = " ◀ active"
+			mark = " " + b.t(lang, "staff.list.active")
 		}
 		q := ""
 		if c.Qualification != "" {
-			q = " · " + c.Qualification
+			q = " · " + b.t(lang, "qual."+c.Qualification)
 		}
-		fmt.Fprintf(&sb, "💬 #%d · %s · %s%s%s  → /c %d\n", c.ID, c.Channel, customerName(&c), q, mark, c.ID)
+		fmt.Fprintf(&sb, "💬 #%d · %s · %s%s%s  → /c %d\n", c.ID, b.channelName(lang, c.Channel), b.customerName(lang, &c), q, mark, c.ID)
 	}
-	fmt.Fprintf(&sb, "Queue: %d", v.QueueLength)
+	sb.WriteString(b.t(lang, "staff.list.queue", "n", v.QueueLength))
 	return sb.String()
 }
 
@@ -251,9 +288,14 @@ func (b *Bot) handleCallback(ctx context.Context, q *tgbotapi.CallbackQuery) err
 		mgr = b.d.Desk.ManagerByTelegramID(q.From.ID)
 	}
 	if mgr == "" {
-		b.answer(ctx, q, refusal)
+		code := ""
+		if q.From != nil {
+			code = q.From.LanguageCode
+		}
+		b.answer(ctx, q, b.t(b.cat.Lang(code), "staff.refusal"))
 		return nil
 	}
+	lang := b.langOf(mgr)
 	parts := strings.Split(q.Data, ":")
 	var convID, seq int64
 	if len(parts) >= 2 {
@@ -263,7 +305,7 @@ func (b *Bot) handleCallback(ctx context.Context, q *tgbotapi.CallbackQuery) err
 		seq, _ = strconv.ParseInt(parts[2], 10, 64)
 	}
 	if convID <= 0 {
-		b.answer(ctx, q, "Unknown button.")
+		b.answer(ctx, q, b.t(lang, "staff.toast.unknown_button"))
 		return nil
 	}
 	switch parts[0] {
@@ -273,7 +315,7 @@ func (b *Bot) handleCallback(ctx context.Context, q *tgbotapi.CallbackQuery) err
 			return err
 		}
 		if c == nil || c.State != router.StateOffered || c.OfferTo != mgr || c.OfferSeq != seq {
-			b.answer(ctx, q, fmt.Sprintf("This offer of lead #%d is no longer valid.", convID))
+			b.answer(ctx, q, b.t(lang, "staff.toast.offer_stale", "id", convID))
 			b.dropButtons(ctx, q)
 			return nil
 		}
@@ -290,47 +332,50 @@ func (b *Bot) handleCallback(ctx context.Context, q *tgbotapi.CallbackQuery) err
 			if err := b.setActive(ctx, mgr, convID); err != nil {
 				return err
 			}
-			b.answer(ctx, q, fmt.Sprintf("✅ Lead #%d is yours. Write your answer.", convID))
+			b.answer(ctx, q, b.t(lang, "staff.toast.taken", "id", convID))
 		case err == nil:
-			b.answer(ctx, q, fmt.Sprintf("Passed lead #%d.", convID))
+			b.answer(ctx, q, b.t(lang, "staff.toast.passed", "id", convID))
 		case errors.Is(err, router.ErrNotYours), errors.Is(err, router.ErrNotFound), errors.Is(err, router.ErrConflict):
-			b.answer(ctx, q, fmt.Sprintf("This offer of lead #%d is no longer valid.", convID))
+			b.answer(ctx, q, b.t(lang, "staff.toast.offer_stale", "id", convID))
 			b.dropButtons(ctx, q)
 		default:
-			b.answer(ctx, q, "Something went wrong, please try again.")
+			b.answer(ctx, q, b.t(lang, "staff.toast.error"))
 			return err
+		}
+	case "h":
+		b.answer(ctx, q, "")
+		if q.Message != nil && q.Message.Chat != nil {
+			return b.history(ctx, mgr, q.Message.Chat.ID, i64(convID))
 		}
 	case "q", "x":
 		var err error
 		done := ""
 		if parts[0] == "x" {
-			err, done = b.d.Desk.Close(ctx, convID, mgr), fmt.Sprintf("Lead #%d closed.", convID)
+			err, done = b.d.Desk.Close(ctx, convID, mgr), b.t(lang, "staff.toast.closed", "id", convID)
 		} else {
 			level := ""
 			if len(parts) == 3 {
 				level = map[string]string{"h": router.QualHot, "w": router.QualWarm, "t": router.QualTourist}[parts[2]]
 			}
 			if level == "" {
-				b.answer(ctx, q, "Unknown button.")
+				b.answer(ctx, q, b.t(lang, "staff.toast.unknown_button"))
 				return nil
 			}
 			err = b.d.Desk.Qualify(ctx, convID, mgr, level)
-			done = fmt.Sprintf("Lead #%d marked %s.", convID, level)
-			if level == router.QualTourist {
-				done += " The polite closing message is sent and the lead is closed."
-			}
+			done = b.t(lang, "staff.toast."+level, "id", convID)
 		}
 		switch {
 		case err == nil:
 			b.answer(ctx, q, done)
 		case errors.Is(err, router.ErrNotYours), errors.Is(err, router.ErrNotFound), errors.Is(err, router.ErrConflict), errors.Is(err, router.ErrInvalid):
-			b.answer(ctx, q, fmt.Sprintf("Lead #%d is not one of your open leads.", convID))
+			b.answer(ctx, q, b.t(lang, "staff.toast.not_yours", "id", convID))
+			b.dropButtons(ctx, q)
 		default:
-			b.answer(ctx, q, "Something went wrong, please try again.")
+			b.answer(ctx, q, b.t(lang, "staff.toast.error"))
 			return err
 		}
 	default:
-		b.answer(ctx, q, "Unknown button.")
+		b.answer(ctx, q, b.t(lang, "staff.toast.unknown_button"))
 	}
 	return nil
 }
