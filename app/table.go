@@ -4,6 +4,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
+	"github.com/lidorub/lidorub/channels/webchat"
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
@@ -19,6 +20,7 @@ var table = []entry{
 	row(whatsappcloud.Name, func(c *config.Channels) *whatsappcloud.Config { return &c.WhatsAppCloud }, whatsappcloud.New),
 	row(telegram.Name, func(c *config.Channels) *telegram.Config { return &c.Telegram }, telegram.New),
 	row(whatsapp.Name, func(c *config.Channels) *whatsapp.Config { return &c.WhatsApp }, whatsapp.New),
+	row(webchat.Name, func(c *config.Channels) *webchat.Config { return &c.WebChat }, webchat.New),
 }
 
 // ChannelNames are the names of every channel in the table, in table order.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
+	"github.com/lidorub/lidorub/channels/webchat"
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
@@ -47,6 +48,7 @@ type Channels struct {
 	WhatsAppCloud whatsappcloud.Config `yaml:"whatsappcloud"`
 	WhatsApp      whatsapp.Config      `yaml:"whatsapp"`
 	Telegram      telegram.Config      `yaml:"telegram"`
+	WebChat       webchat.Config       `yaml:"webchat"`
 }
 
 // Section is what every channel's config section provides.
