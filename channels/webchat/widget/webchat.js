@@ -48,7 +48,7 @@
   function build() {
     var css = '.lrbc,.lrbc *{box-sizing:border-box;font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}' +
       '.lrbc{position:fixed;bottom:20px;' + (left ? 'left' : 'right') + ':20px;z-index:2147483000;color:#1b1f24}' +
-      '.lrbc-btn{width:56px;height:56px;border-radius:50%;border:0;background:' + color + ';color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);position:relative}' +
+      '.lrbc-btn{width:56px;height:56px;border-radius:50%;border:0;background:' + color + ';color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);position:relative;display:flex;align-items:center;justify-content:center}' +
       '.lrbc-badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d1242f;color:#fff;font-size:12px;line-height:20px;padding:0 5px}' +
       '.lrbc-panel{position:absolute;bottom:70px;' + (left ? 'left' : 'right') + ':0;width:360px;max-width:calc(100vw - 40px);height:520px;max-height:calc(100vh - 100px);background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden}' +
       '.lrbc-panel[hidden],.lrbc [hidden]{display:none!important}' +
@@ -76,7 +76,12 @@
       '@media (max-width:480px){.lrbc-panel{position:fixed;inset:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0}}';
     root = el('div', { 'class': 'lrbc', lang: lang });
     add(root, el('style', null, css));
-    btn = el('button', { type: 'button', 'class': 'lrbc-btn', 'aria-label': t('open'), 'aria-expanded': 'false', 'aria-controls': 'lrbc-panel' }, '\uD83D\uDCAC');
+    btn = el('button', { type: 'button', 'class': 'lrbc-btn', 'aria-label': t('open'), 'aria-expanded': 'false', 'aria-controls': 'lrbc-panel' });
+    var svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg'), path = document.createElementNS(svg.namespaceURI, 'path');
+    svg.setAttribute('viewBox', '0 0 24 24'); svg.setAttribute('width', '28'); svg.setAttribute('height', '28'); svg.setAttribute('aria-hidden', 'true');
+    path.setAttribute('fill', 'currentColor');
+    path.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z');
+    add(btn, add(svg, path));
     badge = el('span', { 'class': 'lrbc-badge', hidden: '' });
     add(btn, badge);
     panel = el('section', { id: 'lrbc-panel', 'class': 'lrbc-panel', role: 'dialog', 'aria-labelledby': 'lrbc-title', hidden: '' });
