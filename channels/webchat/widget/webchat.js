@@ -14,7 +14,7 @@
   var T = {}, cfg = {}, st = load(), lang = 'en';
   var seen = {}, pending = {}, lastId = '', es = null, polling = false, failures = 0, unread = 0, timer = 0;
   var root, btn, badge, panel, log, statusEl, form, ta, consentRow, consentBox, cbForm, cbToggle;
-  window.lidorubChat = { open: function () { toggle(true); } };
+  window.lidorubChat = { open: function () { if (panel) toggle(true); } };
 
   function load() { try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { return {}; } }
   function save() { try { localStorage.setItem(KEY, JSON.stringify(st)); } catch (e) { /* private mode: this page only */ } }
