@@ -10,7 +10,7 @@ import (
 // Send puts a message into the visitor's history (their outbox): it reaches an open widget
 // at once and a returning visitor (same token) later. It is idempotent by the outbound id.
 // The ChannelMessageID "<session>/<entry id>" is the ref of the "delivered" status the chat
-// reports when the browser has received the message.
+// reports when the browser has received the message; the result is Pending until then.
 func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.SendResult, error) {
 	if out.Account != "" && out.Account != c.cfg.Account {
 		return channels.SendResult{}, channels.Permanentf("no website chat named %q is configured", out.Account)
@@ -35,5 +35,7 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 		return channels.SendResult{}, err // temporary: Redis
 	}
 	c.m.sent.WithLabelValues(out.Kind).Inc()
-	return channels.SendResult{ChannelMessageID: out.ContactID + "/" + id}, nil
+	// Pending: the visitor has it when their browser does (speed-to-lead ends at the
+	// "delivered" status this channel reports then).
+	return channels.SendResult{ChannelMessageID: out.ContactID + "/" + id, Pending: true}, nil
 }
