@@ -42,6 +42,7 @@ func (c *Channel) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	// A stream outlasts http.write_timeout: each write gets its own deadline instead.
 	deadline := func() { _ = rc.SetWriteDeadline(time.Now().Add(c.cfg.Heartbeat + 10*time.Second)) }
 	deadline()
 	w.WriteHeader(http.StatusOK)
@@ -118,6 +119,8 @@ func (c *Channel) poll(w http.ResponseWriter, r *http.Request) {
 	}
 	wake, done := c.hub.wait(sid)
 	defer done()
+	// The wait may outlast http.write_timeout: this response has its own deadline.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + time.Minute))
 	c.m.streams.WithLabelValues("poll").Inc()
 	ctx := r.Context()
 	timeout := time.NewTimer(wait)
@@ -150,12 +153,23 @@ func (c *Channel) poll(w http.ResponseWriter, r *http.Request) {
 // delivered reports the replies among evs as delivered to the visitor, once each: a
 // channels.KindStatus item for the router (ref = the SendResult's ChannelMessageID).
 func (c *Channel) delivered(ctx context.Context, sid string, evs []Event, transport string) {
+	var outs []Event
+	var fields []string
 	for _, ev := range evs {
-		if ev.Dir != "out" || ev.outID == "" {
-			continue
+		if ev.Dir == "out" && ev.outID != "" {
+			outs = append(outs, ev)
+			fields = append(fields, "d:"+ev.outID)
 		}
-		field := "d:" + ev.outID
-		if seen, err := c.rdb.HExists(ctx, c.seenKey(sid), field).Result(); err != nil || seen {
+	}
+	if len(outs) == 0 {
+		return
+	}
+	done, err := c.rdb.HMGet(ctx, c.seenKey(sid), fields...).Result()
+	if err != nil {
+		return // reported on the visitor's next read
+	}
+	for i, ev := range outs {
+		if done[i] != nil {
 			continue
 		}
 		now := c.clk.Now().UTC()
@@ -165,9 +179,9 @@ func (c *Channel) delivered(ctx context.Context, sid string, evs []Event, transp
 			if !errors.Is(err, context.Canceled) {
 				c.log.Warn("webchat: delivery not reported", "err", err)
 			}
-			return // reported on the visitor's next read
+			return
 		}
-		c.rdb.HSet(ctx, c.seenKey(sid), field, ms(now))
+		c.rdb.HSet(ctx, c.seenKey(sid), fields[i], ms(now))
 		c.m.delivered.WithLabelValues(transport).Inc()
 	}
 }

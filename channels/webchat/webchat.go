@@ -24,6 +24,7 @@ package webchat
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/mail"
@@ -287,7 +288,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) *apiError {
 		if errors.As(err, &mbe) {
 			return &apiError{Status: http.StatusRequestEntityTooLarge, Msg: "the body is too large", Code: "too_large"}
 		}
-		if errors.Is(err, http.ErrBodyReadAfterClose) || err.Error() == "EOF" {
+		if errors.Is(err, io.EOF) {
 			return nil // an empty body: no fields
 		}
 		return &apiError{Status: http.StatusBadRequest, Msg: "the body is not valid JSON", Code: "malformed"}

@@ -617,3 +617,30 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("a disabled section: %v", err)
 	}
 }
+
+// Behind the gateway's http.Server (read and write timeouts far shorter than a stream) an
+// SSE response and a long poll last as long as they are meant to.
+func TestStreamsOutlastServerTimeouts(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Heartbeat = 100 * time.Millisecond; c.PollWait = 2 * time.Second })
+	mux := http.NewServeMux()
+	e.ch.Register(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	e.srv = srv
+	tok := e.token(t)
+	evs, stop := e.sse(t, tok, "")
+	defer stop()
+	polled := make(chan answer, 1)
+	go func() { polled <- e.do(t, "GET", "/webchat/v1/poll?wait=2", tok, shop, "") }()
+	time.Sleep(time.Second) // past both server timeouts, on purpose: a real wait of the network kind
+	e.reply(t, tok, "out-1", "Still here")
+	if ev := next(t, evs); ev.Text != "Still here" {
+		t.Fatalf("sse got %+v", ev)
+	}
+	a := <-polled
+	if list, _ := a.Body["events"].([]any); a.Status != 200 || len(list) != 1 {
+		t.Fatalf("poll: %d %v", a.Status, a.Body)
+	}
+}
