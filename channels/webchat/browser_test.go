@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/lidorub/lidorub/app"
 	"github.com/lidorub/lidorub/clock"
@@ -224,6 +225,24 @@ func TestBrowser(t *testing.T) {
 	if n := eval(`String(document.querySelectorAll('.lrbc-in').length)`); n != "1" {
 		t.Fatalf("%s visitor messages after the reload, want 1", n)
 	}
+	// Keyboard: Escape closes the chat and gives the focus back to the launcher.
+	do("escape", chromedp.KeyEvent(kb.Escape))
+	if st := eval(`document.getElementById('lrbc-panel').hidden + ' ' + document.activeElement.className + ' ' + document.querySelector('.lrbc-btn').getAttribute('aria-expanded')`); st != "true lrbc-btn false" {
+		t.Fatalf("after Escape: %q", st)
+	}
+	// On a phone the open chat fills the screen.
+	do("phone", chromedp.EmulateViewport(390, 740), chromedp.Click(chromedp.CSS(".lrbc-btn")), chromedp.WaitVisible(chromedp.ID("lrbc-text")))
+	if wh := eval(`(r => r.width + 'x' + r.height)(document.getElementById('lrbc-panel').getBoundingClientRect()) + ' ' + getComputedStyle(document.querySelector('.lrbc-btn')).display`); wh != "390x740 none" {
+		t.Fatalf("the chat on a phone is %s, want 390x740 and the launcher hidden", wh)
+	}
+	shot, err = chromedp.Run(bctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "webchat-phone.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	// The reply was reported delivered at the SSE write.
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		res, err := http.Get(gwURL + "/metrics")

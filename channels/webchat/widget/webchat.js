@@ -73,7 +73,7 @@
       '.lrbc-cb button{padding:8px 14px}' +
       '.lrbc :focus-visible{outline:3px solid #0969da;outline-offset:2px}' +
       '.lrbc-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}' +
-      '@media (max-width:480px){.lrbc-panel{position:fixed;inset:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0}}';
+      '@media (max-width:480px){.lrbc-panel{position:fixed;inset:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0}.lrbc-open .lrbc-btn{display:none}}';
     root = el('div', { 'class': 'lrbc', lang: lang });
     add(root, el('style', null, css));
     btn = el('button', { type: 'button', 'class': 'lrbc-btn', 'aria-label': t('open'), 'aria-expanded': 'false', 'aria-controls': 'lrbc-panel' });
@@ -135,6 +135,7 @@
 
   function toggle(open) {
     panel.hidden = !open;
+    root.classList.toggle('lrbc-open', open); // on a phone the open chat hides the launcher
     btn.setAttribute('aria-expanded', String(open));
     btn.setAttribute('aria-label', t(open ? 'close' : 'open'));
     if (open) {
