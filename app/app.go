@@ -43,6 +43,7 @@ type Gateway struct {
 	Router   *router.Router
 	Ingest   *store.Ingest
 	Mux      *http.ServeMux
+	Clock    clock.Clock
 	// Channels are the enabled channels by name (a test reaches an adapter through them).
 	Channels map[string]channels.Channel
 
@@ -79,7 +80,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger, clk clock.
 }
 
 func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Conn) (*Gateway, error) {
-	g := &Gateway{Config: cfg, Log: log, Conn: conn, Registry: prometheus.NewRegistry(), Mux: http.NewServeMux(),
+	g := &Gateway{Config: cfg, Log: log, Conn: conn, Registry: prometheus.NewRegistry(), Mux: http.NewServeMux(), Clock: clk,
 		Channels: map[string]channels.Channel{}}
 	g.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ids := make([]string, 0, len(cfg.Managers))
@@ -236,6 +237,7 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	g.Log.Info("listening", "addr", ln.Addr().String())
+	g.Log.Info("active", g.Summary(g.Clock.Now())...)
 	if addr := g.Conn.EmbeddedAddr(); addr != "" {
 		g.Log.Info("embedded redis", "addr", addr)
 	}

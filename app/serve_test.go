@@ -20,8 +20,8 @@ import (
 
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
-	"github.com/lidorub/lidorub/internal/logbuf"
 	"github.com/lidorub/lidorub/internal/redistest"
+	"github.com/lidorub/lidorub/internal/testlog"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
 )
@@ -246,7 +246,7 @@ const leadJSON = `{"name": "Ivan Petrov", "phone": "8 (916) 123-45-67", "email":
 // TestScenarioFormLeadContacted drives the whole gateway over HTTP: a manager goes online,
 // a web-form lead arrives, is offered, accepted and, 40 s later, marked contacted.
 func TestScenarioFormLeadContacted(t *testing.T) {
-	var logs logbuf.Buffer
+	var logs testlog.Buffer
 	tg := newTestGatewayLog(t, testConfig(t, ""), slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer func() {
 		// Logs carry ids and sizes: no token, name, phone, e-mail or message text.

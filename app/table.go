@@ -4,6 +4,8 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
+	"github.com/lidorub/lidorub/channels/viber"
+	"github.com/lidorub/lidorub/channels/vk"
 	"github.com/lidorub/lidorub/channels/webchat"
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/channels/whatsapp"
@@ -20,6 +22,8 @@ var table = []entry{
 	row(whatsappcloud.Name, func(c *config.Channels) *whatsappcloud.Config { return &c.WhatsAppCloud }, whatsappcloud.New),
 	row(telegram.Name, func(c *config.Channels) *telegram.Config { return &c.Telegram }, telegram.New),
 	row(whatsapp.Name, func(c *config.Channels) *whatsapp.Config { return &c.WhatsApp }, whatsapp.New),
+	row(viber.Name, func(c *config.Channels) *viber.Config { return &c.Viber }, viber.New),
+	row(vk.Name, func(c *config.Channels) *vk.Config { return &c.VK }, vk.New),
 	row(webchat.Name, func(c *config.Channels) *webchat.Config { return &c.WebChat }, webchat.New),
 }
 
@@ -37,6 +41,8 @@ type entry struct {
 	name string
 	// build returns the channel when its section enables it, else nil.
 	build func(cfg *config.Channels, d channels.Deps) (channels.Channel, error)
+	// section returns the channel's config section (a pointer), e.g. for the start-up summary.
+	section func(cfg *config.Channels) any
 }
 
 // section is what row needs of a config section beyond config.Section.
@@ -49,15 +55,16 @@ type section[C any] interface {
 // its New.
 func row[C any, P section[C], T channels.Channel](name string, field func(*config.Channels) P,
 	newChannel func(C, channels.Deps) (T, error)) entry {
-	return entry{name: name, build: func(cfg *config.Channels, d channels.Deps) (channels.Channel, error) {
-		c := field(cfg)
-		if !c.IsEnabled() {
-			return nil, nil
-		}
-		ch, err := newChannel(*c, d)
-		if err != nil {
-			return nil, err
-		}
-		return ch, nil
-	}}
+	return entry{name: name, section: func(cfg *config.Channels) any { return field(cfg) },
+		build: func(cfg *config.Channels, d channels.Deps) (channels.Channel, error) {
+			c := field(cfg)
+			if !c.IsEnabled() {
+				return nil, nil
+			}
+			ch, err := newChannel(*c, d)
+			if err != nil {
+				return nil, err
+			}
+			return ch, nil
+		}}
 }

@@ -40,6 +40,9 @@ type Keys interface {
 	Channel(channel, account, name string) string
 	// Lease is the key of a named lease (one process holds a connection or a poller).
 	Lease(name string) string
+	// Pseudonym is a stable, non-reversible name (a salted hash) for a personal identifier
+	// (a phone number, a chat id) to use inside key names, so no key names a customer.
+	Pseudonym(id string) string
 }
 
 // Clock tells the time; clock.Real and clock.Fake implement it.

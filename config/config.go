@@ -13,6 +13,8 @@ import (
 
 	"github.com/lidorub/lidorub/channels/instagram"
 	"github.com/lidorub/lidorub/channels/telegram"
+	"github.com/lidorub/lidorub/channels/viber"
+	"github.com/lidorub/lidorub/channels/vk"
 	"github.com/lidorub/lidorub/channels/webchat"
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/channels/whatsapp"
@@ -48,6 +50,8 @@ type Channels struct {
 	WhatsAppCloud whatsappcloud.Config `yaml:"whatsappcloud"`
 	WhatsApp      whatsapp.Config      `yaml:"whatsapp"`
 	Telegram      telegram.Config      `yaml:"telegram"`
+	Viber         viber.Config         `yaml:"viber"`
+	VK            vk.Config            `yaml:"vk"`
 	WebChat       webchat.Config       `yaml:"webchat"`
 }
 

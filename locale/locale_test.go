@@ -609,7 +609,7 @@ func TestKeysAndHas(t *testing.T) {
 	if !slices.IsSorted(keys) || len(keys) < 100 {
 		t.Errorf("%d keys, sorted %v", len(keys), slices.IsSorted(keys))
 	}
-	if !c.Has("channel.telegram") || c.Has("channel.vk") {
+	if !c.Has("channel.telegram") || c.Has("channel.no_such_channel") {
 		t.Error("Has")
 	}
 	if !c.IsPlural("unit.day") || c.IsPlural("staff.help") {

@@ -20,6 +20,7 @@ type desk struct {
 	tpl     Templates
 	senders *senders
 	offers  *offerer
+	sweeper *sweeper
 }
 
 func statusErr(status string) error {

@@ -72,8 +72,10 @@ func (d *desk) close(ctx context.Context, convID int64, managerID string, polite
 	return nil
 }
 
-// Erase deletes a conversation and its transcript at the customer's request. Only a
-// supervisor may erase. The manager holding it is told (a closed event with reason erased).
+// Erase deletes a conversation and its transcript at the customer's request, and every copy
+// of its personal data in the streams (see sweeper): at once, or, if that part fails, on the
+// next sweep. Only a supervisor may erase. The manager holding it is told (a closed event with
+// reason erased).
 func (d *desk) Erase(ctx context.Context, convID int64, managerID string) error {
 	if d.Role(managerID) != RoleSupervisor {
 		return fmt.Errorf("%w: only a supervisor can erase a conversation", ErrForbidden)
@@ -87,6 +89,9 @@ func (d *desk) Erase(ctx context.Context, convID int64, managerID string) error 
 		return err
 	}
 	d.log.Info("conversation erased on request", "conversation", convID, "by", managerID)
+	if _, err := d.sweeper.forgetQueued(ctx); err != nil {
+		d.log.Warn("copies of an erased conversation not removed yet; the next sweep retries", "conversation", convID, "err", err)
+	}
 	d.offers.after(ctx)
 	return nil
 }

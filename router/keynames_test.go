@@ -52,18 +52,23 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		got = append(got, ks...)
 	}
 	ids := regexp.MustCompile(`\d{10,}-\d+`)
+	pseudonyms := regexp.MustCompile(`[0-9a-f]{32}$`)
 	for i, k := range got {
 		k = strings.ReplaceAll(k, e.keys.Prefix, "P")
 		k = strings.ReplaceAll(k, ":"+first, ":M1")
 		k = strings.ReplaceAll(k, ":"+second, ":M2")
+		k = pseudonyms.ReplaceAllString(k, "<ps>")
 		got[i] = ids.ReplaceAllString(k, "<entry>")
 	}
 	slices.Sort(got)
 	got = slices.Compact(got)
+	// Deliberate changes (issue 10, erasure): the message id in dedupe and outref keys is a
+	// salted pseudonym (a Telegram id holds the chat id); {P}:expiry holds closed conversations
+	// until their retention ends (conversation 1 is closed). Upgrading forgets the dedupe
+	// markers and delivery references of the last 7-8 days: a webhook redelivered across the
+	// upgrade is taken once more, and a status of a message sent before it is not matched.
 	want := []string{
-		"{P:in}:dedupe:telegram:shop:c1-1",
-		"{P:in}:dedupe:telegram:shop:c2-1",
-		"{P:in}:dedupe:telegram:shop:st-1",
+		"{P:in}:dedupe:telegram:shop:<ps>",
 		"{P:in}:inbound",
 		"{P}:contact:telegram:shop:c2",
 		"{P}:conv:1",
@@ -74,6 +79,7 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		"{P}:conv:2:meta",
 		"{P}:done:<entry>",
 		"{P}:events",
+		"{P}:expiry",
 		"{P}:fired",
 		"{P}:mgr:M1",
 		"{P}:mgr:M2",
@@ -82,9 +88,7 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		"{P}:out:c1-r1",
 		"{P}:out:c2-auto_ack",
 		"{P}:outbound",
-		"{P}:outref:telegram:shop:tg-c1-auto_ack",
-		"{P}:outref:telegram:shop:tg-c1-r1",
-		"{P}:outref:telegram:shop:tg-c2-auto_ack",
+		"{P}:outref:telegram:shop:<ps>",
 		"{P}:rr",
 		"{P}:seq",
 		"{P}:timers",

@@ -22,9 +22,13 @@ import (
 //	{P}:fired                       stream: timers moved here when due (consumer group "router")
 //	{P}:events                      stream: notifications for managers (consumer group "notify")
 //	{P}:outbound                    stream: messages to customers (consumer group "send")
+//	{P}:expiry                      zset: closed conversations, score = end of retention ms (retire.lua)
+//	{P}:forget                      zset: forget jobs of erased conversations, JSON {c, ch, a, k} (forget.go)
+//	{P}:deferred                    zset: rate-limited outbound, "<deferrals>|<outbound JSON>", score = due ms
 //	{P}:done:<entry id>             string: an inbound entry already applied (idempotency)
 //	{P}:out:<outbound id>           string: sent | failed | delivered | read
-//	{P}:outref:<ch>:<acct>:<msg id> string: "<conv>|<outbound id>|<manager>" for delivery statuses
+//	{P}:outref:<ch>:<acct>:<ps>     string: "<conv>|<outbound id>|<manager>" for delivery statuses;
+//	                                <ps> = Pseudonym(channel message id): Telegram's holds the chat id
 //
 // Scripts get these keys as KEYS (see lua/lib.lua); the *Prefix functions give the part of a
 // key before an id a script reads itself.
@@ -41,6 +45,9 @@ func (k keys) fired() string              { return k.Core("fired") }
 func (k keys) events() string             { return k.Core("events") }
 func (k keys) outbound() string           { return k.Core("outbound") }
 func (k keys) rr() string                 { return k.Core("rr") }
+func (k keys) expiry() string             { return k.Core("expiry") }
+func (k keys) forget() string             { return k.Core("forget") }
+func (k keys) deferred() string           { return k.Core("deferred") }
 func (k keys) done(entryID string) string { return k.Core("done", entryID) }
 func (k keys) conv(c int64) string        { return k.Core("conv", i64s(c)) }
 func (k keys) log(c int64) string         { return k.Core("conv", i64s(c), "log") }
@@ -56,5 +63,5 @@ func (k keys) contact(ch, acct, contactID string) string {
 func (k keys) contactPrefix() string   { return k.Core("contact", "") }
 func (k keys) out(outID string) string { return k.Core("out", outID) }
 func (k keys) outref(ch, acct, msgID string) string {
-	return k.Core("outref", ch, acct, msgID)
+	return k.Core("outref", ch, acct, k.Pseudonym(msgID))
 }

@@ -17,7 +17,7 @@ import (
 // sendTimeout bounds one Send call.
 const sendTimeout = 30 * time.Second
 
-// maxRetryWait: a rate limit asking for longer than this leaves the entry for redelivery.
+// maxRetryWait: a backoff or rate limit longer than this is never waited out in the handler.
 const maxRetryWait = 30 * time.Second
 
 // refTTL is how long outbound ids and channel message ids are remembered for delivery statuses.
@@ -44,6 +44,14 @@ func (s *sendWorker) consumer(instance, suffix string) *store.Consumer {
 // handleOutbound sends one outbound message with retries. A permanent failure is recorded
 // and reported to the manager who wrote the message; temporary failures beyond send_retries
 // leave the entry pending, so it is redelivered (and dead-lettered after max_deliveries).
+//
+// A rate limit (channels.RetryAfterError: HTTP 429, Telegram retry_after) is never retried
+// before its deadline. A short one (at most half of reclaim_idle: the entry's claim is kept
+// alive meanwhile, and after a shutdown another instance cannot reclaim it sooner) is waited
+// out here; a longer one, or one on the last retry, is deferred durably: defer.lua
+// acknowledges the entry and keeps it in {P}:deferred until the deadline, when the sweeper
+// puts it back on the stream (undefer.lua) with its deferral count. After max_deliveries
+// deferrals the send is recorded as failed.
 func (s *sendWorker) handleOutbound(ctx context.Context, e store.Entry) error {
 	raw, _ := e.Values["o"].(string)
 	var out channels.Outbound
@@ -80,12 +88,16 @@ func (s *sendWorker) handleOutbound(ctx context.Context, e store.Entry) error {
 			return s.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, err.Error())
 		}
 		s.m.SendFailed.WithLabelValues(out.Channel, "temporary").Inc()
+		var ra *channels.RetryAfterError
+		limited := errors.As(err, &ra)
+		if limited && (ra.After > s.maxInlineWait() || attempt >= s.cfg.SendRetries) {
+			return s.deferSend(ctx, e, raw, cid, out, ra.After)
+		}
 		if attempt >= s.cfg.SendRetries {
 			return s.giveUp(ctx, e, cid, out, err)
 		}
 		wait := time.Duration(200<<attempt) * time.Millisecond
-		var ra *channels.RetryAfterError
-		if errors.As(err, &ra) {
+		if limited {
 			wait = ra.After
 		}
 		if wait > maxRetryWait {
@@ -96,6 +108,31 @@ func (s *sendWorker) handleOutbound(ctx context.Context, e store.Entry) error {
 			return err // shutting down: the entry stays pending for the next instance
 		}
 	}
+}
+
+// maxInlineWait is the longest rate limit waited out inside the handler: half of
+// reclaim_idle, so the entry cannot be reclaimed (and sent) before the wait is over, even
+// if this instance stops during it; at most maxRetryWait.
+func (s *sendWorker) maxInlineWait() time.Duration {
+	return min(maxRetryWait, s.cfg.ReclaimIdle/2)
+}
+
+// deferSend keeps a rate-limited outbound entry out of the stream until now+after (see
+// handleOutbound). Returning nil lets the consumer acknowledge it again, which is harmless.
+func (s *sendWorker) deferSend(ctx context.Context, e store.Entry, raw string, cid int64, out channels.Outbound, after time.Duration) error {
+	n, _ := strconv.Atoi(fmt.Sprint(e.Values["d"]))
+	n++
+	if n > s.cfg.MaxDeliveries {
+		reason := fmt.Sprintf("the channel kept rate-limiting; gave up after %d deferrals", n-1)
+		return s.recordFailure(ctx, cid, out.ID, out.ManagerID, out.Channel, reason)
+	}
+	due := s.clock.Now().Add(after)
+	a := deferArgs{Group: groupSend, EntryID: e.ID, Due: ms(due), Deferrals: n, Out: raw}
+	if err := deferScript.Run(ctx, s.rdb, s.keys.deferKeys(), a.argv()...).Err(); err != nil {
+		return fmt.Errorf("defer send %s: %w", out.ID, err)
+	}
+	s.log.Info("send rate-limited; deferred", "outbound", out.ID, "channel", out.Channel, "retry_after", after, "deferrals", n)
+	return nil
 }
 
 // retryWaitCtx is the context a wait between send retries ends on: Run's context while Run

@@ -118,8 +118,9 @@ func TestReplyFailingTemporarilyForeverIsReported(t *testing.T) {
 	}
 }
 
-// Shutdown does not wait out a send's retry backoff (a rate limit may ask for 30 s, several
-// times): the wait is cut short, and the entry is left pending for the next instance.
+// Shutdown does not wait out a send's retry backoff (a rate limit up to half of reclaim_idle
+// is waited out in the handler): the wait is cut short, and the entry is left pending for the
+// next instance, which cannot reclaim it before the rate limit's deadline.
 func TestShutdownCutsSendRetryWaitShort(t *testing.T) {
 	waiting := make(chan struct{}, 1)
 	e := newEnv(t, opts{cfg: router.Config{Workers: 1}, sleep: func(ctx context.Context, d time.Duration) error {
@@ -135,7 +136,7 @@ func TestShutdownCutsSendRetryWaitShort(t *testing.T) {
 		}
 	}})
 	e.sender.fail = func(channels.Outbound) error {
-		return &channels.RetryAfterError{After: 20 * time.Second, Err: errors.New("429")}
+		return &channels.RetryAfterError{After: 10 * time.Second, Err: errors.New("429")}
 	}
 	if _, err := e.ingest.Ingest(e.ctx, channels.Inbound{Channel: channels.Telegram, Account: "shop", MessageID: "m1",
 		ContactID: "c1", Text: "hi"}); err != nil {

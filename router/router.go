@@ -43,6 +43,7 @@ type Deps struct {
 //	sendWorker       outbound.go       the outbound stream: sending, retries, failures
 //	timerWorker      timers.go         speed-to-lead timers: forwarding and firing
 //	eventDispatcher  events.go         the events stream to notifiers; channel alerts
+//	sweeper          forget.go         deferred sends, retention, forget jobs of erased conversations
 //
 // Router implements Desk and channels.Alerter.
 type Router struct {
@@ -57,6 +58,7 @@ type Router struct {
 	sender   *sendWorker
 	timers   *timerWorker
 	events   *eventDispatcher
+	sweeper  *sweeper
 
 	stepOnce sync.Once
 	stepCons []*store.Consumer
@@ -96,7 +98,8 @@ func New(cfg Config, managers []Manager, tpl Templates, d Deps) (*Router, error)
 		offers: r.offers, statuses: r.sender}
 	r.timers = &timerWorker{base: b, offers: r.offers}
 	r.events = &eventDispatcher{base: b}
-	r.desk = &desk{base: b, team: r.team, tpl: tpl, senders: r.senders, offers: r.offers}
+	r.sweeper = &sweeper{base: b}
+	r.desk = &desk{base: b, team: r.team, tpl: tpl, senders: r.senders, offers: r.offers, sweeper: r.sweeper}
 	return r, nil
 }
 
@@ -149,6 +152,7 @@ func (r *Router) Run(ctx context.Context) error {
 		}
 	}
 	r.timers.start(ctx, &wg)
+	r.sweeper.start(ctx, &wg)
 	goWG(&wg, func() { every(ctx, r.b.log, 30*time.Second, r.b.trim) })
 	<-ctx.Done()
 	wg.Wait()
@@ -156,12 +160,18 @@ func (r *Router) Run(ctx context.Context) error {
 }
 
 // Step runs one non-blocking round of everything Run does in the background: due timers,
-// fired timers, inbound, events, outbound, and a queue drain. It returns how many items were
+// the sweep (deferred sends, retention, forget jobs), fired timers, inbound, events,
+// outbound, and a queue drain. It returns how many items were
 // handled. Tests call it until it returns 0 instead of sleeping.
 func (r *Router) Step(ctx context.Context) (int, error) {
 	r.stepOnce.Do(func() { r.stepCons = r.consumers("-step") })
 	total := 0
 	n, err := r.ForwardTimers(ctx)
+	if err != nil {
+		return total, err
+	}
+	total += n
+	n, err = r.sweeper.sweep(ctx)
 	if err != nil {
 		return total, err
 	}

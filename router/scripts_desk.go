@@ -90,7 +90,7 @@ var closeScript = script("close")
 
 func (k keys) closeKeys(conv int64, mgr string) []string {
 	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.mgr(mgr), k.mgrConvs(mgr),
-		k.timers(), k.outbound(), k.events(), k.contactPrefix()}
+		k.timers(), k.outbound(), k.events(), k.contactPrefix(), k.expiry()}
 }
 
 type closeArgs struct {
@@ -112,7 +112,7 @@ var eraseScript = script("erase")
 
 func (k keys) eraseKeys(conv int64) []string {
 	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(),
-		k.mgrPrefix(), k.contactPrefix()}
+		k.mgrPrefix(), k.contactPrefix(), k.expiry(), k.forget()}
 }
 
 type eraseArgs struct {

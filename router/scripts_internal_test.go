@@ -47,6 +47,9 @@ func TestScriptKeysShareOneHashTag(t *testing.T) {
 		"expire":    k.expireKeys(1),
 		"delivered": k.deliveredKeys(1, "c1-r1", "telegram", "shop", "99"),
 		"failed":    k.failedKeys(1, "c1-r1"),
+		"retire":    k.retireKeys(),
+		"defer":     k.deferKeys(),
+		"undefer":   k.undeferKeys(),
 	} {
 		for _, key := range ks {
 			if !strings.HasPrefix(key, "{p}:") {

@@ -8,7 +8,7 @@ var processScript = script("process")
 
 func (k keys) processKeys(entryID, ch, acct, contactID string) []string {
 	return []string{k.done(entryID), k.contact(ch, acct, contactID), k.seq(), k.waiting(), k.outbound(), k.events(),
-		k.convPrefix()}
+		k.convPrefix(), k.expiry()}
 }
 
 type processArgs struct {
@@ -149,3 +149,42 @@ type failedArgs struct {
 func (a failedArgs) argv() []any {
 	return []any{a.Now, a.Conv, a.OutID, a.Manager, a.Reason, a.Line, a.Limit, a.RefTTL}
 }
+
+// retire.lua: erases closed conversations whose retention ran out.
+var retireScript = script("retire")
+
+func (k keys) retireKeys() []string { return []string{k.expiry(), k.forget(), k.convPrefix()} }
+
+type retireArgs struct {
+	Now   int64 // ms
+	Batch int
+}
+
+func (a retireArgs) argv() []any { return []any{a.Now, a.Batch} }
+
+// defer.lua: acknowledges a rate-limited outbound entry and keeps it until its deadline.
+var deferScript = script("defer")
+
+func (k keys) deferKeys() []string { return []string{k.outbound(), k.deferred()} }
+
+type deferArgs struct {
+	Group     string
+	EntryID   string
+	Due       int64 // ms
+	Deferrals int   // this one included
+	Out       string
+}
+
+func (a deferArgs) argv() []any { return []any{a.Group, a.EntryID, a.Due, a.Deferrals, a.Out} }
+
+// undefer.lua: re-queues deferred outbound messages that are due.
+var undeferScript = script("undefer")
+
+func (k keys) undeferKeys() []string { return []string{k.deferred(), k.outbound()} }
+
+type undeferArgs struct {
+	Now   int64 // ms
+	Batch int
+}
+
+func (a undeferArgs) argv() []any { return []any{a.Now, a.Batch} }

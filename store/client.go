@@ -175,6 +175,12 @@ func Open(ctx context.Context, c Config, log *slog.Logger) (*Conn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("redis does not answer: %w", err)
 	}
+	keys, err := LoadSalt(pctx, conn.Client, conn.Keys)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	conn.Keys = keys
 	return conn, nil
 }
 

@@ -1,9 +1,11 @@
 package store_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/store"
 )
 
@@ -142,7 +144,7 @@ func TestKeysLayout(t *testing.T) {
 	k := store.NewKeys("p")
 	tests := []struct{ got, want string }{
 		{k.Inbound(), "{p:in}:inbound"},
-		{k.Dedupe("telegram", "bot", "7"), "{p:in}:dedupe:telegram:bot:7"},
+		{k.Dedupe("telegram", "bot", "7"), "{p:in}:dedupe:telegram:bot:" + k.Pseudonym("7")},
 		{k.Core("conv", "1"), "{p}:conv:1"},
 		{k.Core("queue"), "{p}:queue"},
 		{k.Channel("whatsapp", "79990001122", "session"), "{p:ch:whatsapp:79990001122}:session"},
@@ -154,5 +156,48 @@ func TestKeysLayout(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("key %q, want %q", tt.got, tt.want)
 		}
+	}
+}
+
+// A pseudonym is stable for one salt, differs between salts, and shows nothing of the id.
+func TestPseudonym(t *testing.T) {
+	k := store.NewKeys("p")
+	a, b := k.WithSalt("salt-a"), k.WithSalt("salt-b")
+	id := "123456789:42"
+	if a.Pseudonym(id) != a.Pseudonym(id) {
+		t.Fatal("a pseudonym is not stable")
+	}
+	if a.Pseudonym(id) == b.Pseudonym(id) || a.Pseudonym(id) == a.Pseudonym("123456789:43") {
+		t.Fatal("pseudonyms collide across salts or ids")
+	}
+	if p := a.Pseudonym(id); len(p) != 32 || strings.Contains(p, "123456789") {
+		t.Fatalf("pseudonym %q", p)
+	}
+	if strings.Contains(a.Dedupe("telegram", "bot", id), "123456789") {
+		t.Fatalf("dedupe key %q shows the chat id", a.Dedupe("telegram", "bot", id))
+	}
+}
+
+// LoadSalt creates the salt once; every later call (another instance) gets the same one.
+func TestLoadSalt(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	ctx := context.Background()
+	k := store.NewKeys(prefix)
+	first, err := store.LoadSalt(ctx, rdb, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := store.LoadSalt(ctx, rdb, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Pseudonym("x") != second.Pseudonym("x") {
+		t.Fatal("two instances got different salts")
+	}
+	if first.Pseudonym("x") == k.Pseudonym("x") {
+		t.Fatal("the loaded salt is empty")
+	}
+	if v := rdb.Get(ctx, k.SaltKey()).Val(); len(v) != 64 {
+		t.Fatalf("salt %q, want 32 random bytes in hex", v)
 	}
 }

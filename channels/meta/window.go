@@ -68,7 +68,7 @@ type WindowState struct {
 }
 
 func (w Window) key(account, contact string) string {
-	return w.Keys.Channel(w.Channel, account, "window:"+contact)
+	return w.Keys.Channel(w.Channel, account, "window:"+w.Keys.Pseudonym(contact)) // no phone in key names
 }
 
 // Touch records a customer message sent at at.

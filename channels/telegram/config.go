@@ -140,7 +140,7 @@ func (c *Config) Validate() error {
 		switch {
 		case b.Name == "":
 			errs.Add(p+".name", "is required")
-		case !validName(b.Name):
+		case !conf.ValidName(b.Name):
 			errs.Add(p+".name", "must be 1-32 characters of a-z, 0-9, '_' or '-' (got %q)", b.Name)
 		case b.Name == StaffName:
 			errs.Add(p+".name", "%q is reserved for the staff bot", b.Name)
@@ -191,18 +191,6 @@ func (c *Config) SharedBot() string {
 		}
 	}
 	return ""
-}
-
-func validName(s string) bool {
-	if len(s) < 1 || len(s) > 32 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 func validToken(s string) bool {

@@ -44,7 +44,7 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	sentKey := c.d.Keys.Channel(channels.Telegram, name, "sent:"+out.ID)
 	if out.ID != "" {
 		if id, err := c.d.Redis.Get(ctx, sentKey).Result(); err == nil {
-			return channels.SendResult{ChannelMessageID: id}, nil
+			return channels.SendResult{ChannelMessageID: sentMessageID(chatID, id)}, nil
 		} else if !errors.Is(err, redis.Nil) {
 			return channels.SendResult{}, err
 		}
@@ -66,7 +66,8 @@ func (c *Channel) Send(ctx context.Context, out channels.Outbound) (channels.Sen
 	c.m.sends.WithLabelValues(name, sendOK).Inc()
 	res := channels.SendResult{ChannelMessageID: MessageID(chatID, first)}
 	if out.ID != "" {
-		if err := c.d.Redis.Set(ctx, sentKey, res.ChannelMessageID, sentTTL).Err(); err != nil {
+		// Only the message id: the chat id (personal data) is not kept where erasure does not look.
+		if err := c.d.Redis.Set(ctx, sentKey, strconv.Itoa(first), sentTTL).Err(); err != nil {
 			c.d.Log.Warn("telegram: could not remember a sent message", "bot", name, "outbound_id", out.ID, "err", err)
 		}
 	}
@@ -211,4 +212,14 @@ func (c *Channel) classify(ctx context.Context, bot string, err error) error {
 func isRetryAfter(err error) bool {
 	var r *channels.RetryAfterError
 	return errors.As(err, &r)
+}
+
+// sentMessageID rebuilds the channel message id of an outbound message already sent from the
+// message id kept under its sent: key (older versions kept the whole "<chat>:<message>").
+func sentMessageID(chatID int64, stored string) string {
+	if strings.Contains(stored, ":") {
+		return stored
+	}
+	n, _ := strconv.Atoi(stored)
+	return MessageID(chatID, n)
 }

@@ -487,6 +487,17 @@ func TestSend(t *testing.T) {
 		if err != nil || res2 != res || len(e.srv.Calls("sendMessage")) != 1 {
 			t.Fatalf("retry sent again: %v %v %d", res2, err, len(e.srv.Calls("sendMessage")))
 		}
+		// the marker keeps the message id only: no chat id (personal data) outside the conversation
+		if v := e.rdb.Get(ctx, e.keys.Channel("telegram", "shop", "sent:o1")).Val(); strings.Contains(v, "7001") || v == "" {
+			t.Fatalf("sent marker %q", v)
+		}
+		// a marker written by an earlier version ("<chat>:<message>") still answers
+		if err := e.rdb.Set(ctx, e.keys.Channel("telegram", "shop", "sent:o-old"), "7001:55", time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if res3, err := ch.Send(ctx, out("o-old", "x")); err != nil || res3.ChannelMessageID != "7001:55" {
+			t.Fatalf("old marker: %v %v", res3, err)
+		}
 	})
 	t.Run("photo and document by file_id", func(t *testing.T) {
 		e.srv.Reset()

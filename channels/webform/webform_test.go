@@ -25,8 +25,8 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/channeltest"
 	"github.com/lidorub/lidorub/clock"
-	"github.com/lidorub/lidorub/internal/logbuf"
 	"github.com/lidorub/lidorub/internal/redistest"
+	"github.com/lidorub/lidorub/internal/testlog"
 	"github.com/lidorub/lidorub/store"
 )
 
@@ -40,7 +40,7 @@ type env struct {
 	rdb  *redis.Client
 	keys store.Keys
 	clk  *clock.Fake
-	logs *logbuf.Buffer
+	logs *testlog.Buffer
 }
 
 func newEnv(t testing.TB, mutate func(*Config)) *env {
@@ -52,7 +52,7 @@ func newEnv(t testing.TB, mutate func(*Config)) *env {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	logs := &logbuf.Buffer{}
+	logs := &testlog.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h, err := New(cfg, channels.Deps{Ingester: store.NewIngest(rdb, keys, clk, nil), Clock: clk, Log: log})
 	if err != nil {
@@ -725,7 +725,7 @@ func TestIngestFailure(t *testing.T) {
 	l.Close() // nothing listens there now
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
 	t.Cleanup(func() { rdb.Close() })
-	logs := &logbuf.Buffer{}
+	logs := &testlog.Buffer{}
 	clk := clock.NewFake(t0)
 	h, err := New(Config{}, channels.Deps{Ingester: store.NewIngest(rdb, store.NewKeys("down"), clk, nil), Clock: clk, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {

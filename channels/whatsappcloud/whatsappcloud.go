@@ -100,7 +100,7 @@ func (c *Channel) progressKey(account, outID string) string {
 }
 
 func (c *Channel) templateKey(account, contact string) string {
-	return c.Keys.Channel(Name, account, "template:"+contact)
+	return c.Keys.Channel(Name, account, "template:"+c.Keys.Pseudonym(contact)) // no phone in key names
 }
 
 type sendText struct {

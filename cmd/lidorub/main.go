@@ -70,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runQualify(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "bench":
 		return runBench(rest[1:], stdout, stderr)
+	case cmd == "simulate":
+		return runSimulate(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "version":
 		fmt.Fprintln(stdout, "lidorub", buildVersion())
 		return 0

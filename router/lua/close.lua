@@ -1,10 +1,12 @@
 -- Closes a conversation assigned to the manager; optionally queues a closing message. The
--- conversation and its transcript expire after the retention period.
+-- conversation is erased when the retention period ends (KEYS[11], retire.lua); its keys also
+-- get a Redis TTL of retention + 7 days, a backstop should no instance run then.
 -- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:conv:<id>:log   KEYS[3] {P}:conv:<id>:meta
 -- KEYS[4] {P}:conv:<id>:lapsed   KEYS[5] {P}:mgr:<manager>   KEYS[6] {P}:mgr:<manager>:convs
 -- KEYS[7] {P}:timers   KEYS[8] {P}:outbound   KEYS[9] {P}:events
 -- KEYS[10] {P}:contact: (prefix: the contact pointer's channel, account and contact id are
 --          read from the conversation)
+-- KEYS[11] {P}:expiry
 -- ARGV[1] now ms   ARGV[2] conversation id   ARGV[3] manager
 -- ARGV[4] outbound JSON ("" = none)   ARGV[5] transcript line for it   ARGV[6] transcript limit
 -- ARGV[7] retention ms
@@ -26,9 +28,7 @@ if ARGV[4] ~= '' then
   redis.call('XADD', outbound, '*', 'o', ARGV[4])
   push_log(logk, ARGV[5], ARGV[6])
 end
-redis.call('PEXPIRE', ck, ARGV[7])
-redis.call('PEXPIRE', logk, ARGV[7])
-redis.call('PEXPIRE', meta, ARGV[7])
+retain(KEYS[11], cid, {ck, logk, meta}, now, ARGV[7])
 redis.call('DEL', lapsed)
 event(events, 'closed', cid, mgr, f[3], '', '', now)
 return {'ok', f[4]}

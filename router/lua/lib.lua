@@ -57,3 +57,18 @@ local function requeue(ck, waiting, cid, mk)
   redis.call('HSET', ck, 'state', 'waiting', 'offer_to', '', 'mgr', '')
   redis.call('ZADD', waiting, qscore(f[1], f[2]), cid)
 end
+
+-- queues the forget job of an erased or expired conversation (router/forget.go): the stream
+-- entries, dead letters and deferred sends that still carry its personal data are found by
+-- conversation id and by contact (channel, account, contact id)
+local function forget_job(forget, cid, ch, acct, contact, now)
+  redis.call('ZADD', forget, now, cjson.encode({c = tostring(cid), ch = ch or '', a = acct or '', k = contact or ''}))
+end
+
+-- a closed conversation cid is erased when retention ms have passed since now (retire.lua
+-- pops it from the expiry zset); its keys ks also get a Redis TTL 7 days longer, a backstop
+-- should no gateway run then (the stream copies are then left to trimming)
+local function retain(expiry, cid, ks, now, retention)
+  redis.call('ZADD', expiry, num(now) + num(retention), cid)
+  for _, k in ipairs(ks) do redis.call('PEXPIRE', k, num(retention) + 7 * 86400000) end
+end

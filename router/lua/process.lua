@@ -2,6 +2,7 @@
 -- KEYS[1] {P}:done:<inbound entry id>   KEYS[2] {P}:contact:<channel>:<acct>:<contact id>
 -- KEYS[3] {P}:seq   KEYS[4] {P}:waiting   KEYS[5] {P}:outbound   KEYS[6] {P}:events
 -- KEYS[7] {P}:conv: (prefix: the conversation id is read from KEYS[2] or drawn from KEYS[3])
+-- KEYS[8] {P}:expiry (spam is closed at once: erased when the retention ends, see retire.lua)
 -- ARGV[1] now ms   ARGV[2] done-marker TTL ms
 -- ARGV[3] kind (message|edit|reaction|delete)   ARGV[4] channel   ARGV[5] account   ARGV[6] contact id
 -- ARGV[7] transcript line (JSON)   ARGV[8] transcript limit
@@ -47,9 +48,7 @@ if not cid then
   push_log(c.log, ARGV[7], ARGV[8])
   if state == 'closed' then
     redis.call('HSET', c.conv, 'closed', now)
-    redis.call('PEXPIRE', c.conv, ARGV[21])
-    redis.call('PEXPIRE', c.log, ARGV[21])
-    redis.call('PEXPIRE', c.meta, ARGV[21])
+    retain(KEYS[8], cid, {c.conv, c.log, c.meta}, now, ARGV[21])
     return {'ok', cid, 1, state, ''}
   end
   redis.call('SET', contact, cid)

@@ -1,0 +1,205 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/store"
+)
+
+// sweepInterval is how often each instance re-queues due deferred sends, retires
+// conversations whose retention ran out and runs queued forget jobs.
+const sweepInterval = time.Second
+
+// sweepBatch bounds one retire.lua / undefer.lua call and one round of forget jobs.
+const sweepBatch = 100
+
+// sweeper does the router's slow housekeeping on the router's clock: rate-limited sends
+// whose retry_after has passed go back on the outbound stream (undefer.lua), closed
+// conversations are erased when the retention ends (retire.lua), and the forget jobs of
+// erased conversations remove the copies of their personal data that live outside the
+// conversation's keys.
+//
+// A forget job ({P}:forget, queued by erase.lua and retire.lua in the same step as the
+// erasure) names the conversation and its contact. Running it:
+//   - removes the conversation's deferred sends;
+//   - trims the inbound, outbound and events streams (store.Trim);
+//   - deletes (store.Forget) the contact's inbound entries that every group has acknowledged
+//     or that were applied (their done marker is set); the others still pending are kept:
+//     they are new messages, which make a new conversation;
+//   - deletes the conversation's outbound entries and customer_message events, pending or not
+//     (a reply to an erased conversation is not sent);
+//   - deletes the matching entries of the three dead-letter streams.
+//
+// The job is removed once all of that succeeded, so a crash or a Redis error retries it on
+// the next sweep of any instance (every step is idempotent).
+type sweeper struct {
+	*base
+}
+
+func (w *sweeper) start(ctx context.Context, wg *sync.WaitGroup) {
+	goWG(wg, func() {
+		every(ctx, w.log, sweepInterval, func(ctx context.Context) error { _, err := w.sweep(ctx); return err })
+	})
+}
+
+// sweep runs one round and returns how many items it handled.
+func (w *sweeper) sweep(ctx context.Context) (int, error) {
+	total := 0
+	for _, s := range []struct {
+		script *store.Script
+		keys   []string
+		args   []any
+	}{
+		{undeferScript, w.keys.undeferKeys(), undeferArgs{Now: ms(w.clock.Now()), Batch: sweepBatch}.argv()},
+		{retireScript, w.keys.retireKeys(), retireArgs{Now: ms(w.clock.Now()), Batch: sweepBatch}.argv()},
+	} {
+		for {
+			n, err := s.script.Run(ctx, w.rdb, s.keys, s.args...).Int()
+			if err != nil {
+				return total, fmt.Errorf("sweep: %w", err)
+			}
+			total += n
+			if n < sweepBatch {
+				break
+			}
+		}
+	}
+	n, err := w.forgetQueued(ctx)
+	return total + n, err
+}
+
+// forgetJob is one queued forget job (see lib.lua forget_job).
+type forgetJob struct {
+	Conv    string `json:"c"`
+	Channel string `json:"ch"`
+	Account string `json:"a"`
+	Contact string `json:"k"`
+}
+
+func contactKey(ch, acct, contact string) string { return ch + "\x00" + acct + "\x00" + contact }
+
+// forgetQueued runs up to sweepBatch queued forget jobs together (one pass over each
+// stream) and returns how many it finished.
+func (w *sweeper) forgetQueued(ctx context.Context) (int, error) {
+	raw, err := w.rdb.ZRange(ctx, w.keys.forget(), 0, sweepBatch-1).Result()
+	if err != nil || len(raw) == 0 {
+		return 0, err
+	}
+	convs := map[string]bool{}
+	contacts := map[string]bool{}
+	var needles []string
+	for _, r := range raw {
+		var j forgetJob
+		if json.Unmarshal([]byte(r), &j) != nil || j.Conv == "" {
+			continue
+		}
+		convs[j.Conv] = true
+		if j.Contact != "" {
+			contacts[contactKey(j.Channel, j.Account, j.Contact)] = true
+			needles = append(needles, j.Contact)
+		}
+	}
+	inbound := func(_ string, v map[string]any) bool {
+		s, _ := v["m"].(string)
+		if !containsAny(s, needles) { // cheap filter before decoding
+			return false
+		}
+		var in channels.Inbound
+		return json.Unmarshal([]byte(s), &in) == nil && contacts[contactKey(in.Channel, in.Account, in.ContactID)]
+	}
+	outbound := func(_ string, v map[string]any) bool {
+		s, _ := v["o"].(string)
+		return convs[outboundConv(s)]
+	}
+	events := func(_ string, v map[string]any) bool {
+		c, _ := v["c"].(string)
+		t, _ := v["t"].(string)
+		return convs[c] && t == "customer_message" // the only event that carries a message
+	}
+	// Deferred sends first: one re-queued meanwhile (undefer.lua) is on the outbound stream,
+	// which is scanned next.
+	deferred, err := w.rdb.ZRange(ctx, w.keys.deferred(), 0, -1).Result()
+	if err != nil {
+		return 0, fmt.Errorf("forget: %w", err)
+	}
+	for _, m := range deferred {
+		if _, o, ok := strings.Cut(m, "|"); ok && convs[outboundConv(o)] {
+			if err := w.rdb.ZRem(ctx, w.keys.deferred(), m).Err(); err != nil {
+				return 0, fmt.Errorf("forget: %w", err)
+			}
+		}
+	}
+	for _, s := range []struct {
+		stream  string
+		pending bool
+		match   func(string, map[string]any) bool
+	}{
+		{w.keys.Inbound(), false, inbound},
+		{w.keys.outbound(), true, outbound},
+		{w.keys.events(), true, events},
+	} {
+		if _, err := store.Trim(ctx, w.rdb, s.stream); err != nil {
+			return 0, fmt.Errorf("forget: %w", err)
+		}
+		for _, stream := range []string{s.stream, store.DeadLetter(s.stream)} {
+			if _, err := store.Forget(ctx, w.rdb, stream, s.pending, s.match); err != nil {
+				return 0, err
+			}
+		}
+	}
+	// An inbound entry of the contact still pending but already applied (process.lua set its
+	// done marker: the router crashed or is about to acknowledge it) holds nothing the
+	// router still needs: delete it too. One EXISTS per such entry.
+	var doneErr error
+	applied := func(id string, v map[string]any) bool {
+		if !inbound(id, v) {
+			return false
+		}
+		n, err := w.rdb.Exists(ctx, w.keys.done(id)).Result()
+		if err != nil {
+			doneErr = err
+			return false
+		}
+		return n == 1
+	}
+	if _, err := store.Forget(ctx, w.rdb, w.keys.Inbound(), true, applied); err != nil {
+		return 0, err
+	}
+	if doneErr != nil {
+		return 0, fmt.Errorf("forget: %w", doneErr)
+	}
+	members := make([]any, len(raw))
+	for i, r := range raw {
+		members[i] = r
+	}
+	if err := w.rdb.ZRem(ctx, w.keys.forget(), members...).Err(); err != nil {
+		return 0, fmt.Errorf("forget: %w", err)
+	}
+	return len(raw), nil
+}
+
+// outboundConv is the conversation id of an outbound entry's JSON ("" if unreadable).
+func outboundConv(s string) string {
+	var o struct {
+		Conv string `json:"conversation_id"`
+	}
+	if json.Unmarshal([]byte(s), &o) != nil {
+		return ""
+	}
+	return o.Conv
+}
+
+func containsAny(s string, needles []string) bool {
+	for _, n := range needles {
+		if strings.Contains(s, n) {
+			return true
+		}
+	}
+	return false
+}
