@@ -8,6 +8,7 @@ import (
 	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/viber"
 	"github.com/lidorub/lidorub/channels/vk"
+	"github.com/lidorub/lidorub/channels/webchat"
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
@@ -27,6 +28,7 @@ var table = []entry{
 	row(email.Name, func(c *config.Channels) *email.Config { return &c.Email }, email.New),
 	row(viber.Name, func(c *config.Channels) *viber.Config { return &c.Viber }, viber.New),
 	row(vk.Name, func(c *config.Channels) *vk.Config { return &c.VK }, vk.New),
+	row(webchat.Name, func(c *config.Channels) *webchat.Config { return &c.WebChat }, webchat.New),
 }
 
 // ChannelNames are the names of every channel in the table, in table order.

@@ -143,6 +143,11 @@ func (o Outbound) Human() bool { return o.ManagerID != "" && o.Kind == "reply" }
 // SendResult is what a channel says about a sent message.
 type SendResult struct {
 	ChannelMessageID string // used to match later delivery statuses
+	// Pending: the channel keeps the message until the customer fetches it (the website
+	// chat's outbox), so a human reply's speed-to-lead ends at its "delivered" (or "read")
+	// status — a KindStatus item with Meta["ref"] = ChannelMessageID —, not at this Send.
+	// Ignored without a ChannelMessageID.
+	Pending bool
 }
 
 // Sender delivers outbound messages on one channel. Send must honour ctx and must not retry

@@ -19,6 +19,7 @@ import (
 	"github.com/lidorub/lidorub/channels/telegram"
 	"github.com/lidorub/lidorub/channels/viber"
 	"github.com/lidorub/lidorub/channels/vk"
+	"github.com/lidorub/lidorub/channels/webchat"
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
@@ -59,6 +60,7 @@ type Channels struct {
 	Email         email.Config         `yaml:"email"`
 	Viber         viber.Config         `yaml:"viber"`
 	VK            vk.Config            `yaml:"vk"`
+	WebChat       webchat.Config       `yaml:"webchat"`
 }
 
 // Section is what every channel's config section provides.

@@ -168,16 +168,25 @@ func (s *sendWorker) giveUp(ctx context.Context, e store.Entry, cid int64, out c
 func (s *sendWorker) delivered(ctx context.Context, cid int64, out channels.Outbound, res channels.SendResult) error {
 	now := s.clock.Now()
 	a := deliveredArgs{Now: ms(now), Conv: cid, OutID: out.ID, Human: out.Human(), ChannelMsgID: res.ChannelMessageID,
-		Manager: out.ManagerID, RefTTL: refTTL.Milliseconds()}
-	v, err := deliveredScript.Run(ctx, s.rdb, s.keys.deliveredKeys(cid, out.ID, out.Channel, out.Account, res.ChannelMessageID),
+		Manager: out.ManagerID, RefTTL: refTTL.Milliseconds(), Pending: res.Pending}
+	if err := s.recordDelivered(ctx, out.Channel, out.Account, a, now); err != nil {
+		return err
+	}
+	s.m.Sent.WithLabelValues(out.Channel, out.Kind).Inc()
+	return nil
+}
+
+// recordDelivered runs delivered.lua and ends speed-to-lead at now when this was the first
+// human reply the customer got.
+func (s *sendWorker) recordDelivered(ctx context.Context, channel, account string, a deliveredArgs, now time.Time) error {
+	v, err := deliveredScript.Run(ctx, s.rdb, s.keys.deliveredKeys(a.Conv, a.OutID, channel, account, a.ChannelMsgID),
 		a.argv()...).Slice()
 	if err != nil {
 		return fmt.Errorf("record delivery: %w", err)
 	}
-	s.m.Sent.WithLabelValues(out.Channel, out.Kind).Inc()
 	if first, _ := v[0].(int64); first == 1 {
 		if fi, _ := strconv.ParseInt(fmt.Sprint(v[1]), 10, 64); fi > 0 {
-			s.m.SpeedToLead.WithLabelValues(out.Channel).Observe(seconds(now, fi))
+			s.m.SpeedToLead.WithLabelValues(channel).Observe(seconds(now, fi))
 		}
 	}
 	return nil
@@ -234,8 +243,8 @@ func (s *sendWorker) applyStatus(ctx context.Context, in channels.Inbound) error
 		}
 		return err
 	}
-	parts := strings.SplitN(v, "|", 3)
-	if len(parts) != 3 {
+	parts := strings.SplitN(v, "|", 4) // conv|outbound id|manager[|h]
+	if len(parts) < 3 {
 		return nil
 	}
 	cid, _ := strconv.ParseInt(parts[0], 10, 64)
@@ -247,8 +256,20 @@ func (s *sendWorker) applyStatus(ctx context.Context, in channels.Inbound) error
 		}
 		return s.recordFailure(ctx, cid, parts[1], parts[2], in.Channel, reason)
 	}
-	if status != "" {
-		return s.rdb.Set(ctx, s.keys.out(parts[1]), status, refTTL).Err()
+	if status == "" {
+		return nil
 	}
-	return nil
+	if len(parts) == 4 && parts[3] == "h" && (status == "delivered" || status == "read") {
+		// A human reply the channel held for the customer (SendResult.Pending) reached them:
+		// speed-to-lead ends when the channel saw it delivered.
+		at := in.ReceivedAt
+		if at.IsZero() {
+			at = s.clock.Now()
+		}
+		a := deliveredArgs{Now: ms(at), Conv: cid, OutID: parts[1], Human: true, Manager: parts[2], RefTTL: refTTL.Milliseconds()}
+		if err := s.recordDelivered(ctx, in.Channel, in.Account, a, at); err != nil {
+			return err
+		}
+	}
+	return s.rdb.Set(ctx, s.keys.out(parts[1]), status, refTTL).Err()
 }

@@ -132,10 +132,11 @@ type deliveredArgs struct {
 	ChannelMsgID string // "" if none
 	Manager      string
 	RefTTL       int64 // ms
+	Pending      bool  // the customer has not received it yet (SendResult.Pending)
 }
 
 func (a deliveredArgs) argv() []any {
-	return []any{a.Now, a.Conv, a.OutID, flag(a.Human), a.ChannelMsgID, a.Manager, a.RefTTL}
+	return []any{a.Now, a.Conv, a.OutID, flag(a.Human), a.ChannelMsgID, a.Manager, a.RefTTL, flag(a.Pending)}
 }
 
 // failed.lua: an outbound message failed for good.

@@ -38,6 +38,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/internal/ratelimit"
 )
 
 // Name is the channel name (metric labels, Redis keys, the config section).
@@ -58,7 +59,7 @@ type Channel struct {
 	ing     channels.Ingester
 	clk     channels.Clock
 	log     *slog.Logger
-	limiter *ipLimiter // nil: no per-IP limit
+	limiter *ratelimit.Limiter // nil: no per-IP limit
 	captcha CaptchaVerifier
 	origins map[string]bool
 	anyOrig bool
@@ -86,7 +87,7 @@ func New(cfg Config, d channels.Deps) (*Channel, error) {
 		}
 	}
 	if cfg.RatePerMinute > 0 {
-		h.limiter = newIPLimiter(cfg.RatePerMinute, cfg.Burst, cfg.MaxTrackedIPs)
+		h.limiter = ratelimit.New(cfg.RatePerMinute, cfg.Burst, cfg.MaxTrackedIPs)
 	}
 	if cfg.Captcha.VerifyURL != "" {
 		h.captcha = NewHTTPCaptcha(cfg.Captcha)
@@ -140,10 +141,10 @@ func (h *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, &apiError{Status: http.StatusMethodNotAllowed, Msg: "use POST"})
 		return
 	}
-	ip := clientIP(r, h.cfg.TrustForwardedFor)
+	ip := ratelimit.ClientIP(r, h.cfg.TrustForwardedFor)
 	if h.limiter != nil {
-		if ok, wait := h.limiter.allow(limiterKey(ip), h.clk.Now()); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		if ok, wait := h.limiter.Allow(ratelimit.Key(ip), h.clk.Now()); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(wait)))
 			h.fail(w, &apiError{Status: http.StatusTooManyRequests, Msg: "too many submissions from this address, retry later"})
 			return
 		}

@@ -1,4 +1,6 @@
-package webform
+// Package ratelimit is the per-client limits of the public HTTP endpoints (the web form, the
+// website chat): a token bucket per key in a bounded LRU, and the client address of a request.
+package ratelimit
 
 import (
 	"container/list"
@@ -13,11 +15,11 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// ipLimiter is a token bucket per client address, held in a bounded LRU: at most max
+// Limiter is a token bucket per key (a client address, a chat session), held in a bounded LRU: at most max
 // addresses are tracked, the least recently seen are forgotten first, and an address idle
 // long enough for its bucket to be full again is dropped (forgetting it changes nothing).
 // Time comes from the caller (the injected clock), so tests never sleep.
-type ipLimiter struct {
+type Limiter struct {
 	limit rate.Limit
 	burst int
 	max   int
@@ -34,18 +36,20 @@ type ipEntry struct {
 	last time.Time
 }
 
-func newIPLimiter(perMinute float64, burst, max int) *ipLimiter {
+// New returns a limiter of perMinute sustained requests and burst at once per key, tracking
+// at most max keys.
+func New(perMinute float64, burst, max int) *Limiter {
 	l := rate.Limit(perMinute / 60)
 	idle := time.Duration(float64(burst) / float64(l) * float64(time.Second))
 	if idle < time.Minute {
 		idle = time.Minute
 	}
-	return &ipLimiter{limit: l, burst: burst, max: max, idle: idle, ll: list.New(), m: map[string]*list.Element{}}
+	return &Limiter{limit: l, burst: burst, max: max, idle: idle, ll: list.New(), m: map[string]*list.Element{}}
 }
 
-// allow takes one token for key at now. When none is left it returns false and how long
+// Allow takes one token for key at now. When none is left it returns false and how long
 // until one is.
-func (l *ipLimiter) allow(key string, now time.Time) (bool, time.Duration) {
+func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.evict(now)
@@ -75,7 +79,7 @@ func (l *ipLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 }
 
 // evict drops addresses idle longer than it takes their bucket to refill.
-func (l *ipLimiter) evict(now time.Time) {
+func (l *Limiter) evict(now time.Time) {
 	for el := l.ll.Back(); el != nil; el = l.ll.Back() {
 		if now.Sub(el.Value.(*ipEntry).last) <= l.idle {
 			return
@@ -84,20 +88,20 @@ func (l *ipLimiter) evict(now time.Time) {
 	}
 }
 
-func (l *ipLimiter) remove(el *list.Element) {
+func (l *Limiter) remove(el *list.Element) {
 	l.ll.Remove(el)
 	delete(l.m, el.Value.(*ipEntry).key)
 }
 
-// size is the number of tracked addresses (tests).
-func (l *ipLimiter) size() int {
+// Len is the number of tracked keys.
+func (l *Limiter) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.ll.Len()
 }
 
-// retryAfterSeconds renders a wait as a Retry-After value: whole seconds, rounded up, at least 1.
-func retryAfterSeconds(d time.Duration) int {
+// RetryAfterSeconds renders a wait as a Retry-After value: whole seconds, rounded up, at least 1.
+func RetryAfterSeconds(d time.Duration) int {
 	s := int(math.Ceil(d.Seconds()))
 	if s < 1 {
 		s = 1
@@ -105,11 +109,11 @@ func retryAfterSeconds(d time.Duration) int {
 	return s
 }
 
-// clientIP returns the client's address. With trustForwarded, X-Forwarded-For is read from
+// ClientIP returns the client's address. With trustForwarded, X-Forwarded-For is read from
 // right to left and the first address that is not loopback/private/link-local (that is,
 // not one of our own proxies) is the client; if every entry is internal, the leftmost valid
 // one is. Without it (or without a usable header) the TCP peer address is used.
-func clientIP(r *http.Request, trustForwarded bool) netip.Addr {
+func ClientIP(r *http.Request, trustForwarded bool) netip.Addr {
 	if trustForwarded {
 		var hops []netip.Addr
 		for _, h := range r.Header.Values("X-Forwarded-For") {
@@ -154,9 +158,9 @@ func internal(a netip.Addr) bool {
 	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsUnspecified()
 }
 
-// limiterKey is the bucket an address counts against: the address itself for IPv4, its
+// Key is the bucket an address counts against: the address itself for IPv4, its
 // /64 network for IPv6 (one subscriber usually holds a whole /64).
-func limiterKey(a netip.Addr) string {
+func Key(a netip.Addr) string {
 	if !a.IsValid() {
 		return "unknown"
 	}
