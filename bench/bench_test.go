@@ -101,3 +101,29 @@ func TestReportFormHealthzRatio(t *testing.T) {
 		t.Fatalf("no form/healthz target in %+v", r.Targets)
 	}
 }
+
+// With the router held, the report says so on every line that measured the form path alone,
+// and gives the router's backlog rate and the pipeline over the POSTs' time plus the router's.
+func TestReportRouterHeld(t *testing.T) {
+	r := &Report{Mode: "in-process", Ingest: &IngestResult{Accepted: 100, PerSec: 5000, Seconds: 0.02, RouterHeld: true,
+		HealthzPerSec: 8000, RatioToHealthz: 0.625, HealthzProcessUS: 40, FormCPU: &CPUCost{ProcessUS: 70, RedisUS: 15},
+		Offered: 100, RouterSeconds: 0.03, RouterPerSec: 3333, RouterCPU: &CPUCost{ProcessUS: 45, RedisUS: 60, RedisCommands: 25},
+		PipelineSeconds: 0.05, PipelinePerSec: 2000}}
+	r.Targets = targets(r)
+	var sb strings.Builder
+	if err := r.WriteTable(&sb); err != nil {
+		t.Fatal(err)
+	}
+	for _, re := range []string{
+		`(?m)^ingest: form webhooks accepted \(router held\) +5000/s`,
+		`(?m)^ingest: HTTP ceiling \(GET /healthz, same clients, router held\) +8000/s$`,
+		`(?m)^ingest: form webhooks / GET /healthz \(form path alone\) +62% \(CPU of this process per request: GET /healthz 40 us, form lead 70 us \+ 15 us Redis\)$`,
+		`(?m)^pipeline: router on the held backlog \(qualify -> offer\) +3333 new conversations/s \(100 offered in 0.03s after release\); 45 us process \+ 60 us Redis, 25.0 Redis calls per lead$`,
+		`(?m)^pipeline: ingest -> qualify -> offer +2000 new conversations/s \(100 offered in 0.05s: POSTs 0.02s, then the router 0.03s\)$`,
+		`(?m)^form webhooks / GET /healthz \(same run, router held\) +>= 50% +62% \(5000/s vs 8000/s\) +yes$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(sb.String()) {
+			t.Errorf("no line matching %s in\n%s", re, sb.String())
+		}
+	}
+}
