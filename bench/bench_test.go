@@ -1,7 +1,11 @@
 package bench
 
 import (
+	"encoding/json"
+	"fmt"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,6 +128,26 @@ func TestReportRouterHeld(t *testing.T) {
 	} {
 		if !regexp.MustCompile(re).MatchString(sb.String()) {
 			t.Errorf("no line matching %s in\n%s", re, sb.String())
+		}
+	}
+}
+
+// formLead's hand-built body is valid JSON with the fields the former map encoding had.
+func TestFormLeadBody(t *testing.T) {
+	for _, i := range []int{0, 1, 7, 1234567, 9_999_999, 10_000_001} {
+		body, phone := formLead("0a1b2c3d4e", i)
+		var got map[string]any
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("lead %d: %v in %s", i, err, body)
+		}
+		msg := "Hello! Please call me back about your services, request 0a1b2c3d4e-" + strconv.Itoa(i)
+		if i%2 == 0 {
+			msg = "Hello! What is the price of the premium package? Please call me back, request 0a1b2c3d4e-" + strconv.Itoa(i)
+		}
+		want := map[string]any{"name": "Bench Customer " + strconv.Itoa(i), "phone": fmt.Sprintf("+7999%07d", i%10_000_000),
+			"message": msg, "consent": true, "utm_source": "bench", "utm_campaign": "load"}
+		if !reflect.DeepEqual(got, want) || phone != want["phone"] {
+			t.Fatalf("lead %d: %v (phone %q), want %v", i, got, phone, want)
 		}
 	}
 }
