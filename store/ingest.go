@@ -106,7 +106,7 @@ func (g *Ingest) Ingest(ctx context.Context, in channels.Inbound) (channels.Inge
 	// At least 1 ms: "SET ... PX 0" fails inside the script after the XADD, which would
 	// report an error for an item that was stored (and the retry would store it again).
 	ttlMs := max(ttl.Milliseconds(), 1)
-	payload, err := json.Marshal(in)
+	payload, err := encodeInbound(in)
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("encode inbound: %w", err)
 	}
