@@ -18,7 +18,7 @@ func encodeInbound(in channels.Inbound) ([]byte, error) {
 	if len(in.Attachments) > 0 || !jsonTimeOK(in.SentAt) || !jsonTimeOK(in.ReceivedAt) {
 		return json.Marshal(in)
 	}
-	n := 160 + len(in.Kind) + len(in.Channel) + len(in.Account) + len(in.MessageID) + len(in.ContactID) +
+	n := 256 + len(in.Kind) + len(in.Channel) + len(in.Account) + len(in.MessageID) + len(in.ContactID) +
 		len(in.DisplayName) + len(in.Text) + len(in.Phone) + len(in.Email) + len(in.Source)
 	for k, v := range in.Meta {
 		n += len(k) + len(v) + 6
