@@ -50,6 +50,19 @@ type Gateway struct {
 	Channels map[string]channels.Channel
 
 	runners []channels.Runner
+	// hold, when set by HoldRunners, keeps the runners waiting until it is closed.
+	hold chan struct{}
+}
+
+// HoldRunners makes Run serve HTTP at once but start the router and the channels'
+// long-running work only when release is called (or never, if it is not): webhooks are
+// accepted and stored in the inbound stream, and nothing consumes them yet. The bench uses
+// it to measure the HTTP ingest path without the router's concurrent work; released, the
+// router takes the stored backlog from the start of its streams. Call it before Run;
+// release may be called any number of times, from any goroutine.
+func (g *Gateway) HoldRunners() (release func()) {
+	g.hold = make(chan struct{})
+	return sync.OnceFunc(func() { close(g.hold) })
 }
 
 // runThenClose runs a component and closes it (its files, databases) once it has stopped.
@@ -236,6 +249,13 @@ func (g *Gateway) Run(ctx context.Context, ln net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if g.hold != nil {
+				select {
+				case <-g.hold:
+				case <-workCtx.Done():
+					return
+				}
+			}
 			if err := r.Run(workCtx); err != nil {
 				g.Log.Error("component stopped with an error", "err", err)
 			}

@@ -57,7 +57,10 @@ type Gateway struct {
 	Redis  redis.UniversalClient
 	Keys   store.Keys
 	Gather prometheus.Gatherer
-	Stop   func() // stops the gateway (graceful shutdown) and closes its Redis client
+	// Release starts the router and the channels' runners of a gateway started held (they
+	// wait while webhooks are accepted and stored); a no-op otherwise.
+	Release func()
+	Stop    func() // stops the gateway (graceful shutdown) and closes its Redis client
 }
 
 // ManagerToken is a lead-manager of a targeted gateway.
@@ -367,9 +370,9 @@ func (b *runner) gatewayConfig(offerTimeout time.Duration) (*config.Config, []Ma
 // startGateway starts an in-process gateway with the bench's notifier (and a sender for the
 // "bench" messaging channel). The returned stop function stops it and deletes its keys.
 // startWithManagers starts an in-process gateway and brings its synthetic managers online.
-// stop is always safe to call once err is nil.
-func (b *runner) startWithManagers(ctx context.Context, offerTimeout time.Duration, rec *recorder) (*Gateway, func(), error) {
-	gw, ms, stop, err := b.startGateway(ctx, offerTimeout, rec)
+// hold: the router does not run until gw.Release. stop is always safe to call once err is nil.
+func (b *runner) startWithManagers(ctx context.Context, offerTimeout time.Duration, rec *recorder, hold bool) (*Gateway, func(), error) {
+	gw, ms, stop, err := b.startGateway(ctx, offerTimeout, rec, hold)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -380,7 +383,7 @@ func (b *runner) startWithManagers(ctx context.Context, offerTimeout time.Durati
 	return gw, stop, nil
 }
 
-func (b *runner) startGateway(ctx context.Context, offerTimeout time.Duration, rec *recorder) (*Gateway, []ManagerToken, func(), error) {
+func (b *runner) startGateway(ctx context.Context, offerTimeout time.Duration, rec *recorder, hold bool) (*Gateway, []ManagerToken, func(), error) {
 	cfg, ms := b.gatewayConfig(offerTimeout)
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, nil, fmt.Errorf("bench gateway config: %w", err)
@@ -389,7 +392,7 @@ func (b *runner) startGateway(ctx context.Context, offerTimeout time.Duration, r
 	g, err := startGateway(ctx, cfg, b.o.Log, func(r *router.Router) {
 		r.AddNotifier(rec)
 		r.RegisterSender(BenchChannel, rec)
-	})
+	}, hold)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -453,13 +456,18 @@ func infoField(info, name string) string {
 }
 
 // startGateway builds and runs a gateway exactly as serve does (app.Build + Run), on a
-// loopback listener, with the bench's notifier and sender registered before it runs.
-func startGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, setup func(*router.Router)) (*Gateway, error) {
+// loopback listener, with the bench's notifier and sender registered before it runs. hold:
+// HTTP is served at once, the router and the channels' runners start on Gateway.Release.
+func startGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, setup func(*router.Router), hold bool) (*Gateway, error) {
 	g, err := app.Build(ctx, cfg, log, clock.Real{})
 	if err != nil {
 		return nil, err
 	}
 	setup(g.Router)
+	release := func() {}
+	if hold {
+		release = g.HoldRunners()
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		g.Close()
@@ -471,7 +479,7 @@ func startGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, set
 	stopped := false
 	return &Gateway{
 		URL: "http://" + ln.Addr().String(), Router: g.Router, Ingest: g.Ingest,
-		Redis: g.Conn.Client, Keys: g.Conn.Keys, Gather: g.Registry,
+		Redis: g.Conn.Client, Keys: g.Conn.Keys, Gather: g.Registry, Release: release,
 		Stop: func() {
 			if stopped {
 				return

@@ -1,7 +1,11 @@
 package bench
 
 import (
+	"encoding/json"
+	"fmt"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +103,51 @@ func TestReportFormHealthzRatio(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no form/healthz target in %+v", r.Targets)
+	}
+}
+
+// With the router held, the report says so on every line that measured the form path alone,
+// and gives the router's backlog rate and the pipeline over the POSTs' time plus the router's.
+func TestReportRouterHeld(t *testing.T) {
+	r := &Report{Mode: "in-process", Ingest: &IngestResult{Accepted: 100, PerSec: 5000, Seconds: 0.02, RouterHeld: true,
+		HealthzPerSec: 8000, RatioToHealthz: 0.625, HealthzProcessUS: 40, FormCPU: &CPUCost{ProcessUS: 70, RedisUS: 15},
+		Offered: 100, RouterSeconds: 0.03, RouterPerSec: 3333, RouterCPU: &CPUCost{ProcessUS: 45, RedisUS: 60, RedisCommands: 25},
+		PipelineSeconds: 0.05, PipelinePerSec: 2000}}
+	r.Targets = targets(r)
+	var sb strings.Builder
+	if err := r.WriteTable(&sb); err != nil {
+		t.Fatal(err)
+	}
+	for _, re := range []string{
+		`(?m)^ingest: form webhooks accepted \(router held\) +5000/s`,
+		`(?m)^ingest: HTTP ceiling \(GET /healthz, same clients, router held\) +8000/s$`,
+		`(?m)^ingest: form webhooks / GET /healthz \(form path alone\) +62% \(CPU of this process per request: GET /healthz 40 us, form lead 70 us \+ 15 us Redis\)$`,
+		`(?m)^pipeline: router on the held backlog \(qualify -> offer\) +3333 new conversations/s \(100 offered in 0.03s after release\); 45 us process \+ 60 us Redis, 25.0 Redis calls per lead$`,
+		`(?m)^pipeline: ingest -> qualify -> offer +2000 new conversations/s \(100 offered in 0.05s: POSTs 0.02s, then the router 0.03s\)$`,
+		`(?m)^form webhooks / GET /healthz \(same run, router held\) +>= 50% +62% \(5000/s vs 8000/s\) +yes$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(sb.String()) {
+			t.Errorf("no line matching %s in\n%s", re, sb.String())
+		}
+	}
+}
+
+// formLead's hand-built body is valid JSON with the fields the former map encoding had.
+func TestFormLeadBody(t *testing.T) {
+	for _, i := range []int{0, 1, 7, 1234567, 9_999_999, 10_000_001} {
+		body, phone := formLead("0a1b2c3d4e", i)
+		var got map[string]any
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatalf("lead %d: %v in %s", i, err, body)
+		}
+		msg := "Hello! Please call me back about your services, request 0a1b2c3d4e-" + strconv.Itoa(i)
+		if i%2 == 0 {
+			msg = "Hello! What is the price of the premium package? Please call me back, request 0a1b2c3d4e-" + strconv.Itoa(i)
+		}
+		want := map[string]any{"name": "Bench Customer " + strconv.Itoa(i), "phone": fmt.Sprintf("+7999%07d", i%10_000_000),
+			"message": msg, "consent": true, "utm_source": "bench", "utm_campaign": "load"}
+		if !reflect.DeepEqual(got, want) || phone != want["phone"] {
+			t.Fatalf("lead %d: %v (phone %q), want %v", i, got, phone, want)
+		}
 	}
 }

@@ -47,22 +47,37 @@ type RawResult struct {
 
 // IngestResult is the closed-loop web-form phase.
 type IngestResult struct {
-	Posted          int64    `json:"posted"`
-	Accepted        int64    `json:"accepted"`
-	Duplicates      int64    `json:"duplicates"`
-	Failed          int64    `json:"failed"`
-	FirstError      string   `json:"first_error,omitempty"`
-	Seconds         float64  `json:"seconds"`
-	PerSec          float64  `json:"per_sec"`
-	HTTP            Latency  `json:"http_latency"`
-	RatioToRaw      float64  `json:"ratio_to_raw_xadd"`
-	Offered         int      `json:"offered"`
-	PipelineSeconds float64  `json:"pipeline_seconds"` // first POST -> last first offer dispatched
+	Posted     int64   `json:"posted"`
+	Accepted   int64   `json:"accepted"`
+	Duplicates int64   `json:"duplicates"`
+	Failed     int64   `json:"failed"`
+	FirstError string  `json:"first_error,omitempty"`
+	Seconds    float64 `json:"seconds"`
+	PerSec     float64 `json:"per_sec"`
+	HTTP       Latency `json:"http_latency"`
+	RatioToRaw float64 `json:"ratio_to_raw_xadd"`
+	// RouterHeld: the in-process gateway's router was held while the leads were posted and
+	// GET /healthz measured (per_sec, ratio_to_healthz and form_cpu_per_lead are the HTTP
+	// form path alone), then released on the stored backlog. False against a target.
+	RouterHeld bool `json:"router_held"`
+	// FormCPU is CPU per accepted lead while the leads were posted (router held: the form
+	// path alone, client and server, and Redis).
+	FormCPU *CPUCost `json:"form_cpu_per_lead,omitempty"`
+	Offered int      `json:"offered"`
+	// RouterSeconds / RouterPerSec: router released -> last first offer dispatched, and the
+	// backlog's leads offered per second (qualify -> offer alone); RouterCPU per lead.
+	RouterSeconds float64  `json:"router_seconds,omitempty"`
+	RouterPerSec  float64  `json:"router_per_sec,omitempty"`
+	RouterCPU     *CPUCost `json:"router_cpu_per_conversation,omitempty"`
+	// PipelineSeconds: first POST -> last first offer dispatched; with the router held,
+	// the POSTs' time plus the router's (the GET /healthz measurement between them left out).
+	PipelineSeconds float64  `json:"pipeline_seconds"`
 	PipelinePerSec  float64  `json:"pipeline_per_sec"` // new conversations offered per second
 	CPU             *CPUCost `json:"cpu_per_conversation,omitempty"`
 	HealthzPerSec   float64  `json:"healthz_per_sec"` // the same clients on GET /healthz: this machine's HTTP ceiling
 	// RatioToHealthz: accepted form webhooks/s over GET /healthz/s, both measured in this
-	// run with the same clients: what the form path costs over a bare request.
+	// run with the same clients (and, in-process, the router held during both): what the
+	// form path costs over a bare request.
 	RatioToHealthz float64 `json:"ratio_to_healthz"`
 	// HealthzProcessUS is this process's CPU per GET /healthz (client and server), to set
 	// against cpu_per_conversation.process_us when other load makes the rates noisy.
@@ -162,7 +177,11 @@ func targets(r *Report) []Target {
 			fmt.Sprintf("%.0f%% (%.0f/s vs %.0f/s)", r.Ingest.RatioToRaw*100, r.Ingest.PerSec, r.Raw.PerSec), r.Ingest.RatioToRaw >= 0.4})
 	}
 	if r.Ingest != nil && r.Ingest.RatioToHealthz > 0 {
-		t = append(t, Target{"form webhooks / GET /healthz (same run)", ">= 50%",
+		name := "form webhooks / GET /healthz (same run)"
+		if r.Ingest.RouterHeld {
+			name = "form webhooks / GET /healthz (same run, router held)"
+		}
+		t = append(t, Target{name, ">= 50%",
 			fmt.Sprintf("%.0f%% (%.0f/s vs %.0f/s)", r.Ingest.RatioToHealthz*100, r.Ingest.PerSec, r.Ingest.HealthzPerSec), r.Ingest.RatioToHealthz >= 0.5})
 	}
 	if r.Speed != nil && r.Speed.ServerInboundToOffer != nil && r.Speed.ServerInboundToOffer.N > 0 {
@@ -210,25 +229,53 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "raw go-redis XADD\t%.0f/s (%d x %d B in %.2fs)\n", x.PerSec, x.Ops, x.PayloadBytes, x.Seconds)
 	}
 	if x := r.Ingest; x != nil {
-		fmt.Fprintf(tw, "ingest: form webhooks accepted\t%.0f/s (%d accepted, %d duplicate, %d failed in %.2fs)", x.PerSec, x.Accepted, x.Duplicates, x.Failed, x.Seconds)
+		held := ""
+		if x.RouterHeld {
+			held = " (router held)"
+		}
+		fmt.Fprintf(tw, "ingest: form webhooks accepted%s\t%.0f/s (%d accepted, %d duplicate, %d failed in %.2fs)", held, x.PerSec, x.Accepted, x.Duplicates, x.Failed, x.Seconds)
 		if x.RatioToRaw > 0 {
 			fmt.Fprintf(tw, ", %.0f%% of raw XADD", x.RatioToRaw*100)
 		}
 		fmt.Fprintln(tw)
-		fmt.Fprintf(tw, "ingest: HTTP latency\t%s\n", lat(x.HTTP))
-		if x.IngesterPerSec > 0 {
-			fmt.Fprintf(tw, "ingest: in-process Ingester (no HTTP)\t%.0f/s, %.0f%% of raw XADD\n", x.IngesterPerSec, x.IngesterRatioToRaw*100)
-		}
+		fmt.Fprintf(tw, "ingest: HTTP latency%s\t%s\n", held, lat(x.HTTP))
 		if x.HealthzPerSec > 0 {
-			fmt.Fprintf(tw, "ingest: HTTP ceiling (GET /healthz, same clients)\t%.0f/s\n", x.HealthzPerSec)
-			fmt.Fprintf(tw, "ingest: form webhooks / GET /healthz\t%.0f%%", x.RatioToHealthz*100)
-			if c := x.CPU; c != nil && x.HealthzProcessUS > 0 {
-				fmt.Fprintf(tw, " (CPU of this process per request: GET /healthz %.0f us, form lead %.0f us with its way to an offer)", x.HealthzProcessUS, c.ProcessUS)
+			ceiling, what := "GET /healthz, same clients", "form webhooks / GET /healthz"
+			if x.RouterHeld {
+				ceiling += ", router held"
+				what += " (form path alone)"
+			}
+			fmt.Fprintf(tw, "ingest: HTTP ceiling (%s)\t%.0f/s\n", ceiling, x.HealthzPerSec)
+			fmt.Fprintf(tw, "ingest: %s\t%.0f%%", what, x.RatioToHealthz*100)
+			switch c := x.FormCPU; {
+			case c != nil && x.HealthzProcessUS > 0:
+				fmt.Fprintf(tw, " (CPU of this process per request: GET /healthz %.0f us, form lead %.0f us + %.0f us Redis)", x.HealthzProcessUS, c.ProcessUS, c.RedisUS)
+			case x.CPU != nil && x.HealthzProcessUS > 0:
+				fmt.Fprintf(tw, " (CPU of this process per request: GET /healthz %.0f us, form lead %.0f us with its way to an offer)", x.HealthzProcessUS, x.CPU.ProcessUS)
+			}
+			fmt.Fprintln(tw)
+		}
+		if x.IngesterPerSec > 0 {
+			fmt.Fprintf(tw, "ingest: in-process Ingester (no HTTP, router running)\t%.0f/s", x.IngesterPerSec)
+			if x.IngesterRatioToRaw > 0 {
+				fmt.Fprintf(tw, ", %.0f%% of raw XADD", x.IngesterRatioToRaw*100)
+			}
+			fmt.Fprintln(tw)
+		}
+		if x.RouterPerSec > 0 {
+			fmt.Fprintf(tw, "pipeline: router on the held backlog (qualify -> offer)\t%.0f new conversations/s (%d offered in %.2fs after release)", x.RouterPerSec, x.Offered, x.RouterSeconds)
+			if c := x.RouterCPU; c != nil {
+				fmt.Fprintf(tw, "; %.0f us process + %.0f us Redis, %.1f Redis calls per lead", c.ProcessUS, c.RedisUS, c.RedisCommands)
 			}
 			fmt.Fprintln(tw)
 		}
 		if x.Offered > 0 {
-			fmt.Fprintf(tw, "pipeline: ingest -> qualify -> offer\t%.0f new conversations/s (%d offered, last after %.2fs)\n", x.PipelinePerSec, x.Offered, x.PipelineSeconds)
+			fmt.Fprintf(tw, "pipeline: ingest -> qualify -> offer\t%.0f new conversations/s (%d offered", x.PipelinePerSec, x.Offered)
+			if x.RouterHeld {
+				fmt.Fprintf(tw, " in %.2fs: POSTs %.2fs, then the router %.2fs)\n", x.PipelineSeconds, x.Seconds, x.RouterSeconds)
+			} else {
+				fmt.Fprintf(tw, ", last after %.2fs)\n", x.PipelineSeconds)
+			}
 		}
 		if c := x.CPU; c != nil {
 			fmt.Fprintf(tw, "pipeline: CPU per conversation\t%.0f us bench process (gateway + load) + %.0f us Redis, %.1f Redis calls; idle 2-core estimate %.0f/s\n",

@@ -36,7 +36,7 @@ func ingestKeys(k Keys, in channels.Inbound) []string {
 // ingestArgs are ingest.lua's ARGV, in order.
 type ingestArgs struct {
 	TTL     int64  // dedupe marker TTL, ms (at least 1)
-	Payload string // JSON of channels.Inbound
+	Payload []byte // JSON of channels.Inbound (sent as it is: no copy into a string)
 }
 
 func (a ingestArgs) argv() []any { return []any{strconv.FormatInt(a.TTL, 10), a.Payload} }
@@ -106,11 +106,11 @@ func (g *Ingest) Ingest(ctx context.Context, in channels.Inbound) (channels.Inge
 	// At least 1 ms: "SET ... PX 0" fails inside the script after the XADD, which would
 	// report an error for an item that was stored (and the retry would store it again).
 	ttlMs := max(ttl.Milliseconds(), 1)
-	payload, err := json.Marshal(in)
+	payload, err := encodeInbound(in)
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("encode inbound: %w", err)
 	}
-	res, err := g.run(ctx, ingestKeys(g.keys, in), ingestArgs{TTL: ttlMs, Payload: string(payload)}.argv())
+	res, err := g.run(ctx, ingestKeys(g.keys, in), ingestArgs{TTL: ttlMs, Payload: payload}.argv())
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("store inbound: %w", err)
 	}

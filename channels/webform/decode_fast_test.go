@@ -2,6 +2,8 @@ package webform
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -161,6 +163,17 @@ func TestMediaTypeShortcut(t *testing.T) {
 		slow, _, serr := mediaType(ct + "; x=1")
 		if aerr != nil || serr != nil || mt != slow {
 			t.Errorf("%q: %q %v, parsed %q %v", ct, mt, aerr, slow, serr)
+		}
+	}
+}
+
+// contentID is "h:" and the hex SHA-256 of contact, a NUL byte and the message.
+func TestContentIDFormula(t *testing.T) {
+	long := strings.Repeat("Перезвоните ", 100) // longer than contentID's stack buffer
+	for _, c := range [][2]string{{"+79165550123", "call me"}, {"", ""}, {"anna@example.ru", long}, {long, "x"}} {
+		sum := sha256.Sum256([]byte(c[0] + "\x00" + c[1]))
+		if got, want := contentID(c[0], c[1]), "h:"+hex.EncodeToString(sum[:]); got != want {
+			t.Errorf("contentID(%q, %q) = %s, want %s", c[0], c[1], got, want)
 		}
 	}
 }

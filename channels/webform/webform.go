@@ -226,10 +226,9 @@ func writeAccepted(w http.ResponseWriter, leadID string, duplicate bool) {
 // inbound maps a validated lead to the channel-neutral item.
 func (h *Channel) inbound(l *lead, idemKey string) channels.Inbound {
 	now := h.clk.Now().UTC()
-	meta := map[string]string{
-		"consent_at":     now.Format(time.RFC3339Nano),
-		"policy_version": h.cfg.PolicyVersion,
-	}
+	meta := make(map[string]string, 3+len(l.UTM)) // sized once: consent, policy, UTM, page URL
+	meta["consent_at"] = now.Format(time.RFC3339Nano)
+	meta["policy_version"] = h.cfg.PolicyVersion
 	for k, v := range l.UTM {
 		meta[k] = v
 	}
@@ -266,8 +265,13 @@ func (h *Channel) inbound(l *lead, idemKey string) channels.Inbound {
 // contentID is the dedupe id of a submission without an Idempotency-Key: the same contact
 // (E.164 phone, else lower-cased email) and message give the same id.
 func contentID(contact, message string) string {
-	sum := sha256.Sum256([]byte(contact + "\x00" + message))
-	return "h:" + hex.EncodeToString(sum[:])
+	var buf [512]byte // most submissions: no allocation but the id
+	b := append(append(append(buf[:0], contact...), 0), message...)
+	sum := sha256.Sum256(b)
+	var id [2 + 2*sha256.Size]byte
+	id[0], id[1] = 'h', ':'
+	hex.Encode(id[2:], sum[:])
+	return string(id[:])
 }
 
 // loggableID is a dedupe id fit for logs: an Idempotency-Key as it is, but not the content
