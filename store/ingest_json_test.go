@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +98,36 @@ func FuzzEncodeInbound(f *testing.F) {
 			Text: a, Phone: c, Email: b, Source: a, Meta: map[string]string{a: b, c: a, "x": c}, SentAt: ts, ReceivedAt: ts.UTC(),
 			NoAutoReply: flag})
 	})
+}
+
+// Every JSON field of channels.Inbound is either written by encodeInbound or sends the item
+// to json.Marshal: a field added to the contract must be added here (and to encodeInbound or
+// its fallback condition), or items would silently lose it on the way to the router.
+func TestEncodeInboundKnowsEveryField(t *testing.T) {
+	written := map[string]bool{"kind": true, "channel": true, "account": true, "message_id": true,
+		"contact_id": true, "display_name": true, "text": true, "phone": true, "email": true,
+		"source": true, "meta": true, "sent_at": true, "received_at": true, "no_auto_reply": true}
+	fallback := map[string]channels.Inbound{
+		"attachments":    {Attachments: []channels.Attachment{{Kind: "image", Ref: "f1"}}},
+		"priority_boost": {PriorityBoost: 3},
+		"call":           {Call: &channels.Call{}},
+	}
+	typ := reflect.TypeOf(channels.Inbound{})
+	for i := 0; i < typ.NumField(); i++ {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		if name == "-" || written[name] {
+			continue
+		}
+		in, ok := fallback[name]
+		if !ok {
+			t.Errorf("channels.Inbound.%s (json %q) is unknown to encodeInbound", typ.Field(i).Name, name)
+			continue
+		}
+		in.Channel, in.MessageID, in.ContactID = "calls", "m1", "c1"
+		got, err := encodeInbound(in)
+		want, _ := json.Marshal(in)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s: encodeInbound = %s, %v; want %s", name, got, err, want)
+		}
+	}
 }
