@@ -25,7 +25,7 @@ type inboundApplier struct {
 	q        qualify.Qualifier
 	senders  *senders
 	offers   *offerer
-	statuses *sendWorker // delivery statuses of outbound messages
+	statuses *sendWorker    // delivery statuses of outbound messages
 	zone     *time.Location // router.time_zone (nil: the zone of the next shift)
 }
 

@@ -67,7 +67,9 @@ func (t *team) nextShiftStart(now time.Time) (at time.Time, loc *time.Location, 
 
 // customerLang is the language of the automatic texts to a customer of in's channel account
 // (its locale, else the catalogue's default).
-func (a *inboundApplier) customerLang(in channels.Inbound) string { return a.tpl.lang(in.Channel, in.Account) }
+func (a *inboundApplier) customerLang(in channels.Inbound) string {
+	return a.tpl.lang(in.Channel, in.Account)
+}
 
 // offHoursText is the off-hours text for a new conversation at now ("" = send nothing): the
 // expected answer time (the next shift start, in the customer's time zone when the channel
