@@ -28,6 +28,15 @@ type Qualifier interface {
 	Qualify(ctx context.Context, in channels.Inbound) (Result, error)
 }
 
+// Requalifier is a Qualifier that can also judge a follow-up message of a conversation
+// with its context (the count of the customer's messages so far). The router re-qualifies
+// with it while a conversation still waits for a human; a Qualifier without it qualifies
+// first messages only.
+type Requalifier interface {
+	Qualifier
+	Requalify(ctx context.Context, in Input) (Result, error)
+}
+
 // Input is a message with the context the rules' conditions read beyond channels.Inbound.
 type Input struct {
 	channels.Inbound
@@ -58,6 +67,11 @@ func NewRules(cfg Config) (*Rules, error) {
 // Qualify applies every matching rule to the first message of a conversation.
 func (q *Rules) Qualify(_ context.Context, in channels.Inbound) (Result, error) {
 	return q.Evaluate(Input{Inbound: in}), nil
+}
+
+// Requalify applies every matching rule to a message with its context (Evaluate).
+func (q *Rules) Requalify(_ context.Context, in Input) (Result, error) {
+	return q.Evaluate(in), nil
 }
 
 // Evaluate applies every matching rule, in order: the highest priority among them wins
