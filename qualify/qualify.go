@@ -1,6 +1,7 @@
 // Package qualify is the first look at a new conversation: rules from config set its
 // priority and tags and can mark what is not a lead (spam, job seekers), before it is
-// offered to a lead-manager. Every verdict comes with an Explanation of the rules that
+// offered to a lead-manager (and, through Requalifier, a second look at each follow-up
+// message while it still waits for a human). Every verdict comes with an Explanation of the rules that
 // decided it.
 package qualify
 

@@ -242,7 +242,8 @@ func (a *inboundApplier) finishMessage(ctx context.Context, m pendingMessage, re
 		}
 		a.offers.request(ctx)
 	}
-	if status == "ok" && created == 0 && len(res) > 5 {
+	// a follow-up (also one applied before, when the caller failed before its re-qualification)
+	if (status == "ok" || status == "dup") && created == 0 && len(res) > 5 {
 		state, _ := res[3].(string)
 		nin, _ := res[5].(int64)
 		if nin > 1 && (state == StateWaiting || state == StateOffered) {

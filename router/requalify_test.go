@@ -6,9 +6,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
+	"github.com/lidorub/lidorub/store"
 )
 
 // followUpRules: a second message raises a lead to 6, the word delivery to 5 with a tag,
@@ -156,5 +158,40 @@ func TestFollowUpQualification(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An instance that applied a follow-up (process.lua) and died before its re-qualification:
+// the redelivered entry is a duplicate, and is re-qualified all the same, once.
+func TestFollowUpRequalifiedOnRedelivery(t *testing.T) {
+	e := newEnv(t, opts{qualify: followUpRules()})
+	e.inbound("a", "hello")
+	e.inbound("a", "delivery?")
+	// undo what requalify.lua did: as if it never ran
+	ck := e.keys.Core("conv", "1")
+	if err := e.rdb.HSet(e.ctx, ck, "prio", 0, "tags", "").Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.rdb.HDel(e.ctx, ck, "rq")
+	e.rdb.Del(e.ctx, e.keys.Core("conv", "1", "card"))
+	e.rdb.ZAdd(e.ctx, e.keys.Core("waiting"), redis.Z{Score: 9e13, Member: "1"})
+	msgs, err := e.rdb.XRevRangeN(e.ctx, e.keys.Inbound(), "+", "-", 1).Result()
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("inbound stream: %v %v", msgs, err)
+	}
+	for range 2 { // the second redelivery changes nothing more
+		if err := e.r.HandleInbound(e.ctx, store.Entry{Stream: e.keys.Inbound(), ID: msgs[0].ID, Values: msgs[0].Values}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.conv(1)
+	if c.Priority != 6 || !slices.Equal(c.Tags, []string{"logistics", "persistent"}) || len(c.Explanation) != 2 {
+		t.Fatalf("after redelivery: priority %d tags %v explanation %q", c.Priority, c.Tags, c.Explanation)
+	}
+	if n := len(e.transcriptOf(1)); n != 3 { // hello, the acknowledgement, delivery?
+		t.Fatalf("transcript has %d lines, want 3: each message once", n)
+	}
+	if s, _ := e.rdb.ZScore(e.ctx, e.keys.Core("waiting"), "1").Result(); s >= 9e13 {
+		t.Fatalf("queue score %v not raised", s)
 	}
 }

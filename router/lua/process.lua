@@ -40,7 +40,10 @@
 -- follow-up re-qualification (requalify.lua).
 -- returns {status, conversation id, created 1|0, state, manager, nin}
 --   nin: the customer messages of the conversation so far, this one included (0 for an
---   edit, a reaction or a deletion)
+--   edit, a reaction or a deletion). A follow-up message of a conversation waiting for a
+--   human keeps "<conversation id>:<nin>" in KEYS[1], and "dup" returns the id, the current
+--   state and nin again, so a redelivered entry still gets its re-qualification (which is
+--   idempotent per nin).
 --   status: "ok" | "dup" (entry already applied) | "ignored" (reaction/edit/delete with no open conversation)
 -- An edit or a deletion rewrites the original message's transcript line in place (found by
 -- id, newest first); an edit of a line no longer in the transcript is appended instead.
@@ -131,6 +134,13 @@ local function prechat_answer(c, cid)
   end
 end
 if not redis.call('SET', done, '1', 'NX', 'PX', ARGV[2]) then
+  -- a follow-up that may await its re-qualification (the caller failed after this script
+  -- ran): the marker holds "<conversation id>:<nin>" (see below)
+  local d = redis.call('GET', done)
+  local dc, dn = string.match(d or '', '^(%d+):(%d+)$')
+  if dc then
+    return {'dup', dc, 0, redis.call('HGET', conv_keys(convs, dc).conv, 'state') or '', '', tonumber(dn)}
+  end
   return {'dup', 0, 0, '', '', 0}
 end
 local cid = redis.call('GET', contact)
@@ -206,6 +216,9 @@ if kind == 'message' then
   if nin == 1 then -- a conversation from before the count: at least its first message came before
     nin = 2
     redis.call('HSET', c.conv, 'nin', nin)
+  end
+  if state == 'waiting' or state == 'offered' then
+    redis.call('SET', done, cid .. ':' .. nin, 'KEEPTTL')
   end
   local f = redis.call('HMGET', c.conv, 'name', 'phone', 'email')
   if (not f[1] or f[1] == '') and ARGV[9] ~= '' then redis.call('HSET', c.conv, 'name', ARGV[9]) end
