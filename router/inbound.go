@@ -266,7 +266,11 @@ func (a *inboundApplier) requalify(ctx context.Context, in channels.Inbound, cid
 	if !ok || in.Kind != channels.KindMessage || cid <= 0 {
 		return nil
 	}
-	q, err := rq.Requalify(ctx, qualify.Input{Inbound: in, Messages: nin, At: a.clock.Now()})
+	at := in.ReceivedAt // as for the first message; a redelivery keeps the message's own time
+	if at.IsZero() {
+		at = a.clock.Now()
+	}
+	q, err := rq.Requalify(ctx, qualify.Input{Inbound: in, Messages: nin, At: at})
 	if err != nil {
 		return fmt.Errorf("qualify follow-up: %w", err)
 	}
