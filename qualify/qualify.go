@@ -1,6 +1,7 @@
 // Package qualify is the first look at a new conversation: rules from config set its
 // priority and tags and can mark what is not a lead (spam, job seekers), before it is
-// offered to a lead-manager. Every verdict comes with an Explanation of the rules that
+// offered to a lead-manager (and, through Requalifier, a second look at each follow-up
+// message while it still waits for a human). Every verdict comes with an Explanation of the rules that
 // decided it.
 package qualify
 
@@ -26,6 +27,15 @@ type Result struct {
 // Qualifier judges the first message of a new conversation.
 type Qualifier interface {
 	Qualify(ctx context.Context, in channels.Inbound) (Result, error)
+}
+
+// Requalifier is a Qualifier that can also judge a follow-up message of a conversation
+// with its context (the count of the customer's messages so far). The router re-qualifies
+// with it while a conversation still waits for a human; a Qualifier without it qualifies
+// first messages only.
+type Requalifier interface {
+	Qualifier
+	Requalify(ctx context.Context, in Input) (Result, error)
 }
 
 // Input is a message with the context the rules' conditions read beyond channels.Inbound.
@@ -58,6 +68,11 @@ func NewRules(cfg Config) (*Rules, error) {
 // Qualify applies every matching rule to the first message of a conversation.
 func (q *Rules) Qualify(_ context.Context, in channels.Inbound) (Result, error) {
 	return q.Evaluate(Input{Inbound: in}), nil
+}
+
+// Requalify applies every matching rule to a message with its context (Evaluate).
+func (q *Rules) Requalify(_ context.Context, in Input) (Result, error) {
+	return q.Evaluate(in), nil
 }
 
 // Evaluate applies every matching rule, in order: the highest priority among them wins

@@ -355,3 +355,23 @@ func TestConcurrentUse(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// The router re-qualifies follow-ups through Requalifier: the same verdict as Evaluate,
+// with the message count.
+func TestRequalifyUsesTheMessageCount(t *testing.T) {
+	var q qualify.Requalifier = newRules(t, qualify.Config{Rules: []qualify.Rule{
+		{Name: "persistent", Messages: qualify.Range{Min: 2}, Priority: ptr(6), Tags: []string{"persistent"}},
+	}})
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{{1, "priority 0, no tags"}, {2, "priority 6, tag persistent"}, {5, "priority 6, tag persistent"}} {
+		got, err := q.Requalify(context.Background(), qualify.Input{Inbound: channels.Inbound{Text: "hello"}, Messages: tc.n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Verdict() != tc.want {
+			t.Errorf("message %d: %s, want %s", tc.n, got.Verdict(), tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -239,6 +240,61 @@ func (a *inboundApplier) finishMessage(ctx context.Context, m pendingMessage, re
 			a.m.Closed.WithLabelValues(m.in.Channel).Inc()
 			return nil
 		}
+		a.offers.request(ctx)
+	}
+	// a follow-up (also one applied before, when the caller failed before its re-qualification)
+	if (status == "ok" || status == "dup") && created == 0 && len(res) > 5 {
+		state, _ := res[3].(string)
+		nin, _ := res[5].(int64)
+		if nin > 1 && (state == StateWaiting || state == StateOffered) {
+			cid, _ := strconv.ParseInt(fmt.Sprint(res[1]), 10, 64)
+			return a.requalify(ctx, m.in, cid, int(nin))
+		}
+	}
+	return nil
+}
+
+// requalify judges a follow-up customer message (the nin-th) of conversation cid while it
+// waits for a human, with the real message count, and raises the conversation's priority
+// and tags to what the matched rules give (requalify.lua, which checks again that nobody
+// has qualified or answered it). The rule: a follow-up only ever adds — a higher priority,
+// new tags and their explanation lines on the lead card; it never lowers what an earlier
+// message earned, and a not-a-lead rule matching a follow-up is ignored, so a lead is
+// never closed by a later message (an owner who sees spam in it closes it as a tourist).
+func (a *inboundApplier) requalify(ctx context.Context, in channels.Inbound, cid int64, nin int) error {
+	rq, ok := a.q.(qualify.Requalifier)
+	if !ok || in.Kind != channels.KindMessage || cid <= 0 {
+		return nil
+	}
+	at := in.ReceivedAt // as for the first message; a redelivery keeps the message's own time
+	if at.IsZero() {
+		at = a.clock.Now()
+	}
+	q, err := rq.Requalify(ctx, qualify.Input{Inbound: in, Messages: nin, At: at})
+	if err != nil {
+		return fmt.Errorf("qualify follow-up: %w", err)
+	}
+	var rules []requalifyRule
+	for _, r := range q.Explanation.Rules {
+		if r.NotALead || (r.Priority == nil && len(r.Tags) == 0) {
+			continue
+		}
+		p := -1
+		if r.Priority != nil {
+			p = min(max(*r.Priority+in.PriorityBoost, 0), 9)
+		}
+		rules = append(rules, requalifyRule{Line: fmt.Sprintf("message %d: %s", nin, r.String()), Prio: p, Tags: r.Tags})
+	}
+	if len(rules) == 0 {
+		return nil
+	}
+	res, err := requalifyScript.Run(ctx, a.rdb, a.keys.requalifyKeys(cid),
+		requalifyArgs{Conv: cid, Count: nin, Rules: rules}.argv()...).Slice()
+	if err != nil {
+		return fmt.Errorf("requalify: %w", err)
+	}
+	if status, _ := res[0].(string); status == "raised" {
+		a.log.Debug("follow-up message raised the qualification", "conversation", cid, "priority", res[1])
 		a.offers.request(ctx)
 	}
 	return nil

@@ -55,6 +55,7 @@ func TestScriptKeysShareOneHashTag(t *testing.T) {
 		"retire":    k.retireKeys(),
 		"defer":     k.deferKeys(),
 		"undefer":   k.undeferKeys(),
+		"requalify": k.requalifyKeys(1),
 	} {
 		for _, key := range ks {
 			if !strings.HasPrefix(key, "{p}:") {

@@ -1,5 +1,7 @@
 package router
 
+import "encoding/json"
+
 // Typed wrappers of the scripts run by the background workers (inbound, offers, timers,
 // outbound); see scripts.go.
 
@@ -223,3 +225,29 @@ type undeferArgs struct {
 }
 
 func (a undeferArgs) argv() []any { return []any{a.Now, a.Batch} }
+
+// requalify.lua: raises the priority and tags of a conversation waiting for a human on a
+// follow-up customer message.
+var requalifyScript = script("requalify")
+
+func (k keys) requalifyKeys(conv int64) []string {
+	return []string{k.conv(conv), k.card(conv), k.waiting()}
+}
+
+// requalifyRule is one matched rule as requalify.lua reads it.
+type requalifyRule struct {
+	Line string   `json:"line"` // the explanation sentence for the lead card
+	Prio int      `json:"prio"` // 0..9, -1 = the rule sets none
+	Tags []string `json:"tags"`
+}
+
+type requalifyArgs struct {
+	Conv  int64
+	Count int             // the message's count among the customer's messages
+	Rules []requalifyRule // matched rules, in configuration order
+}
+
+func (a requalifyArgs) argv() []any {
+	b, _ := json.Marshal(a.Rules)
+	return []any{a.Conv, a.Count, string(b)}
+}

@@ -36,7 +36,14 @@
 -- and gets the next question or the thanks; an invalid phone is asked again once (pcr), and
 -- not at all when the lead has a phone. The answers go to the lead card (q:<question>).
 -- Questions stop once a human replied.
--- returns {status, conversation id, created 1|0, state, manager}
+-- Every customer message (kind message) counts in the conversation field nin, for the
+-- follow-up re-qualification (requalify.lua).
+-- returns {status, conversation id, created 1|0, state, manager, nin}
+--   nin: the customer messages of the conversation so far, this one included (0 for an
+--   edit, a reaction or a deletion). A follow-up message of a conversation waiting for a
+--   human keeps "<conversation id>:<nin>" in KEYS[1], and "dup" returns the id, the current
+--   state and nin again, so a redelivered entry still gets its re-qualification (which is
+--   idempotent per nin).
 --   status: "ok" | "dup" (entry already applied) | "ignored" (reaction/edit/delete with no open conversation)
 -- An edit or a deletion rewrites the original message's transcript line in place (found by
 -- id, newest first); an edit of a line no longer in the transcript is appended instead.
@@ -127,7 +134,14 @@ local function prechat_answer(c, cid)
   end
 end
 if not redis.call('SET', done, '1', 'NX', 'PX', ARGV[2]) then
-  return {'dup', 0, 0, '', ''}
+  -- a follow-up that may await its re-qualification (the caller failed after this script
+  -- ran): the marker holds "<conversation id>:<nin>" (see below)
+  local d = redis.call('GET', done)
+  local dc, dn = string.match(d or '', '^(%d+):(%d+)$')
+  if dc then
+    return {'dup', dc, 0, redis.call('HGET', conv_keys(convs, dc).conv, 'state') or '', '', tonumber(dn)}
+  end
+  return {'dup', 0, 0, '', '', 0}
 end
 local cid = redis.call('GET', contact)
 local state = ''
@@ -137,7 +151,7 @@ if cid then
 end
 if not cid then
   if kind ~= 'message' then
-    return {'ignored', 0, 0, '', ''}
+    return {'ignored', 0, 0, '', '', 0}
   end
   cid = tostring(redis.call('INCR', seqk))
   local c = conv_keys(convs, cid)
@@ -146,7 +160,7 @@ if not cid then
   redis.call('HSET', c.conv, 'id', cid, 'ch', ARGV[4], 'acct', ARGV[5], 'contact', ARGV[6],
     'name', ARGV[9], 'phone', ARGV[10], 'email', ARGV[11], 'src', ARGV[12],
     'prio', ARGV[14], 'tags', ARGV[15], 'spam', ARGV[16], 'state', state,
-    'seq', 0, 'offers', 0, 'first_in', ARGV[17], 'last_in', now, 'created', now, 'hc', ARGV[37])
+    'seq', 0, 'offers', 0, 'first_in', ARGV[17], 'last_in', now, 'created', now, 'hc', ARGV[37], 'nin', 1)
   if ARGV[27] ~= '' then redis.call('HSET', c.card, 'why', ARGV[27]) end
   -- meta (consent, UTM, page URL...) is often longer than Redis' listpack value limit (64
   -- bytes); kept inside the hash it would turn the whole hash into a hashtable, about 3x
@@ -156,7 +170,7 @@ if not cid then
   if state == 'closed' then
     redis.call('HSET', c.conv, 'closed', now)
     retain(KEYS[8], cid, {c.conv, c.log, c.meta, c.card}, now, ARGV[21])
-    return {'ok', cid, 1, state, ''}
+    return {'ok', cid, 1, state, '', 1}
   end
   redis.call('SET', contact, cid)
   -- not a lead (spam) stays out of the contact indexes: it is no previous lead
@@ -177,7 +191,7 @@ if not cid then
     push_log(c.log, (string.gsub(line, '__CID__', cid)), ARGV[8])
   end
   if ARGV[30] ~= '' then prechat_start(c, cid) end
-  return {'ok', cid, 1, state, ''}
+  return {'ok', cid, 1, state, '', 1}
 end
 local c = conv_keys(convs, cid)
 local rewritten = false
@@ -195,8 +209,17 @@ if ARGV[22] ~= '' then
   end
 end
 if not rewritten and kind ~= 'delete' then push_log(c.log, ARGV[7], ARGV[8]) end
+local nin = 0
 if kind == 'message' then
   redis.call('HSET', c.conv, 'last_in', now)
+  nin = redis.call('HINCRBY', c.conv, 'nin', 1)
+  if nin == 1 then -- a conversation from before the count: at least its first message came before
+    nin = 2
+    redis.call('HSET', c.conv, 'nin', nin)
+  end
+  if state == 'waiting' or state == 'offered' then
+    redis.call('SET', done, cid .. ':' .. nin, 'KEEPTTL')
+  end
   local f = redis.call('HMGET', c.conv, 'name', 'phone', 'email')
   if (not f[1] or f[1] == '') and ARGV[9] ~= '' then redis.call('HSET', c.conv, 'name', ARGV[9]) end
   if (not f[2] or f[2] == '') and ARGV[10] ~= '' then
@@ -222,4 +245,4 @@ if state == 'assigned' then
     event(events, 'customer_message', cid, mgr, redis.call('HGET', c.conv, 'seq'), kind, ARGV[7], now)
   end
 end
-return {'ok', cid, 0, state, mgr}
+return {'ok', cid, 0, state, mgr, nin}
