@@ -22,9 +22,10 @@
 //	                                              contact's data at the customer's request, in every conversation
 //	                                              of that channel, account and contact id (supervisors; a
 //	                                              lead-manager for a contact whose conversation they hold);
-//	                                              answers {"conversations": [ids], "fields": [...]}. A field left
-//	                                              out is unchanged, "" clears it; account is required (the same
-//	                                              contact id in another account is another contact).
+//	                                              answers {"conversations": [ids], "contact": id, "fields": [...]}
+//	                                              (a form lead's contact id follows its corrected phone / e-mail).
+//	                                              A field left out is unchanged, "" clears it; account is required
+//	                                              (the same contact id in another account is another contact).
 //
 // Errors are {"error": "..."} with 400 (malformed), 401 (no or wrong token), 403 (acting as
 // another manager, or a supervisor-only action), 404 (no such conversation — or not offered
@@ -457,7 +458,7 @@ func (a *API) correct(w http.ResponseWriter, r *http.Request, me string) {
 		}
 	}
 	ref := router.ContactRef{Channel: r.PathValue("channel"), Account: acct[0], ContactID: r.PathValue("contact")}
-	ids, err := a.desk.CorrectContact(r.Context(), ref, me, c)
+	res, err := a.desk.CorrectContact(r.Context(), ref, me, c)
 	var fe *router.FieldError
 	switch {
 	case errors.As(err, &fe):
@@ -470,7 +471,7 @@ func (a *API) correct(w http.ResponseWriter, r *http.Request, me string) {
 		a.fail(w, err)
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"conversations": ids, "fields": c.Fields()})
+	WriteJSON(w, http.StatusOK, map[string]any{"conversations": res.Conversations, "contact": res.ContactID, "fields": c.Fields()})
 }
 
 // jsonFields lists the JSON names of the fields of the struct v points to.

@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,13 +53,13 @@ func TestCorrectContactEverywhere(t *testing.T) {
 		}
 	}
 
-	ids, err := e.r.CorrectContact(e.ctx, ref, "anna", router.ContactCorrection{
+	res, err := e.r.CorrectContact(e.ctx, ref, "anna", router.ContactCorrection{
 		Name: ptr(" Zinaida Petrova "), Phone: ptr("+7 (903) 765-43-21"), Email: ptr("zina@new.example")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ids) != 2 {
-		t.Fatalf("corrected %v, want both conversations", ids)
+	if len(res.Conversations) != 2 || res.ContactID != "tg-5150" {
+		t.Fatalf("corrected %+v, want both conversations of the same contact", res)
 	}
 	e.settle()
 	for _, id := range []int64{1, 2} {
@@ -142,5 +143,62 @@ func TestCorrectionValidation(t *testing.T) {
 		if !errors.Is(err, router.ErrInvalid) || (c.field != "" && (!errors.As(err, &fe) || fe.Field != c.field)) {
 			t.Errorf("%+v: %v, want invalid %s", c.corr, err, c.field)
 		}
+	}
+}
+
+// A form lead's contact id is its phone number: correcting the number moves the lead to the
+// new contact (pointer, index), so the old number is nowhere and the customer's next form
+// with the right number continues the same lead.
+func TestCorrectFormLeadFollowsItsContactID(t *testing.T) {
+	e := newEnv(t, opts{cfg: router.Config{Retention: time.Hour},
+		managers: []router.Manager{{ID: "anna", Capacity: 2}, {ID: "sue", Role: router.RoleSupervisor, Capacity: 1}}})
+	e.online("anna")
+	form := func(id, ph string) channels.Inbound {
+		return channels.Inbound{Channel: channels.Form, Account: "default", MessageID: id, ContactID: ph, Phone: ph,
+			DisplayName: "Zinaida", Text: "call me about a sofa"}
+	}
+	e.ingestMsg(form("f1", "+79161234567"))
+	e.take(1)
+	ref := router.ContactRef{Channel: channels.Form, Account: "default", ContactID: "+79161234567"}
+	if _, err := e.r.CorrectContact(e.ctx, ref, "sue", router.ContactCorrection{Phone: ptr("")}); !errors.Is(err, router.ErrInvalid) {
+		t.Fatalf("clearing a form lead's phone (its contact id): %v", err)
+	}
+	res, err := e.r.CorrectContact(e.ctx, ref, "anna", router.ContactCorrection{Phone: ptr("+7 903 765 43 21")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ContactID != "+79037654321" || len(res.Conversations) != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	e.settle()
+	if c := e.conv(1); c.ContactID != "+79037654321" || c.Phone != "+79037654321" {
+		t.Fatalf("after the correction: contact %q phone %q", c.ContactID, c.Phone)
+	}
+	if hits, err := redistest.Find(e.ctx, e.rdb, e.keys.Prefix, []string{"9161234567"}); err != nil || len(hits) > 0 {
+		t.Fatalf("the old number is left (%v):\n%s", err, strings.Join(hits, "\n"))
+	}
+	// the old contact is gone; the new one is the lead's
+	if _, err := e.r.CorrectContact(e.ctx, ref, "sue", router.ContactCorrection{Name: ptr("x")}); !errors.Is(err, router.ErrNotFound) {
+		t.Fatalf("the old contact id after the correction: %v", err)
+	}
+	e.ingestMsg(form("f2", "+79037654321"))
+	if _, err := e.r.Conversation(e.ctx, 2); !errors.Is(err, router.ErrNotFound) {
+		t.Fatalf("the next form with the corrected number opened a new lead: %v", err)
+	}
+	tr, err := e.r.Transcript(e.ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := len(slices.DeleteFunc(tr, func(m router.Message) bool { return m.Dir != "in" })); in != 2 {
+		t.Fatalf("lead 1 has %d customer messages, want both forms", in)
+	}
+	if err := e.r.Erase(e.ctx, 1, "sue"); err != nil {
+		t.Fatal(err)
+	}
+	if ks := e.rdb.Keys(e.ctx, "{"+e.keys.Prefix+"}:hist:*").Val(); len(ks) != 0 {
+		t.Fatalf("contact indexes left after erasure: %v", ks)
+	}
+	if ks := e.rdb.Keys(e.ctx, "{"+e.keys.Prefix+"}:contact:*").Val(); len(ks) != 0 {
+		t.Fatalf("contact pointers left after erasure: %v", ks)
 	}
 }

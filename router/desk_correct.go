@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/locale"
 )
 
@@ -102,6 +104,32 @@ func (c ContactCorrection) Fields() []string {
 	return fs
 }
 
+// Corrected is the outcome of a correction.
+type Corrected struct {
+	Conversations []int64 // the corrected conversations
+	ContactID     string  // the contact id afterwards: a form lead's follows its corrected phone / e-mail
+}
+
+// newContactID is the contact id after correction c (normalised), "" when unchanged: a web
+// form lead's contact id is its phone number, else its e-mail address (webform), so it
+// follows a correction of that value.
+func newContactID(ref ContactRef, c ContactCorrection) string {
+	if ref.Channel != channels.Form {
+		return ""
+	}
+	var id string
+	switch {
+	case strings.HasPrefix(ref.ContactID, "+") && c.Phone != nil:
+		id = *c.Phone
+	case strings.Contains(ref.ContactID, "@") && c.Email != nil:
+		id = strings.ToLower(*c.Email)
+	}
+	if id == ref.ContactID {
+		return ""
+	}
+	return id
+}
+
 // CorrectContact corrects the contact's name, phone or e-mail in every conversation of that
 // contact (its contact index, up to the newest 20, and its open conversation) in one atomic
 // step (correct.lua): a changed phone or e-mail moves the conversations to the new one's
@@ -109,9 +137,10 @@ func (c ContactCorrection) Fields() []string {
 // old value is not kept), and the inbound stream copies that still carry the old values are
 // removed (a forget job for the contact, run at once and retried by the sweeper). A
 // supervisor may correct any contact; a lead-manager only one with a conversation assigned
-// to them; otherwise ErrNotFound, as for a contact with no conversation. It returns the
-// corrected conversations' ids.
-func (d *desk) CorrectContact(ctx context.Context, ref ContactRef, managerID string, c ContactCorrection) ([]int64, error) {
+// to them; otherwise ErrNotFound, as for a contact with no conversation. A web form lead's
+// contact id (its phone number, else its e-mail) follows the correction of that value; it
+// cannot be cleared (erase the conversations instead).
+func (d *desk) CorrectContact(ctx context.Context, ref ContactRef, managerID string, c ContactCorrection) (*Corrected, error) {
 	role := d.Role(managerID)
 	if role == "" {
 		return nil, ErrUnknownManager
@@ -122,6 +151,15 @@ func (d *desk) CorrectContact(ctx context.Context, ref ContactRef, managerID str
 	}
 	if ref.Channel == "" || ref.ContactID == "" {
 		return nil, ErrNotFound
+	}
+	newID := newContactID(ref, c)
+	if ref.Channel == channels.Form && newID == "" {
+		switch {
+		case strings.HasPrefix(ref.ContactID, "+") && c.Phone != nil && *c.Phone == "":
+			return nil, &FieldError{"phone", "a form lead's phone number is its contact id: it can be corrected, not cleared"}
+		case strings.Contains(ref.ContactID, "@") && c.Email != nil && *c.Email == "":
+			return nil, &FieldError{"email", "a form lead's e-mail address is its contact id: it can be corrected, not cleared"}
+		}
 	}
 	asker := managerID
 	if role == RoleSupervisor {
@@ -138,6 +176,9 @@ func (d *desk) CorrectContact(ctx context.Context, ref ContactRef, managerID str
 	notes, _ := json.Marshal(lines)
 	a := correctArgs{Now: ms(now), Channel: ref.Channel, Account: ref.Account, Contact: ref.ContactID, Manager: asker,
 		Lines: string(notes), Limit: d.cfg.TranscriptLimit, Retention: d.cfg.Retention.Milliseconds()}
+	if newID != "" {
+		a.NewContact, a.NewContactHash = newID, d.keys.contactPseudonym(newID)
+	}
 	if c.Name != nil {
 		a.SetName, a.Name = true, *c.Name
 	}
@@ -147,7 +188,7 @@ func (d *desk) CorrectContact(ctx context.Context, ref ContactRef, managerID str
 	if c.Email != nil {
 		a.SetEmail, a.Email, a.EmailHash = true, *c.Email, d.keys.emailPseudonym(*c.Email)
 	}
-	res, err := correctScript.Run(ctx, d.rdb, d.keys.correctKeys(ref.Channel, ref.Account, ref.ContactID), a.argv()...).StringSlice()
+	res, err := correctScript.Run(ctx, d.rdb, d.keys.correctKeys(ref.Channel, ref.Account, ref.ContactID, newID), a.argv()...).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("correct contact: %w", err)
 	}
@@ -168,5 +209,5 @@ func (d *desk) CorrectContact(ctx context.Context, ref ContactRef, managerID str
 	if _, err := d.sweeper.forgetQueued(ctx); err != nil {
 		d.log.Warn("old copies of a corrected contact not removed yet; the next sweep retries", "conversations", ids, "err", err)
 	}
-	return ids, nil
+	return &Corrected{Conversations: ids, ContactID: cmp.Or(newID, ref.ContactID)}, nil
 }
