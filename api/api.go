@@ -17,6 +17,15 @@
 //	POST /api/v1/conversations/{id}/qualify       {"level": "hot"|"warm"|"tourist"}
 //	POST /api/v1/conversations/{id}/close
 //	DELETE /api/v1/conversations/{id}             erase it and its transcript (supervisors; personal-data requests)
+//	PATCH  /api/v1/contacts/{channel}/{contact}?account=<account>
+//	                                              {"name": "...", "phone": "+...", "email": "..."}: correct a
+//	                                              contact's data at the customer's request, in every conversation
+//	                                              of that channel, account and contact id (supervisors; a
+//	                                              lead-manager for a contact whose conversation they hold);
+//	                                              answers {"conversations": [ids], "contact": id, "fields": [...]}
+//	                                              (a form lead's contact id follows its corrected phone / e-mail).
+//	                                              A field left out is unchanged, "" clears it; account is required
+//	                                              (the same contact id in another account is another contact).
 //
 // Errors are {"error": "..."} with 400 (malformed), 401 (no or wrong token), 403 (acting as
 // another manager, or a supervisor-only action), 404 (no such conversation — or not offered
@@ -33,6 +42,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -69,6 +79,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/conversations/{id}/messages", a.auth(a.reply))
 	mux.Handle("POST /api/v1/conversations/{id}/qualify", a.auth(a.qualify))
 	mux.Handle("DELETE /api/v1/conversations/{id}", a.auth(a.erase))
+	mux.Handle("PATCH /api/v1/contacts/{channel}/{contact}", a.auth(a.correct))
 }
 
 // JSONErrors wraps a mux so that a request no route matches gets a JSON error instead of the
@@ -383,6 +394,84 @@ func (a *API) erase(w http.ResponseWriter, r *http.Request, me string) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// correctionFields are the fields PATCH /api/v1/contacts/... accepts.
+var correctionFields = []string{"name", "phone", "email"}
+
+// fieldName is a key safe to repeat in an error (a short identifier), else "".
+func fieldName(k string) string {
+	if k == "" || len(k) > 64 {
+		return ""
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return ""
+		}
+	}
+	return k
+}
+
+// writeFieldError answers 422 {"error": msg, "field": field}.
+func writeFieldError(w http.ResponseWriter, field, msg string) {
+	WriteJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": msg, "field": field})
+}
+
+// correct corrects a contact's name, phone or e-mail (the right to rectification). A manager
+// who may not correct the contact gets exactly the answer for a contact that does not exist.
+func (a *API) correct(w http.ResponseWriter, r *http.Request, me string) {
+	acct, ok := r.URL.Query()["account"]
+	if !ok || len(acct) != 1 || acct[0] == "" {
+		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "the account query parameter is required", "field": "account"})
+		return
+	}
+	var body map[string]json.RawMessage
+	if !decode(w, r, &body) {
+		return
+	}
+	if body == nil {
+		WriteError(w, http.StatusBadRequest, "a JSON object expected")
+		return
+	}
+	var c router.ContactCorrection
+	for k, raw := range body {
+		if !slices.Contains(correctionFields, k) {
+			if f := fieldName(k); f != "" {
+				writeFieldError(w, f, "unknown field "+strconv.Quote(f)+" (allowed: name, phone, email)")
+			} else {
+				writeFieldError(w, "", "unknown field (allowed: name, phone, email)")
+			}
+			return
+		}
+		var v *string
+		if err := json.Unmarshal(raw, &v); err != nil {
+			writeFieldError(w, k, "field "+strconv.Quote(k)+" must be a string")
+			return
+		}
+		switch k {
+		case "name":
+			c.Name = v
+		case "phone":
+			c.Phone = v
+		case "email":
+			c.Email = v
+		}
+	}
+	ref := router.ContactRef{Channel: r.PathValue("channel"), Account: acct[0], ContactID: r.PathValue("contact")}
+	res, err := a.desk.CorrectContact(r.Context(), ref, me, c)
+	var fe *router.FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeFieldError(w, fe.Field, fe.Error())
+		return
+	case errors.Is(err, router.ErrNotFound):
+		WriteError(w, http.StatusNotFound, "no such contact")
+		return
+	case err != nil:
+		a.fail(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"conversations": res.Conversations, "contact": res.ContactID, "fields": c.Fields()})
 }
 
 // jsonFields lists the JSON names of the fields of the struct v points to.

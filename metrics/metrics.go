@@ -44,6 +44,7 @@ type Metrics struct {
 	HandlerFailures  *prometheus.CounterVec // stream
 	Alerts           *prometheus.CounterVec // channel
 	InboundIgnored   *prometheus.CounterVec // channel, kind (edit|reaction|delete)
+	Corrections      *prometheus.CounterVec // field (name|phone|email)
 }
 
 // latency buckets from 10 ms to 1 h: speed-to-lead spans both software and human time.
@@ -100,11 +101,16 @@ func New(reg prometheus.Registerer, managers []string, channelNames ...string) *
 			Help: "Operational alerts raised by channels (expired token, logged-out device...), per channel."}, []string{"channel"}),
 		InboundIgnored: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_inbound_ignored_total",
 			Help: "Customer edits, reactions and deletions that referred to no open conversation (dropped, never a lead), per channel and kind."}, []string{"channel", "kind"}),
+		Corrections: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_contact_corrections_total",
+			Help: "Corrections of a contact's personal data at the customer's request (right to rectification), per field (name, phone, email)."}, []string{"field"}),
 	}
 	for _, c := range []prometheus.Collector{m.Received, m.Duplicates, m.Sent, m.SendFailed, m.SpeedToLead, m.TimeToFirstOffer,
 		m.OfferToAccept, m.AcceptToReply, m.Conversations, m.Offers, m.Reoffers, m.Breaches, m.Escalations, m.Qualified,
-		m.Closed, m.TimerLateness, m.DeadLettered, m.HandlerFailures, m.Alerts, m.InboundIgnored} {
+		m.Closed, m.TimerLateness, m.DeadLettered, m.HandlerFailures, m.Alerts, m.InboundIgnored, m.Corrections} {
 		f(c)
+	}
+	for _, field := range []string{"name", "phone", "email"} {
+		m.Corrections.WithLabelValues(field)
 	}
 	for _, ch := range channelNames {
 		m.Received.WithLabelValues(ch)

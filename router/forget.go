@@ -96,10 +96,12 @@ func (w *sweeper) forgetQueued(ctx context.Context) (int, error) {
 	var needles []string
 	for _, r := range raw {
 		var j forgetJob
-		if json.Unmarshal([]byte(r), &j) != nil || j.Conv == "" {
+		if json.Unmarshal([]byte(r), &j) != nil || (j.Conv == "" && j.Contact == "") {
 			continue
 		}
-		convs[j.Conv] = true
+		if j.Conv != "" { // a correction (correct.lua) queues a job for the contact only
+			convs[j.Conv] = true
+		}
 		if j.Contact != "" {
 			contacts[contactKey(j.Channel, j.Account, j.Contact)] = true
 			needles = append(needles, j.Contact)

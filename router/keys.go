@@ -29,7 +29,7 @@ import (
 //	{P}:events                      stream: notifications for managers (consumer group "notify")
 //	{P}:outbound                    stream: messages to customers (consumer group "send")
 //	{P}:expiry                      zset: closed conversations, score = end of retention ms (retire.lua)
-//	{P}:forget                      zset: forget jobs of erased conversations, JSON {c, ch, a, k} (forget.go)
+//	{P}:forget                      zset: forget jobs of erased conversations (and of corrected contacts, c ""), JSON {c, ch, a, k} (forget.go)
 //	{P}:deferred                    zset: rate-limited outbound, "<deferrals>|<outbound JSON>", score = due ms
 //	{P}:done:<entry id>             string: an inbound entry already applied (idempotency)
 //	{P}:done:<entry id>:call        string: a phone call's contact already applied (call.lua)

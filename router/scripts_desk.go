@@ -122,3 +122,40 @@ type eraseArgs struct {
 }
 
 func (a eraseArgs) argv() []any { return []any{a.Now, a.Conv, a.Retention} }
+
+// correct.lua: corrects a contact's name, phone or e-mail in every conversation of it.
+var correctScript = script("correct")
+
+// correctKeys: newContactID "" = the contact id is unchanged.
+func (k keys) correctKeys(ch, acct, contactID, newContactID string) []string {
+	if newContactID == "" {
+		newContactID = contactID
+	}
+	return []string{k.histContact(ch, acct, k.contactPseudonym(contactID)), k.contact(ch, acct, contactID),
+		k.convPrefix(), k.histPrefix(), k.forget(),
+		k.histContact(ch, acct, k.contactPseudonym(newContactID)), k.contact(ch, acct, newContactID)}
+}
+
+type correctArgs struct {
+	Now              int64 // ms
+	Channel, Account string
+	Contact          string
+	Manager          string // "" = a supervisor
+	SetName          bool
+	Name             string
+	SetPhone         bool
+	Phone, PhoneHash string
+	SetEmail         bool
+	Email, EmailHash string
+	Lines            string // JSON array of transcript lines
+	Limit            int    // transcript limit
+	Retention        int64  // ms
+	NewContact       string // "" = the contact id is unchanged
+	NewContactHash   string // its pseudonym
+}
+
+func (a correctArgs) argv() []any {
+	return []any{a.Now, a.Channel, a.Account, a.Contact, a.Manager, flag(a.SetName), a.Name,
+		flag(a.SetPhone), a.Phone, a.PhoneHash, flag(a.SetEmail), a.Email, a.EmailHash, a.Lines, a.Limit, a.Retention,
+		a.NewContact, a.NewContactHash}
+}

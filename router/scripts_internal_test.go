@@ -45,6 +45,7 @@ func TestScriptKeysShareOneHashTag(t *testing.T) {
 		"qualify":   k.qualifyKeys(1),
 		"close":     k.closeKeys(1, "anna"),
 		"erase":     k.eraseKeys(1),
+		"correct":   k.correctKeys("form", "default", "+79161234567", "+79037654321"),
 		"process":   k.processKeys("1-0", "telegram", "shop", "7", []string{k.mgr("anna")}),
 		"assign":    k.assignKeys(cands),
 		"forward":   k.forwardKeys(),

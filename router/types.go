@@ -169,6 +169,9 @@ type Desk interface {
 	Role(managerID string) string
 	// Erase deletes a conversation at the customer's request (supervisors only).
 	Erase(ctx context.Context, convID int64, managerID string) error
+	// CorrectContact corrects a contact's name, phone or e-mail in every conversation of it
+	// (supervisors; a lead-manager for a contact with a conversation assigned to them).
+	CorrectContact(ctx context.Context, ref ContactRef, managerID string, c ContactCorrection) (*Corrected, error)
 }
 
 // Errors returned by Desk methods (the API maps them to 404, 403, 409, 422).

@@ -428,6 +428,7 @@ func TestHistoryCommandAndMenu(t *testing.T) {
 /list Ваши предложения и открытые лиды
 /c Сделать лид N активным: /c N
 /h Последние сообщения лида: /h N
+/edit Исправить имя, телефон или e-mail клиента: /edit N
 /help Как работает бот`
 	if len(menus) != 3 || menus[""] != ru || menus["ru"] != ru || !strings.HasPrefix(menus["en"], "/online Receive new leads\n") ||
 		!strings.Contains(menus["en"], "/h Last messages of a lead: /h N") {

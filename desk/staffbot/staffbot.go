@@ -2,7 +2,7 @@
 // can do), not a customer channel. It implements router.Notifier (offers
 // with Take / Pass buttons, customer messages forwarded after Take, escalations and send
 // failures) and drives router.Desk from what managers type and tap (/online, /offline,
-// /status, /list, /c N, replies, qualification buttons).
+// /status, /list, /c N, /h N, /edit N, replies, qualification buttons).
 //
 // Only Telegram users that Desk.ManagerByTelegramID knows are served; anyone else gets a
 // polite refusal and nothing about leads. Events arrive at least once: every notification is
@@ -728,7 +728,7 @@ func (b *Bot) notifyClosed(ctx context.Context, ev router.Event) error {
 // ---- command menu ------------------------------------------------------------------------
 
 // commands are the staff bot's commands in menu order.
-var commands = []string{"online", "offline", "status", "list", "c", "h", "help"}
+var commands = []string{"online", "offline", "status", "list", "c", "h", "edit", "help"}
 
 // SetCommands sets the Telegram command menu of private chats: once without a language
 // (everyone, in the default language) and once per supported language for the users whose

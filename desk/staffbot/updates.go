@@ -56,6 +56,12 @@ func (b *Bot) handleMessage(ctx context.Context, mgr string, m *tgbotapi.Message
 	if cmd, args, ok := telegram.Command(m); ok {
 		return b.command(ctx, mgr, chat, cmd, args)
 	}
+	if m.ReplyToMessage == nil && strings.TrimSpace(m.Text) != "" {
+		// a pending /edit waiting for the new value takes it; it is not a reply to the customer
+		if handled, err := b.editInput(ctx, mgr, chat, m.Text); handled || err != nil {
+			return err
+		}
+	}
 	// which conversation: the one of the message replied to, else the active one
 	var convID int64
 	var err error
@@ -169,6 +175,10 @@ func (b *Bot) command(ctx context.Context, mgr string, chat int64, cmd, arg stri
 		b.addCard(ctx, id, mgr, chat, msgID)
 	case "h":
 		return b.history(ctx, mgr, chat, arg)
+	case "edit":
+		return b.editCommand(ctx, mgr, chat, arg)
+	case "cancel":
+		return b.cancelEdit(ctx, mgr, chat)
 	default:
 		b.say(ctx, chat, b.t(lang, "staff.help"))
 	}
@@ -342,6 +352,12 @@ func (b *Bot) handleCallback(ctx context.Context, q *tgbotapi.CallbackQuery) err
 			b.answer(ctx, q, b.t(lang, "staff.toast.error"))
 			return err
 		}
+	case "e":
+		code := ""
+		if len(parts) == 3 {
+			code = parts[2]
+		}
+		return b.editButton(ctx, q, mgr, convID, code)
 	case "h":
 		b.answer(ctx, q, "")
 		if q.Message != nil && q.Message.Chat != nil {
