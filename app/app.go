@@ -135,7 +135,7 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 }
 
 // buildChannels makes every enabled channel of the table: its routes on the mux, its sender
-// on the router, its long-running work among the runners.
+// and its erasure hook on the router, its long-running work among the runners.
 func (g *Gateway) buildChannels(d channels.Deps) error {
 	for _, e := range table {
 		ch, err := e.build(&g.Config.Channels, d)
@@ -152,6 +152,9 @@ func (g *Gateway) buildChannels(d channels.Deps) error {
 			if o, ok := s.(channels.OptionalSender); !ok || o.Sends() {
 				g.Router.RegisterSender(e.name, s)
 			}
+		}
+		if f, ok := ch.(channels.Forgetter); ok {
+			g.Router.RegisterForgetter(e.name, f)
 		}
 		if r, ok := ch.(channels.Runner); ok {
 			if c, ok := ch.(interface {

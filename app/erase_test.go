@@ -26,11 +26,13 @@ const (
 	eraseTelegramSecret  = "erase_webhook_secret_0123456789"
 	eraseIGAccount       = "17841400000000077"
 	eraseWAPhoneID       = "106540352242977"
+	eraseWebChatOrigin   = "https://shop.example"
 )
 
 // eraseGateway is an in-process gateway with every channel enabled against fakes: the web
 // form, Telegram (webhook mode, telegramtest as the Bot API), Instagram and WhatsApp Cloud
-// (signed webhooks, a fake Graph API), and the WhatsApp linked device (its leads enter at the
+// (signed webhooks, a fake Graph API), the website chat (its session history is the
+// visitor's own copy of the conversation), and the WhatsApp linked device (its leads enter at the
 // ingest boundary exactly as channels/whatsapp builds them, and its sends go to a fake sender:
 // whatsmeow's client seam lives in that package's tests).
 type eraseGateway struct {
@@ -96,8 +98,12 @@ channels:
     accounts:
       - phone_number_id: "%s"
         token: watoken
+  webchat:
+    enabled: true
+    secret: erase-webchat-secret-0123456789abcdef
+    allowed_origins: ["%s"]
 `, redistest.URL(t), prefix, annaToken, eraseSupervisorToken, tgAPI.URL, eraseTelegramToken, eraseTelegramSecret,
-		graph.URL, eraseIGAccount, graph.URL, eraseWAPhoneID)
+		graph.URL, eraseIGAccount, graph.URL, eraseWAPhoneID, eraseWebChatOrigin)
 	cfg, err := config.Parse([]byte(doc), nil)
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -200,11 +206,19 @@ func (eg *eraseGateway) writeLeads() {
 		eg.t.Fatal(err)
 	}
 	eg.needles = append(eg.needles, "9035556677", "Ushakovsky", "Tverskaya")
+
+	// Website chat: a session, then a message with the visitor's name and phone.
+	var sess struct{ Token string }
+	eg.webchat("/webchat/v1/session", "", `{}`, &sess)
+	eg.webchat("/webchat/v1/messages", sess.Token, `{"id": "m1", "text": "Is the amber chandelier still for sale?",
+		"consent": true, "name": "Vasilisa Premudraya", "phone": "+7 903 777-88-99"}`, nil)
+	sid, _, _ := strings.Cut(sess.Token, ".")
+	eg.needles = append(eg.needles, sid, "amber chandelier", "Premudraya", "9037778899", "777-88-99")
 	eg.settle()
 
 	o := eg.offers("anna", annaToken)
-	if len(o.Offers) != 5 {
-		eg.t.Fatalf("anna was offered %d leads, want 5 (one per channel): %+v", len(o.Offers), o.Offers)
+	if len(o.Offers) != 6 {
+		eg.t.Fatalf("anna was offered %d leads, want 6 (one per channel): %+v", len(o.Offers), o.Offers)
 	}
 	for _, c := range o.Offers {
 		id := strconv.FormatInt(c.ID, 10)
@@ -222,6 +236,32 @@ func (eg *eraseGateway) writeLeads() {
 	eg.settle()
 	if hits := eg.scan(); len(hits) == 0 {
 		eg.t.Fatal("the scan finds nothing before erasure: it would prove nothing after")
+	}
+}
+
+// webchat posts body to a website chat endpoint as the widget on the site does; it must be
+// answered 2xx.
+func (eg *eraseGateway) webchat(path, token, body string, v any) {
+	eg.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, eg.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", eraseWebChatOrigin)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := eg.srv.Client().Do(req)
+	if err != nil {
+		eg.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		eg.t.Fatalf("POST %s: %d %s", path, res.StatusCode, b)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			eg.t.Fatalf("POST %s: %v", path, err)
+		}
 	}
 }
 

@@ -71,6 +71,9 @@ type Call struct {
 	// ManagerID is the lead-manager who answered or called ("" when the extension maps to
 	// nobody). A connected call by a manager assigns a waiting or offered conversation to them.
 	ManagerID string `json:"manager_id,omitempty"`
+	// Note is the call's transcript line as a catalogue message (an encoded locale.Msg), for
+	// showing it in the reader's language; Inbound.Text is its English rendering.
+	Note string `json:"note,omitempty"`
 }
 
 // Attachment is a reference to media held by the channel (we do not download it).

@@ -72,3 +72,13 @@ type OptionalSender interface {
 	Sender
 	Sends() bool
 }
+
+// Forgetter is a channel that keeps its own copy of a contact's messages (the website chat's
+// session history) outside the router's keys. The router's forget job calls Forget after a
+// conversation of that contact was erased (on request or at the end of its retention), and
+// keeps the job queued, retrying on the next sweep, until Forget returns nil. Forget must be
+// idempotent (a job can run again after a crash) and must not put the contact id or any
+// personal data in its error.
+type Forgetter interface {
+	Forget(ctx context.Context, account, contactID string) error
+}

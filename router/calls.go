@@ -31,6 +31,7 @@ func (a *inboundApplier) applyCall(ctx context.Context, entryID string, in chann
 		if err != nil {
 			return err
 		}
+		m.args.Line = withNote(m.args.Line, c.Note)
 		res, err := processScript.Run(ctx, a.rdb, m.keys, m.args.argv()...).Slice()
 		if err != nil {
 			return fmt.Errorf("apply inbound: %w", err)
@@ -47,7 +48,7 @@ func (a *inboundApplier) applyCall(ctx context.Context, entryID string, in chann
 		at = a.clock.Now()
 	}
 	line, _ := json.Marshal(Message{Dir: "out", Kind: channels.KindCall, ManagerID: c.ManagerID, Text: in.Text,
-		Attachments: in.Attachments, ID: in.MessageID, At: at})
+		Attachments: in.Attachments, ID: in.MessageID, At: at, Note: c.Note})
 	return a.contact(ctx, entryID, in, c, string(line))
 }
 
@@ -77,4 +78,22 @@ func (a *inboundApplier) contact(ctx context.Context, entryID string, in channel
 		}
 	}
 	return nil
+}
+
+// withNote adds a call's catalogue message (channels.Call.Note) to its transcript line, so
+// the staff bot shows the line in the reader's language (see Message.Note).
+func withNote(line, note string) string {
+	if note == "" {
+		return line
+	}
+	var m Message
+	if json.Unmarshal([]byte(line), &m) != nil {
+		return line
+	}
+	m.Note = note
+	b, err := json.Marshal(m)
+	if err != nil {
+		return line
+	}
+	return string(b)
 }

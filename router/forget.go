@@ -34,12 +34,42 @@ const sweepBatch = 100
 //     they are new messages, which make a new conversation;
 //   - deletes the conversation's outbound entries and customer_message events, pending or not
 //     (a reply to an erased conversation is not sent);
-//   - deletes the matching entries of the three dead-letter streams.
+//   - deletes the matching entries of the three dead-letter streams;
+//   - calls the Forget of the contact's channel when it keeps its own copy of the
+//     conversation (channels.Forgetter: the website chat's session history).
 //
 // The job is removed once all of that succeeded, so a crash or a Redis error retries it on
 // the next sweep of any instance (every step is idempotent).
 type sweeper struct {
 	*base
+	forgetters forgetters
+}
+
+// forgetters are the channels' erasure hooks, registered before Run.
+type forgetters struct {
+	mu sync.RWMutex
+	m  map[string]channels.Forgetter
+}
+
+func (f *forgetters) set(channel string, fg channels.Forgetter) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]channels.Forgetter{}
+	}
+	f.m[channel] = fg
+}
+
+func (f *forgetters) get(channel string) channels.Forgetter {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.m[channel]
+}
+
+// RegisterForgetter sets the erasure hook of a channel that keeps its own copy of
+// conversations: the forget job of an erased conversation calls it. Call before Run.
+func (r *Router) RegisterForgetter(channel string, f channels.Forgetter) {
+	r.sweeper.forgetters.set(channel, f)
 }
 
 func (w *sweeper) start(ctx context.Context, wg *sync.WaitGroup) {
@@ -176,14 +206,33 @@ func (w *sweeper) forgetQueued(ctx context.Context) (int, error) {
 	if doneErr != nil {
 		return 0, fmt.Errorf("forget: %w", doneErr)
 	}
-	members := make([]any, len(raw))
-	for i, r := range raw {
-		members[i] = r
+	// The channels' own copies last: a job whose channel hook fails stays queued (and runs
+	// again, idempotently, on the next sweep); the others are done.
+	var members []any
+	var hookErr error
+	failed := map[string]bool{}
+	for _, r := range raw {
+		var j forgetJob
+		if json.Unmarshal([]byte(r), &j) == nil && j.Contact != "" {
+			ck := contactKey(j.Channel, j.Account, j.Contact)
+			if fg := w.forgetters.get(j.Channel); fg != nil && !failed[ck] {
+				if err := fg.Forget(ctx, j.Account, j.Contact); err != nil {
+					failed[ck] = true
+					hookErr = fmt.Errorf("forget: channel %s: %w", j.Channel, err)
+				}
+			}
+			if failed[ck] {
+				continue
+			}
+		}
+		members = append(members, r)
 	}
-	if err := w.rdb.ZRem(ctx, w.keys.forget(), members...).Err(); err != nil {
-		return 0, fmt.Errorf("forget: %w", err)
+	if len(members) > 0 {
+		if err := w.rdb.ZRem(ctx, w.keys.forget(), members...).Err(); err != nil {
+			return 0, fmt.Errorf("forget: %w", err)
+		}
 	}
-	return len(raw), nil
+	return len(members), hookErr
 }
 
 // outboundConv is the conversation id of an outbound entry's JSON ("" if unreadable).

@@ -34,6 +34,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/internal/phone"
+	"github.com/lidorub/lidorub/locale"
 )
 
 // Name is the channel's name.
@@ -152,7 +153,8 @@ func (c *Channel) item(k call, managers Managers) (channels.Inbound, string, str
 		in.Attachments = []channels.Attachment{{Kind: "audio", Ref: k.recording, Name: "call recording"}}
 	}
 	var outcome string
-	who := "ext. " + k.extension
+	var line locale.Msg
+	var who any = locale.M("call.ext", "ext", k.extension)
 	if mgr != "" {
 		who = mgr
 	}
@@ -161,12 +163,12 @@ func (c *Channel) item(k call, managers Managers) (channels.Inbound, string, str
 		if !k.answered.IsZero() && k.extension != "" && !k.voicemail {
 			cl.Connected, cl.ConnectedAt = true, k.answered
 			outcome = "answered"
-			in.Text = fmt.Sprintf("Incoming call answered by %s after %s, talked %s", who, dur(ring.Sub(k.started)), dur(talk))
+			line = locale.M("call.in.answered", "who", who, "ring", dur(ring.Sub(k.started)), "talk", dur(talk))
 		} else {
 			in.PriorityBoost = c.boost
 			cl.ManagerID = "" // it rang there, nobody spoke
 			outcome = "missed"
-			in.Text = fmt.Sprintf("Missed call (%s, rang %s): call back", missedWhy(k), dur(ring.Sub(k.started)))
+			line = locale.M("call.in.missed", "why", missedWhy(k), "ring", dur(ring.Sub(k.started)))
 		}
 	} else {
 		if mgr == "" {
@@ -175,30 +177,39 @@ func (c *Channel) item(k call, managers Managers) (channels.Inbound, string, str
 		if !k.answered.IsZero() {
 			cl.Connected, cl.ConnectedAt = true, k.answered
 			outcome = "out_connected"
-			in.Text = fmt.Sprintf("Outgoing call by %s: connected, talked %s", who, dur(talk))
+			line = locale.M("call.out.connected", "who", who, "talk", dur(talk))
 		} else {
 			outcome = "out_attempt"
-			in.Text = fmt.Sprintf("Outgoing call by %s: not connected (%s)", who, missedWhy(k))
+			line = locale.M("call.out.not_connected", "who", who, "why", missedWhy(k))
 		}
 	}
+	// The API shows the English text; the staff bot renders the note in each manager's language.
+	in.Text, cl.Note = line.String(), line.Encode()
 	return in, outcome, ""
 }
 
-func missedWhy(k call) string {
-	switch {
-	case k.voicemail:
-		return "voicemail"
-	case k.disposition != "":
-		return k.disposition
+// missedWhy says why a call did not connect: a catalogue message for the usual reasons, the
+// provider's own word for the others.
+func missedWhy(k call) any {
+	if k.voicemail {
+		return locale.M("call.why.voicemail")
 	}
-	return "no answer"
+	switch strings.ToLower(strings.NewReplacer("_", " ", "-", " ").Replace(strings.TrimSpace(k.disposition))) {
+	case "", "no answer", "noanswer", "not answered":
+		return locale.M("call.why.no_answer")
+	case "busy", "user busy":
+		return locale.M("call.why.busy")
+	}
+	return k.disposition
 }
 
-func dur(d time.Duration) string {
+// dur is a call's ringing or talking time in whole seconds (the catalogue renders it in the
+// reader's language).
+func dur(d time.Duration) time.Duration {
 	if d < 0 {
 		d = 0
 	}
-	return d.Round(time.Second).String()
+	return d.Round(time.Second)
 }
 
 // ingest stores a final event's item and answers the provider: 200 once durable, 503 when

@@ -17,6 +17,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/channeltest"
 	"github.com/lidorub/lidorub/internal/redistest"
+	"github.com/lidorub/lidorub/locale"
 )
 
 func TestMain(m *testing.M) { os.Exit(redistest.Run(m)) }
@@ -201,12 +202,12 @@ func TestGenericItems(t *testing.T) {
 		want want
 	}{
 		{"generic_missed.json", want{kind: channels.KindCall, contact: customer, dir: channels.CallIn, boost: DefaultMissedBoost,
-			receivedAt: at("2026-01-12T09:59:20Z"), text: "Missed call (no_answer, rang 25s)"}},
+			receivedAt: at("2026-01-12T09:59:20Z"), text: "Missed call (no answer, rang 25 seconds): call back"}},
 		{"generic_voicemail.json", want{kind: channels.KindCall, contact: customer, dir: channels.CallIn, boost: DefaultMissedBoost,
 			receivedAt: at("2026-01-12T09:58:00Z"), text: "voicemail", recording: "https://pbx.example.com/monitor/1768212001.43.mp3"}},
 		{"generic_answered.json", want{kind: channels.KindCall, contact: customer, dir: channels.CallIn, connected: true,
 			connectedAt: at("2026-01-12T09:57:12Z"), manager: "anna", receivedAt: at("2026-01-12T09:57:00Z"),
-			text: "answered by anna after 12s", recording: "https://pbx.example.com/monitor/1768212002.44.mp3"}},
+			text: "Incoming call answered by anna after 12 seconds, talked 2 minutes", recording: "https://pbx.example.com/monitor/1768212002.44.mp3"}},
 		{"generic_outbound.json", want{kind: channels.KindCall, contact: customer, dir: channels.CallOut, connected: true,
 			connectedAt: at("2026-01-12T09:59:38Z"), manager: "boris", receivedAt: at("2026-01-12T09:59:30Z"), text: "connected"}},
 		{"generic_outbound_busy.json", want{kind: channels.KindCall, contact: customer, dir: channels.CallOut, manager: "boris",
@@ -260,5 +261,44 @@ func TestGenericIgnores(t *testing.T) {
 	}
 	if e.counter(e.ch.m.ignored, Generic, ignUnknownExt) != 1 || e.counter(e.ch.m.ignored, Generic, ignNoNumber) != 1 {
 		t.Fatal("ignored calls not counted")
+	}
+}
+
+// A call's line travels as a catalogue message too (Call.Note): the staff bot shows it in
+// each manager's language, with Russian plural forms; Text stays the English rendering.
+func TestCallLinesInManagersLanguage(t *testing.T) {
+	cat, err := locale.New(locale.EN, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ file, en, ru string }{
+		{"generic_missed.json", "Missed call (no answer, rang 25 seconds): call back",
+			"Пропущенный звонок (нет ответа, вызов 25 секунд): перезвоните"},
+		{"generic_answered.json", "Incoming call answered by anna after 12 seconds, talked 2 minutes",
+			"Входящий звонок: ответил(а) anna через 12 секунд, разговор 2 минуты"},
+		{"generic_outbound_busy.json", "Outgoing call by boris: not connected (busy)",
+			"Исходящий звонок, boris: не дозвонились (занято)"},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			e := newEnv(t)
+			if w := e.postGeneric(fixture(t, c.file), genericSecret); w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			items := e.Stored(t)
+			if len(items) != 1 || items[0].Call == nil {
+				t.Fatalf("stored %+v, want one call", items)
+			}
+			in := items[0]
+			msg, ok := locale.Decode(in.Call.Note)
+			if !ok {
+				t.Fatalf("Call.Note %q is not a catalogue message", in.Call.Note)
+			}
+			if in.Text != c.en || cat.Render(locale.EN, msg) != c.en {
+				t.Fatalf("English: text %q, note %q, want %q", in.Text, cat.Render(locale.EN, msg), c.en)
+			}
+			if got := cat.Render(locale.RU, msg); got != c.ru {
+				t.Fatalf("Russian: %q, want %q", got, c.ru)
+			}
+		})
 	}
 }

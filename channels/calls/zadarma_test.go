@@ -96,7 +96,7 @@ func TestZadarmaItems(t *testing.T) {
 				receivedAt: at("2026-01-12T09:59:20Z")}},
 		{"outbound connected", []string{"zadarma_out_start.form", "zadarma_out_end_answered.form"},
 			want{kind: channels.KindCall, contact: customer, dir: channels.CallOut, connected: true, manager: "boris",
-				connectedAt: t0.Add(5*time.Second - 17*time.Second), receivedAt: at("2026-01-12T09:59:30Z"), text: "connected, talked 17s"}},
+				connectedAt: t0.Add(5*time.Second - 17*time.Second), receivedAt: at("2026-01-12T09:59:30Z"), text: "Outgoing call by boris: connected, talked 17 seconds"}},
 		{"outbound busy", []string{"zadarma_out_end_busy.form"},
 			want{kind: channels.KindCall, contact: customer, dir: channels.CallOut, manager: "boris",
 				receivedAt: at("2026-01-12T09:59:30Z"), text: "not connected (busy)"}},

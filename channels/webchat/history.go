@@ -113,3 +113,18 @@ func (c *Channel) touch(ctx context.Context, sid string) error {
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// Forget deletes a session's history and dedupe hash: the visitor's copy of a conversation
+// the router erased (on request or at the end of its retention). It is the channel's
+// channels.Forgetter hook, called by the router's forget job; deleting what is gone already
+// is no error. The contact id of a website chat conversation is its session id. A visitor who
+// still holds the token keeps the session, with an empty history.
+func (c *Channel) Forget(ctx context.Context, account, contactID string) error {
+	if account != c.cfg.Account || !validSID(contactID) {
+		return nil // not this chat's session: nothing of it is kept here
+	}
+	if err := c.rdb.Del(ctx, c.historyKey(contactID), c.seenKey(contactID)).Err(); err != nil {
+		return fmt.Errorf("webchat: forget a session: %w", err)
+	}
+	return nil
+}

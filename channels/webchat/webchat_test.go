@@ -644,3 +644,43 @@ func TestStreamsOutlastServerTimeouts(t *testing.T) {
 		t.Fatalf("poll: %d %v", a.Status, a.Body)
 	}
 }
+
+// Forget (the router's erasure hook) deletes the session's history and dedupe hash; it
+// ignores another account's or a malformed contact id, and forgetting twice is no error.
+func TestForget(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	tok, other := e.token(t), e.token(t)
+	e.post(t, tok, "m1", "Private question")
+	e.reply(t, tok, "out-1", "Private answer")
+	e.post(t, other, "m1", "Someone else")
+	sid := sidOf(tok)
+	keys := []string{e.ch.historyKey(sid), e.ch.seenKey(sid)}
+	if n := e.ch.rdb.Exists(ctx, keys...).Val(); n != 2 {
+		t.Fatalf("%d of the session's keys exist before Forget, want 2", n)
+	}
+	for _, c := range []struct{ account, contact string }{{"other-shop", sid}, {DefaultAccount, "not-a-session"}} {
+		if err := e.ch.Forget(ctx, c.account, c.contact); err != nil {
+			t.Fatalf("Forget(%q, %q): %v", c.account, c.contact, err)
+		}
+	}
+	if n := e.ch.rdb.Exists(ctx, keys...).Val(); n != 2 {
+		t.Fatal("Forget of another account's or a malformed contact deleted the session")
+	}
+	for range 2 {
+		if err := e.ch.Forget(ctx, DefaultAccount, sid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.ch.rdb.Exists(ctx, keys...).Val(); n != 0 {
+		t.Fatalf("%d of the session's keys left after Forget", n)
+	}
+	a := e.do(t, "GET", "/webchat/v1/poll?wait=0", tok, shop, "")
+	if list, _ := a.Body["events"].([]any); a.Status != 200 || len(list) != 0 {
+		t.Fatalf("poll after Forget: %d %v, want 200 and no events", a.Status, a.Body)
+	}
+	a = e.do(t, "GET", "/webchat/v1/poll?wait=0", other, shop, "")
+	if list, _ := a.Body["events"].([]any); len(list) != 1 {
+		t.Fatalf("another session's history after Forget: %v", a.Body)
+	}
+}

@@ -558,6 +558,9 @@ func (b *Bot) notifyCustomerMessage(ctx context.Context, ev router.Event) error 
 	return b.once(ctx, b.key("done", ev.ID, "fwd"), func() error {
 		atts := m.Attachments
 		text := strings.TrimSpace(m.Text)
+		if msg, ok := locale.Decode(m.Note); ok { // a phone call's line
+			text = b.cat.Render(lang, msg)
+		}
 		if !b.relayable(c) {
 			if n := b.attachmentNote(lang, atts); n != "" {
 				text = strings.TrimSpace(text + "\n" + n)
