@@ -1,9 +1,9 @@
 package meta
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	lmetrics "github.com/lidorub/lidorub/metrics"
 )
 
 // Graph call results (label "result" of lidorub_meta_graph_requests_total).
@@ -50,16 +50,16 @@ func NewMetrics(reg prometheus.Registerer, channel string, accounts []string) (*
 	}
 	if reg != nil {
 		var err error
-		if m.Webhook, err = register(reg, m.Webhook); err != nil {
+		if m.Webhook, err = lmetrics.Register(reg, m.Webhook); err != nil {
 			return nil, err
 		}
-		if m.Items, err = register(reg, m.Items); err != nil {
+		if m.Items, err = lmetrics.Register(reg, m.Items); err != nil {
 			return nil, err
 		}
-		if m.Graph, err = register(reg, m.Graph); err != nil {
+		if m.Graph, err = lmetrics.Register(reg, m.Graph); err != nil {
 			return nil, err
 		}
-		if m.Errors, err = register(reg, m.Errors); err != nil {
+		if m.Errors, err = lmetrics.Register(reg, m.Errors); err != nil {
 			return nil, err
 		}
 	}
@@ -76,17 +76,4 @@ func NewMetrics(reg prometheus.Registerer, channel string, accounts []string) (*
 		}
 	}
 	return m, nil
-}
-
-func register(reg prometheus.Registerer, c *prometheus.CounterVec) (*prometheus.CounterVec, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing, nil
-			}
-		}
-		return nil, err
-	}
-	return c, nil
 }

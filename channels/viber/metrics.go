@@ -1,9 +1,9 @@
 package viber
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	lmetrics "github.com/lidorub/lidorub/metrics"
 )
 
 // Callback results (label "result" of lidorub_viber_callbacks_total).
@@ -54,13 +54,13 @@ func newMetrics(reg prometheus.Registerer, bots []string) (*Metrics, error) {
 	}
 	if reg != nil {
 		var err error
-		if m.callbacks, err = register(reg, m.callbacks); err != nil {
+		if m.callbacks, err = lmetrics.Register(reg, m.callbacks); err != nil {
 			return nil, err
 		}
-		if m.sends, err = register(reg, m.sends); err != nil {
+		if m.sends, err = lmetrics.Register(reg, m.sends); err != nil {
 			return nil, err
 		}
-		if m.registered, err = register(reg, m.registered); err != nil {
+		if m.registered, err = lmetrics.Register(reg, m.registered); err != nil {
 			return nil, err
 		}
 	}
@@ -76,21 +76,6 @@ func newMetrics(reg prometheus.Registerer, bots []string) (*Metrics, error) {
 		m.registered.WithLabelValues(b)
 	}
 	return m, nil
-}
-
-// register registers c on reg, or returns the collector of that name already there (two
-// channels built on one registry, as tests do).
-func register[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if e, ok := are.ExistingCollector.(T); ok {
-				return e, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // event is the label of a callback's event.

@@ -1,9 +1,9 @@
 package vk
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	lmetrics "github.com/lidorub/lidorub/metrics"
 )
 
 // Callback results (label "result" of lidorub_vk_callbacks_total).
@@ -49,10 +49,10 @@ func newMetrics(reg prometheus.Registerer, communities []string) (*Metrics, erro
 	}
 	if reg != nil {
 		var err error
-		if m.callbacks, err = register(reg, m.callbacks); err != nil {
+		if m.callbacks, err = lmetrics.Register(reg, m.callbacks); err != nil {
 			return nil, err
 		}
-		if m.sends, err = register(reg, m.sends); err != nil {
+		if m.sends, err = lmetrics.Register(reg, m.sends); err != nil {
 			return nil, err
 		}
 	}
@@ -67,20 +67,6 @@ func newMetrics(reg prometheus.Registerer, communities []string) (*Metrics, erro
 		}
 	}
 	return m, nil
-}
-
-// register registers c on reg, or returns the collector of that name already there.
-func register[T prometheus.Collector](reg prometheus.Registerer, c T) (T, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if e, ok := are.ExistingCollector.(T); ok {
-				return e, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // typeLabel is the metric label of a callback type.
