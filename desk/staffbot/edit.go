@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -48,24 +47,9 @@ func (b *Bot) mayEdit(ctx context.Context, mgr string, id int64) (*router.Conver
 // editCommand answers /edit N (or /edit alone: the active lead) with the field buttons.
 func (b *Bot) editCommand(ctx context.Context, mgr string, chat int64, arg string) error {
 	lang := b.langOf(mgr)
-	var id int64
-	if arg = strings.TrimPrefix(strings.TrimSpace(arg), "#"); arg != "" {
-		n, err := strconv.ParseInt(arg, 10, 64)
-		if err != nil || n <= 0 {
-			b.say(ctx, chat, b.t(lang, "staff.edit.usage"))
-			return nil
-		}
-		id = n
-	} else {
-		n, err := b.active(ctx, mgr)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			b.say(ctx, chat, b.t(lang, "staff.edit.usage"))
-			return nil
-		}
-		id = n
+	id, err := b.leadArg(ctx, mgr, chat, lang, arg, "staff.edit.usage")
+	if id == 0 || err != nil {
+		return err
 	}
 	_, ok, err := b.mayEdit(ctx, mgr, id)
 	if err != nil {

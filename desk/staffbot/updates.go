@@ -185,27 +185,31 @@ func (b *Bot) command(ctx context.Context, mgr string, chat int64, cmd, arg stri
 	return nil
 }
 
-// history answers /h N (or /h alone: the active lead) with the lead's last messages.
-func (b *Bot) history(ctx context.Context, mgr string, chat int64, arg string) error {
-	lang := b.langOf(mgr)
-	var id int64
+// leadArg is the lead a command names: "N" or "#N", or the manager's active lead when arg is
+// empty. 0 (with a nil error) when there is none: the usage text has been said.
+func (b *Bot) leadArg(ctx context.Context, mgr string, chat int64, lang, arg, usageKey string) (int64, error) {
 	if arg = strings.TrimPrefix(strings.TrimSpace(arg), "#"); arg != "" {
 		n, err := strconv.ParseInt(arg, 10, 64)
 		if err != nil || n <= 0 {
-			b.say(ctx, chat, b.t(lang, "staff.history.usage"))
-			return nil
+			b.say(ctx, chat, b.t(lang, usageKey))
+			return 0, nil
 		}
-		id = n
-	} else {
-		n, err := b.active(ctx, mgr)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			b.say(ctx, chat, b.t(lang, "staff.history.usage"))
-			return nil
-		}
-		id = n
+		return n, nil
+	}
+	n, err := b.active(ctx, mgr)
+	if err != nil || n != 0 {
+		return n, err
+	}
+	b.say(ctx, chat, b.t(lang, usageKey))
+	return 0, nil
+}
+
+// history answers /h N (or /h alone: the active lead) with the lead's last messages.
+func (b *Bot) history(ctx context.Context, mgr string, chat int64, arg string) error {
+	lang := b.langOf(mgr)
+	id, err := b.leadArg(ctx, mgr, chat, lang, arg, "staff.history.usage")
+	if id == 0 || err != nil {
+		return err
 	}
 	text, err := b.historyText(ctx, mgr, lang, b.tzOf(mgr), id)
 	switch {
