@@ -36,6 +36,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/internal/cors"
 	"github.com/lidorub/lidorub/internal/phone"
 	"github.com/lidorub/lidorub/internal/ratelimit"
 	"github.com/lidorub/lidorub/locale"
@@ -63,8 +64,7 @@ type Channel struct {
 	hub    *hub
 	widget *widget
 
-	origins map[string]bool
-	anyOrig bool
+	cors    *cors.Policy       // allowed_origins
 	perSess *ratelimit.Limiter // nil: no per-session limit
 	perIP   *ratelimit.Limiter // nil: no per-address limit
 
@@ -92,13 +92,8 @@ func New(cfg Config, d channels.Deps) (*Channel, error) {
 	c := &Channel{cfg: cfg, ing: d.Ingester, rdb: d.Redis, keys: d.Keys, clk: d.Clock,
 		log:    d.Log.With("channel", Name, "account", cfg.Account),
 		signer: signer{secret: []byte(cfg.Secret), account: cfg.Account, ttl: cfg.TokenTTL},
-		cat:    cat, hub: newHub(), widget: newWidget(), origins: map[string]bool{}}
-	for _, o := range cfg.AllowedOrigins {
-		if o == "*" {
-			c.anyOrig = true
-		}
-		c.origins[strings.TrimSuffix(strings.ToLower(o), "/")] = true
-	}
+		cat:    cat, hub: newHub(), widget: newWidget()}
+	c.cors = cors.New(cfg.AllowedOrigins, "GET, POST, OPTIONS", "Authorization, Content-Type, Last-Event-ID")
 	if cfg.RatePerMinute > 0 {
 		c.perSess = ratelimit.New(cfg.RatePerMinute, cfg.Burst, cfg.MaxTracked)
 	}
@@ -155,7 +150,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // guard checks the Origin (CORS) and the per-address limit before h.
 func (c *Channel) guard(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !c.cors(w, r) {
+		if !c.cors.Apply(w, r) {
 			c.fail(w, &apiError{Status: http.StatusForbidden, Msg: "origin not allowed", Code: "origin"})
 			return
 		}
@@ -170,31 +165,8 @@ func (c *Channel) guard(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// cors sets the CORS headers for an allowed Origin and returns false for a browser request
-// from any other origin. A request without Origin (not cross-origin: curl, a same-origin GET)
-// passes.
-func (c *Channel) cors(w http.ResponseWriter, r *http.Request) bool {
-	w.Header().Add("Vary", "Origin")
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	if !c.anyOrig && !c.origins[strings.ToLower(origin)] {
-		return false
-	}
-	w.Header().Set("Access-Control-Allow-Origin", origin)
-	if r.Method == http.MethodOptions {
-		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID")
-		w.Header().Set("Access-Control-Max-Age", "600")
-	} else {
-		w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
-	}
-	return true
-}
-
 func (c *Channel) preflight(w http.ResponseWriter, r *http.Request) {
-	if !c.cors(w, r) {
+	if !c.cors.Apply(w, r) {
 		c.fail(w, &apiError{Status: http.StatusForbidden, Msg: "origin not allowed", Code: "origin"})
 		return
 	}

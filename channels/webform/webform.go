@@ -38,6 +38,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/internal/cors"
 	"github.com/lidorub/lidorub/internal/ratelimit"
 )
 
@@ -61,8 +62,7 @@ type Channel struct {
 	log     *slog.Logger
 	limiter *ratelimit.Limiter // nil: no per-IP limit
 	captcha CaptchaVerifier
-	origins map[string]bool
-	anyOrig bool
+	cors    *cors.Policy // allowed_origins (none: no CORS headers at all)
 
 	rejected *prometheus.CounterVec // nil without a registerer
 }
@@ -92,13 +92,7 @@ func New(cfg Config, d channels.Deps) (*Channel, error) {
 	if cfg.Captcha.VerifyURL != "" {
 		h.captcha = NewHTTPCaptcha(cfg.Captcha)
 	}
-	h.origins = map[string]bool{}
-	for _, o := range cfg.AllowedOrigins {
-		if o == "*" {
-			h.anyOrig = true
-		}
-		h.origins[strings.TrimSuffix(strings.ToLower(o), "/")] = true
-	}
+	h.cors = cors.New(cfg.AllowedOrigins, "POST, OPTIONS", "Content-Type, Idempotency-Key")
 	return h, nil
 }
 
@@ -124,16 +118,16 @@ type response struct {
 
 // ServeHTTP handles one submission.
 func (h *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.cors(w, r) {
+	if h.cors.Configured() && !h.cors.Apply(w, r) {
 		h.fail(w, &apiError{Status: http.StatusForbidden, Msg: "origin not allowed"})
 		return
 	}
-	if r.Method == http.MethodOptions && len(h.origins) > 0 {
+	if r.Method == http.MethodOptions && h.cors.Configured() {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if r.Method != http.MethodPost {
-		if len(h.origins) > 0 {
+		if h.cors.Configured() {
 			w.Header().Set("Allow", "POST, OPTIONS")
 		} else {
 			w.Header().Set("Allow", "POST")
@@ -338,31 +332,6 @@ func readAll(r io.Reader, contentLength int64) ([]byte, error) {
 			b = append(b, 0)[:len(b)] // longer than announced: grow like io.ReadAll
 		}
 	}
-}
-
-// cors sets the CORS headers for an allowed Origin. It returns false when allowed_origins
-// is configured and the request carries an Origin that is not in it.
-func (h *Channel) cors(w http.ResponseWriter, r *http.Request) bool {
-	if len(h.origins) == 0 {
-		return true
-	}
-	w.Header().Add("Vary", "Origin")
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true // not a browser cross-origin request (server-to-server, curl)
-	}
-	if !h.anyOrig && !h.origins[strings.ToLower(origin)] {
-		return false
-	}
-	w.Header().Set("Access-Control-Allow-Origin", origin)
-	if r.Method == http.MethodOptions {
-		w.Header().Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-		w.Header().Set("Access-Control-Allow-Headers", "Content-Type, Idempotency-Key")
-		w.Header().Set("Access-Control-Max-Age", "600")
-	} else {
-		w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
-	}
-	return true
 }
 
 // fail writes an error answer and logs it without any submitted value.
