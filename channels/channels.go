@@ -109,6 +109,10 @@ type Inbound struct {
 	PriorityBoost int `json:"priority_boost,omitempty"`
 	// Call is set on a KindCall item.
 	Call *Call `json:"call,omitempty"`
+	// Note is a text the channel wrote itself (not the customer's words: "reaction removed",
+	// a call's line) as a catalogue message (an encoded locale.Msg), so the staff bot shows it
+	// in the reader's language; Text is its English rendering (logs, the API).
+	Note string `json:"note,omitempty"`
 	// DedupeTTL is how long the (Channel, Account, MessageID) key is remembered. Zero means
 	// the store default (7 days, longer than Meta's retry window).
 	DedupeTTL time.Duration `json:"-"`

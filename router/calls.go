@@ -27,11 +27,13 @@ func (a *inboundApplier) applyCall(ctx context.Context, entryID string, in chann
 		}
 	}
 	if c.Direction != channels.CallOut {
+		if in.Note == "" {
+			in.Note = c.Note // the call's line in the reader's language (Message.Note)
+		}
 		m, err := a.prepareMessage(ctx, entryID, in)
 		if err != nil {
 			return err
 		}
-		m.args.Line = withNote(m.args.Line, c.Note)
 		res, err := processScript.Run(ctx, a.rdb, m.keys, m.args.argv()...).Slice()
 		if err != nil {
 			return fmt.Errorf("apply inbound: %w", err)
@@ -80,20 +82,3 @@ func (a *inboundApplier) contact(ctx context.Context, entryID string, in channel
 	return nil
 }
 
-// withNote adds a call's catalogue message (channels.Call.Note) to its transcript line, so
-// the staff bot shows the line in the reader's language (see Message.Note).
-func withNote(line, note string) string {
-	if note == "" {
-		return line
-	}
-	var m Message
-	if json.Unmarshal([]byte(line), &m) != nil {
-		return line
-	}
-	m.Note = note
-	b, err := json.Marshal(m)
-	if err != nil {
-		return line
-	}
-	return string(b)
-}

@@ -133,7 +133,7 @@ func (a *inboundApplier) prepareMessage(ctx context.Context, entryID string, in 
 	if firstIn.IsZero() || firstIn.After(now) {
 		firstIn = now
 	}
-	line, _ := json.Marshal(Message{Dir: "in", Kind: in.Kind, Text: in.Text, Attachments: in.Attachments, ID: in.MessageID, At: firstIn})
+	line, _ := json.Marshal(Message{Dir: "in", Kind: in.Kind, Text: in.Text, Attachments: in.Attachments, ID: in.MessageID, At: firstIn, Note: in.Note})
 	meta := ""
 	if len(in.Meta) > 0 {
 		b, _ := json.Marshal(in.Meta)

@@ -14,11 +14,11 @@ import (
 // string escaping (HTML-safe, invalid UTF-8 as \ufffd, U+2028/U+2029) and time format of
 // encoding/json. Anything else (attachments, a time json.Marshal refuses) goes to
 // json.Marshal itself, and so does an item with a field this encoder does not write (a call,
-// a priority boost). TestEncodeInboundMatchesMarshal and FuzzEncodeInbound compare them;
+// a priority boost, a note). TestEncodeInboundMatchesMarshal and FuzzEncodeInbound compare them;
 // TestEncodeInboundKnowsEveryField fails when channels.Inbound gains a field no one told
 // this encoder about.
 func encodeInbound(in channels.Inbound) ([]byte, error) {
-	if len(in.Attachments) > 0 || in.PriorityBoost != 0 || in.Call != nil ||
+	if len(in.Attachments) > 0 || in.PriorityBoost != 0 || in.Call != nil || in.Note != "" ||
 		!jsonTimeOK(in.SentAt) || !jsonTimeOK(in.ReceivedAt) {
 		return json.Marshal(in)
 	}

@@ -111,6 +111,7 @@ func TestEncodeInboundKnowsEveryField(t *testing.T) {
 		"attachments":    {Attachments: []channels.Attachment{{Kind: "image", Ref: "f1"}}},
 		"priority_boost": {PriorityBoost: 3},
 		"call":           {Call: &channels.Call{}},
+		"note":           {Note: `{"key":"line.reaction_removed"}`},
 	}
 	typ := reflect.TypeOf(channels.Inbound{})
 	for i := 0; i < typ.NumField(); i++ {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/channels/meta"
+	"github.com/lidorub/lidorub/locale"
 )
 
 type payload struct {
@@ -328,7 +329,7 @@ func addMessage(b *meta.Batch, acct string, people map[string]person, m message,
 		in.Text = m.Reaction.Emoji
 		in.Meta[MetaReactedTo] = m.Reaction.MessageID
 		if in.Text == "" { // Meta reports a removed reaction as one without emoji
-			in.Text = "(reaction removed)"
+			note(&in, locale.M("line.reaction_removed"))
 			in.Meta["removed"] = "true"
 		}
 	default:
@@ -434,11 +435,11 @@ func content(in *channels.Inbound, m message) {
 				in.Meta[MetaCallPermission] = r
 				switch r {
 				case "accept":
-					in.Text = "Call permission: accepted"
+					note(in, locale.M("line.call_permission.accepted"))
 				case "reject":
-					in.Text = "Call permission: rejected"
+					note(in, locale.M("line.call_permission.rejected"))
 				default:
-					in.Text = "Call permission: " + r
+					note(in, locale.M("line.call_permission.answer", "answer", r))
 				}
 			}
 		}
@@ -542,4 +543,10 @@ func e164(waID string) string {
 		}
 	}
 	return "+" + waID
+}
+
+// note sets a line the channel writes itself: English in Text (logs, the API), the catalogue
+// message in Note (the staff bot shows it in the reader's language).
+func note(in *channels.Inbound, m locale.Msg) {
+	in.Text, in.Note = m.String(), m.Encode()
 }

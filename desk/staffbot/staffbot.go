@@ -558,7 +558,7 @@ func (b *Bot) notifyCustomerMessage(ctx context.Context, ev router.Event) error 
 	return b.once(ctx, b.key("done", ev.ID, "fwd"), func() error {
 		atts := m.Attachments
 		text := strings.TrimSpace(m.Text)
-		if msg, ok := locale.Decode(m.Note); ok { // a phone call's line
+		if msg, ok := locale.Decode(m.Note); ok { // a line the channel wrote (a call, a removed reaction)
 			text = b.cat.Render(lang, msg)
 		}
 		if !b.relayable(c) {
