@@ -81,4 +81,3 @@ func (a *inboundApplier) contact(ctx context.Context, entryID string, in channel
 	}
 	return nil
 }
-
