@@ -28,6 +28,9 @@ import (
 //	{P}:fired                       stream: timers moved here when due (consumer group "router")
 //	{P}:events                      stream: notifications for managers (consumer group "notify")
 //	{P}:outbound                    stream: messages to customers (consumer group "send")
+//	{P}:conv:<id>:tl                list: the lead's timeline, JSON {s, at, m, x} (timeline in lua/lib.lua)
+//	{P}:timeline                    stream: every timeline entry of every lead (c, s, m, x, at): ids only, for consumers
+//	{P}:leads                       zset: every lead, score = created ms (funnel report by period)
 //	{P}:expiry                      zset: closed conversations, score = end of retention ms (retire.lua)
 //	{P}:forget                      zset: forget jobs of erased conversations (and of corrected contacts, c ""), JSON {c, ch, a, k} (forget.go)
 //	{P}:deferred                    zset: rate-limited outbound, "<deferrals>|<outbound JSON>", score = due ms
@@ -61,6 +64,9 @@ func (k keys) log(c int64) string         { return k.Core("conv", i64s(c), "log"
 func (k keys) meta(c int64) string        { return k.Core("conv", i64s(c), "meta") }
 func (k keys) lapsed(c int64) string      { return k.Core("conv", i64s(c), "lapsed") }
 func (k keys) card(c int64) string        { return k.Core("conv", i64s(c), "card") }
+func (k keys) timeline(c int64) string    { return k.Core("conv", i64s(c), "tl") }
+func (k keys) timelineStream() string     { return k.Core("timeline") }
+func (k keys) leads() string              { return k.Core("leads") }
 func (k keys) convPrefix() string         { return k.Core("conv", "") }
 func (k keys) mgr(m string) string        { return k.Core("mgr", m) }
 func (k keys) mgrConvs(m string) string   { return k.Core("mgr", m, "convs") }

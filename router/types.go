@@ -172,6 +172,7 @@ type Desk interface {
 	// CorrectContact corrects a contact's name, phone or e-mail in every conversation of it
 	// (supervisors; a lead-manager for a contact with a conversation assigned to them).
 	CorrectContact(ctx context.Context, ref ContactRef, managerID string, c ContactCorrection) (*Corrected, error)
+	SalesDesk
 }
 
 // Errors returned by Desk methods (the API maps them to 404, 403, 409, 422).

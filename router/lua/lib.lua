@@ -16,7 +16,7 @@ end
 -- a conversation's keys from the prefix {P}:conv: (keys.conv, log, meta, lapsed, card)
 local function conv_keys(prefix, cid)
   local ck = prefix .. cid
-  return {conv = ck, log = ck .. ':log', meta = ck .. ':meta', lapsed = ck .. ':lapsed', card = ck .. ':card'}
+  return {conv = ck, log = ck .. ':log', meta = ck .. ':meta', lapsed = ck .. ':lapsed', card = ck .. ':card', tl = ck .. ':tl'}
 end
 
 -- a manager's keys from the prefix {P}:mgr: (keys.mgr, mgrConvs)
@@ -115,4 +115,14 @@ end
 local function retain(expiry, cid, ks, now, retention)
   redis.call('ZADD', expiry, num(now) + num(retention), cid)
   for _, k in ipairs(ks) do redis.call('PEXPIRE', k, num(retention) + 7 * 86400000) end
+end
+
+-- appends stage s of conversation cid to its timeline list tlk and to the timeline stream
+-- (router/sales_types.go TimelineEntry; stages there). m: manager id or ''; x: a Lua table of
+-- string fields (ids, levels, reasons, amounts; never personal data) or nil.
+local function timeline(tlk, stream, cid, s, m, x, now)
+  local xs = ''
+  if x and next(x) ~= nil then xs = cjson.encode(x) end
+  redis.call('RPUSH', tlk, cjson.encode({s = s, at = num(now), m = m or '', x = xs}))
+  redis.call('XADD', stream, 'MAXLEN', '~', 100000, '*', 'c', tostring(cid), 's', s, 'm', m or '', 'x', xs, 'at', tostring(now))
 end
