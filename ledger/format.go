@@ -5,6 +5,25 @@
 // An entry is one stream entry of {P}:ledger with the string fields below. It holds ids and
 // numbers only, never personal data, so erasing a customer never breaks the chain. The head
 // of the chain is {P}:ledger:head (hash: seq, hash).
+//
+// The rules (router/lua/handoff.lua applies them; Decide in this package replays them):
+//   - Candidates are every configured sales manager, sorted by id. A candidate is eligible when
+//     Skip is "": online, on shift, Load < Cap, has not let this lead lapse in the current
+//     round, has not rejected this lead. Ties are always broken by this order (lowest id).
+//   - round_robin: the first eligible candidate whose id is after Ptr (the last chosen id),
+//     cyclically. The pointer is an id, so roster edits never reset it and the absent do not
+//     bank turns. After a decision the pointer is the chosen id.
+//   - least_loaded: the eligible candidate with the lowest Load, then the lowest Last (0 =
+//     never handed a lead = longest ago), then the lowest id.
+//   - weighted: smooth weighted round robin over the eligible: each eligible CW += W; the
+//     highest CW wins (ties: lowest id); the winner's CW -= the sum of the eligible W.
+//     Ineligible candidates' CW does not change (no banking). W = managers[].weight.
+//   - best_conversion: as weighted with W = max(floor, 1000 * (Won + prior_won) /
+//     (Got + prior_leads)) using integer division, Won/Got counted over
+//     sales.conversion_window.
+//   - No eligible candidate: Chosen = "", the lead waits in the sales queue; pointer and CW
+//     unchanged.
+//   - manual: Chosen = the supervisor's pick (By); no strategy state changes.
 package ledger
 
 import (

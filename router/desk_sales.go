@@ -22,6 +22,3 @@ func (d *desk) RecordOutcome(ctx context.Context, convID int64, managerID string
 func (d *desk) PickSales(ctx context.Context, convID int64, managerID, salesID string) error {
 	return ErrNotImplemented
 }
-func (d *desk) Timeline(ctx context.Context, convID int64) ([]TimelineEntry, error) {
-	return nil, ErrNotImplemented
-}

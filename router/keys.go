@@ -31,6 +31,9 @@ import (
 //	{P}:conv:<id>:tl                list: the lead's timeline, JSON {s, at, m, x} (timeline in lua/lib.lua)
 //	{P}:timeline                    stream: every timeline entry of every lead (c, s, m, x, at): ids only, for consumers
 //	{P}:leads                       zset: every lead, score = created ms (funnel report by period)
+//	{P}:ledger                      stream: the fairness ledger, one entry per sales-offer decision (package ledger)
+//	{P}:ledger:head                 hash: seq, hash of the newest ledger entry
+//	{P}:audit                       stream: supervisor actions (who, what, which lead/manager), ids only
 //	{P}:expiry                      zset: closed conversations, score = end of retention ms (retire.lua)
 //	{P}:forget                      zset: forget jobs of erased conversations (and of corrected contacts, c ""), JSON {c, ch, a, k} (forget.go)
 //	{P}:deferred                    zset: rate-limited outbound, "<deferrals>|<outbound JSON>", score = due ms
@@ -67,6 +70,9 @@ func (k keys) card(c int64) string        { return k.Core("conv", i64s(c), "card
 func (k keys) timeline(c int64) string    { return k.Core("conv", i64s(c), "tl") }
 func (k keys) timelineStream() string     { return k.Core("timeline") }
 func (k keys) leads() string              { return k.Core("leads") }
+func (k keys) ledger() string             { return k.Core("ledger") }
+func (k keys) ledgerHead() string         { return k.Core("ledger", "head") }
+func (k keys) audit() string              { return k.Core("audit") }
 func (k keys) convPrefix() string         { return k.Core("conv", "") }
 func (k keys) mgr(m string) string        { return k.Core("mgr", m) }
 func (k keys) mgrConvs(m string) string   { return k.Core("mgr", m, "convs") }

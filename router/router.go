@@ -74,6 +74,7 @@ type Router struct {
 
 var (
 	_ Desk             = (*Router)(nil)
+	_ Ops              = (*Router)(nil)
 	_ channels.Alerter = (*Router)(nil)
 )
 
