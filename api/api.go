@@ -126,12 +126,7 @@ type handler func(w http.ResponseWriter, r *http.Request, me string)
 
 func (a *API) auth(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The scheme is case-insensitive (RFC 9110, section 11.1).
-		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		me := ""
-		if token = strings.TrimSpace(token); ok && strings.EqualFold(scheme, "Bearer") && token != "" {
-			me = a.desk.ManagerByToken(token)
-		}
+		me := BearerManager(a.desk, r)
 		if me == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="lidorub"`)
 			WriteError(w, http.StatusUnauthorized, "missing or invalid bearer token")
