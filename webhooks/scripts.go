@@ -92,7 +92,9 @@ func (a settleArgs) argv() []any {
 	return []any{a.ID, a.Token, a.Outcome, i64s(a.Now), i64s(a.Next), i64s(a.TTL), strconv.Itoa(a.Attempts), a.Last}
 }
 
-func (k keys) replayKeys(ep string) []string { return []string{k.dead(ep), k.due(ep), k.itemPrefix(ep)} }
+func (k keys) replayKeys(ep string) []string {
+	return []string{k.dead(ep), k.due(ep), k.itemPrefix(ep)}
+}
 
 type replayArgs struct {
 	Now   int64
