@@ -32,6 +32,7 @@ import (
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
+	"github.com/lidorub/lidorub/webhooks"
 )
 
 // Gateway is everything Build wires together. Nothing runs until Run.
@@ -48,6 +49,8 @@ type Gateway struct {
 	Clock    clock.Clock
 	// Channels are the enabled channels by name (a test reaches an adapter through them).
 	Channels map[string]channels.Channel
+	// Webhooks sends the leads' events to the webhooks.endpoints; nil when none is configured.
+	Webhooks *webhooks.Service
 
 	runners []channels.Runner
 	// hold, when set by HoldRunners, keeps the runners waiting until it is closed.
@@ -130,6 +133,15 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 	if err := g.buildStaffBot(clk, log); err != nil {
 		return nil, err
 	}
+	if len(cfg.Webhooks.Endpoints) > 0 {
+		g.Webhooks, err = webhooks.New(cfg.Webhooks, webhooks.Deps{Redis: conn.Client, Keys: conn.Keys, Leads: g.Router,
+			Clock: clk, Log: log, Registerer: g.Registry, Alerter: g.Router, Observer: g.Metrics, Instance: cfg.InstanceID})
+		if err != nil {
+			g.closeChannels()
+			return nil, err
+		}
+		g.runners = append(g.runners, g.Webhooks)
+	}
 	g.routes()
 	return g, nil
 }
@@ -180,6 +192,9 @@ func (g *Gateway) closeChannels() {
 
 func (g *Gateway) routes() {
 	api.New(g.Router, g.Log.With("component", "api")).Register(g.Mux)
+	if g.Webhooks != nil {
+		g.Webhooks.Register(g.Mux, g.Router)
+	}
 	g.Mux.Handle("GET /metrics", promhttp.HandlerFor(g.Registry, promhttp.HandlerOpts{Registry: g.Registry}))
 	g.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -28,6 +28,7 @@ import (
 	"github.com/lidorub/lidorub/qualify"
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
+	"github.com/lidorub/lidorub/webhooks"
 )
 
 // Config is the whole file.
@@ -44,6 +45,8 @@ type Config struct {
 	Locale     locale.Config    `yaml:"locale"`
 	Qualify    qualify.Config   `yaml:"qualify"`
 	Channels   Channels         `yaml:"channels"`
+	// Webhooks are the outbound event webhooks (Standard Webhooks), README "Event webhooks".
+	Webhooks webhooks.Config `yaml:"webhooks"`
 }
 
 // Channels gathers every channel's section, one field per channel (its YAML key is the
@@ -169,6 +172,7 @@ func (c *Config) Defaults() {
 	for _, s := range c.Channels.Sections() {
 		s.Config.Defaults()
 	}
+	c.Webhooks.Defaults()
 }
 
 // Validate checks every section and returns all errors, each naming its YAML path.
@@ -203,6 +207,7 @@ func (c *Config) Validate() error {
 	errs.Merge("managers", router.ValidateManagers(c.Managers))
 	errs.Merge("qualify", c.Qualify.Validate())
 	errs.Merge("locale", c.Locale.Validate())
+	errs.Merge("webhooks", c.Webhooks.Validate())
 	var channelNames []string
 	for _, s := range c.Channels.Sections() {
 		errs.Merge("channels."+s.Key, s.Config.Validate())
