@@ -1,12 +1,14 @@
 package webhooks
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lidorub/lidorub/router"
 	"github.com/lidorub/lidorub/store"
@@ -96,5 +98,40 @@ func TestConsumerAcksAfterOutboxWrite(t *testing.T) {
 	h.deliver()
 	if n := len(rc.requests()); n != 1 {
 		t.Fatalf("%d deliveries", n)
+	}
+}
+
+// TestRunDeliversAndStops: Run consumes and delivers on its own, and returns once ctx is
+// cancelled.
+func TestRunDeliversAndStops(t *testing.T) {
+	got := make(chan string, 1)
+	rc := newReceiver(t)
+	rc.setAnswer(func(_ int, w http.ResponseWriter) {})
+	h := newHarness(t, Config{PollInterval: 10 * time.Millisecond, Endpoints: []Endpoint{endpointCfg("crm", rc.URL)}})
+	rc.setAnswer(func(n int, w http.ResponseWriter) {
+		if n == 1 {
+			got <- rc.requests()[0].Header.Get("webhook-id")
+		}
+	})
+	id := "msg_" + h.xadd(7, router.StageCreated, "", "")
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- h.svc.Run(ctx) }()
+	select {
+	case v := <-got:
+		if v != id {
+			t.Errorf("delivered %q, want %q", v, id)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run delivered nothing")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
 	}
 }

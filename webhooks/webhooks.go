@@ -52,6 +52,9 @@ const Group = "webhooks"
 // entry read again after a crash before its acknowledgement is not queued a second time.
 const deliveredTTL = 7 * 24 * time.Hour
 
+// pruneInterval: consumers of the group idle this long with nothing pending are removed.
+const pruneInterval = time.Hour
+
 // Leads reads a lead when its event is delivered; router.Desk implements it.
 type Leads interface {
 	Conversation(ctx context.Context, convID int64) (*router.Conversation, error)
@@ -147,7 +150,15 @@ func (s *Service) Run(ctx context.Context) error {
 	})
 	t := time.NewTicker(s.cfg.PollInterval)
 	defer t.Stop()
+	lastPrune := time.Time{}
 	for ctx.Err() == nil {
+		if time.Since(lastPrune) > pruneInterval {
+			// Every restarted process joins the group under a new name: drop the idle ones.
+			lastPrune = time.Now()
+			if _, err := store.PruneConsumers(ctx, s.d.Redis, router.TimelineStream(s.d.Keys), Group, pruneInterval); err != nil {
+				s.log.Warn("could not prune idle timeline consumers", "err", err)
+			}
+		}
 		for ctx.Err() == nil {
 			more, err := s.deliver(ctx)
 			if err != nil {
@@ -284,12 +295,17 @@ func (s *Service) deliverEndpoint(ctx context.Context, ep *endpoint) (int, error
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var errs []error
+	// A delivery that started finishes and is recorded even if ctx ends meanwhile (bounded by
+	// the timeout); the items not started yet come back when their lease ends.
+	wctx := context.WithoutCancel(ctx)
 	for _, it := range items {
+		if ctx.Err() != nil {
+			break
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			// Once sent, the answer is recorded even if ctx ends meanwhile (bounded by the timeout).
-			if err := s.settle(context.WithoutCancel(ctx), ep, it, s.attempt(ctx, ep, it)); err != nil {
+			if err := s.settle(wctx, ep, it, s.attempt(wctx, ep, it)); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
