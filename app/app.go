@@ -118,7 +118,7 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 	if err != nil {
 		return nil, err
 	}
-	g.Registry.MustRegister(g.Router.Collector())
+	g.Registry.MustRegister(g.Router.Collector(), g.Router.AgeCollector())
 	g.Ingest = store.NewIngest(conn.Client, conn.Keys, clk, g.Metrics)
 	g.runners = append(g.runners, g.Router)
 
