@@ -429,3 +429,81 @@ func readYAML(t *testing.T, path string, v any) {
 		t.Fatalf("%s: %v", path, err)
 	}
 }
+
+// The dashboard is importable as it stands: its data source is the DS_PROMETHEUS variable
+// (every panel and query uses it), it has the channel variable, panel ids are unique and no
+// two panels overlap on the grid.
+func TestDashboardStructure(t *testing.T) {
+	type grid struct{ H, W, X, Y int }
+	type panel struct {
+		ID         int                   `json:"id"`
+		Type       string                `json:"type"`
+		Title      string                `json:"title"`
+		GridPos    grid                  `json:"gridPos"`
+		Datasource *struct{ UID string } `json:"datasource"`
+		Targets    []struct {
+			Datasource *struct{ UID string } `json:"datasource"`
+		} `json:"targets"`
+		Panels []panel `json:"panels"`
+	}
+	var d struct {
+		UID           string  `json:"uid"`
+		SchemaVersion int     `json:"schemaVersion"`
+		Panels        []panel `json:"panels"`
+		Templating    struct {
+			List []struct {
+				Name  string `json:"name"`
+				Type  string `json:"type"`
+				Query any    `json:"query"`
+			} `json:"list"`
+		} `json:"templating"`
+	}
+	readJSON(t, "grafana/lidorub.json", &d)
+	if d.UID == "" || d.SchemaVersion < 36 {
+		t.Errorf("uid %q schemaVersion %d", d.UID, d.SchemaVersion)
+	}
+	vars := map[string]string{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = v.Type
+	}
+	if vars["DS_PROMETHEUS"] != "datasource" || vars["channel"] != "query" {
+		t.Errorf("template variables %v, want DS_PROMETHEUS (datasource) and channel (query)", vars)
+	}
+	ids := map[int]string{}
+	var placed []panel
+	var check func(ps []panel)
+	check = func(ps []panel) {
+		for _, p := range ps {
+			if other, dup := ids[p.ID]; dup || p.ID == 0 {
+				t.Errorf("panel %q: id %d (also %q)", p.Title, p.ID, other)
+			}
+			ids[p.ID] = p.Title
+			if p.Type != "row" && p.Type != "text" {
+				if p.Datasource == nil || p.Datasource.UID != "${DS_PROMETHEUS}" {
+					t.Errorf("panel %q: data source %+v, want ${DS_PROMETHEUS}", p.Title, p.Datasource)
+				}
+				for _, tg := range p.Targets {
+					if tg.Datasource == nil || tg.Datasource.UID != "${DS_PROMETHEUS}" {
+						t.Errorf("panel %q: a query's data source %+v", p.Title, tg.Datasource)
+					}
+				}
+			}
+			g := p.GridPos
+			if g.W <= 0 || g.H <= 0 || g.X < 0 || g.X+g.W > 24 {
+				t.Errorf("panel %q: grid %+v", p.Title, g)
+			}
+			for _, q := range placed {
+				o := q.GridPos
+				if g.X < o.X+o.W && o.X < g.X+g.W && g.Y < o.Y+o.H && o.Y < g.Y+g.H {
+					t.Errorf("panels %q %+v and %q %+v overlap", p.Title, g, q.Title, o)
+				}
+			}
+			placed = append(placed, p)
+			check(p.Panels)
+		}
+	}
+	check(d.Panels)
+	if len(ids) < 20 {
+		t.Errorf("%d panels", len(ids))
+	}
+}
