@@ -121,7 +121,10 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 	if err != nil {
 		return nil, err
 	}
-	g.Registry.MustRegister(g.Router.Collector())
+	g.Registry.MustRegister(g.Router.Collector(), g.Router.AgeCollector())
+	for _, key := range g.Router.StreamKeys() {
+		g.Metrics.InitStreams(key)
+	}
 	g.Ingest = store.NewIngest(conn.Client, conn.Keys, clk, g.Metrics)
 	g.runners = append(g.runners, g.Router)
 

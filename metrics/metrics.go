@@ -6,10 +6,10 @@
 //
 // The other metrics live with the component that owns them, on the same registerer:
 //
-//   - router.Router.Collector: gauges read from Redis at scrape time (lidorub_managers,
+//   - router.Router.Collector and AgeCollector: gauges read from Redis at scrape time (lidorub_managers,
 //     lidorub_manager_open_conversations, lidorub_waiting_conversations,
 //     lidorub_stream_length, lidorub_stream_pending, lidorub_stream_dead_letter,
-//     lidorub_redis_up);
+//     lidorub_redis_up, lidorub_oldest_waiting_seconds);
 //   - channels/webform: lidorub_form_rejected_total;
 //   - channels/telegram/metrics.go: lidorub_telegram_*;
 //   - channels/meta/metrics.go (Instagram, WhatsApp Cloud): lidorub_meta_*;
