@@ -28,7 +28,7 @@ func compact(es []router.TimelineEntry) []tl {
 func TestTimelineOfATier1Lead(t *testing.T) {
 	e := newEnv(t, opts{})
 	e.online("anna", "boris")
-	e.inbound("c1", "hello") // created, offered to anna
+	e.inbound("c1", "hello")    // created, offered to anna
 	e.advance(30 * time.Second) // anna lets it lapse: offered to boris
 	e.advance(5 * time.Second)
 	if err := e.r.Accept(e.ctx, 1, "boris"); err != nil {
