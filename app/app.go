@@ -179,7 +179,7 @@ func (g *Gateway) closeChannels() {
 }
 
 func (g *Gateway) routes() {
-	api.New(g.Router, g.Log.With("component", "api")).Register(g.Mux)
+	api.New(g.Router, g.Log.With("component", "api")).WithReports(g.Router, g.Clock.Now).Register(g.Mux)
 	g.Mux.Handle("GET /metrics", promhttp.HandlerFor(g.Registry, promhttp.HandlerOpts{Registry: g.Registry}))
 	g.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
