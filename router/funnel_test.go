@@ -149,9 +149,9 @@ func (s *funnelScenario) run(ch string, kind byte, amount, currency string, brea
 
 // funnelEnv plays the scripted scenario: 44 leads on 3 channels (17 telegram, 14 instagram,
 // 13 whatsappcloud), both tiers, 6 never answered and still open, 7 closed unanswered.
-func funnelEnv(t *testing.T) *env {
+func funnelEnv(t *testing.T, funnel *router.FunnelLabels) *env {
 	t.Helper()
-	e := newEnv(t, opts{cfg: router.Config{FirstResponse: time.Hour},
+	e := newEnv(t, opts{cfg: router.Config{FirstResponse: time.Hour}, funnel: funnel,
 		managers: []router.Manager{{ID: "anna", Capacity: 10}, {ID: "boris", Capacity: 10}, {ID: "carl", Capacity: 10}}})
 	e.online("anna", "boris", "carl")
 	s := &funnelScenario{e: e}
@@ -209,7 +209,7 @@ total,44,31,9,180,3670,9,22,29,29,7,8,7,15,15,15,0,13,7,6,2,1,7,2,6,6000,50,6,7,
 `
 
 func TestFunnelReportOfAScriptedScenario(t *testing.T) {
-	e := funnelEnv(t)
+	e := funnelEnv(t, nil)
 	q := router.FunnelQuery{From: t0, To: e.clock.Now().Add(time.Hour), By: router.ByChannel, StaleAfter: 2 * time.Hour}
 	f, err := e.r.Funnel(e.ctx, q)
 	if err != nil {

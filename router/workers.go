@@ -17,6 +17,7 @@ const (
 	groupRouter = "router" // inbound and fired timers
 	groupNotify = "notify" // events
 	groupSend   = "send"   // outbound
+	// groupMetrics (funnel_metrics.go): the timeline stream, trimmed by retention and size only
 )
 
 // consumerForget: a consumer idle this long with nothing pending belongs to a process that is gone.
@@ -56,6 +57,9 @@ func (b *base) trim(ctx context.Context) error {
 		if _, err := store.PruneConsumers(ctx, b.rdb, s, g, consumerForget); err != nil {
 			return err
 		}
+	}
+	if _, err := store.PruneConsumers(ctx, b.rdb, b.keys.timelineStream(), groupMetrics, consumerForget); err != nil {
+		return err
 	}
 	return b.trimTimeline(ctx)
 }
