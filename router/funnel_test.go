@@ -234,6 +234,11 @@ func TestFunnelReportOfAScriptedScenario(t *testing.T) {
 	if diff := cmp.Diff(funnelByChannelCSV, csv.String()); diff != "" {
 		t.Errorf("CSV (-want +got):\n%s", diff)
 	}
+	var table bytes.Buffer
+	if err := f.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + table.String()) // the README's sample table
 
 	// by sales manager: the leads that never reached sales are "(none)"
 	q.By = router.BySalesManager

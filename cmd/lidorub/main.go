@@ -46,8 +46,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("c", "", "configuration file (default $LIDORUB_CONFIG, else ./config.yaml, else the embedded example)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | report funnel | version]\n")
+		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | version]\n")
 		fmt.Fprintf(stderr, "       lidorub bench [flags]   (benchmark; lidorub bench -h)\n")
+		fmt.Fprintf(stderr, "       lidorub report funnel [flags]   (the funnel report; lidorub report funnel -h)\n")
 		fs.PrintDefaults()
 	}
 	// -c FILE is accepted anywhere before a "--": `lidorub config check -c FILE` as well as
