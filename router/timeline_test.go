@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/router"
 )
 
@@ -168,5 +170,68 @@ func TestRetirementRemovesTheTimeline(t *testing.T) {
 	}
 	if n := e.rdb.ZCard(e.ctx, p+":leads").Val(); n != 0 {
 		t.Fatalf("leads = %d, want 0", n)
+	}
+}
+
+// A contact correction and a lead marked contacted leave names only on the timeline.
+func TestTimelineOfACorrectionAndAContactedLead(t *testing.T) {
+	e := newEnv(t, opts{managers: []router.Manager{{ID: "anna", Capacity: 2}, {ID: "sue", Capacity: 1, Role: router.RoleSupervisor}}})
+	e.online("anna")
+	e.inbound("c1", "hello")
+	if err := e.r.Accept(e.ctx, 1, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	e.advance(20 * time.Second)
+	if err := e.r.MarkContacted(e.ctx, 1, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	name, phone := "Ivan", "+79037654321"
+	ref := router.ContactRef{Channel: channels.Telegram, Account: "shop", ContactID: "c1"}
+	if _, err := e.r.CorrectContact(e.ctx, ref, "sue", router.ContactCorrection{Name: &name, Phone: &phone}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.r.Timeline(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []tl{
+		{router.StageCreated, "", 0, nil},
+		{router.StageOffered, "anna", 0, nil},
+		{router.StageAccepted, "anna", 0, nil},
+		{router.StageReplied, "anna", 20 * time.Second, map[string]string{"contacted": "1"}},
+		{router.StageCorrected, "", 20 * time.Second, map[string]string{"fields": "name,phone"}},
+	}
+	if diff := cmp.Diff(want, compact(got)); diff != "" {
+		t.Fatalf("timeline (-want +got):\n%s", diff)
+	}
+}
+
+// Two instances consume the timeline stream in one group: every stage counts once.
+func TestFunnelMetricsCountOnceAcrossInstances(t *testing.T) {
+	labels := &router.FunnelLabels{LeadManagers: []string{"anna", "boris", "carl"}, Channels: []string{channels.Telegram}}
+	a := newEnv(t, opts{funnel: labels, instance: "a"})
+	b := newEnv(t, opts{funnel: labels, instance: "b", shareWith: a})
+	a.online("anna", "boris")
+	for i := 0; i < 6; i++ {
+		a.seq++
+		if _, err := a.ingest.Ingest(a.ctx, channels.Inbound{Channel: channels.Telegram, Account: "shop",
+			MessageID: "m" + itoa(i), ContactID: "c" + itoa(i), Text: "hello"}); err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			b.settle()
+		}
+		a.settle()
+	}
+	b.settle()
+	created := testutil.ToFloat64(a.r.FunnelMetrics().Stages.WithLabelValues("created", channels.Telegram)) +
+		testutil.ToFloat64(b.r.FunnelMetrics().Stages.WithLabelValues("created", channels.Telegram))
+	offered := testutil.ToFloat64(a.r.FunnelMetrics().Stages.WithLabelValues("offered", channels.Telegram)) +
+		testutil.ToFloat64(b.r.FunnelMetrics().Stages.WithLabelValues("offered", channels.Telegram))
+	if created != 6 || offered != 4 { // capacity 2 each: 4 offered, 2 waiting
+		t.Fatalf("created %v, offered %v; want 6, 4", created, offered)
+	}
+	if testutil.ToFloat64(b.r.FunnelMetrics().Stages.WithLabelValues("created", channels.Telegram)) == 0 {
+		t.Fatal("instance b counted nothing: the test does not show sharing")
 	}
 }
