@@ -26,6 +26,14 @@
 //	                                              (a form lead's contact id follows its corrected phone / e-mail).
 //	                                              A field left out is unchanged, "" clears it; account is required
 //	                                              (the same contact id in another account is another contact).
+//	GET  /api/v1/leads/{id}/timeline              {"lead": id, "timeline": [{stage, at, manager, extra}]}: the
+//	                                              lead's stages, oldest first (supervisors any lead; a manager a
+//	                                              lead they were offered, held or acted on)
+//	GET  /api/v1/reports/funnel?from=&to=&by=&format=
+//	                                              the funnel report (supervisors): from/to RFC 3339 or YYYY-MM-DD
+//	                                              (a date "to" includes its day; default the last 7 days), by
+//	                                              lead_manager | sales_manager | channel (default) | source;
+//	                                              JSON, or CSV with Accept: text/csv or format=csv
 //
 // Errors are {"error": "..."} with 400 (malformed), 401 (no or wrong token), 403 (acting as
 // another manager, or a supervisor-only action), 404 (no such conversation — or not offered
@@ -45,6 +53,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/router"
@@ -58,8 +67,10 @@ const maxBody = 64 << 10
 
 // API serves the agent API.
 type API struct {
-	desk Desk
-	log  *slog.Logger
+	desk    Desk
+	log     *slog.Logger
+	reports Reports          // nil: no funnel report (WithReports)
+	now     func() time.Time // the funnel report's default period
 }
 
 // New returns the API.
@@ -80,6 +91,8 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/conversations/{id}/qualify", a.auth(a.qualify))
 	mux.Handle("DELETE /api/v1/conversations/{id}", a.auth(a.erase))
 	mux.Handle("PATCH /api/v1/contacts/{channel}/{contact}", a.auth(a.correct))
+	mux.Handle("GET /api/v1/leads/{id}/timeline", a.auth(a.leadTimeline))
+	mux.Handle("GET /api/v1/reports/funnel", a.auth(a.funnel))
 }
 
 // JSONErrors wraps a mux so that a request no route matches gets a JSON error instead of the

@@ -85,7 +85,7 @@ func newEnv(t *testing.T) *env {
 	e.r = r
 	e.ingest = store.NewIngest(rdb, keys, e.clock, m)
 	mux := http.NewServeMux()
-	api.New(r, log).Register(mux)
+	api.New(r, log).WithReports(r, e.clock.Now).Register(mux)
 	e.srv = httptest.NewServer(api.JSONErrors(mux))
 	t.Cleanup(e.srv.Close)
 	return e

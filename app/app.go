@@ -114,8 +114,21 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 		return nil, fmt.Errorf("locale: %w", err)
 	}
 	accountLocales := cfg.Channels.Locales()
+	// The funnel metrics' label values: managers by role and the channel table. The sales
+	// tier's rejection and loss reasons and currencies are added when its config lands.
+	fl := router.FunnelLabels{Channels: ChannelNames()}
+	for _, m := range cfg.Managers {
+		switch m.Role {
+		case router.RoleSales:
+			fl.SalesManagers = append(fl.SalesManagers, m.ID)
+		case router.RoleSupervisor:
+		default:
+			fl.LeadManagers = append(fl.LeadManagers, m.ID)
+		}
+	}
 	g.Router, err = router.New(cfg.Router, cfg.Managers, router.Templates{}, router.Deps{
-		Redis: conn.Client, Keys: conn.Keys, Clock: clk, Log: log, Metrics: g.Metrics, Qualifier: q, Instance: cfg.InstanceID,
+		Funnel: router.NewFunnelMetrics(g.Registry, fl),
+		Redis:  conn.Client, Keys: conn.Keys, Clock: clk, Log: log, Metrics: g.Metrics, Qualifier: q, Instance: cfg.InstanceID,
 		Locale: g.Locale, CustomerLocale: func(channel, account string) string { return accountLocales[channel+"/"+account] },
 	})
 	if err != nil {
@@ -194,7 +207,7 @@ func (g *Gateway) closeChannels() {
 }
 
 func (g *Gateway) routes() {
-	api.New(g.Router, g.Log.With("component", "api")).Register(g.Mux)
+	api.New(g.Router, g.Log.With("component", "api")).WithReports(g.Router, g.Clock.Now).Register(g.Mux)
 	if g.Webhooks != nil {
 		g.Webhooks.Register(g.Mux, g.Router)
 	}

@@ -145,7 +145,7 @@ func TestParseGood(t *testing.T) {
 		},
 		Redis: store.Config{URL: "redis://:pw@redis.internal:6379/2", Prefix: "lr", EmbeddedAddr: "127.0.0.1:0"},
 		Router: router.Config{
-			Strategy: router.RoundRobin, OfferTimeout: 45 * time.Second, FirstResponse: 3 * time.Minute,
+			Strategy: router.RoundRobin, OfferTimeout: 45 * time.Second, FirstResponse: 3 * time.Minute, SpeedTarget: time.Minute,
 			MaxOffers: 4, Escalation: router.Escalation{Managers: []string{"vera"}, TelegramChatID: -1001234567890},
 			TranscriptLimit: 500, Retention: 30 * 24 * time.Hour, Workers: 8, TimerInterval: 100 * time.Millisecond,
 			ReclaimIdle: time.Minute, MaxDeliveries: 7, SendRetries: 2,

@@ -21,6 +21,9 @@ type Config struct {
 	// FirstResponse: after acceptance, the first human reply must come within it, else the
 	// conversation is taken back, counted as an SLA breach and re-offered.
 	FirstResponse time.Duration `yaml:"first_response"`
+	// SpeedTarget: the speed-to-lead target of the funnel report ("answered within the SLA":
+	// first inbound message to the first human reply delivered).
+	SpeedTarget time.Duration `yaml:"speed_target"`
 	// MaxOffers: after this many offers without a first reply the conversation is escalated
 	// (it keeps waiting and being offered).
 	MaxOffers int `yaml:"max_offers"`
@@ -66,6 +69,7 @@ func (c *Config) Defaults() {
 	conf.Default(&c.Strategy, LeastBusy)
 	conf.Default(&c.OfferTimeout, 30*time.Second)
 	conf.Default(&c.FirstResponse, 2*time.Minute)
+	conf.Default(&c.SpeedTarget, time.Minute)
 	conf.Default(&c.MaxOffers, 3)
 	conf.Default(&c.TranscriptLimit, 200)
 	conf.Default(&c.Retention, 90*24*time.Hour)
@@ -93,6 +97,7 @@ func (c *Config) Validate() error {
 	}
 	pos("offer_timeout", c.OfferTimeout)
 	pos("first_response", c.FirstResponse)
+	pos("speed_target", c.SpeedTarget)
 	pos("retention", c.Retention)
 	pos("timer_interval", c.TimerInterval)
 	pos("reclaim_idle", c.ReclaimIdle)

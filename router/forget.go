@@ -35,6 +35,8 @@ const sweepBatch = 100
 //   - deletes the conversation's outbound entries and customer_message events, pending or not
 //     (a reply to an erased conversation is not sent);
 //   - deletes the matching entries of the three dead-letter streams;
+//   - leaves the {P}:timeline stream alone: its entries hold ids only (trimmed by retention
+//     and size in trim, workers.go); erase.lua and retire.lua delete the lead's timeline list;
 //   - calls the Forget of the contact's channel when it keeps its own copy of the
 //     conversation (channels.Forgetter: the website chat's session history).
 //

@@ -53,6 +53,7 @@ type opts struct {
 	instance  string
 	shareWith *env                                       // second instance on the same Redis/prefix/clock
 	sleep     func(context.Context, time.Duration) error // send backoff; nil = return at once
+	funnel    *router.FunnelLabels                       // count the funnel metrics (on reg)
 }
 
 func managers(ids ...string) []router.Manager {
@@ -81,6 +82,10 @@ func newEnv(t *testing.T, o opts) *env {
 	}
 	e.reg = prometheus.NewRegistry()
 	e.metrics = metrics.New(e.reg, ids)
+	var fm *router.FunnelMetrics
+	if o.funnel != nil {
+		fm = router.NewFunnelMetrics(e.reg, *o.funnel)
+	}
 	var q qualify.Qualifier
 	if o.qualify != nil {
 		rules, err := qualify.NewRules(*o.qualify)
@@ -98,7 +103,7 @@ func newEnv(t *testing.T, o opts) *env {
 	log := testlog.Logger()
 	r, err := router.New(o.cfg, o.managers, o.tpl, router.Deps{Redis: e.rdb, Keys: e.keys, Clock: e.clock, Log: log,
 		Metrics: e.metrics, Qualifier: q, Instance: o.instance,
-		Sleep: o.sleep, Locale: o.locale, CustomerLocale: o.custLang})
+		Sleep: o.sleep, Locale: o.locale, CustomerLocale: o.custLang, Funnel: fm})
 	if err != nil {
 		t.Fatal(err)
 	}

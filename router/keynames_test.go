@@ -73,23 +73,27 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 	// {P}:hist:c|p|e:... (by pseudonyms of the contact, phone, e-mail). Upgrading forgets the dedupe
 	// markers and delivery references of the last 7-8 days: a webhook redelivered across the
 	// upgrade is taken once more, and a status of a message sent before it is not matched.
+	// Issue 12: the lead timeline {P}:conv:<id>:tl, the {P}:timeline stream and {P}:leads.
 	want := []string{
 		"{P:in}:dedupe:telegram:shop:<ps>",
 		"{P:in}:inbound",
 		"{P}:contact:telegram:shop:c2",
 		"{P}:conv:1",
 		"{P}:conv:1:log",
+		"{P}:conv:1:tl",
 		"{P}:conv:2",
 		"{P}:conv:2:card",
 		"{P}:conv:2:lapsed",
 		"{P}:conv:2:log",
 		"{P}:conv:2:meta",
+		"{P}:conv:2:tl",
 		"{P}:done:<entry>",
 		"{P}:events",
 		"{P}:expiry",
 		"{P}:fired",
 		"{P}:hist:c:telegram:shop:<ps>",
 		"{P}:hist:p:<ps>",
+		"{P}:leads",
 		"{P}:mgr:M1",
 		"{P}:mgr:M2",
 		"{P}:mgr:M2:convs",
@@ -102,6 +106,7 @@ func TestKeyNamesDoNotChange(t *testing.T) {
 		"{P}:outref:telegram:shop:<ps>",
 		"{P}:rr",
 		"{P}:seq",
+		"{P}:timeline",
 		"{P}:timers",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -30,6 +30,7 @@ import (
 //	{P}:outbound                    stream: messages to customers (consumer group "send")
 //	{P}:conv:<id>:tl                list: the lead's timeline, JSON {s, at, m, x} (timeline in lua/lib.lua)
 //	{P}:timeline                    stream: every timeline entry of every lead (c, s, m, x, at): ids only, for consumers
+//	                                (group "metrics": funnel_metrics.go); trimmed by retention and size, never by erasure
 //	{P}:leads                       zset: every lead, score = created ms (funnel report by period)
 //	{P}:ledger                      stream: the fairness ledger, one entry per sales-offer decision (package ledger)
 //	{P}:ledger:head                 hash: seq, hash of the newest ledger entry

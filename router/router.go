@@ -40,6 +40,9 @@ type Deps struct {
 	// CustomerLocale is the language of a channel account's customers ("" = the catalogue's
 	// default); nil = the default for every account.
 	CustomerLocale func(channel, account string) string
+	// Funnel, when set, is counted from the {P}:timeline stream by router.workers consumers
+	// of its "metrics" group (NewFunnelMetrics).
+	Funnel *FunnelMetrics
 }
 
 // Router is the conversation engine: a facade that composes components with one job each
@@ -67,6 +70,7 @@ type Router struct {
 	timers   *timerWorker
 	events   *eventDispatcher
 	sweeper  *sweeper
+	funnel   *funnelWorker // nil: no funnel metrics
 
 	stepOnce sync.Once
 	stepCons []*store.Consumer
@@ -122,6 +126,9 @@ func New(cfg Config, managers []Manager, tpl0 Templates, d Deps) (*Router, error
 	r.timers = &timerWorker{base: b, offers: r.offers}
 	r.events = &eventDispatcher{base: b}
 	r.sweeper = &sweeper{base: b}
+	if d.Funnel != nil {
+		r.funnel = &funnelWorker{base: b, fm: d.Funnel}
+	}
 	r.desk = &desk{base: b, team: r.team, tpl: tpl, senders: r.senders, offers: r.offers, sweeper: r.sweeper}
 	return r, nil
 }
@@ -152,10 +159,14 @@ func (r *Router) Alert(ctx context.Context, channel, account, reason string) err
 }
 
 // consumers are one consumer of each stream, in the order Step polls them: fired timers,
-// inbound, events, outbound.
+// inbound, events, outbound, and the timeline (funnel metrics) when counted.
 func (r *Router) consumers(suffix string) []*store.Consumer {
 	var cs []*store.Consumer
-	for _, w := range []streamWorker{r.timers, r.inbound, r.events, r.sender} {
+	ws := []streamWorker{r.timers, r.inbound, r.events, r.sender}
+	if r.funnel != nil {
+		ws = append(ws, r.funnel)
+	}
+	for _, w := range ws {
 		cs = append(cs, w.consumer(r.instance, suffix))
 	}
 	return cs

@@ -6,7 +6,7 @@ package router
 var presenceScript = script("presence")
 
 func (k keys) presenceKeys(mgr string) []string {
-	return []string{k.mgr(mgr), k.mgrConvs(mgr), k.waiting(), k.timers(), k.events(), k.convPrefix()}
+	return []string{k.mgr(mgr), k.mgrConvs(mgr), k.waiting(), k.timers(), k.events(), k.convPrefix(), k.timelineStream()}
 }
 
 type presenceArgs struct {
@@ -21,7 +21,7 @@ func (a presenceArgs) argv() []any { return []any{a.Now, a.Manager, flag(a.Onlin
 var acceptScript = script("accept")
 
 func (k keys) acceptKeys(conv int64, mgr string) []string {
-	return []string{k.conv(conv), k.timers(), k.mgrConvs(mgr), k.events()}
+	return []string{k.conv(conv), k.timers(), k.mgrConvs(mgr), k.events(), k.timeline(conv), k.timelineStream()}
 }
 
 type acceptArgs struct {
@@ -37,7 +37,8 @@ func (a acceptArgs) argv() []any { return []any{a.Now, a.Conv, a.Manager, a.Firs
 var passScript = script("pass")
 
 func (k keys) passKeys(conv int64, mgr string) []string {
-	return []string{k.conv(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(), k.mgr(mgr), k.mgrConvs(mgr)}
+	return []string{k.conv(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(), k.mgr(mgr), k.mgrConvs(mgr),
+		k.timeline(conv), k.timelineStream()}
 }
 
 type passArgs struct {
@@ -57,7 +58,7 @@ func (k keys) outSeqKeys(conv int64) []string { return []string{k.conv(conv)} }
 var replyScript = script("reply")
 
 func (k keys) replyKeys(conv int64) []string {
-	return []string{k.conv(conv), k.log(conv), k.timers(), k.outbound()}
+	return []string{k.conv(conv), k.log(conv), k.timers(), k.outbound(), k.timeline(conv), k.timelineStream()}
 }
 
 type replyArgs struct {
@@ -90,7 +91,8 @@ var closeScript = script("close")
 
 func (k keys) closeKeys(conv int64, mgr string) []string {
 	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.mgr(mgr), k.mgrConvs(mgr),
-		k.timers(), k.outbound(), k.events(), k.contactPrefix(), k.expiry(), k.card(conv), k.histPrefix(), k.convPrefix()}
+		k.timers(), k.outbound(), k.events(), k.contactPrefix(), k.expiry(), k.card(conv), k.histPrefix(), k.convPrefix(),
+		k.timeline(conv), k.timelineStream()}
 }
 
 type closeArgs struct {
@@ -112,7 +114,8 @@ var eraseScript = script("erase")
 
 func (k keys) eraseKeys(conv int64) []string {
 	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(),
-		k.mgrPrefix(), k.contactPrefix(), k.expiry(), k.forget(), k.card(conv), k.histPrefix(), k.convPrefix()}
+		k.mgrPrefix(), k.contactPrefix(), k.expiry(), k.forget(), k.card(conv), k.histPrefix(), k.convPrefix(),
+		k.timeline(conv), k.leads()}
 }
 
 type eraseArgs struct {
@@ -133,7 +136,8 @@ func (k keys) correctKeys(ch, acct, contactID, newContactID string) []string {
 	}
 	return []string{k.histContact(ch, acct, k.contactPseudonym(contactID)), k.contact(ch, acct, contactID),
 		k.convPrefix(), k.histPrefix(), k.forget(),
-		k.histContact(ch, acct, k.contactPseudonym(newContactID)), k.contact(ch, acct, newContactID)}
+		k.histContact(ch, acct, k.contactPseudonym(newContactID)), k.contact(ch, acct, newContactID),
+		k.timelineStream()}
 }
 
 type correctArgs struct {

@@ -64,8 +64,8 @@ func TestScriptKeysShareOneHashTag(t *testing.T) {
 			}
 		}
 	}
-	if got := len(k.assignKeys(cands)); got != 5+2*len(cands) {
-		t.Errorf("assign.lua gets %d keys, want 5 + 2 per candidate", got)
+	if got := len(k.assignKeys(cands)); got != 6+2*len(cands) {
+		t.Errorf("assign.lua gets %d keys, want 6 + 2 per candidate", got)
 	}
 }
 

@@ -12,7 +12,7 @@ var processScript = script("process")
 // nobody_online mode (nil otherwise).
 func (k keys) processKeys(entryID, ch, acct, contactID string, online []string) []string {
 	return append([]string{k.done(entryID), k.contact(ch, acct, contactID), k.seq(), k.waiting(), k.outbound(), k.events(),
-		k.convPrefix(), k.expiry(), k.histPrefix()}, online...)
+		k.convPrefix(), k.expiry(), k.histPrefix(), k.timelineStream(), k.leads()}, online...)
 }
 
 type processArgs struct {
@@ -67,7 +67,7 @@ type candidate struct {
 }
 
 func (k keys) assignKeys(cands []candidate) []string {
-	ks := []string{k.waiting(), k.rr(), k.timers(), k.events(), k.convPrefix()}
+	ks := []string{k.waiting(), k.rr(), k.timers(), k.events(), k.convPrefix(), k.timelineStream()}
 	for _, c := range cands {
 		ks = append(ks, k.mgr(c.ID), k.mgrConvs(c.ID))
 	}
@@ -106,7 +106,8 @@ func (a forwardArgs) argv() []any { return []any{a.Now, a.Batch} }
 var expireScript = script("expire")
 
 func (k keys) expireKeys(conv int64) []string {
-	return []string{k.conv(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(), k.mgrPrefix()}
+	return []string{k.conv(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(), k.mgrPrefix(),
+		k.timeline(conv), k.timelineStream()}
 }
 
 type expireArgs struct {
@@ -123,7 +124,7 @@ func (a expireArgs) argv() []any { return []any{a.Now, a.Kind, a.Conv, a.Seq, a.
 var deliveredScript = script("delivered")
 
 func (k keys) deliveredKeys(conv int64, outID, ch, acct, channelMsgID string) []string {
-	return []string{k.out(outID), k.outref(ch, acct, channelMsgID), k.conv(conv)}
+	return []string{k.out(outID), k.outref(ch, acct, channelMsgID), k.conv(conv), k.timeline(conv), k.timelineStream()}
 }
 
 type deliveredArgs struct {
@@ -168,7 +169,7 @@ var callScript = script("call")
 
 func (k keys) callKeys(entryID, ch, acct, contactID string) []string {
 	return []string{k.doneCall(entryID), k.contact(ch, acct, contactID), k.waiting(), k.timers(), k.events(),
-		k.convPrefix(), k.mgrPrefix()}
+		k.convPrefix(), k.mgrPrefix(), k.timelineStream()}
 }
 
 type callArgs struct {
@@ -189,7 +190,7 @@ func (a callArgs) argv() []any {
 var retireScript = script("retire")
 
 func (k keys) retireKeys() []string {
-	return []string{k.expiry(), k.forget(), k.convPrefix(), k.histPrefix()}
+	return []string{k.expiry(), k.forget(), k.convPrefix(), k.histPrefix(), k.leads()}
 }
 
 type retireArgs struct {

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ const (
 	groupRouter = "router" // inbound and fired timers
 	groupNotify = "notify" // events
 	groupSend   = "send"   // outbound
+	// groupMetrics (funnel_metrics.go): the timeline stream, trimmed by retention and size only
 )
 
 // consumerForget: a consumer idle this long with nothing pending belongs to a process that is gone.
@@ -56,7 +58,19 @@ func (b *base) trim(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	if _, err := store.PruneConsumers(ctx, b.rdb, b.keys.timelineStream(), groupMetrics, consumerForget); err != nil {
+		return err
+	}
+	return b.trimTimeline(ctx)
+}
+
+// trimTimeline drops the {P}:timeline stream's entries older than router.retention (XADD in
+// lib.lua also caps it at about 100000 entries). They hold ids, stages and reasons only, so
+// erasure leaves them to this trimming (a forget job never reads the stream); a consumer
+// group (the funnel metrics) that fell further behind than the retention loses them.
+func (b *base) trimTimeline(ctx context.Context) error {
+	minID := strconv.FormatInt(ms(b.clock.Now().Add(-b.cfg.Retention)), 10) + "-0"
+	return b.rdb.XTrimMinIDApprox(ctx, b.keys.timelineStream(), minID, 0).Err()
 }
 
 // goWG runs f in a goroutine counted by wg.

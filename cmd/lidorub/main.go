@@ -7,6 +7,8 @@
 //	lidorub version                print the version
 //	lidorub [-c FILE] whatsapp link [--account NAME] [--phone +...]   link a WhatsApp number
 //	lidorub [-c FILE] whatsapp status                                 list WhatsApp accounts
+//	lidorub [-c FILE] report funnel [--from T] [--to T] [--by GROUP] [--format table|csv|json] [--redis URL]
+//	                               the funnel report (see lidorub report funnel -h)
 //	lidorub bench [flags]          benchmark an in-process (or running, loopback) gateway; see -h
 //
 // The configuration is FILE, else $LIDORUB_CONFIG, else ./config.yaml, else the embedded
@@ -25,6 +27,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 	_ "time/tzdata" // shifts name IANA zones; the static image has no zoneinfo
 
 	lidorub "github.com/lidorub/lidorub"
@@ -45,6 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | version]\n")
 		fmt.Fprintf(stderr, "       lidorub bench [flags]   (benchmark; lidorub bench -h)\n")
+		fmt.Fprintf(stderr, "       lidorub report funnel [flags]   (the funnel report; lidorub report funnel -h)\n")
 		fs.PrintDefaults()
 	}
 	// -c FILE is accepted anywhere before a "--": `lidorub config check -c FILE` as well as
@@ -70,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runQualify(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "bench":
 		return runBench(rest[1:], stdout, stderr)
+	case cmd == "report":
+		return runReport(*cfgPath, rest[1:], stdout, stderr, time.Now)
 	case cmd == "simulate":
 		return runSimulate(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "version":

@@ -1,5 +1,6 @@
 -- A lead-manager takes an offer.
 -- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:timers   KEYS[3] {P}:mgr:<manager>:convs   KEYS[4] {P}:events
+-- KEYS[5] {P}:conv:<id>:tl   KEYS[6] {P}:timeline: stage accepted
 -- ARGV[1] now ms   ARGV[2] conversation id   ARGV[3] manager   ARGV[4] first-response SLA ms
 -- returns {status, offered ms}; status: ok | already | notfound | notyours
 local ck, timers, convs, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
@@ -15,4 +16,5 @@ if f[6] ~= '1' then
 end
 redis.call('ZADD', convs, now, cid)
 event(events, 'assigned', cid, mgr, f[4], '', '', now)
+timeline(KEYS[5], KEYS[6], cid, 'accepted', mgr, nil, now)
 return {'ok', f[5] or 0}

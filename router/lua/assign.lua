@@ -1,7 +1,8 @@
 -- Offers waiting conversations to free lead-managers: priority first, then oldest first.
 -- KEYS[1] {P}:waiting   KEYS[2] {P}:rr   KEYS[3] {P}:timers   KEYS[4] {P}:events
 -- KEYS[5] {P}:conv: (prefix: the conversation ids are read from the queue)
--- KEYS[6..] n pairs ({P}:mgr:<id>, {P}:mgr:<id>:convs), one per candidate, in ARGV's order
+-- KEYS[6] {P}:timeline (stream; each offer's "offered" stage, the list completed from KEYS[5])
+-- KEYS[7..] n pairs ({P}:mgr:<id>, {P}:mgr:<id>:convs), one per candidate, in ARGV's order
 -- ARGV[1] now ms   ARGV[2] strategy   ARGV[3] offer timeout ms
 -- ARGV[4] how many queued conversations to look at   ARGV[5] n = number of candidates
 -- ARGV[6..] n pairs (manager id, capacity) in config order: lead-managers on shift now
@@ -22,7 +23,7 @@ local free = 0
 for i = 0, n - 1 do
   local id = ARGV[6 + 2 * i]
   local cap = tonumber(ARGV[7 + 2 * i])
-  local mk = {mgr = KEYS[6 + 2 * i], convs = KEYS[7 + 2 * i]}
+  local mk = {mgr = KEYS[7 + 2 * i], convs = KEYS[8 + 2 * i]}
   local h = redis.call('HMGET', mk.mgr, 'online', 'load', 'last_offer')
   local c = {id = id, cap = cap, mk = mk, online = (h[1] == '1'), load = num(h[2]), last = num(h[3]), idx = i}
   if c.online and c.load < c.cap then free = free + (c.cap - c.load) end
@@ -82,6 +83,7 @@ for _, cid in ipairs(queue) do
     redis.call('SET', rrk, best.id)
     redis.call('ZADD', timers, now + tonumber(ARGV[3]), 'o|' .. cid .. '|' .. seq)
     event(events, 'offer', cid, best.id, seq, '', '', now)
+    timeline(k.tl, KEYS[6], cid, 'offered', best.id, nil, now)
     best.load = best.load + 1
     best.last = now
     rridx = best.idx

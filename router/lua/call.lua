@@ -8,6 +8,8 @@
 -- KEYS[3] {P}:waiting   KEYS[4] {P}:timers   KEYS[5] {P}:events
 -- KEYS[6] {P}:conv: (prefix: the conversation id is read from KEYS[2])
 -- KEYS[7] {P}:mgr: (prefix: the manager offered the conversation, and ARGV[6]'s keys)
+-- KEYS[8] {P}:timeline: stages replied {call 1} (first contact), offer_lapsed {reason taken},
+--         accepted {call 1} (lists completed from KEYS[6])
 -- ARGV[1] now ms   ARGV[2] done-marker TTL ms
 -- ARGV[3] transcript line JSON ("" = none: process.lua wrote the customer's call)
 -- ARGV[4] transcript limit   ARGV[5] connected 1|0
@@ -47,12 +49,15 @@ if mgr ~= '' and (state == 'waiting' or state == 'offered') then
     if state == 'offered' and f[3] and f[3] ~= '' then
       unload(mgr_keys(mgrs, f[3]), cid)
       event(events, 'offer_withdrawn', cid, f[3], seq, 'taken', '', now)
+      timeline(c.tl, KEYS[8], cid, 'offer_lapsed', f[3], {reason = 'taken'}, now)
     end
     redis.call('HINCRBY', mk.mgr, 'load', 1)
   end
   redis.call('ZADD', mk.convs, now, cid)
   redis.call('HSET', c.conv, 'state', 'assigned', 'mgr', mgr, 'offer_to', '', 'accepted', now)
   event(events, 'assigned', cid, mgr, seq, 'call', '', now)
+  timeline(c.tl, KEYS[8], cid, 'accepted', mgr, {call = '1'}, now)
   state = 'assigned'
 end
+if first == 1 then timeline(c.tl, KEYS[8], cid, 'replied', mgr, {call = '1'}, ARGV[7]) end
 return {'ok', cid, first, f[5] or 0, f[6] or '', state}

@@ -10,6 +10,8 @@
 -- KEYS[13] {P}:hist: (prefix of the contact indexes, completed with the conversation's
 --          contact, phone and e-mail pseudonyms)
 -- KEYS[14] {P}:conv: (prefix: the other conversations in those indexes are read from them)
+-- KEYS[15] {P}:conv:<id>:tl   KEYS[16] {P}:timeline: stage closed ({unanswered 1} when no human
+--          ever answered)
 -- ARGV[1] now ms   ARGV[2] conversation id   ARGV[3] manager
 -- ARGV[4] outbound JSON ("" = none)   ARGV[5] transcript line for it   ARGV[6] transcript limit
 -- ARGV[7] retention ms
@@ -19,7 +21,7 @@ local mk = {mgr = KEYS[5], convs = KEYS[6]}
 local timers, outbound, events, contacts = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local card, hists, convs = KEYS[12], KEYS[13], KEYS[14]
 local now, cid, mgr = ARGV[1], ARGV[2], ARGV[3]
-local f = redis.call('HMGET', ck, 'state', 'mgr', 'seq', 'ch', 'acct', 'contact', 'hc', 'ph', 'eh')
+local f = redis.call('HMGET', ck, 'state', 'mgr', 'seq', 'ch', 'acct', 'contact', 'hc', 'ph', 'eh', 'replied', 'first_reply')
 if not f[1] then return {'notfound', ''} end
 if f[1] == 'closed' then return {'closed', f[4]} end
 if f[1] ~= 'assigned' or f[2] ~= mgr then return {'notyours', ''} end
@@ -32,7 +34,10 @@ if ARGV[4] ~= '' then
   redis.call('XADD', outbound, '*', 'o', ARGV[4])
   push_log(logk, ARGV[5], ARGV[6])
 end
-retain(KEYS[11], cid, {ck, logk, meta, card}, now, ARGV[7])
+local x = nil
+if f[10] ~= '1' and not f[11] then x = {unanswered = '1'} end
+timeline(KEYS[15], KEYS[16], cid, 'closed', mgr, x, now)
+retain(KEYS[11], cid, {ck, logk, meta, card, KEYS[15]}, now, ARGV[7])
 hist_retire(hist_keys(hists, f[4], f[5], f[7], f[8], f[9]), convs, cid, ARGV[7])
 redis.call('DEL', lapsed)
 event(events, 'closed', cid, mgr, f[3], '', '', now)

@@ -17,6 +17,8 @@
 -- KEYS[5] {P}:forget
 -- KEYS[6] {P}:hist:c:<ch>:<acct>:<new ps>, KEYS[7] {P}:contact:<ch>:<acct>:<new contact id>
 --         (the new contact's index and pointer; KEYS[1] and KEYS[2] when the id is unchanged)
+-- KEYS[8] {P}:timeline: stage corrected {fields = the corrected field names, comma-separated}
+--         on each conversation (its list completed from KEYS[3])
 -- ARGV[1] now ms   ARGV[2] channel   ARGV[3] account   ARGV[4] contact id
 -- ARGV[5] manager asking: '' = a supervisor; else the correction is allowed only if one of
 --         the conversations is assigned to this manager
@@ -93,6 +95,11 @@ local function move(ck, id, field, fld, v, ps, mk)
   end
 end
 
+local fields = {}
+if ARGV[6] == '1' then fields[#fields + 1] = 'name' end
+if ARGV[8] == '1' then fields[#fields + 1] = 'phone' end
+if ARGV[11] == '1' then fields[#fields + 1] = 'email' end
+if ARGV[17] ~= '' then fields[#fields + 1] = 'contact' end
 local out = {'ok'}
 for _, c in ipairs(ids) do
   local ck = conv_keys(convs, c.id)
@@ -106,9 +113,14 @@ for _, c in ipairs(ids) do
     redis.call('ZREMRANGEBYRANK', newidx, 0, -(HIST_MAX + 1))
   end
   for _, line in ipairs(notes) do push_log(ck.log, line, ARGV[15]) end
+  timeline(ck.tl, KEYS[8], c.id, 'corrected', asker, {fields = table.concat(fields, ',')}, now)
   if c.state == 'closed' and redis.call('PTTL', ck.log) < 0 then -- a closed conversation's keys expire together
     local ttl = redis.call('PTTL', ck.conv)
     if ttl > 0 then redis.call('PEXPIRE', ck.log, ttl) end
+  end
+  if c.state == 'closed' and redis.call('PTTL', ck.tl) < 0 then
+    local ttl = redis.call('PTTL', ck.conv)
+    if ttl > 0 then redis.call('PEXPIRE', ck.tl, ttl) end
   end
   out[#out + 1] = c.id
 end

@@ -12,6 +12,8 @@
 -- KEYS[13] {P}:hist: (prefix of the contact indexes, completed with the conversation's
 --          contact, phone and e-mail pseudonyms)
 -- KEYS[14] {P}:conv: (prefix: the other conversations in those indexes are read from them)
+-- KEYS[15] {P}:conv:<id>:tl (the timeline: deleted)   KEYS[16] {P}:leads (the lead leaves it; its
+--          {P}:timeline stream entries hold ids only and stay until trimmed)
 -- ARGV[1] now ms   ARGV[2] conversation id   ARGV[3] retention ms (an index left with closed
 --          conversations only gets their backstop TTL)
 -- returns status: ok | notfound
@@ -33,7 +35,8 @@ if redis.call('GET', contact) == cid then redis.call('DEL', contact) end
 local hk = hist_keys(hists, f[5], f[6], f[8], f[9], f[10])
 for _, k in ipairs(hk) do redis.call('ZREM', k, cid) end
 hist_retire(hk, convs, cid, ARGV[3])
-redis.call('DEL', ck, logk, lapsed, meta, card)
+redis.call('DEL', ck, logk, lapsed, meta, card, KEYS[15])
+redis.call('ZREM', KEYS[16], cid)
 redis.call('ZREM', expiry, cid)
 forget_job(forget, cid, f[5], f[6], f[7], now)
 event(events, 'closed', cid, holder, f[4] or 0, 'erased', '', now)

@@ -4,6 +4,8 @@
 -- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:conv:<id>:lapsed   KEYS[3] {P}:waiting   KEYS[4] {P}:timers
 -- KEYS[5] {P}:events
 -- KEYS[6] {P}:mgr: (prefix: the manager holding the offer or the conversation is read from it)
+-- KEYS[7] {P}:conv:<id>:tl   KEYS[8] {P}:timeline: stages offer_lapsed {reason timeout},
+--         released {reason no_reply}, escalated
 -- ARGV[1] now ms   ARGV[2] timer kind o|r   ARGV[3] conversation id   ARGV[4] offer seq
 -- ARGV[5] max offers before escalation
 -- returns {status, manager, channel, escalated 1|0}; status: lapsed | no_reply | stale
@@ -26,10 +28,16 @@ requeue(ck, waiting, cid, mk)
 redis.call('SADD', lapsed, mgr)
 redis.call('ZREM', timers, 'r|' .. cid .. '|' .. seq)
 event(events, ev, cid, mgr, seq, status, '', now)
+if status == 'lapsed' then
+  timeline(KEYS[7], KEYS[8], cid, 'offer_lapsed', mgr, {reason = 'timeout'}, now)
+else
+  timeline(KEYS[7], KEYS[8], cid, 'released', mgr, {reason = 'no_reply'}, now)
+end
 local esc = 0
 if num(f[6]) >= tonumber(ARGV[5]) and f[7] ~= '1' then
   redis.call('HSET', ck, 'esc', '1')
   event(events, 'escalation', cid, '', seq, 'max_offers', '', now)
+  timeline(KEYS[7], KEYS[8], cid, 'escalated', '', nil, now)
   esc = 1
 end
 return {status, mgr, f[8] or '', esc}

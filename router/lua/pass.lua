@@ -2,6 +2,7 @@
 -- again in this round.
 -- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:conv:<id>:lapsed   KEYS[3] {P}:waiting   KEYS[4] {P}:timers
 -- KEYS[5] {P}:events   KEYS[6] {P}:mgr:<manager>   KEYS[7] {P}:mgr:<manager>:convs
+-- KEYS[8] {P}:conv:<id>:tl   KEYS[9] {P}:timeline: stage offer_lapsed {reason passed}
 -- ARGV[1] now ms   ARGV[2] conversation id   ARGV[3] manager
 -- returns status: ok | notfound | notyours
 local ck, lapsed, waiting, timers, events = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -14,4 +15,5 @@ requeue(ck, waiting, cid, mk)
 redis.call('SADD', lapsed, mgr)
 redis.call('ZREM', timers, 'o|' .. cid .. '|' .. f[3])
 event(events, 'offer_withdrawn', cid, mgr, f[3], 'passed', '', now)
+timeline(KEYS[8], KEYS[9], cid, 'offer_lapsed', mgr, {reason = 'passed'}, now)
 return 'ok'

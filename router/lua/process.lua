@@ -5,7 +5,9 @@
 -- KEYS[8] {P}:expiry (spam is closed at once: erased when the retention ends, see retire.lua)
 -- KEYS[9] {P}:hist: (prefix of the contact indexes, completed with the contact's pseudonym
 --         ARGV[37] and the phone and e-mail pseudonyms ARGV[25], ARGV[26])
--- KEYS[10..] {P}:mgr:<id> of the lead-managers on shift, in off_hours_when nobody_online mode
+-- KEYS[10] {P}:timeline (stream; a new lead's "created" stage, its list completed from KEYS[7])
+-- KEYS[11] {P}:leads (zset: a new lead, score = created ms; spam is no lead)
+-- KEYS[12..] {P}:mgr:<id> of the lead-managers on shift, in off_hours_when nobody_online mode
 --         only: when none of them is online, the off-hours reply ARGV[28] goes out instead of ARGV[19]
 -- ARGV[1] now ms   ARGV[2] done-marker TTL ms
 -- ARGV[3] kind (message|edit|reaction|delete)   ARGV[4] channel   ARGV[5] account   ARGV[6] contact id
@@ -173,15 +175,17 @@ if not cid then
     return {'ok', cid, 1, state, '', 1}
   end
   redis.call('SET', contact, cid)
+  redis.call('ZADD', KEYS[11], now, cid)
+  timeline(c.tl, KEYS[10], cid, 'created', '', nil, now)
   -- not a lead (spam) stays out of the contact indexes: it is no previous lead
   if ARGV[10] ~= '' and ARGV[25] ~= '' then redis.call('HSET', c.conv, 'ph', ARGV[25]) end
   if ARGV[11] ~= '' and ARGV[26] ~= '' then redis.call('HSET', c.conv, 'eh', ARGV[26]) end
   for _, k in ipairs(hist_keys(hists, ARGV[4], ARGV[5], ARGV[37], ARGV[25], ARGV[26])) do hist_add(k, cid, now) end
   redis.call('ZADD', waiting, qscore(ARGV[14], ARGV[17]), cid)
   local reply, line = ARGV[19], ARGV[20]
-  if #KEYS > 9 then
+  if #KEYS > 11 then
     local online = false
-    for i = 10, #KEYS do
+    for i = 12, #KEYS do
       if redis.call('HGET', KEYS[i], 'online') == '1' then online = true break end
     end
     if not online then reply, line = ARGV[28], ARGV[29] end

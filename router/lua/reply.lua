@@ -1,6 +1,8 @@
 -- A lead-manager's human reply (or a form lead marked contacted): stops the first-response
 -- timer and, unless ARGV[5] is empty, queues the message for the channel.
 -- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:conv:<id>:log   KEYS[3] {P}:timers   KEYS[4] {P}:outbound
+-- KEYS[5] {P}:conv:<id>:tl   KEYS[6] {P}:timeline: stage replied {contacted 1} when marked contacted
+--         (a sent reply's replied stage is written when delivered: delivered.lua)
 -- ARGV[1] now ms   ARGV[2] conversation id   ARGV[3] manager   ARGV[4] transcript line JSON
 -- ARGV[5] outbound JSON ("" = nothing to send: contacted)   ARGV[6] transcript limit
 -- returns {status, first reply 1|0, accepted ms, first inbound ms, channel}; status ok | notfound | notyours | closed
@@ -21,5 +23,6 @@ if ARGV[5] ~= '' then
   redis.call('XADD', outbound, '*', 'o', ARGV[5])
 elseif not redis.call('HGET', ck, 'first_reply') then
   redis.call('HSET', ck, 'first_reply', now) -- contacted off-channel: speed-to-lead ends now
+  timeline(KEYS[5], KEYS[6], cid, 'replied', mgr, {contacted = '1'}, now)
 end
 return {'ok', first, f[5] or 0, f[6] or 0, f[7] or ''}
