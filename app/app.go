@@ -27,6 +27,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
+	"github.com/lidorub/lidorub/ledger"
 	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/qualify"
@@ -179,7 +180,9 @@ func (g *Gateway) closeChannels() {
 }
 
 func (g *Gateway) routes() {
-	api.New(g.Router, g.Log.With("component", "api")).Register(g.Mux)
+	agent := api.New(g.Router, g.Log.With("component", "api"))
+	agent.Register(g.Mux)
+	agent.RegisterAudit(g.Mux, ledger.NewReader(g.Conn.Client, ledger.KeysOf(g.Conn.Keys)))
 	g.Mux.Handle("GET /metrics", promhttp.HandlerFor(g.Registry, promhttp.HandlerOpts{Registry: g.Registry}))
 	g.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		api.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})

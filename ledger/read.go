@@ -167,3 +167,17 @@ func Trim(ctx context.Context, rdb redis.Cmdable, key string, before time.Time) 
 	}
 	return n, nil
 }
+
+// Reader reads one gateway's ledger (the API's HandoffReader).
+type Reader struct {
+	rdb redis.Cmdable
+	k   Keys
+}
+
+// NewReader returns a reader of the ledger at k.
+func NewReader(rdb redis.Cmdable, k Keys) Reader { return Reader{rdb: rdb, k: k} }
+
+// Handoffs is Read on the reader's ledger.
+func (r Reader) Handoffs(ctx context.Context, from, to time.Time, manager string) ([]Entry, error) {
+	return Read(ctx, r.rdb, r.k.Ledger, from, to, manager)
+}
