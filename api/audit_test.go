@@ -65,7 +65,9 @@ func TestAuditHandoffs(t *testing.T) {
 		{"a window in RFC 3339", "?from=" + url.QueryEscape(mid.Format(time.RFC3339Nano)) + "&to=" + url.QueryEscape(end.Format(time.RFC3339Nano)),
 			func(en ledger.Entry) bool { return en.At >= mid.UnixMilli() && en.At < end.UnixMilli() }},
 		{"from a date", "?from=" + mid.Format(time.DateOnly),
-			func(en ledger.Entry) bool { return en.At >= time.Date(mid.Year(), mid.Month(), mid.Day(), 0, 0, 0, 0, time.UTC).UnixMilli() }},
+			func(en ledger.Entry) bool {
+				return en.At >= time.Date(mid.Year(), mid.Month(), mid.Day(), 0, 0, 0, 0, time.UTC).UnixMilli()
+			}},
 		{"a sales manager", "?manager=s3", func(en ledger.Entry) bool { return en.Chosen == "s3" }},
 		{"a lead-manager", "?manager=l1", func(en ledger.Entry) bool { return en.LM == "l1" }},
 		{"the supervisor who picked", "?manager=boss", func(en ledger.Entry) bool { return en.By == "boss" }},
