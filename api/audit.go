@@ -61,8 +61,8 @@ func (a *API) handoffs(w http.ResponseWriter, r *http.Request, me string, l Hand
 		t    *time.Time
 	}{{"from", &from}, {"to", &to}} {
 		if s := q.Get(p.name); s != "" {
-			t, ok := parseAuditTime(s)
-			if !ok {
+			t, err := ledger.ParseBound(s)
+			if err != nil {
 				writeFieldError(w, p.name, "not a time: give RFC 3339 (2026-11-29T10:00:00Z) or a date (2026-11-29)")
 				return
 			}
@@ -92,14 +92,4 @@ func (a *API) handoffs(w http.ResponseWriter, r *http.Request, me string, l Hand
 		out[i] = AuditEntry{Entry: e, CandsRaw: e.CandsRaw}
 	}
 	WriteJSON(w, http.StatusOK, out)
-}
-
-func parseAuditTime(s string) (time.Time, bool) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, true
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, true
-	}
-	return time.Time{}, false
 }

@@ -181,3 +181,15 @@ func NewReader(rdb redis.Cmdable, k Keys) Reader { return Reader{rdb: rdb, k: k}
 func (r Reader) Handoffs(ctx context.Context, from, to time.Time, manager string) ([]Entry, error) {
 	return Read(ctx, r.rdb, r.k.Ledger, from, to, manager)
 }
+
+// ParseBound parses a from/to bound of Read: an RFC 3339 time or a date (YYYY-MM-DD,
+// midnight UTC).
+func ParseBound(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: give RFC 3339 (2026-11-29T10:00:00Z) or a date (2026-11-29)", s)
+}

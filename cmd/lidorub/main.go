@@ -8,6 +8,7 @@
 //	lidorub [-c FILE] whatsapp link [--account NAME] [--phone +...]   link a WhatsApp number
 //	lidorub [-c FILE] whatsapp status                                 list WhatsApp accounts
 //	lidorub bench [flags]          benchmark an in-process (or running, loopback) gateway; see -h
+//	lidorub [-c FILE] audit verify [--redis URL] [--from T] [--to T] [--json]   verify the fairness ledger
 //
 // The configuration is FILE, else $LIDORUB_CONFIG, else ./config.yaml, else the embedded
 // example (embedded in-memory Redis). $REDIS_URL, when set, overrides redis.url.
@@ -45,6 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | version]\n")
 		fmt.Fprintf(stderr, "       lidorub bench [flags]   (benchmark; lidorub bench -h)\n")
+		fmt.Fprintf(stderr, "       lidorub [-c FILE] audit verify [--redis URL] [--from T] [--to T] [--json]   (fairness ledger)\n")
 		fs.PrintDefaults()
 	}
 	// -c FILE is accepted anywhere before a "--": `lidorub config check -c FILE` as well as
@@ -68,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runWhatsApp(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "qualify":
 		return runQualify(*cfgPath, rest[1:], stdout, stderr)
+	case cmd == "audit":
+		return runAudit(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "bench":
 		return runBench(rest[1:], stdout, stderr)
 	case cmd == "simulate":
