@@ -43,7 +43,7 @@ const readPage = 1000
 // which the stream ids (the Redis server's clock) need not match.
 func Read(ctx context.Context, rdb redis.Cmdable, key string, from, to time.Time, manager string) ([]Entry, error) {
 	var out []Entry
-	err := scan(ctx, rdb, key, func(e Entry, _ []string) {
+	err := scan(ctx, rdb, key, true, func(e Entry, _ []string) {
 		if !inWindow(e, from, to) {
 			return
 		}
@@ -60,8 +60,9 @@ func inWindow(e Entry, from, to time.Time) bool {
 }
 
 // scan calls f with every entry of the stream, oldest first, and the names of the fields
-// that are missing or do not parse (such a field is left zero in the entry).
-func scan(ctx context.Context, rdb redis.Cmdable, key string, f func(Entry, []string)) error {
+// that are missing or do not parse (such a field is left zero in the entry). Cands is
+// decoded only when cands is true (Verify decodes CandsRaw itself).
+func scan(ctx context.Context, rdb redis.Cmdable, key string, cands bool, f func(Entry, []string)) error {
 	start := "-"
 	for {
 		msgs, err := rdb.XRangeN(ctx, key, start, "+", readPage).Result()
@@ -69,7 +70,7 @@ func scan(ctx context.Context, rdb redis.Cmdable, key string, f func(Entry, []st
 			return fmt.Errorf("ledger: read %s: %w", key, err)
 		}
 		for _, m := range msgs {
-			e, bad := parse(m)
+			e, bad := parse(m, cands)
 			f(e, bad)
 		}
 		if len(msgs) < readPage {
@@ -87,15 +88,16 @@ func FieldNames() []string {
 // ParseMessage turns a stream entry into an Entry; the error names the fields missing or
 // malformed (those are left zero in the entry, which is returned all the same).
 func ParseMessage(m redis.XMessage) (Entry, error) {
-	e, bad := parse(m)
+	e, bad := parse(m, true)
 	if len(bad) > 0 {
 		return e, fmt.Errorf("ledger: entry %s: missing or malformed field(s) %s", m.ID, strings.Join(bad, ", "))
 	}
 	return e, nil
 }
 
-// parse turns a stream entry into an Entry; bad names the fields missing or malformed.
-func parse(m redis.XMessage) (Entry, []string) {
+// parse turns a stream entry into an Entry (decoding Cands when cands); bad names the fields
+// missing or malformed.
+func parse(m redis.XMessage, cands bool) (Entry, []string) {
 	var bad []string
 	str := func(name string) string {
 		v, ok := m.Values[name]
@@ -116,7 +118,7 @@ func parse(m redis.XMessage) (Entry, []string) {
 	e := Entry{ID: m.ID, Seq: num("seq"), At: num("at"), Lead: num("lead"), LM: str("lm"), Kind: str("kind"),
 		Strategy: str("strategy"), Ptr: str("ptr"), CandsRaw: str("cands"), Chosen: str("chosen"), By: str("by"),
 		Prev: str("prev"), Hash: str("hash")}
-	if e.CandsRaw != "" {
+	if cands && e.CandsRaw != "" {
 		if err := json.Unmarshal([]byte(e.CandsRaw), &e.Cands); err != nil {
 			e.Cands = nil // Verify reports it for an automatic decision
 		}

@@ -140,13 +140,13 @@ func Verify(entries []Entry, head *Head) Report {
 			if e.Chosen == "" {
 				r.Waited++
 			}
-			d, ok := checkAuto(e, add)
+			d, cands, ok := checkAuto(e, add)
 			if !ok {
 				last = nil
 				break
 			}
 			if last != nil && lastStrategy == e.Strategy {
-				checkState(e, last, add)
+				checkState(e, cands, last, add)
 			}
 			last, lastStrategy = &d, e.Strategy
 		default:
@@ -169,20 +169,20 @@ func Verify(entries []Entry, head *Head) Report {
 
 // checkAuto checks an automatic entry's candidates and its choice and returns the state after
 // the recorded choice; ok is false when the entry could not be re-applied.
-func checkAuto(e Entry, add func(Entry, string, string, ...any)) (Decision, bool) {
+func checkAuto(e Entry, add func(Entry, string, string, ...any)) (Decision, []Candidate, bool) {
 	if !KnownStrategy(e.Strategy) {
 		add(e, CheckRule, "unknown strategy %q", e.Strategy)
-		return Decision{}, false
+		return Decision{}, nil, false
 	}
 	var cands []Candidate
 	if err := json.Unmarshal([]byte(e.CandsRaw), &cands); err != nil {
 		add(e, CheckField, "cands is not a JSON array of candidates: %v", err)
-		return Decision{}, false
+		return Decision{}, nil, false
 	}
 	for i := 1; i < len(cands); i++ {
 		if cands[i].ID <= cands[i-1].ID {
 			add(e, CheckRule, "candidates are not sorted by id without repeats (%q after %q)", cands[i].ID, cands[i-1].ID)
-			return Decision{}, false
+			return Decision{}, nil, false
 		}
 	}
 	if want := Decide(e.Strategy, e.Ptr, cands); want != e.Chosen {
@@ -196,19 +196,18 @@ func checkAuto(e Entry, add func(Entry, string, string, ...any)) (Decision, bool
 		add(e, CheckRule, "%s chooses %s from the recorded candidates, the entry records %s: forged decision", e.Strategy, want, got)
 	}
 	// The next decision must continue from the recorded choice, forged or not.
-	return Transition(e.Strategy, e.Ptr, cands, e.Chosen), true
+	return Transition(e.Strategy, e.Ptr, cands, e.Chosen), cands, true
 }
 
-// checkState compares the state recorded in e with the state after the previous decision.
-func checkState(e Entry, prev *Decision, add func(Entry, string, string, ...any)) {
+// checkState compares the state recorded in e (its decoded cands) with the state after the
+// previous decision.
+func checkState(e Entry, cands []Candidate, prev *Decision, add func(Entry, string, string, ...any)) {
 	switch e.Strategy {
 	case RoundRobin:
 		if e.Ptr != prev.Ptr {
 			add(e, CheckState, "round_robin pointer %q, but the previous decision left it at %q", e.Ptr, prev.Ptr)
 		}
 	case Weighted, BestConversion:
-		var cands []Candidate
-		_ = json.Unmarshal([]byte(e.CandsRaw), &cands) // checked by checkAuto
 		var wrong []string
 		for _, c := range cands {
 			if want, ok := prev.CW[c.ID]; ok && c.CW != want {
@@ -266,7 +265,7 @@ func VerifyRedis(ctx context.Context, rdb redis.Cmdable, k Keys) (Report, error)
 func VerifyWindow(ctx context.Context, rdb redis.Cmdable, k Keys, from, to time.Time) (Report, error) {
 	var entries []Entry
 	var bad []Problem
-	err := scan(ctx, rdb, k.Ledger, func(e Entry, fields []string) {
+	err := scan(ctx, rdb, k.Ledger, false, func(e Entry, fields []string) {
 		if !inWindow(e, from, to) {
 			return
 		}
