@@ -189,6 +189,27 @@ func TestVerifyTamperedLedger(t *testing.T) {
 			must(t, ledgertest.SetHead(ctx, rdb, k, ledger.Head{Seq: last.Seq, Hash: strings.Repeat("0", 40)}))
 			return []want{{last.Seq, last.ID, ledger.CheckHead}}
 		}},
+		{"a malformed field", func(t *testing.T, rdb *redis.Client, k ledger.Keys, run ledgertest.Run) []want {
+			e := run.Entries[333]
+			id, err := ledgertest.Edit(ctx, rdb, k, e.Seq, "at", "soon")
+			must(t, err)
+			return []want{{e.Seq, id, ledger.CheckHash}, {e.Seq, id, ledger.CheckField}}
+		}},
+		{"an unknown kind", func(t *testing.T, rdb *redis.Client, k ledger.Keys, run ledgertest.Run) []want {
+			e := run.Entries[334]
+			id, err := ledgertest.Edit(ctx, rdb, k, e.Seq, "kind", "favour")
+			must(t, err)
+			return []want{{e.Seq, id, ledger.CheckHash}, {e.Seq, id, ledger.CheckKind}}
+		}},
+		{"an unknown strategy, re-hashed", func(t *testing.T, rdb *redis.Client, k ledger.Keys, run ledgertest.Run) []want {
+			e := pick(t, run, 10, func(e, _ ledger.Entry) bool { return e.Kind == ledger.KindAuto })
+			e.Strategy = "friends_first"
+			_, err := ledgertest.Edit(ctx, rdb, k, e.Seq, "strategy", e.Strategy)
+			must(t, err)
+			id, err := ledgertest.Edit(ctx, rdb, k, e.Seq, "hash", ledger.Hash(e))
+			must(t, err)
+			return []want{{e.Seq, id, ledger.CheckRule}, {e.Seq + 1, run.Entries[e.Seq].ID, ledger.CheckChain}}
+		}},
 		{"a manual pick without its supervisor", func(t *testing.T, rdb *redis.Client, k ledger.Keys, run ledgertest.Run) []want {
 			seq := run.Manual[0]
 			id, err := ledgertest.Edit(ctx, rdb, k, seq, "by", "")
