@@ -58,14 +58,14 @@ type Report struct {
 	LastAt   int64 `json:"last_at"`  // ms
 	// Anchor is the first entry's prev, accepted as given: "" for a ledger that starts at seq 1,
 	// else the hash of the trimmed entry before it.
-	Anchor     string         `json:"anchor"`
-	Strategies map[string]int `json:"strategies"` // automatic decisions per strategy
-	Waited     int            `json:"waited"`     // automatic decisions with nobody eligible
-	Manual     []ManualPick   `json:"manual"`
-	Head       *Head          `json:"head"`         // the stored head (nil: not checked or none)
-	HeadOK     bool           `json:"head_checked"` // the head was compared with the last entry
-	Problems   []Problem      `json:"problems"`
-	Notes      []string       `json:"notes,omitempty"`
+	Anchor      string         `json:"anchor"`
+	Strategies  map[string]int `json:"strategies"` // automatic decisions per strategy
+	Waited      int            `json:"waited"`     // automatic decisions with nobody eligible
+	Manual      []ManualPick   `json:"manual"`
+	Head        *Head          `json:"head"`         // the stored head (nil: not checked or none)
+	HeadChecked bool           `json:"head_checked"` // the head was compared with the last entry
+	Problems    []Problem      `json:"problems"`
+	Notes       []string       `json:"notes,omitempty"`
 }
 
 // OK reports whether no problem was found.
@@ -161,7 +161,7 @@ func Verify(entries []Entry, head *Head) Report {
 		}
 	}
 	if head != nil {
-		r.HeadOK = true
+		r.HeadChecked = true
 		checkHead(entries, *head, &r)
 	}
 	return r
@@ -296,6 +296,7 @@ func VerifyWindow(ctx context.Context, rdb redis.Cmdable, k Keys, from, to time.
 			Detail: "the head " + k.Head + " is missing"})
 	}
 	r := Verify(entries, head)
+	r.HeadChecked = true // a missing head is checked too (a problem when there are entries)
 	r.Problems = mergeProblems(r.Problems, bad)
 	return r, nil
 }

@@ -50,7 +50,7 @@ func TestVerifyHonestLedger(t *testing.T) {
 		t.Fatalf("an honest ledger has problems:\n%s", problems(r))
 	}
 	n := len(run.Entries)
-	if r.Entries != n || r.FirstSeq != 1 || r.LastSeq != int64(n) || r.Anchor != "" || !r.HeadOK || r.Head == nil || r.Head.Seq != int64(n) {
+	if r.Entries != n || r.FirstSeq != 1 || r.LastSeq != int64(n) || r.Anchor != "" || !r.HeadChecked || r.Head == nil || r.Head.Seq != int64(n) {
 		t.Fatalf("report = %+v, want %d entries from seq 1 with the head checked", r, n)
 	}
 	auto := 0

@@ -126,7 +126,7 @@ func writeAuditReport(w io.Writer, key string, r ledger.Report) {
 		fmt.Fprintf(w, "ledger %s: %d entries, seq %d..%d, %s .. %s\n", key, r.Entries, r.FirstSeq, r.LastSeq, msTime(r.FirstAt), msTime(r.LastAt))
 	}
 	switch {
-	case !r.HeadOK:
+	case !r.HeadChecked:
 		fmt.Fprintln(w, "head: not checked")
 	case r.Head == nil:
 		fmt.Fprintln(w, "head: none")
