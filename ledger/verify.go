@@ -156,7 +156,8 @@ func Verify(entries []Entry, head *Head) Report {
 	if n := len(entries); n > 0 {
 		r.LastSeq, r.LastAt = entries[n-1].Seq, entries[n-1].At
 		if r.FirstSeq > 1 {
-			r.Notes = append(r.Notes, fmt.Sprintf("starts at seq %d: the entries before it were trimmed by retention; its prev %s is the anchor",
+			r.Notes = append(r.Notes, fmt.Sprintf("starts at seq %d: the entries before it are outside the window or were trimmed by retention "+
+				"(a deletion of the oldest entries looks the same: compare with a head recorded earlier); its prev %s is the anchor",
 				r.FirstSeq, short(r.Anchor)))
 		}
 	}

@@ -210,6 +210,11 @@ func TestVerifyTamperedLedger(t *testing.T) {
 			must(t, err)
 			return []want{{e.Seq, id, ledger.CheckRule}, {e.Seq + 1, run.Entries[e.Seq].ID, ledger.CheckChain}}
 		}},
+		{"the head deleted", func(t *testing.T, rdb *redis.Client, k ledger.Keys, run ledgertest.Run) []want {
+			must(t, rdb.Del(ctx, k.Head).Err())
+			last := run.Entries[len(run.Entries)-1]
+			return []want{{last.Seq, last.ID, ledger.CheckHead}}
+		}},
 		{"a manual pick without its supervisor", func(t *testing.T, rdb *redis.Client, k ledger.Keys, run ledgertest.Run) []want {
 			seq := run.Manual[0]
 			id, err := ledgertest.Edit(ctx, rdb, k, seq, "by", "")
