@@ -27,6 +27,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
+	"github.com/lidorub/lidorub/ledger"
 	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/qualify"
@@ -207,7 +208,9 @@ func (g *Gateway) closeChannels() {
 }
 
 func (g *Gateway) routes() {
-	api.New(g.Router, g.Log.With("component", "api")).WithReports(g.Router, g.Clock.Now).Register(g.Mux)
+	agent := api.New(g.Router, g.Log.With("component", "api")).WithReports(g.Router, g.Clock.Now)
+	agent.Register(g.Mux)
+	agent.RegisterAudit(g.Mux, ledger.NewReader(g.Conn.Client, ledger.KeysOf(g.Conn.Keys)))
 	if g.Webhooks != nil {
 		g.Webhooks.Register(g.Mux, g.Router)
 	}

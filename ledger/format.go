@@ -7,6 +7,10 @@
 // of the chain is {P}:ledger:head (hash: seq, hash).
 //
 // The rules (router/lua/handoff.lua applies them; Decide in this package replays them):
+//   - Ids are compared byte by byte (Go's < on strings). Lua's < on strings uses strcoll and
+//     redis-server sets LC_COLLATE from its environment, so handoff.lua must not compare ids
+//     with < (under a locale other than C, ids with '-' or '_' may collate differently from
+//     their bytes); it compares bytes or positions in a list sorted by Go.
 //   - Candidates are every configured sales manager, sorted by id. A candidate is eligible when
 //     Skip is "": online, on shift, Load < Cap, has not let this lead lapse in the current
 //     round, has not rejected this lead. Ties are always broken by this order (lowest id).

@@ -13,7 +13,8 @@ import (
 )
 
 // sweepInterval is how often each instance re-queues due deferred sends, retires
-// conversations whose retention ran out and runs queued forget jobs.
+// conversations whose retention ran out, trims the fairness ledger by the same retention
+// (ledger_retention.go) and runs queued forget jobs.
 const sweepInterval = time.Second
 
 // sweepBatch bounds one retire.lua / undefer.lua call and one round of forget jobs.
@@ -101,6 +102,9 @@ func (w *sweeper) sweep(ctx context.Context) (int, error) {
 				break
 			}
 		}
+	}
+	if err := w.trimLedger(ctx); err != nil {
+		return total, fmt.Errorf("sweep: %w", err)
 	}
 	n, err := w.forgetQueued(ctx)
 	return total + n, err

@@ -10,6 +10,7 @@
 //	lidorub [-c FILE] report funnel [--from T] [--to T] [--by GROUP] [--format table|csv|json] [--redis URL]
 //	                               the funnel report (see lidorub report funnel -h)
 //	lidorub bench [flags]          benchmark an in-process (or running, loopback) gateway; see -h
+//	lidorub [-c FILE] audit verify [--redis URL] [--from T] [--to T] [--json]   verify the fairness ledger
 //
 // The configuration is FILE, else $LIDORUB_CONFIG, else ./config.yaml, else the embedded
 // example (embedded in-memory Redis). $REDIS_URL, when set, overrides redis.url.
@@ -49,6 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | version]\n")
 		fmt.Fprintf(stderr, "       lidorub bench [flags]   (benchmark; lidorub bench -h)\n")
 		fmt.Fprintf(stderr, "       lidorub report funnel [flags]   (the funnel report; lidorub report funnel -h)\n")
+		fmt.Fprintf(stderr, "       lidorub [-c FILE] audit verify [--redis URL] [--from T] [--to T] [--json]   (fairness ledger)\n")
 		fs.PrintDefaults()
 	}
 	// -c FILE is accepted anywhere before a "--": `lidorub config check -c FILE` as well as
@@ -72,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runWhatsApp(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "qualify":
 		return runQualify(*cfgPath, rest[1:], stdout, stderr)
+	case cmd == "audit":
+		return runAudit(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "bench":
 		return runBench(rest[1:], stdout, stderr)
 	case cmd == "report":
