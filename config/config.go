@@ -23,6 +23,7 @@ import (
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
+	"github.com/lidorub/lidorub/console"
 	"github.com/lidorub/lidorub/internal/conf"
 	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/qualify"
@@ -44,6 +45,7 @@ type Config struct {
 	Locale     locale.Config    `yaml:"locale"`
 	Qualify    qualify.Config   `yaml:"qualify"`
 	Channels   Channels         `yaml:"channels"`
+	Console    console.Config   `yaml:"console"`
 }
 
 // Channels gathers every channel's section, one field per channel (its YAML key is the
@@ -166,6 +168,7 @@ func (c *Config) Defaults() {
 	c.Locale.Defaults()
 	c.Templates.Adopt(&c.Locale)
 	c.Qualify.Defaults()
+	c.Console.Defaults()
 	for _, s := range c.Channels.Sections() {
 		s.Config.Defaults()
 	}
@@ -203,6 +206,7 @@ func (c *Config) Validate() error {
 	errs.Merge("managers", router.ValidateManagers(c.Managers))
 	errs.Merge("qualify", c.Qualify.Validate())
 	errs.Merge("locale", c.Locale.Validate())
+	errs.Merge("console", c.Console.Validate())
 	var channelNames []string
 	for _, s := range c.Channels.Sections() {
 		errs.Merge("channels."+s.Key, s.Config.Validate())
