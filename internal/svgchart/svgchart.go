@@ -18,7 +18,7 @@ type Bar struct {
 	Text  string
 }
 
-// Geometry of HBar, in SVG user units (the SVG scales to its container's width).
+// Geometry of HBar, in SVG user units (1 unit = 1 CSS pixel; a narrower container shrinks it).
 const (
 	width    = 600
 	rowH     = 28
@@ -39,8 +39,8 @@ func HBar(bars []Bar, title string) template.HTML {
 	}
 	h := rowH * len(bars)
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg class="chart hbar" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="100%%" role="img" aria-label="%s">`,
-		width, h, esc(title))
+	fmt.Fprintf(&sb, `<svg class="chart hbar" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="%s">`,
+		width, h, width, h, esc(title))
 	fmt.Fprintf(&sb, `<title>%s</title>`, esc(title))
 	for i, b := range bars {
 		y := i * rowH
