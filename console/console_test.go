@@ -234,6 +234,17 @@ func TestSignIn(t *testing.T) {
 	}
 }
 
+// TestSignInFormKeepsItsLanguage: a refused sign-in answers in the language the form was shown in.
+func TestSignInFormKeepsItsLanguage(t *testing.T) {
+	h := newHarness(t, console.Config{})
+	b := h.browser()
+	page := b.do("GET", "/console/login?lang=en", nil)
+	r := b.do("POST", "/console/login", url.Values{"csrf": {csrfOf(t, page.body)}, "token": {annaToken}, "lang": {"en"}})
+	if r.code != http.StatusForbidden || !strings.Contains(r.body, "The console is for supervisors only") || !strings.Contains(r.body, `<html lang="en">`) {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+}
+
 func TestSignInWithoutFormTokenIsForbidden(t *testing.T) {
 	h := newHarness(t, console.Config{})
 	b := h.browser()

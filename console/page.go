@@ -23,11 +23,16 @@ type page struct {
 	Data   any
 }
 
-// lang is the reader's language: ?lang=, else the session's choice, else the supervisor's
+// lang is the reader's language: ?lang= (on the sign-in form, its lang field), else the session's choice, else the supervisor's
 // managers[].locale, else locale.default.
 func (c *Console) lang(r *http.Request, s *session) string {
 	if l := r.URL.Query().Get("lang"); locale.IsSupported(l) {
 		return l
+	}
+	if s == nil && r.Method == http.MethodPost { // the sign-in form carries the language it was shown in
+		if l := r.PostFormValue("lang"); locale.IsSupported(l) {
+			return l
+		}
 	}
 	if s != nil {
 		if s.Lang != "" {
