@@ -416,7 +416,7 @@ func TestPagesRenderInBothLanguages(t *testing.T) {
 	}
 	// ?lang= sticks to the session; Olga's own locale is en.
 	r, _ := b.page("/console/")
-	for _, want := range []string{"Очередь", `href="/console/leads/2"`, "ждёт", `href="/console/leads/3"`, "предложен", "Anna", "2 из 2", `<svg class="chart hbar"`} {
+	for _, want := range []string{"Очередь", "Активные предложения", `class="offer" data-id="2"`, `href="/console/leads/2"`, "ждёт", `href="/console/leads/3"`, "предложен", "Anna", "2 из 2", `<svg class="chart hbar"`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("Now lacks %q", want)
 		}
