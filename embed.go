@@ -4,7 +4,8 @@ package lidorub
 
 import _ "embed"
 
-// DefaultConfig is config.yaml as shipped: embedded Redis, two example lead-managers, the web form.
+// DefaultConfig is config.yaml as shipped: embedded Redis, two example lead-managers, a
+// supervisor for the console, the web form.
 //
 //go:embed config.yaml
 var DefaultConfig []byte

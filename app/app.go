@@ -27,6 +27,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
+	"github.com/lidorub/lidorub/console"
 	"github.com/lidorub/lidorub/ledger"
 	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
@@ -159,8 +160,27 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 		}
 		g.runners = append(g.runners, g.Webhooks)
 	}
+	if err := g.buildConsole(); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
 	g.routes()
 	return g, nil
+}
+
+// buildConsole serves the supervisor console at /console/ (console.enabled).
+func (g *Gateway) buildConsole() error {
+	cfg := g.Config.Console
+	if !cfg.IsEnabled() {
+		return nil
+	}
+	c, err := console.New(cfg, console.Deps{Desk: g.Router, Ops: g.Router, Managers: g.Config.Managers,
+		Redis: g.Conn.Client, Keys: g.Conn.Keys, Clock: g.Clock, Log: g.Log.With("component", "console"), Locale: g.Locale,
+		Secure: cfg.Secure(config.Loopback(g.Config.HTTP.Listen))})
+	if err != nil {
+		return err
+	}
+	g.Mux.Handle(console.Prefix, c.Handler())
+	return nil
 }
 
 // buildChannels makes every enabled channel of the table: its routes on the mux, its sender

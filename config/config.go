@@ -23,6 +23,7 @@ import (
 	"github.com/lidorub/lidorub/channels/webform"
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
+	"github.com/lidorub/lidorub/console"
 	"github.com/lidorub/lidorub/internal/conf"
 	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/qualify"
@@ -47,6 +48,7 @@ type Config struct {
 	Channels   Channels         `yaml:"channels"`
 	// Webhooks are the outbound event webhooks (Standard Webhooks), README "Event webhooks".
 	Webhooks webhooks.Config `yaml:"webhooks"`
+	Console  console.Config  `yaml:"console"`
 }
 
 // Channels gathers every channel's section, one field per channel (its YAML key is the
@@ -169,6 +171,7 @@ func (c *Config) Defaults() {
 	c.Locale.Defaults()
 	c.Templates.Adopt(&c.Locale)
 	c.Qualify.Defaults()
+	c.Console.Defaults()
 	for _, s := range c.Channels.Sections() {
 		s.Config.Defaults()
 	}
@@ -208,6 +211,7 @@ func (c *Config) Validate() error {
 	errs.Merge("qualify", c.Qualify.Validate())
 	errs.Merge("locale", c.Locale.Validate())
 	errs.Merge("webhooks", c.Webhooks.Validate())
+	errs.Merge("console", c.Console.Validate())
 	var channelNames []string
 	for _, s := range c.Channels.Sections() {
 		errs.Merge("channels."+s.Key, s.Config.Validate())

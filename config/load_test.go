@@ -41,7 +41,7 @@ func TestParseErrors(t *testing.T) {
 		file string
 		want string
 	}{
-		{"unknown_top_key", `storage: unknown key (line 3); valid keys: instance_id, log, http, redis, router, managers, templates, locale, qualify, channels, webhooks`},
+		{"unknown_top_key", `storage: unknown key (line 3); valid keys: instance_id, log, http, redis, router, managers, templates, locale, qualify, channels, webhooks, console`},
 		{"unknown_nested_key", `router.ofer_timeout: unknown key (line 12); did you mean offer_timeout?`},
 		{"unknown_list_item_key", `managers[1].capcity: unknown key (line 5); did you mean capacity?`},
 		{"bad_duration", `router.offer_timeout: cannot parse "5 minutes" as a duration (e.g. 30s, 2m)`},
@@ -62,6 +62,8 @@ router: expected a mapping of keys, got a single value (line 1)`},
 		{"bad_locale", `locale.default: must be one of en, ru (got "de")
 locale.texts.ru.staff.button.tak: unknown text key (the keys are listed in locale/en.yaml)
 managers[0].locale: must be one of en, ru (got "english")`},
+		{"bad_console", `console.session_ttl: must be between 1m and 720h (got 10s)
+console.sign_in_burst: must be at least 1`},
 		{"bad_bool", `channels.form.enabled: cannot parse "maybe" as true or false`},
 		{"bad_whatsapp_account", `channels.whatsapp.accounts[1].name: must be 1-32 lowercase letters, digits, '-' or '_' (got "Support Team")
 channels.whatsapp.lease_ttl: must be at least 3s (got 1s)`},
@@ -184,6 +186,7 @@ func TestParseGood(t *testing.T) {
 	want.Channels.WhatsAppCloud.Defaults()
 	want.Channels.WhatsApp.Defaults()
 	want.Webhooks.Defaults() // and the webhooks theirs
+	want.Console.Defaults()
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(router.Shift{}, qualify.Rule{})); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
@@ -418,8 +421,12 @@ func TestRootConfig(t *testing.T) {
 	if cfg.Redis.URL != store.Embedded || cfg.HTTP.Listen != "127.0.0.1:8080" {
 		t.Errorf("redis.url %q, http.listen %q", cfg.Redis.URL, cfg.HTTP.Listen)
 	}
-	if len(cfg.Managers) != 2 || cfg.Managers[0].ID != "anna" || cfg.Managers[1].ID != "boris" {
+	if len(cfg.Managers) != 3 || cfg.Managers[0].ID != "anna" || cfg.Managers[1].ID != "boris" ||
+		cfg.Managers[2].ID != "olga" || cfg.Managers[2].Role != router.RoleSupervisor {
 		t.Fatalf("managers: %+v", cfg.Managers)
+	}
+	if !cfg.Console.IsEnabled() || cfg.Managers[2].Token == "" || cfg.Managers[2].Token == cfg.Managers[0].Token {
+		t.Errorf("the console and its development supervisor: %v %q", cfg.Console.IsEnabled(), cfg.Managers[2].Token)
 	}
 	if len(cfg.Managers[0].Shifts) != 1 || len(cfg.Managers[1].Shifts) != 0 {
 		t.Errorf("shifts: anna %v, boris %v", cfg.Managers[0].Shifts, cfg.Managers[1].Shifts)
