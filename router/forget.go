@@ -193,7 +193,7 @@ func (w *sweeper) forgetQueued(ctx context.Context) (int, error) {
 		if !inbound(id, v) {
 			return false
 		}
-		n, err := w.rdb.Exists(ctx, w.keys.done(id)).Result()
+		n, err := w.rdb.Exists(ctx, w.keys.done(entryIdentity(store.Entry{ID: id, Values: v}))).Result()
 		if err != nil {
 			doneErr = err
 			return false
