@@ -7,6 +7,8 @@
 //	lidorub version                print the version
 //	lidorub [-c FILE] whatsapp link [--account NAME] [--phone +...]   link a WhatsApp number
 //	lidorub [-c FILE] whatsapp status                                 list WhatsApp accounts
+//	lidorub [-c FILE] contacts export|erase --channel CH --contact ID --account A | --phone P | --email E [--redis URL]
+//	                               a person's data: print it as JSON, or erase it everywhere
 //	lidorub bench [flags]          benchmark an in-process (or running, loopback) gateway; see -h
 //
 // The configuration is FILE, else $LIDORUB_CONFIG, else ./config.yaml, else the embedded
@@ -43,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("c", "", "configuration file (default $LIDORUB_CONFIG, else ./config.yaml, else the embedded example)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | version]\n")
+		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | contacts export|erase | version]\n")
 		fmt.Fprintf(stderr, "       lidorub bench [flags]   (benchmark; lidorub bench -h)\n")
 		fs.PrintDefaults()
 	}
@@ -72,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBench(rest[1:], stdout, stderr)
 	case cmd == "simulate":
 		return runSimulate(*cfgPath, rest[1:], stdout, stderr)
+	case cmd == "contacts":
+		return runContacts(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "version":
 		fmt.Fprintln(stdout, "lidorub", buildVersion())
 		return 0
