@@ -191,16 +191,7 @@ func (e *env) deadLetterInbound(in channels.Inbound) {
 	if _, err := e.ingest.Ingest(e.ctx, in); err != nil {
 		e.t.Fatal(err)
 	}
-	res, err := e.rdb.XReadGroup(e.ctx, &redis.XReadGroupArgs{Group: "router", Consumer: "crashed",
-		Streams: []string{e.keys.Inbound(), ">"}, Count: 1, Block: -1}).Result()
-	if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
-		e.t.Fatalf("read: %v %v", res, err)
-	}
-	id := res[0].Messages[0].ID
-	if err := e.rdb.Do(e.ctx, "XCLAIM", e.keys.Inbound(), "router", "crashed", 0, id, "IDLE", 3600000, "RETRYCOUNT", 99).Err(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.settle()
+	e.deadLetterNext(e.keys.Inbound(), "router")
 }
 
 // A dead-lettered inbound message is listed, replayed and applied once: replaying it a
@@ -400,4 +391,82 @@ func inbound(tr []router.Message) int {
 		}
 	}
 	return n
+}
+
+// deadLetterNext dead-letters the next entry of stream as a crashed consumer of group would
+// leave it (see deadLetterInbound) and returns its id in the dead-letter stream.
+func (e *env) deadLetterNext(stream, group string) {
+	e.t.Helper()
+	if err := store.EnsureGroup(e.ctx, e.rdb, stream, group); err != nil {
+		e.t.Fatal(err)
+	}
+	res, err := e.rdb.XReadGroup(e.ctx, &redis.XReadGroupArgs{Group: group, Consumer: "crashed",
+		Streams: []string{stream, ">"}, Count: 1, Block: -1}).Result()
+	if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
+		e.t.Fatalf("read: %v %v", res, err)
+	}
+	id := res[0].Messages[0].ID
+	if err := e.rdb.Do(e.ctx, "XCLAIM", stream, group, "crashed", 0, id, "IDLE", 3600000, "RETRYCOUNT", 99).Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.settle()
+}
+
+// A dead-lettered reply is sent once when replayed, and a copy of it replayed after it was
+// sent is not sent again (its delivery status is recorded).
+func TestDeadLetterOutboundReplayedOnce(t *testing.T) {
+	e := opsEnv(t)
+	e.online("anna")
+	e.inbound("c1", "hello")
+	e.take(1)
+	// the reply's outbound entry dies before the send worker reads it
+	outID, err := e.r.Reply(e.ctx, 1, "anna", "the price is 200", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.deadLetterNext(e.outboundStream(), "send")
+	sent := func() int {
+		n := 0
+		for _, o := range e.sender.all() {
+			if o.ID == outID {
+				n++
+			}
+		}
+		return n
+	}
+	if sent() != 0 {
+		t.Fatal("the dead-lettered reply was sent")
+	}
+	dl, err := e.r.DeadLetters(e.ctx, 10)
+	if err != nil || len(dl) != 1 || dl[0].Stream != "outbound" || !strings.Contains(dl[0].Fields["o"], outID) {
+		t.Fatalf("dead letters %+v %v", dl, err)
+	}
+	raw, _ := e.rdb.XRange(e.ctx, store.DeadLetter(e.outboundStream()), dl[0].ID, dl[0].ID).Result()
+	if err := e.r.ReplayDeadLetter(e.ctx, "sue", "outbound", dl[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	if sent() != 1 {
+		t.Fatalf("the replayed reply was sent %d times, want once", sent())
+	}
+	if err := e.rdb.XAdd(e.ctx, &redis.XAddArgs{Stream: store.DeadLetter(e.outboundStream()), Values: raw[0].Values}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	dl, _ = e.r.DeadLetters(e.ctx, 10)
+	if err := e.r.ReplayDeadLetter(e.ctx, "sue", "outbound", dl[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	if sent() != 1 {
+		t.Fatalf("a replayed copy of a sent reply was sent again (%d sends)", sent())
+	}
+}
+
+// outboundStream is {P}:outbound.
+func (e *env) outboundStream() string { return e.keys.Core("outbound") }
+
+func (s *fakeSender) all() []channels.Outbound {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]channels.Outbound(nil), s.sent...)
 }
