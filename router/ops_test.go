@@ -470,3 +470,36 @@ func (s *fakeSender) all() []channels.Outbound {
 	defer s.mu.Unlock()
 	return append([]channels.Outbound(nil), s.sent...)
 }
+
+// Open conversations nobody touched for router.abandoned_retention (no customer message,
+// accept or first reply) are erased with their data; one the customer wrote to meanwhile
+// is kept.
+func TestAbandonedOpenLeadsAreErased(t *testing.T) {
+	e := newEnv(t, opts{cfg: router.Config{Retention: time.Hour, AbandonedRetention: 48 * time.Hour},
+		managers: []router.Manager{{ID: "anna", Capacity: 1}}})
+	e.online("anna")
+	e.inbound("c1", "zanzibar one") // 1: offered to anna, accepted
+	e.take(1)
+	e.inbound("c2", "zanzibar two") // 2: waiting
+	e.inbound("c3", "still here")   // 3: waiting, the customer writes again later
+	e.advance(47 * time.Hour)
+	e.inbound("c3", "hello again?")
+	if hits, err := redistest.Find(e.ctx, e.rdb, e.keys.Prefix, []string{"zanzibar"}); err != nil || len(hits) == 0 {
+		t.Fatalf("the scan finds nothing before: %v %v", hits, err)
+	}
+	e.advance(2 * time.Hour)
+	for _, id := range []int64{1, 2} {
+		if _, err := e.r.Conversation(e.ctx, id); !errors.Is(err, router.ErrNotFound) {
+			t.Errorf("abandoned conversation %d: %v, want erased", id, err)
+		}
+	}
+	if c := e.conv(3); c.State == router.StateClosed {
+		t.Fatalf("the active conversation: %+v", c)
+	}
+	if hits, err := redistest.Find(e.ctx, e.rdb, e.keys.Prefix, []string{"zanzibar"}); err != nil || len(hits) != 0 {
+		t.Fatalf("data of abandoned conversations left: %v %v", hits, err)
+	}
+	if e.load("anna") > 1 {
+		t.Fatalf("anna's load %d", e.load("anna"))
+	}
+}

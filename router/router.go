@@ -121,7 +121,7 @@ func New(cfg Config, managers []Manager, tpl0 Templates, d Deps) (*Router, error
 		offers: r.offers, statuses: r.sender, zone: zone}
 	r.timers = &timerWorker{base: b, offers: r.offers}
 	r.events = &eventDispatcher{base: b}
-	r.sweeper = &sweeper{base: b}
+	r.sweeper = &sweeper{base: b, team: r.team}
 	r.desk = &desk{base: b, team: r.team, tpl: tpl, senders: r.senders, offers: r.offers, sweeper: r.sweeper}
 	return r, nil
 }
