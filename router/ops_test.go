@@ -136,6 +136,21 @@ func TestReassignRacesAcceptCleanly(t *testing.T) {
 			}
 		}
 	}
+	// a lead the target holds already stays theirs
+	c := e.conv(1)
+	m := c.ManagerID
+	if c.State == router.StateOffered {
+		m = c.OfferTo
+		if err := e.r.Accept(e.ctx, 1, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.r.Reassign(e.ctx, "sue", 1, m); err != nil {
+		t.Fatal(err)
+	}
+	if after := e.conv(1); after.State != router.StateAssigned || after.ManagerID != m || e.load(m) != 1 {
+		t.Fatalf("reassigned to its holder: %+v", after)
+	}
 	// the target must be an online lead-manager
 	if err := e.r.Reassign(e.ctx, "sue", 1, "sue"); !errors.Is(err, router.ErrInvalid) {
 		t.Fatalf("reassign to a supervisor: %v", err)

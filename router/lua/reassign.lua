@@ -10,7 +10,7 @@
 -- ARGV[1] now ms   ARGV[2] conversation id   ARGV[3] target manager   ARGV[4] offer timeout ms
 -- ARGV[5] supervisor
 -- returns {status, offer seq, first offer 1|0, channel, first_in}; status ok | already (offered
--- to the target already) | notfound | closed | offline (the target is not online)
+-- or assigned to the target already) | notfound | closed | offline (the target is not online)
 local ck, waiting, timers, events, mgrs = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local tk = {mgr = KEYS[6], convs = KEYS[7]}
 local audit = KEYS[8]
@@ -18,7 +18,9 @@ local now, cid, target = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local f = redis.call('HMGET', ck, 'state', 'offer_to', 'mgr', 'seq', 'replied', 'ch', 'first_in')
 if not f[1] then return {'notfound', 0, 0, '', 0} end
 if f[1] == 'closed' then return {'closed', 0, 0, '', 0} end
-if f[1] == 'offered' and f[2] == target then return {'already', f[4] or 0, 0, '', 0} end
+if (f[1] == 'offered' and f[2] == target) or (f[1] == 'assigned' and f[3] == target) then
+  return {'already', f[4] or 0, 0, '', 0}
+end
 if redis.call('HGET', tk.mgr, 'online') ~= '1' then return {'offline', 0, 0, '', 0} end
 local seq = f[4] or '0'
 local from = ''
