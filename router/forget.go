@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lidorub/lidorub/channels"
@@ -46,7 +47,7 @@ type sweeper struct {
 	team       *team
 	forgetters forgetters
 
-	lastAbandon time.Time // router clock: when abandoned conversations were last looked for
+	lastAbandon atomic.Int64 // router clock, ms: when abandoned conversations were last looked for
 }
 
 // forgetters are the channels' erasure hooks, registered before Run.
@@ -104,12 +105,12 @@ func (w *sweeper) sweep(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	if now := w.clock.Now(); now.Sub(w.lastAbandon) >= abandonInterval {
+	if now := w.clock.Now(); ms(now)-w.lastAbandon.Load() >= abandonInterval.Milliseconds() {
 		n, err := w.eraseAbandoned(ctx, now)
 		if err != nil {
 			return total, err
 		}
-		w.lastAbandon = now
+		w.lastAbandon.Store(ms(now))
 		total += n
 	}
 	n, err := w.forgetQueued(ctx)
