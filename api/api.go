@@ -15,7 +15,7 @@
 //	POST /api/v1/conversations/{id}/messages      {"text": "...", "attachments": [...]}: reply to the customer
 //	POST /api/v1/conversations/{id}/contacted     a form lead was called back (stops speed-to-lead)
 //	POST /api/v1/conversations/{id}/qualify       {"level": "hot"|"warm"|"tourist"}
-//	POST /api/v1/conversations/{id}/close
+//	POST /api/v1/conversations/{id}/close       (a supervisor closes any open lead, without the polite text)
 //	DELETE /api/v1/conversations/{id}             erase it and its transcript (supervisors; personal-data requests)
 //	PATCH  /api/v1/contacts/{channel}/{contact}?account=<account>
 //	                                              {"name": "...", "phone": "+...", "email": "..."}: correct a
@@ -34,6 +34,9 @@
 //	                                              (a date "to" includes its day; default the last 7 days), by
 //	                                              lead_manager | sales_manager | channel (default) | source;
 //	                                              JSON, or CSV with Accept: text/csv or format=csv
+//
+// The supervisors' routes (actions, dead letters, audit, the privacy export and erasure) are
+// listed in ops.go.
 //
 // Errors are {"error": "..."} with 400 (malformed), 401 (no or wrong token), 403 (acting as
 // another manager, or a supervisor-only action), 404 (no such conversation — or not offered
@@ -68,6 +71,7 @@ const maxBody = 64 << 10
 // API serves the agent API.
 type API struct {
 	desk    Desk
+	ops     SupervisorDesk // nil: the desk has no supervisor side (see ops.go)
 	log     *slog.Logger
 	reports Reports          // nil: no funnel report (WithReports)
 	now     func() time.Time // the funnel report's default period
@@ -86,13 +90,16 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/conversations/{id}/accept", a.auth(a.action(a.desk.Accept)))
 	mux.Handle("POST /api/v1/conversations/{id}/pass", a.auth(a.pass))
 	mux.Handle("POST /api/v1/conversations/{id}/contacted", a.auth(a.action(a.desk.MarkContacted)))
-	mux.Handle("POST /api/v1/conversations/{id}/close", a.auth(a.action(a.desk.Close)))
+	mux.Handle("POST /api/v1/conversations/{id}/close", a.auth(a.close))
 	mux.Handle("POST /api/v1/conversations/{id}/messages", a.auth(a.reply))
 	mux.Handle("POST /api/v1/conversations/{id}/qualify", a.auth(a.qualify))
 	mux.Handle("DELETE /api/v1/conversations/{id}", a.auth(a.erase))
 	mux.Handle("PATCH /api/v1/contacts/{channel}/{contact}", a.auth(a.correct))
 	mux.Handle("GET /api/v1/leads/{id}/timeline", a.auth(a.leadTimeline))
 	mux.Handle("GET /api/v1/reports/funnel", a.auth(a.funnel))
+	if s, ok := a.desk.(SupervisorDesk); ok {
+		a.registerOps(mux, s)
+	}
 }
 
 // JSONErrors wraps a mux so that a request no route matches gets a JSON error instead of the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -18,6 +19,8 @@ import (
 	"github.com/lidorub/lidorub/channels/telegram/telegramtest"
 	"github.com/lidorub/lidorub/config"
 	"github.com/lidorub/lidorub/internal/redistest"
+	"github.com/lidorub/lidorub/internal/testlog"
+	"github.com/lidorub/lidorub/router"
 )
 
 const (
@@ -39,6 +42,7 @@ type eraseGateway struct {
 	*testGateway
 	needles []string // personal data written through the channels
 	convs   []int64
+	logs    *testlog.Buffer // everything the gateway logged, at debug level
 }
 
 func newEraseGateway(t *testing.T) *eraseGateway {
@@ -108,7 +112,20 @@ channels:
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	eg := &eraseGateway{testGateway: newTestGateway(t, cfg)}
+	logs := &testlog.Buffer{}
+	eg := &eraseGateway{testGateway: newTestGatewayLog(t, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
+		logs: logs}
+	// Logs never carry message texts, phones, names, e-mail addresses or contact ids.
+	t.Cleanup(func() {
+		if logs.String() == "" {
+			t.Error("nothing was logged: the log check would prove nothing")
+		}
+		for _, s := range eg.needles {
+			if i := strings.Index(logs.String(), s); i >= 0 {
+				t.Errorf("the logs contain personal data %q: %s", s, logs.String()[max(0, i-300):min(len(logs.String()), i+100)])
+			}
+		}
+	})
 	eg.g.Router.RegisterSender(channels.WhatsApp, channels.SenderFunc(func(_ context.Context, out channels.Outbound) (channels.SendResult, error) {
 		return channels.SendResult{ChannelMessageID: "3EB0" + strings.ToUpper(strconv.FormatInt(time.Now().UnixNano(), 16))}, nil
 	}))
@@ -308,5 +325,38 @@ func TestRetentionLeavesNoPersonalData(t *testing.T) {
 	eg.settle()
 	if hits := eg.scan(); len(hits) != 0 {
 		t.Fatalf("personal data left after retention:\n%s", strings.Join(hits, "\n"))
+	}
+}
+
+// Erasure of a person by phone, e-mail or channel contact (DELETE /api/v1/contacts...), after
+// an export that finds them, leaves no personal data under the prefix either.
+func TestEraseByContactLeavesNoPersonalData(t *testing.T) {
+	eg := newEraseGateway(t)
+	eg.writeLeads()
+	// by phone: the web-form lead and the linked-device WhatsApp lead
+	for _, phone := range []string{"%2B79161234567", "%2B79035556677"} {
+		var x router.ContactExport
+		eg.must(http.StatusOK, "GET", "/api/v1/contacts/export?phone="+phone, eraseSupervisorToken, "", "", &x)
+		if len(x.Conversations) != 1 || len(x.Conversations[0].Transcript) == 0 {
+			t.Fatalf("export by phone %s: %+v", phone, x)
+		}
+		eg.must(http.StatusForbidden, "DELETE", "/api/v1/contacts?phone="+phone, annaToken, "", "", nil)
+		eg.must(http.StatusOK, "DELETE", "/api/v1/contacts?phone="+phone, eraseSupervisorToken, "", "", nil)
+		eg.must(http.StatusNotFound, "GET", "/api/v1/contacts/export?phone="+phone, eraseSupervisorToken, "", "", nil)
+	}
+	// the form lead's e-mail index went with it
+	eg.must(http.StatusNotFound, "GET", "/api/v1/contacts/export?email=Ivan.Petrovsky%40example.com", eraseSupervisorToken, "", "", nil)
+	// the rest by channel contact
+	for _, id := range eg.convs {
+		var c struct{ Conversation router.Conversation }
+		if eg.call("GET", "/api/v1/conversations/"+strconv.FormatInt(id, 10), eraseSupervisorToken, "", "", &c) == http.StatusNotFound {
+			continue // erased by phone above
+		}
+		cv := c.Conversation
+		eg.must(http.StatusOK, "DELETE", "/api/v1/contacts/"+cv.Channel+"/"+cv.ContactID+"?account="+cv.Account, eraseSupervisorToken, "", "", nil)
+	}
+	eg.settle()
+	if hits := eg.scan(); len(hits) != 0 {
+		t.Fatalf("personal data left after erasure by contact:\n%s", strings.Join(hits, "\n"))
 	}
 }

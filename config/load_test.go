@@ -149,7 +149,7 @@ func TestParseGood(t *testing.T) {
 		Router: router.Config{
 			Strategy: router.RoundRobin, OfferTimeout: 45 * time.Second, FirstResponse: 3 * time.Minute, SpeedTarget: time.Minute,
 			MaxOffers: 4, Escalation: router.Escalation{Managers: []string{"vera"}, TelegramChatID: -1001234567890},
-			TranscriptLimit: 500, Retention: 30 * 24 * time.Hour, Workers: 8, TimerInterval: 100 * time.Millisecond,
+			TranscriptLimit: 500, Retention: 30 * 24 * time.Hour, AbandonedRetention: 180 * 24 * time.Hour, Workers: 8, TimerInterval: 100 * time.Millisecond,
 			ReclaimIdle: time.Minute, MaxDeliveries: 7, SendRetries: 2,
 			OffHoursWhen: router.OffHoursSchedule, PreChat: router.PreChat{PhoneRegion: "RU"},
 		},

@@ -33,6 +33,10 @@ type Config struct {
 	TranscriptLimit int `yaml:"transcript_limit"`
 	// Retention: a closed conversation and its transcript are deleted this long after closing.
 	Retention time.Duration `yaml:"retention"`
+	// AbandonedRetention: an open conversation (waiting, offered or assigned) with no customer
+	// message, accept or first reply for this long is erased like a closed one at the end of
+	// its retention.
+	AbandonedRetention time.Duration `yaml:"abandoned_retention"`
 	// Workers: inbound, outbound and event consumers per process.
 	Workers int `yaml:"workers"`
 	// TimerInterval: how often due timers are popped (re-offer lateness is at most about this).
@@ -73,6 +77,7 @@ func (c *Config) Defaults() {
 	conf.Default(&c.MaxOffers, 3)
 	conf.Default(&c.TranscriptLimit, 200)
 	conf.Default(&c.Retention, 90*24*time.Hour)
+	conf.Default(&c.AbandonedRetention, 180*24*time.Hour)
 	conf.Default(&c.Workers, 4)
 	conf.Default(&c.TimerInterval, 50*time.Millisecond)
 	conf.Default(&c.ReclaimIdle, 30*time.Second)
@@ -99,6 +104,7 @@ func (c *Config) Validate() error {
 	pos("first_response", c.FirstResponse)
 	pos("speed_target", c.SpeedTarget)
 	pos("retention", c.Retention)
+	pos("abandoned_retention", c.AbandonedRetention)
 	pos("timer_interval", c.TimerInterval)
 	pos("reclaim_idle", c.ReclaimIdle)
 	if c.MaxOffers < 1 {

@@ -80,6 +80,12 @@ func (d *desk) Erase(ctx context.Context, convID int64, managerID string) error 
 	if d.Role(managerID) != RoleSupervisor {
 		return fmt.Errorf("%w: only a supervisor can erase a conversation", ErrForbidden)
 	}
+	return d.erase(ctx, convID, managerID)
+}
+
+// erase is Erase without the role check (EraseContact checks it, and lets the command line
+// through); the erasure is audited.
+func (d *desk) erase(ctx context.Context, convID int64, by string) error {
 	a := eraseArgs{Now: ms(d.clock.Now()), Conv: convID, Retention: d.cfg.Retention.Milliseconds()}
 	status, err := eraseScript.Run(ctx, d.rdb, d.keys.eraseKeys(convID), a.argv()...).Text()
 	if err != nil {
@@ -88,7 +94,10 @@ func (d *desk) Erase(ctx context.Context, convID int64, managerID string) error 
 	if err := statusErr(status); err != nil {
 		return err
 	}
-	d.log.Info("conversation erased on request", "conversation", convID, "by", managerID)
+	d.log.Info("conversation erased on request", "conversation", convID, "by", by)
+	if err := d.audit(ctx, by, AuditErase, convID, "", ""); err != nil {
+		d.log.Warn("erasure not audited", "conversation", convID, "err", err)
+	}
 	if _, err := d.sweeper.forgetQueued(ctx); err != nil {
 		d.log.Warn("copies of an erased conversation not removed yet; the next sweep retries", "conversation", convID, "err", err)
 	}

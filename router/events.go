@@ -91,7 +91,7 @@ func (d *eventDispatcher) dispatchEvent(ctx context.Context, ev Event, c *Conver
 func decodeEvent(e store.Entry) Event {
 	str := func(k string) string { s, _ := e.Values[k].(string); return s }
 	i64 := func(k string) int64 { v, _ := strconv.ParseInt(str(k), 10, 64); return v }
-	ev := Event{ID: e.ID, Type: str("t"), ConversationID: i64("c"), ManagerID: str("m"), OfferSeq: i64("s"),
+	ev := Event{ID: entryIdentity(e), Type: str("t"), ConversationID: i64("c"), ManagerID: str("m"), OfferSeq: i64("s"),
 		Reason: str("r"), At: fromMS(i64("at"))}
 	switch ev.Type {
 	case EventCustomerMessage:

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lidorub/lidorub/channels"
@@ -45,7 +47,10 @@ const sweepBatch = 100
 // the next sweep of any instance (every step is idempotent).
 type sweeper struct {
 	*base
+	team       *team
 	forgetters forgetters
+
+	lastAbandon atomic.Int64 // router clock, ms: when abandoned conversations were last looked for
 }
 
 // forgetters are the channels' erasure hooks, registered before Run.
@@ -106,8 +111,71 @@ func (w *sweeper) sweep(ctx context.Context) (int, error) {
 	if err := w.trimLedger(ctx); err != nil {
 		return total, fmt.Errorf("sweep: %w", err)
 	}
+	if now := w.clock.Now(); ms(now)-w.lastAbandon.Load() >= abandonInterval.Milliseconds() {
+		n, err := w.eraseAbandoned(ctx, now)
+		if err != nil {
+			return total, err
+		}
+		w.lastAbandon.Store(ms(now))
+		total += n
+	}
 	n, err := w.forgetQueued(ctx)
 	return total + n, err
+}
+
+// abandonInterval is how often each instance looks for abandoned open conversations.
+const abandonInterval = time.Hour
+
+// eraseAbandoned erases the open conversations without a customer message, accept or first
+// reply for router.abandoned_retention (erase.lua with the cutoff, so one that came alive
+// meanwhile is kept). Open conversations are in the queue or in a manager's index.
+func (w *sweeper) eraseAbandoned(ctx context.Context, now time.Time) (int, error) {
+	cutoff := ms(now.Add(-w.cfg.AbandonedRetention))
+	lists := []string{w.keys.waiting()}
+	for _, m := range w.team.managers {
+		lists = append(lists, w.keys.mgrConvs(m.ID))
+	}
+	seen := map[string]bool{}
+	n := 0
+	for _, l := range lists {
+		ids, err := w.rdb.ZRange(ctx, l, 0, -1).Result()
+		if err != nil {
+			return n, fmt.Errorf("abandoned: %w", err)
+		}
+		for _, s := range ids {
+			if seen[s] {
+				continue
+			}
+			seen[s] = true
+			id, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				continue
+			}
+			f, err := w.rdb.HMGet(ctx, w.keys.conv(id), "last_in", "accepted", "first_reply", "created").Result()
+			if err != nil {
+				return n, fmt.Errorf("abandoned: %w", err)
+			}
+			last := int64(0)
+			for _, v := range f {
+				if t, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64); t > last {
+					last = t
+				}
+			}
+			if last == 0 || last >= cutoff {
+				continue
+			}
+			a := eraseArgs{Now: ms(now), Conv: id, Retention: w.cfg.Retention.Milliseconds(), AbandonedBefore: cutoff}
+			status, err := eraseScript.Run(ctx, w.rdb, w.keys.eraseKeys(id), a.argv()...).Text()
+			if err != nil {
+				return n, fmt.Errorf("abandoned: %w", err)
+			}
+			if status == "ok" {
+				w.log.Info("abandoned open conversation erased", "conversation", id)
+				n++
+			}
+		}
+	}
+	return n, nil
 }
 
 // forgetJob is one queued forget job (see lib.lua forget_job).
@@ -199,7 +267,7 @@ func (w *sweeper) forgetQueued(ctx context.Context) (int, error) {
 		if !inbound(id, v) {
 			return false
 		}
-		n, err := w.rdb.Exists(ctx, w.keys.done(id)).Result()
+		n, err := w.rdb.Exists(ctx, w.keys.done(entryIdentity(store.Entry{ID: id, Values: v}))).Result()
 		if err != nil {
 			doneErr = err
 			return false

@@ -40,15 +40,15 @@ func (a *inboundApplier) handleInbound(ctx context.Context, e store.Entry) error
 	if err != nil {
 		// Not retryable: a malformed entry would fail forever. Keep it in the dead-letter stream.
 		a.log.Error("malformed inbound entry moved to the dead-letter stream", "id", e.ID, "err", err)
-		return a.deadLetter(ctx, e)
+		return a.deadLetter(ctx, e, "malformed inbound entry")
 	}
 	switch in.Kind {
 	case channels.KindStatus:
 		return a.statuses.applyStatus(ctx, in)
 	case channels.KindCall:
-		return a.applyCall(ctx, e.ID, in)
+		return a.applyCall(ctx, entryIdentity(e), in)
 	}
-	return a.applyMessage(ctx, e.ID, in)
+	return a.applyMessage(ctx, entryIdentity(e), in)
 }
 
 // handleInbounds applies one read's entries in stream order. Runs of consecutive customer
@@ -71,7 +71,7 @@ func (a *inboundApplier) handleInbounds(ctx context.Context, entries []store.Ent
 			errs[i] = a.handleInbound(ctx, e)
 			continue
 		}
-		pm, err := a.prepareMessage(ctx, e.ID, in)
+		pm, err := a.prepareMessage(ctx, entryIdentity(e), in)
 		if err != nil {
 			errs[i] = err
 			continue

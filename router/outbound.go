@@ -61,7 +61,7 @@ func (s *sendWorker) handleOutbound(ctx context.Context, e store.Entry) error {
 			err = errors.New("no outbound id")
 		}
 		s.log.Error("malformed outbound entry moved to the dead-letter stream", "id", e.ID, "err", err)
-		return s.deadLetter(ctx, e)
+		return s.deadLetter(ctx, e, "malformed outbound entry")
 	}
 	cid, _ := strconv.ParseInt(out.ConversationID, 10, 64)
 	// A redelivered entry whose send already succeeded or failed for good is not sent again.

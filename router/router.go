@@ -125,7 +125,7 @@ func New(cfg Config, managers []Manager, tpl0 Templates, d Deps) (*Router, error
 		offers: r.offers, statuses: r.sender, zone: zone}
 	r.timers = &timerWorker{base: b, offers: r.offers}
 	r.events = &eventDispatcher{base: b}
-	r.sweeper = &sweeper{base: b}
+	r.sweeper = &sweeper{base: b, team: r.team}
 	if d.Funnel != nil {
 		r.funnel = &funnelWorker{base: b, fm: d.Funnel}
 	}

@@ -122,9 +122,16 @@ type eraseArgs struct {
 	Now       int64 // ms
 	Conv      int64
 	Retention int64 // ms
+	// AbandonedBefore: erase only an open conversation inactive since before it (ms; 0 = any)
+	AbandonedBefore int64
 }
 
-func (a eraseArgs) argv() []any { return []any{a.Now, a.Conv, a.Retention} }
+func (a eraseArgs) argv() []any {
+	if a.AbandonedBefore > 0 {
+		return []any{a.Now, a.Conv, a.Retention, a.AbandonedBefore}
+	}
+	return []any{a.Now, a.Conv, a.Retention}
+}
 
 // correct.lua: corrects a contact's name, phone or e-mail in every conversation of it.
 var correctScript = script("correct")

@@ -57,6 +57,11 @@ func TestScriptKeysShareOneHashTag(t *testing.T) {
 		"defer":     k.deferKeys(),
 		"undefer":   k.undeferKeys(),
 		"requalify": k.requalifyKeys(1),
+		"offline":   k.forceOfflineKeys("anna"),
+		"reassign":  k.reassignKeys(1, "anna"),
+		"front":     k.frontKeys(1),
+		"opsclose":  k.opsCloseKeys(1),
+		"resend":    k.resendKeys(1, "c1-r1"),
 	} {
 		for _, key := range ks {
 			if !strings.HasPrefix(key, "{p}:") {

@@ -35,14 +35,30 @@ func (b *base) consumerConfig(stream, group, instance, name string) store.Consum
 		ReclaimIdle: b.cfg.ReclaimIdle, MaxDeliveries: int64(b.cfg.MaxDeliveries)}
 }
 
-// deadLetter moves a malformed entry to its stream's dead-letter stream (it would fail forever).
-func (b *base) deadLetter(ctx context.Context, e store.Entry) error {
-	values := map[string]any{"dead_from_id": e.ID}
+// deadLetter moves a malformed entry to its stream's dead-letter stream (it would fail
+// forever), with why (dead_error: no personal data).
+func (b *base) deadLetter(ctx context.Context, e store.Entry, why string) error {
+	values := map[string]any{deadFromField: entryIdentity(e), deadErrorField: why}
 	for k, v := range e.Values {
-		values[k] = v
+		if k != replayOfField {
+			values[k] = v
+		}
 	}
 	return b.rdb.XAdd(ctx, &redis.XAddArgs{Stream: store.DeadLetter(e.Stream), Values: values,
 		MaxLen: store.DeadLetterMaxLen, Approx: true}).Err()
+}
+
+// replayOfField is set on an entry a supervisor replayed from a dead-letter stream
+// (replay.lua): the id the entry had when it first came, its identity for idempotency.
+const replayOfField = "replay_of"
+
+// entryIdentity is the id an entry is known by for idempotency: its first id when it was
+// replayed from a dead-letter stream, else its own.
+func entryIdentity(e store.Entry) string {
+	if s, _ := e.Values[replayOfField].(string); s != "" {
+		return s
+	}
+	return e.ID
 }
 
 // trim drops acknowledged entries of the router's streams and forgets consumers of

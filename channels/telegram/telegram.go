@@ -206,7 +206,9 @@ func (c *Channel) dispatch(ctx context.Context, b *bot, u *tgbotapi.Update) erro
 	} else {
 		c.m.updates.WithLabelValues(name, resIngested).Inc()
 	}
-	c.d.Log.Debug("telegram update ingested", "bot", name, "update_id", u.UpdateID, "message_id", in.MessageID,
+	// The message id is "<chat id>:<message id>": the chat id is the customer's Telegram id,
+	// personal data, so only the update id and the lead's stream entry go to the log.
+	c.d.Log.Debug("telegram update ingested", "bot", name, "update_id", u.UpdateID, "lead_id", res.EntryID,
 		"duplicate", res.Duplicate, "text_bytes", len(in.Text), "attachments", len(in.Attachments))
 	return nil
 }

@@ -9,6 +9,8 @@
 //	lidorub [-c FILE] whatsapp status                                 list WhatsApp accounts
 //	lidorub [-c FILE] report funnel [--from T] [--to T] [--by GROUP] [--format table|csv|json] [--redis URL]
 //	                               the funnel report (see lidorub report funnel -h)
+//	lidorub [-c FILE] contacts export|erase --channel CH --contact ID --account A | --phone P | --email E [--redis URL]
+//	                               a person's data: print it as JSON, or erase it everywhere
 //	lidorub bench [flags]          benchmark an in-process (or running, loopback) gateway; see -h
 //	lidorub [-c FILE] audit verify [--redis URL] [--from T] [--to T] [--json]   verify the fairness ledger
 //
@@ -48,6 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("c", "", "configuration file (default $LIDORUB_CONFIG, else ./config.yaml, else the embedded example)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: lidorub [-c FILE] [serve | config check | whatsapp link|status | version]\n")
+		fmt.Fprintf(stderr, "       lidorub [-c FILE] contacts export|erase   (a person's data; lidorub contacts)\n")
 		fmt.Fprintf(stderr, "       lidorub bench [flags]   (benchmark; lidorub bench -h)\n")
 		fmt.Fprintf(stderr, "       lidorub report funnel [flags]   (the funnel report; lidorub report funnel -h)\n")
 		fmt.Fprintf(stderr, "       lidorub [-c FILE] audit verify [--redis URL] [--from T] [--to T] [--json]   (fairness ledger)\n")
@@ -82,6 +85,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runReport(*cfgPath, rest[1:], stdout, stderr, time.Now)
 	case cmd == "simulate":
 		return runSimulate(*cfgPath, rest[1:], stdout, stderr)
+	case cmd == "contacts":
+		return runContacts(*cfgPath, rest[1:], stdout, stderr)
 	case cmd == "version":
 		fmt.Fprintln(stdout, "lidorub", buildVersion())
 		return 0

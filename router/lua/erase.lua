@@ -16,13 +16,21 @@
 --          {P}:timeline stream entries hold ids only and stay until trimmed)
 -- ARGV[1] now ms   ARGV[2] conversation id   ARGV[3] retention ms (an index left with closed
 --          conversations only gets their backstop TTL)
--- returns status: ok | notfound
+-- ARGV[4] optional: erase only an open conversation abandoned before this ms (no customer
+--          message, accept or first reply since; created counts when none): router.abandoned_retention
+-- returns status: ok | notfound | active (ARGV[4] given and the conversation is closed or was
+--          active since)
 local ck, logk, meta, lapsed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local waiting, timers, events, mgrs, contacts = KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local expiry, forget, card, hists, convs = KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 local now, cid = ARGV[1], ARGV[2]
 local f = redis.call('HMGET', ck, 'state', 'offer_to', 'mgr', 'seq', 'ch', 'acct', 'contact', 'hc', 'ph', 'eh')
 if not f[1] then return 'notfound' end
+if ARGV[4] and ARGV[4] ~= '' then
+  if f[1] == 'closed' then return 'active' end
+  local t = redis.call('HMGET', ck, 'last_in', 'accepted', 'first_reply', 'created')
+  if math.max(num(t[1]), num(t[2]), num(t[3]), num(t[4])) >= num(ARGV[4]) then return 'active' end
+end
 local holder = ''
 if f[1] == 'offered' then holder = f[2] elseif f[1] == 'assigned' then holder = f[3] end
 if holder and holder ~= '' then

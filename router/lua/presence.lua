@@ -4,7 +4,8 @@
 -- KEYS[4] {P}:timers   KEYS[5] {P}:events
 -- KEYS[6] {P}:conv: (prefix: the conversation ids are read from the manager's index)
 -- KEYS[7] {P}:timeline: stages offer_lapsed and released {reason offline} (lists completed from KEYS[6])
--- ARGV[1] now ms   ARGV[2] manager   ARGV[3] online 1|0
+-- KEYS[8] {P}:audit (optional: a supervisor forced the manager offline)
+-- ARGV[1] now ms   ARGV[2] manager   ARGV[3] online 1|0   ARGV[4] the supervisor (with KEYS[8])
 -- returns the number of conversations returned to the queue
 local mk = {mgr = KEYS[1], convs = KEYS[2]}
 local waiting, timers, events, convs = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -31,5 +32,9 @@ for _, cid in ipairs(redis.call('ZRANGE', mk.convs, 0, -1)) do
   elseif f[1] ~= 'assigned' or f[3] ~= mgr then
     redis.call('ZREM', mk.convs, cid) -- stale index entry
   end
+end
+if KEYS[8] then
+  redis.call('XADD', KEYS[8], 'MAXLEN', '~', 100000, '*', 'at', now, 'by', ARGV[4], 'action', 'offline',
+    'lead', '', 'manager', mgr, 'detail', 'returned=' .. n)
 end
 return n
