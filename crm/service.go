@@ -328,7 +328,9 @@ func FormatTranscript(msgs []router.Message) string {
 }
 
 // Enqueue stores an inbound webhook item (ids and statuses, no personal data) durably; the
-// inbound worker resolves and applies it. Webhook handlers answer once it returns nil.
+// inbound worker resolves and applies it. Item keys: id (the CRM record id, required),
+// status (the CRM status when the webhook carries it: a status already applied is skipped
+// without an API call), and the connector's own. Webhook handlers answer once it returns nil.
 func (s *Service) Enqueue(ctx context.Context, item map[string]string) error {
 	vals := make(map[string]any, len(item))
 	for k, v := range item {
@@ -345,6 +347,15 @@ func (s *Service) HandleInbound(ctx context.Context, e store.Entry) error {
 	item := make(map[string]string, len(e.Values))
 	for k, v := range e.Values {
 		item[k] = str(v)
+	}
+	// a record that is not ours, or a status already applied, costs no API call
+	if conv, err := s.LeadOf(ctx, item["id"]); err != nil || conv == 0 {
+		return err
+	}
+	if item["status"] != "" {
+		if seen, err := s.get(ctx, s.k.seen(item["id"])); err != nil || seen == item["status"] {
+			return err
+		}
 	}
 	st, err := s.conn.Resolve(ctx, item)
 	if err != nil {
