@@ -305,7 +305,7 @@ func TestRetriedHandoffCreatesOneLead(t *testing.T) {
 		t.Fatalf("handled %d, want 0 (answer lost)", n)
 	}
 	w.Timeline(5, router.StageHandedOff, "anna", nil) // handed off again (returned, re-qualified)
-	w.poll()                                         // retry of the first + the second entry
+	w.poll()                                          // retry of the first + the second entry
 	w.poll()
 	if n := w.fake.count("POST", "/api/v4/leads/complex"); n != 1 {
 		t.Fatalf("%d complex creates, want 1", n)

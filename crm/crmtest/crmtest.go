@@ -35,7 +35,7 @@ type Outcome struct {
 
 // CRMEntry is one RecordCRM call.
 type CRMEntry struct {
-	Conv             int64
+	Conv            int64
 	CRM, ID, Status string
 }
 
