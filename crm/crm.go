@@ -59,8 +59,10 @@ type Lead struct {
 	Qualification string
 	Manager       string // the lidorub manager of the trigger entry ("" on created)
 	Responsible   int64  // the CRM user: users[Manager], else default_user (0: none)
-	Transcript    string // the note added after the record is created ("" = none)
 	CreatedAt     time.Time
+	// Retry: an earlier attempt was sent and its answer not stored, so part of the record may
+	// exist (a Bitrix24 contact made before its deal failed): the connector may look for it.
+	Retry bool
 }
 
 // Status is a CRM record's state as read from a webhook or the API.

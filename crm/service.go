@@ -226,6 +226,7 @@ func (s *Service) create(ctx context.Context, l Lead) (string, error) {
 	}
 	id := ""
 	if tried > 0 {
+		l.Retry = true
 		if id, err = s.conn.Find(ctx, l); err != nil {
 			return "", s.fail(ctx, "find", err)
 		}
