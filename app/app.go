@@ -27,6 +27,7 @@ import (
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
+	"github.com/lidorub/lidorub/crm"
 	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/qualify"
@@ -48,6 +49,8 @@ type Gateway struct {
 	Clock    clock.Clock
 	// Channels are the enabled channels by name (a test reaches an adapter through them).
 	Channels map[string]channels.Channel
+	// CRM are the enabled CRM connectors' services (crm: section).
+	CRM []*crm.Service
 
 	runners []channels.Runner
 	// hold, when set by HoldRunners, keeps the runners waiting until it is closed.
@@ -130,6 +133,7 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 	if err := g.buildStaffBot(clk, log); err != nil {
 		return nil, err
 	}
+	g.buildCRM()
 	g.routes()
 	return g, nil
 }
