@@ -25,8 +25,7 @@ type Common struct {
 	Currency string `yaml:"currency"`
 	// LostReason is the lidorub loss reason recorded when the CRM gives none ("" = none).
 	LostReason string `yaml:"lost_reason"`
-	// TranscriptLimit is how many last transcript lines go into the note (default 200; 0 after
-	// defaults means none is never: use -1 to send no transcript).
+	// TranscriptLimit is how many last transcript lines go into the note (default 200; -1: no note).
 	TranscriptLimit int `yaml:"transcript_limit"`
 	// Timeout bounds every API call (default 15s).
 	Timeout time.Duration `yaml:"timeout"`
@@ -37,7 +36,7 @@ type Common struct {
 	// (default 20000: about a week at retry_interval 30s; replayable).
 	MaxAttempts int64 `yaml:"max_attempts"`
 	// ReconcileInterval: how often recently changed records are read back from the CRM
-	// (default 10m; 0 after defaults is impossible: use -1s to turn reconciliation off).
+	// (default 10m; negative, e.g. -1s: off).
 	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
 	// ReconcileOverlap: each pass reads from the previous pass's start minus this (clock skew
 	// between the CRM and us; default 2m).

@@ -7,9 +7,10 @@
 // Delivery is at least once and idempotent both ways:
 //
 //   - a timeline entry is acknowledged only after the CRM accepted the record and its id is
-//     stored (link.lua); a retried entry finds the id and creates nothing; an attempt whose
-//     answer was lost (a crash, a timeout) leaves a marker, and the next attempt first asks the
-//     CRM for a record it made for that lead (Connector.Find) before creating one;
+//     stored (link.lua); a retried entry finds the id and creates nothing; each attempt claims
+//     the lead first (claim.lua: one attempt at a time across instances), and after an attempt
+//     that failed or died (its answer may have been lost) the next one first asks the CRM for
+//     a record made for that lead (Connector.Find) before creating one;
 //   - an inbound status is applied once per (record id, status): {P}:crm:<name>:seen:<id>.
 //
 // Privacy: no personal data is queued. The timeline stream and the inbound queue carry ids,
@@ -156,6 +157,10 @@ func KindOf(err error) ErrorKind {
 	}
 	return Temporary
 }
+
+// ErrInFlight is returned while another attempt (another instance) creates the same lead's
+// record; the entry is retried later.
+var ErrInFlight = errors.New("another attempt is creating this lead's CRM record")
 
 // ErrPaused is returned while the connector waits after a throttled or unauthorized answer.
 var ErrPaused = errors.New("crm connector paused after a throttled or unauthorized answer")

@@ -22,3 +22,18 @@ type linkArgs struct {
 }
 
 func (a linkArgs) argv() []any { return []any{a.ID, a.Conv} }
+
+//go:embed lua/claim.lua
+var claimSrc string
+
+// claim.lua: claims the creation of a lead's record (see the script's header).
+var claimScript = store.NewScript(claimSrc)
+
+func (k keys) claimKeys(conv int64) []string { return []string{k.try(conv)} }
+
+type claimArgs struct {
+	Now   int64 // ms
+	Stale int64 // ms
+}
+
+func (a claimArgs) argv() []any { return []any{a.Now, a.Stale} }

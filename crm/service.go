@@ -220,22 +220,25 @@ func (s *Service) HandleTimeline(ctx context.Context, e store.Entry) error {
 }
 
 func (s *Service) create(ctx context.Context, l Lead) (string, error) {
-	tried, err := s.d.Redis.Exists(ctx, s.k.try(l.ConvID)).Result()
+	claim, err := claimScript.Run(ctx, s.d.Redis, s.k.claimKeys(l.ConvID),
+		claimArgs{Now: s.d.Clock.Now().UnixMilli(), Stale: (2 * s.cfg.Timeout).Milliseconds()}.argv()...).Text()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%s: claim: %w", s.name, err)
 	}
 	id := ""
-	if tried > 0 {
+	switch claim {
+	case "busy":
+		return "", ErrInFlight
+	case "stale":
 		l.Retry = true
 		if id, err = s.conn.Find(ctx, l); err != nil {
+			s.failed(ctx, l.ConvID)
 			return "", s.fail(ctx, "find", err)
 		}
 	}
 	if id == "" {
-		if err := s.d.Redis.Set(ctx, s.k.try(l.ConvID), s.d.Clock.Now().UnixMilli(), 0).Err(); err != nil {
-			return "", err
-		}
 		if id, err = s.conn.Create(ctx, l); err != nil {
+			s.failed(ctx, l.ConvID)
 			return "", s.fail(ctx, "create", err)
 		}
 		s.d.Metrics.Pushes.WithLabelValues(s.name).Inc()
@@ -252,6 +255,14 @@ func (s *Service) create(ctx context.Context, l Lead) (string, error) {
 		s.log.Warn("could not record the CRM id on the lead's timeline", "conversation", l.ConvID, "err", err)
 	}
 	return stored, nil
+}
+
+// failed marks the lead's attempt as ended without a stored id: the next one looks the
+// record up first (the CRM may have made it, or part of it, before the error).
+func (s *Service) failed(ctx context.Context, conv int64) {
+	if err := s.d.Redis.Set(ctx, s.k.try(conv), "0", 0).Err(); err != nil {
+		s.log.Warn("could not mark a failed attempt", "conversation", conv, "err", err)
+	}
 }
 
 func (s *Service) note(ctx context.Context, conv int64, id string) error {

@@ -2,6 +2,7 @@ package amocrm_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,6 +44,9 @@ type fakeAmo struct {
 	// fail answers the next calls to a path ("POST /api/v4/leads/complex") with a status and
 	// body; created: the lead is created although the answer fails (a lost answer).
 	fail map[string][]failure
+	// entered, when set, is told of a complex create, which then waits for gate
+	entered chan struct{}
+	gate    chan struct{}
 }
 
 type failure struct {
@@ -90,6 +94,10 @@ func (f *fakeAmo) setLead(id int64, fields map[string]any) {
 
 func (f *fakeAmo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	if f.gate != nil && r.URL.Path == "/api/v4/leads/complex" {
+		f.entered <- struct{}{}
+		<-f.gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.reqs = append(f.reqs, request{Method: r.Method, Path: r.URL.RequestURI(), Auth: r.Header.Get("Authorization"), Body: string(body)})
@@ -321,6 +329,34 @@ func TestRetriedHandoffCreatesOneLead(t *testing.T) {
 	}
 	if p := w.pending(); p != 0 {
 		t.Fatalf("%d pending", p)
+	}
+}
+
+// Two instances handle handoff entries of the same lead at once: one creates the record, the
+// other finds the attempt in flight and leaves its entry for later, then finds the id.
+func TestConcurrentAttemptsCreateOneLead(t *testing.T) {
+	w := newWorld(t, nil)
+	w.addLead(6)
+	w.fake.entered, w.fake.gate = make(chan struct{}), make(chan struct{})
+	entry := store.Entry{ID: "1-1", Values: map[string]any{"c": "6", "s": router.StageHandedOff, "m": "anna", "x": "", "at": "1"}}
+	first := make(chan error, 1)
+	go func() { first <- w.a.Service().HandleTimeline(w.Ctx, entry) }()
+	<-w.fake.entered
+	if err := w.a.Service().HandleTimeline(w.Ctx, entry); !errors.Is(err, crm.ErrInFlight) {
+		t.Fatalf("second attempt: %v, want ErrInFlight", err)
+	}
+	close(w.fake.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := w.a.Service().HandleTimeline(w.Ctx, entry); err != nil {
+		t.Fatalf("retry of the second: %v", err)
+	}
+	if n := w.fake.count("POST", "/api/v4/leads/complex"); n != 1 {
+		t.Fatalf("%d creates, want 1", n)
+	}
+	if n := w.fake.count("POST", "/api/v4/leads/9774766/notes"); n != 1 {
+		t.Fatalf("%d notes, want 1", n)
 	}
 }
 
