@@ -92,6 +92,8 @@ type Connector interface {
 	Resolve(ctx context.Context, item map[string]string) (Status, error)
 	// Changed lists the records changed since t (reconciliation).
 	Changed(ctx context.Context, since time.Time) ([]Status, error)
+	// Assign makes CRM user the record's responsible user (a sales manager accepted the lead).
+	Assign(ctx context.Context, id string, user int64) error
 }
 
 // ErrorKind classifies a CRM call's failure.

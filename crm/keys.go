@@ -10,7 +10,8 @@ import (
 //
 //	{P}:crm:<name>:lead:<conv>     string: the CRM record id of a lead (not personal data)
 //	{P}:crm:<name>:ext:<id>        string: the lead (conversation id) of a CRM record
-//	{P}:crm:<name>:try:<conv>      string: a create was sent and its answer not stored yet (ms)
+//	{P}:crm:<name>:try:<conv>      string: the start (ms) of the attempt creating the record, 0 once
+//	                               one failed (claim.lua); deleted when the id is stored (link.lua)
 //	{P}:crm:<name>:noted:<conv>    string: the transcript note was added
 //	{P}:crm:<name>:seen:<id>       string: the last CRM status applied for a record (inbound dedupe)
 //	{P}:crm:<name>:in              stream: inbound webhook items (ids and statuses; group "crm")

@@ -188,6 +188,9 @@ func (s *Service) LeadOf(ctx context.Context, id string) (int64, error) {
 // stage it creates the lead's CRM record unless one is stored, then adds the transcript
 // note. It returns nil (the entry is acknowledged) only once both are done.
 func (s *Service) HandleTimeline(ctx context.Context, e store.Entry) error {
+	if str(e.Values["s"]) == router.StageSalesAccepted {
+		return s.assign(ctx, e)
+	}
 	if str(e.Values["s"]) != s.cfg.Trigger {
 		return nil
 	}
@@ -217,6 +220,35 @@ func (s *Service) HandleTimeline(ctx context.Context, e store.Entry) error {
 		}
 	}
 	return s.note(ctx, conv, id)
+}
+
+// assign makes the sales manager who accepted a lead (entry field m) the record's responsible
+// user, when users maps them. A lead without a record and no attempt under way has nothing
+// to update; one whose record is being created is retried.
+func (s *Service) assign(ctx context.Context, e store.Entry) error {
+	user, ok := s.cfg.Users[str(e.Values["m"])]
+	conv, err := strconv.ParseInt(str(e.Values["c"]), 10, 64)
+	if !ok || err != nil {
+		return nil
+	}
+	id, err := s.RecordID(ctx, conv)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		if n, err := s.d.Redis.Exists(ctx, s.k.try(conv)).Result(); err != nil || n > 0 {
+			return errors.Join(err, ErrInFlight)
+		}
+		return nil
+	}
+	if err := s.ready(); err != nil {
+		return err
+	}
+	if err := s.conn.Assign(ctx, id, user); err != nil {
+		return s.fail(ctx, "assign", err)
+	}
+	s.ok()
+	return nil
 }
 
 func (s *Service) create(ctx context.Context, l Lead) (string, error) {

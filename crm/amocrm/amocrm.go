@@ -211,6 +211,12 @@ func (a *Connector) createUnsorted(ctx context.Context, l crm.Lead) (string, err
 	return "", &crm.Error{Kind: crm.Temporary, Err: fmt.Errorf("POST /api/v4/leads/unsorted/forms: no lead id in the answer")}
 }
 
+// Assign implements crm.Connector: PATCH /api/v4/leads/{id} with responsible_user_id.
+func (a *Connector) Assign(ctx context.Context, id string, user int64) error {
+	_, err := a.c.do(ctx, http.MethodPatch, "/api/v4/leads/"+url.PathEscape(id), map[string]int64{"responsible_user_id": user}, nil)
+	return err
+}
+
 // apiLead is a lead as GET /api/v4/leads answers it (the fields read here).
 type apiLead struct {
 	ID           int64  `json:"id"`

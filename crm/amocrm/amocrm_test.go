@@ -154,6 +154,8 @@ func (f *fakeAmo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"_page": 1, "_links": map[string]any{"self": map[string]string{"href": "x"}},
 			"_embedded": map[string]any{"leads": list}})
+	case strings.HasPrefix(key, "PATCH /api/v4/leads/"):
+		fmt.Fprintf(w, `{"id":%s,"updated_at":1764064800,"_links":{"self":{"href":"x"}}}`, strings.TrimPrefix(r.URL.Path, "/api/v4/leads/"))
 	case strings.HasPrefix(key, "GET /api/v4/leads/"):
 		var id int64
 		fmt.Sscan(strings.TrimPrefix(r.URL.Path, "/api/v4/leads/"), &id)
@@ -414,6 +416,25 @@ func TestThrottledAndUnauthorizedAreRetriedNeverLost(t *testing.T) {
 	}
 	if strings.Contains(w.Logs.String(), token) {
 		t.Fatal("token logged")
+	}
+}
+
+func TestSalesAcceptedMakesTheSalesManagerResponsible(t *testing.T) {
+	w := newWorld(t, func(c *amocrm.Config) { c.TranscriptLimit = -1 })
+	w.addLead(14)
+	w.Timeline(14, router.StageHandedOff, "carl", nil)      // a lead-manager not in users: default_user
+	w.Timeline(14, router.StageSalesAccepted, "boris", nil) // not in users: nothing to update
+	w.Timeline(14, router.StageSalesAccepted, "anna", nil)
+	w.poll()
+	reqs := w.fake.requests()
+	if len(reqs) != 2 || !strings.Contains(reqs[0].Body, `"responsible_user_id":500`) {
+		t.Fatalf("requests %+v", reqs)
+	}
+	if r := reqs[1]; r.Method != "PATCH" || r.Path != "/api/v4/leads/9774766" || r.Body != `{"responsible_user_id":777}` || r.Auth != "Bearer "+token {
+		t.Fatalf("assign request %+v", r)
+	}
+	if p := w.pending(); p != 0 {
+		t.Fatalf("%d pending", p)
 	}
 }
 

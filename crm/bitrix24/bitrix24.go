@@ -197,6 +197,13 @@ func (b *Connector) Note(ctx context.Context, id, text string) error {
 	return err
 }
 
+// Assign implements crm.Connector: crm.deal.update (crm.lead.update) with ASSIGNED_BY_ID.
+func (b *Connector) Assign(ctx context.Context, id string, user int64) error {
+	n, _ := strconv.ParseInt(id, 10, 64)
+	_, err := b.c.call(ctx, "crm."+b.entity()+".update", map[string]any{"id": n, "fields": map[string]int64{"ASSIGNED_BY_ID": user}})
+	return err
+}
+
 // record is a deal (or lead) as crm.deal.get / crm.deal.list answer it: every value a string.
 type record struct {
 	ID             string `json:"ID"`

@@ -116,6 +116,8 @@ func (f *fakeBitrix) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ok(d)
+	case "crm.deal.update":
+		ok(true)
 	case "crm.timeline.comment.add":
 		ok(7)
 	default:
@@ -236,6 +238,20 @@ func TestHandoffCreatesContactDealAndComment(t *testing.T) {
 	}
 	if id, _ := w.b.Service().RecordID(w.Ctx, 7); id != "102" {
 		t.Fatalf("stored id %q", id)
+	}
+}
+
+func TestSalesAcceptedUpdatesAssignedBy(t *testing.T) {
+	w := newWorld(t, func(c *bitrix24.Config) { c.TranscriptLimit = -1 })
+	w.addLead(15)
+	w.Timeline(15, router.StageHandedOff, "carl", nil)
+	w.Timeline(15, router.StageSalesAccepted, "anna", nil)
+	w.poll()
+	if got := strings.Join(w.fake.methods(), ","); got != "crm.contact.add,crm.deal.add,crm.deal.update" {
+		t.Fatalf("calls %s", got)
+	}
+	if b := w.fake.body("crm.deal.update"); b != `{"fields":{"ASSIGNED_BY_ID":11},"id":102}` {
+		t.Fatalf("update body %s", b)
 	}
 }
 
