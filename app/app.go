@@ -28,6 +28,7 @@ import (
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/config"
 	"github.com/lidorub/lidorub/console"
+	"github.com/lidorub/lidorub/crm"
 	"github.com/lidorub/lidorub/ledger"
 	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
@@ -53,6 +54,8 @@ type Gateway struct {
 	Channels map[string]channels.Channel
 	// Webhooks sends the leads' events to the webhooks.endpoints; nil when none is configured.
 	Webhooks *webhooks.Service
+	// CRM are the enabled CRM connectors' services (crm: section).
+	CRM []*crm.Service
 
 	runners []channels.Runner
 	// hold, when set by HoldRunners, keeps the runners waiting until it is closed.
@@ -163,6 +166,7 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 	if err := g.buildConsole(); err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
+	g.buildCRM()
 	g.routes()
 	return g, nil
 }

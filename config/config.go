@@ -24,6 +24,8 @@ import (
 	"github.com/lidorub/lidorub/channels/whatsapp"
 	"github.com/lidorub/lidorub/channels/whatsappcloud"
 	"github.com/lidorub/lidorub/console"
+	"github.com/lidorub/lidorub/crm/amocrm"
+	"github.com/lidorub/lidorub/crm/bitrix24"
 	"github.com/lidorub/lidorub/internal/conf"
 	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/qualify"
@@ -49,6 +51,14 @@ type Config struct {
 	// Webhooks are the outbound event webhooks (Standard Webhooks), README "Event webhooks".
 	Webhooks webhooks.Config `yaml:"webhooks"`
 	Console  console.Config  `yaml:"console"`
+	CRM      CRM             `yaml:"crm"`
+}
+
+// CRM is the crm: section: one sub-section per CRM connector (packages crm/amocrm and
+// crm/bitrix24), each off unless enabled.
+type CRM struct {
+	AmoCRM   amocrm.Config   `yaml:"amocrm"`
+	Bitrix24 bitrix24.Config `yaml:"bitrix24"`
 }
 
 // Channels gathers every channel's section, one field per channel (its YAML key is the
@@ -176,6 +186,8 @@ func (c *Config) Defaults() {
 		s.Config.Defaults()
 	}
 	c.Webhooks.Defaults()
+	c.CRM.AmoCRM.Defaults()
+	c.CRM.Bitrix24.Defaults()
 }
 
 // Validate checks every section and returns all errors, each naming its YAML path.
@@ -243,6 +255,14 @@ func (c *Config) Validate() error {
 		if !ids[id] {
 			errs.Add(fmt.Sprintf("router.escalation.managers[%d]", i), "no manager has id %q", id)
 		}
+	}
+	errs.Merge("crm.amocrm", c.CRM.AmoCRM.Validate())
+	if c.CRM.AmoCRM.Enabled {
+		errs.Merge("crm.amocrm", c.CRM.AmoCRM.ValidateManagers(ids))
+	}
+	errs.Merge("crm.bitrix24", c.CRM.Bitrix24.Validate())
+	if c.CRM.Bitrix24.Enabled {
+		errs.Merge("crm.bitrix24", c.CRM.Bitrix24.ValidateManagers(ids))
 	}
 	return sortErrors(errs.Err())
 }

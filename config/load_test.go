@@ -41,7 +41,7 @@ func TestParseErrors(t *testing.T) {
 		file string
 		want string
 	}{
-		{"unknown_top_key", `storage: unknown key (line 3); valid keys: instance_id, log, http, redis, router, managers, templates, locale, qualify, channels, webhooks, console`},
+		{"unknown_top_key", `storage: unknown key (line 3); valid keys: instance_id, log, http, redis, router, managers, templates, locale, qualify, channels, webhooks, console, crm`},
 		{"unknown_nested_key", `router.ofer_timeout: unknown key (line 12); did you mean offer_timeout?`},
 		{"unknown_list_item_key", `managers[1].capcity: unknown key (line 5); did you mean capacity?`},
 		{"bad_duration", `router.offer_timeout: cannot parse "5 minutes" as a duration (e.g. 30s, 2m)`},

@@ -13,7 +13,8 @@
 //   - channels/webform: lidorub_form_rejected_total;
 //   - channels/telegram/metrics.go: lidorub_telegram_*;
 //   - channels/meta/metrics.go (Instagram, WhatsApp Cloud): lidorub_meta_*;
-//   - channels/whatsapp: lidorub_whatsapp_connected, lidorub_whatsapp_ignored_total.
+//   - channels/whatsapp: lidorub_whatsapp_connected, lidorub_whatsapp_ignored_total;
+//   - crm/metrics.go (amoCRM, Bitrix24 connectors): lidorub_crm_*.
 package metrics
 
 import (
