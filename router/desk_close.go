@@ -10,7 +10,13 @@ import (
 )
 
 // Qualify sets hot, warm or tourist; a tourist gets the polite-close template and is closed.
+// A handing-off level (sales.handoff_levels) hands the lead to sales like Handoff without a note.
 func (d *desk) Qualify(ctx context.Context, convID int64, managerID, level string) error {
+	return d.Handoff(ctx, convID, managerID, level, "")
+}
+
+// qualify is the qualification without a sales handoff.
+func (d *desk) qualify(ctx context.Context, convID int64, managerID, level string) error {
 	if _, err := d.team.lead(managerID); err != nil {
 		return err
 	}
@@ -81,7 +87,7 @@ func (d *desk) Erase(ctx context.Context, convID int64, managerID string) error 
 		return fmt.Errorf("%w: only a supervisor can erase a conversation", ErrForbidden)
 	}
 	a := eraseArgs{Now: ms(d.clock.Now()), Conv: convID, Retention: d.cfg.Retention.Milliseconds()}
-	status, err := eraseScript.Run(ctx, d.rdb, d.keys.eraseKeys(convID), a.argv()...).Text()
+	status, err := eraseScript.Run(ctx, d.rdb, d.keys.eraseKeys(convID, d.sales.ids()), a.argv()...).Text()
 	if err != nil {
 		return fmt.Errorf("erase: %w", err)
 	}

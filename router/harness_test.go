@@ -53,6 +53,7 @@ type opts struct {
 	instance  string
 	shareWith *env                                       // second instance on the same Redis/prefix/clock
 	sleep     func(context.Context, time.Duration) error // send backoff; nil = return at once
+	sales     *router.SalesConfig                        // the sales: section (nil: defaults)
 }
 
 func managers(ids ...string) []router.Manager {
@@ -98,7 +99,7 @@ func newEnv(t *testing.T, o opts) *env {
 	log := testlog.Logger()
 	r, err := router.New(o.cfg, o.managers, o.tpl, router.Deps{Redis: e.rdb, Keys: e.keys, Clock: e.clock, Log: log,
 		Metrics: e.metrics, Qualifier: q, Instance: o.instance,
-		Sleep: o.sleep, Locale: o.locale, CustomerLocale: o.custLang})
+		Sleep: o.sleep, Locale: o.locale, CustomerLocale: o.custLang, Sales: o.sales})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,16 @@ import (
 //	{P}:leads                       zset: every lead, score = created ms (funnel report by period)
 //	{P}:ledger                      stream: the fairness ledger, one entry per sales-offer decision (package ledger)
 //	{P}:ledger:head                 hash: seq, hash of the newest ledger entry
+//	{P}:conv:<id>:sskip             hash: sales managers who cannot be offered this lead now: id -> lapsed | rejected
+//	                                (lapsed entries end with the round, see handoff.lua)
+//	{P}:sales:waiting               zset: handed-off leads nobody could be offered, score = handed-off ms
+//	{P}:sales:open                  zset: handed-off leads without an outcome, score = handed-off ms (stale report)
+//	{P}:sales:rr                    string: round_robin pointer, the last chosen sales manager id
+//	{P}:sales:cw                    hash: sales manager id -> current weight (weighted, best_conversion)
+//	{P}:sales:got:<id>              zset: leads the sales manager accepted, score = accepted ms (best_conversion)
+//	{P}:sales:won:<id>              zset: leads the sales manager won, score = won ms (best_conversion)
+//	                                (a sales manager's load and index are {P}:mgr:<id> and {P}:mgr:<id>:convs;
+//	                                timers "sa|<conv>|<sseq>" accept, "sc|<conv>|<sseq>" first contact)
 //	{P}:audit                       stream: supervisor actions (who, what, which lead/manager), ids only
 //	{P}:expiry                      zset: closed conversations, score = end of retention ms (retire.lua)
 //	{P}:forget                      zset: forget jobs of erased conversations (and of corrected contacts, c ""), JSON {c, ch, a, k} (forget.go)
@@ -73,6 +83,14 @@ func (k keys) leads() string              { return k.Core("leads") }
 func (k keys) ledger() string             { return k.Core("ledger") }
 func (k keys) ledgerHead() string         { return k.Core("ledger", "head") }
 func (k keys) audit() string              { return k.Core("audit") }
+func (k keys) salesSkip(c int64) string   { return k.Core("conv", i64s(c), "sskip") }
+func (k keys) salesWaiting() string       { return k.Core("sales", "waiting") }
+func (k keys) salesOpen() string          { return k.Core("sales", "open") }
+func (k keys) salesRR() string            { return k.Core("sales", "rr") }
+func (k keys) salesCW() string            { return k.Core("sales", "cw") }
+func (k keys) salesGot(m string) string   { return k.Core("sales", "got", m) }
+func (k keys) salesPrefix() string        { return k.Core("sales", "") }
+func (k keys) salesWon(m string) string   { return k.Core("sales", "won", m) }
 func (k keys) convPrefix() string         { return k.Core("conv", "") }
 func (k keys) mgr(m string) string        { return k.Core("mgr", m) }
 func (k keys) mgrConvs(m string) string   { return k.Core("mgr", m, "convs") }

@@ -40,6 +40,8 @@ type Deps struct {
 	// CustomerLocale is the language of a channel account's customers ("" = the catalogue's
 	// default); nil = the default for every account.
 	CustomerLocale func(channel, account string) string
+	// Sales is the sales: section (the second tier); nil = its defaults.
+	Sales *SalesConfig
 }
 
 // Router is the conversation engine: a facade that composes components with one job each
@@ -113,16 +115,28 @@ func New(cfg Config, managers []Manager, tpl0 Templates, d Deps) (*Router, error
 	if cfg.TimeZone != "" {
 		zone, _ = time.LoadLocation(cfg.TimeZone) // validated
 	}
+	var scfg SalesConfig
+	if d.Sales != nil {
+		scfg = *d.Sales
+	}
+	scfg.Defaults()
+	if err := scfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sales config: %w", err)
+	}
 	b := &base{cfg: cfg, rdb: d.Redis, keys: newKeys(d.Keys), clock: d.Clock, log: d.Log, m: d.Metrics}
 	r := &Router{b: b, team: newTeam(ms), senders: &senders{}, instance: d.Instance}
-	r.offers = &offerer{base: b, team: r.team}
+	sales := &salesRouter{base: b, team: r.team, cfg: scfg}
+	if !sales.enabled() && d.Sales != nil {
+		d.Log.Warn("no sales manager configured (managers[].role: sales): hot leads are only marked handed off")
+	}
+	r.offers = &offerer{base: b, team: r.team, sales: sales}
 	r.sender = &sendWorker{base: b, senders: r.senders, sleep: d.Sleep}
 	r.inbound = &inboundApplier{base: b, team: r.team, tpl: tpl, q: d.Qualifier, senders: r.senders,
 		offers: r.offers, statuses: r.sender, zone: zone}
-	r.timers = &timerWorker{base: b, offers: r.offers}
+	r.timers = &timerWorker{base: b, offers: r.offers, sales: sales}
 	r.events = &eventDispatcher{base: b}
 	r.sweeper = &sweeper{base: b}
-	r.desk = &desk{base: b, team: r.team, tpl: tpl, senders: r.senders, offers: r.offers, sweeper: r.sweeper}
+	r.desk = &desk{base: b, team: r.team, tpl: tpl, senders: r.senders, offers: r.offers, sweeper: r.sweeper, sales: sales}
 	return r, nil
 }
 

@@ -13,9 +13,10 @@ type presenceArgs struct {
 	Now     int64 // ms
 	Manager string
 	Online  bool
+	Sales   bool // a sales manager: presence only
 }
 
-func (a presenceArgs) argv() []any { return []any{a.Now, a.Manager, flag(a.Online)} }
+func (a presenceArgs) argv() []any { return []any{a.Now, a.Manager, flag(a.Online), flag(a.Sales)} }
 
 // accept.lua: a lead-manager takes an offer.
 var acceptScript = script("accept")
@@ -57,7 +58,7 @@ func (k keys) outSeqKeys(conv int64) []string { return []string{k.conv(conv)} }
 var replyScript = script("reply")
 
 func (k keys) replyKeys(conv int64) []string {
-	return []string{k.conv(conv), k.log(conv), k.timers(), k.outbound()}
+	return []string{k.conv(conv), k.log(conv), k.timers(), k.outbound(), k.timeline(conv), k.timelineStream()}
 }
 
 type replyArgs struct {
@@ -110,9 +111,14 @@ func (a closeArgs) argv() []any {
 // erase.lua: deletes a conversation on request.
 var eraseScript = script("erase")
 
-func (k keys) eraseKeys(conv int64) []string {
-	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(),
-		k.mgrPrefix(), k.contactPrefix(), k.expiry(), k.forget(), k.card(conv), k.histPrefix(), k.convPrefix()}
+func (k keys) eraseKeys(conv int64, salesIDs []string) []string {
+	ks := []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(),
+		k.mgrPrefix(), k.contactPrefix(), k.expiry(), k.forget(), k.card(conv), k.histPrefix(), k.convPrefix(),
+		k.salesWaiting(), k.salesOpen(), k.salesSkip(conv)}
+	for _, id := range salesIDs {
+		ks = append(ks, k.salesGot(id), k.salesWon(id))
+	}
+	return ks
 }
 
 type eraseArgs struct {

@@ -189,7 +189,7 @@ func (a callArgs) argv() []any {
 var retireScript = script("retire")
 
 func (k keys) retireKeys() []string {
-	return []string{k.expiry(), k.forget(), k.convPrefix(), k.histPrefix()}
+	return []string{k.expiry(), k.forget(), k.convPrefix(), k.histPrefix(), k.salesOpen()}
 }
 
 type retireArgs struct {

@@ -3,13 +3,14 @@
 -- KEYS[1] {P}:mgr:<manager>   KEYS[2] {P}:mgr:<manager>:convs   KEYS[3] {P}:waiting
 -- KEYS[4] {P}:timers   KEYS[5] {P}:events
 -- KEYS[6] {P}:conv: (prefix: the conversation ids are read from the manager's index)
--- ARGV[1] now ms   ARGV[2] manager   ARGV[3] online 1|0
+-- ARGV[1] now ms   ARGV[2] manager   ARGV[3] online 1|0   ARGV[4] 1 for a sales manager: presence only
+-- (their offers lapse and their leads stay theirs; the sales queue is drained by the caller)
 -- returns the number of conversations returned to the queue
 local mk = {mgr = KEYS[1], convs = KEYS[2]}
 local waiting, timers, events, convs = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now, mgr = ARGV[1], ARGV[2]
 redis.call('HSET', mk.mgr, 'online', ARGV[3], 'since', now)
-if ARGV[3] == '1' then return 0 end
+if ARGV[3] == '1' or ARGV[4] == '1' then return 0 end
 local n = 0
 for _, cid in ipairs(redis.call('ZRANGE', mk.convs, 0, -1)) do
   local ck = conv_keys(convs, cid).conv

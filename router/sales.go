@@ -1,0 +1,310 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+type redisRange = redis.ZRangeBy
+
+// Event types of the sales tier (see Event).
+const (
+	EventSalesOffer          = "sales_offer"           // ManagerID (a sales manager) is offered a handed-off lead; OfferSeq = sales offer seq
+	EventSalesOfferWithdrawn = "sales_offer_withdrawn" // the sales offer or lead of ManagerID ended: Reason lapsed | no_contact | manual
+	EventSalesAccepted       = "sales_accepted"        // ManagerID accepted a handed-off lead
+	EventSalesReturned       = "sales_returned"        // back with the lead-manager ManagerID: Reason = the rejection reason
+)
+
+// salesRouter runs the second tier's decisions (handoff.lua) and actions (salesact.lua).
+type salesRouter struct {
+	*base
+	team *team
+	cfg  SalesConfig
+}
+
+// enabled: at least one sales manager is configured. Without one a handing-off level only
+// marks the lead handed off, as before the sales tier (New logs a warning).
+func (s *salesRouter) enabled() bool {
+	for _, m := range s.team.managers {
+		if m.Role == RoleSales {
+			return true
+		}
+	}
+	return false
+}
+
+// ids are the sales managers' ids.
+func (s *salesRouter) ids() []string {
+	var ids []string
+	for _, m := range s.team.managers {
+		if m.Role == RoleSales {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids
+}
+
+// candidates are every configured sales manager sorted by id, with shift eligibility at now.
+func (s *salesRouter) candidates(now time.Time) []salesCand {
+	var cs []salesCand
+	for i := range s.team.managers {
+		m := &s.team.managers[i]
+		if m.Role == RoleSales {
+			cs = append(cs, salesCand{ID: m.ID, Cap: m.Capacity, Weight: m.Weight, OnShift: m.OnShift(now)})
+		}
+	}
+	slices.SortFunc(cs, func(a, b salesCand) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return cs
+}
+
+// run runs handoff.lua and returns its status, the chosen sales manager and its third value.
+func (s *salesRouter) run(ctx context.Context, op, conv, actor, a5, a6 string) (string, string, string, error) {
+	now := s.clock.Now()
+	cands := s.candidates(now)
+	a := handoffArgs{Now: ms(now), Op: op, Conv: conv, Actor: actor, A5: a5, A6: a6, Cfg: &s.cfg, Candidates: cands}
+	res, err := handoffScript.Run(ctx, s.rdb, s.keys.handoffKeys(cands), a.argv()...).Slice()
+	if err != nil {
+		return "", "", "", fmt.Errorf("sales %s: %w", op, err)
+	}
+	status, _ := res[0].(string)
+	chosen, _ := res[1].(string)
+	return status, chosen, fmt.Sprint(res[2]), nil
+}
+
+// Drain offers queued handed-off leads to free sales managers and returns how many it offered.
+func (s *salesRouter) Drain(ctx context.Context) (int, error) {
+	if !s.enabled() {
+		return 0, nil
+	}
+	_, _, made, err := s.run(ctx, opDrain, strconv.Itoa(queueScan), "", "", "")
+	if err != nil {
+		return 0, err
+	}
+	n, _ := strconv.Atoi(made)
+	return n, nil
+}
+
+// fire applies a sales timer: "sa" (accept timeout) or "sc" (first contact).
+func (s *salesRouter) fire(ctx context.Context, kind string, conv int64, seq string) (string, error) {
+	op := opLapse
+	if kind == "sc" {
+		op = opBreach
+	}
+	status, chosen, _, err := s.run(ctx, op, strconv.FormatInt(conv, 10), "", seq, "")
+	if err != nil {
+		return "", err
+	}
+	if status != "stale" {
+		s.log.Info("sales timer fired", "conversation", conv, "kind", op, "next", chosen)
+	}
+	return status, nil
+}
+
+func salesStatusErr(status string) error {
+	switch status {
+	case "queued", "returned":
+		return nil
+	case "conflict":
+		return fmt.Errorf("%w: the lead is not in a sales state that allows this", ErrConflict)
+	}
+	return statusErr(status)
+}
+
+// Handoff qualifies a lead and, for a handing-off level with sales managers configured, hands
+// it to the sales tier: off the lead-manager's load, offered by sales.strategy (ledgered).
+func (d *desk) Handoff(ctx context.Context, convID int64, managerID, level, note string) error {
+	if !d.sales.enabled() || !d.sales.cfg.handsOff(level) {
+		return d.qualify(ctx, convID, managerID, level)
+	}
+	if d.Role(managerID) != RoleLead {
+		return fmt.Errorf("%w: only a lead-manager hands leads off", ErrForbidden)
+	}
+	if len([]rune(note)) > maxReplyChars {
+		return fmt.Errorf("%w: the note is longer than %d characters", ErrInvalid, maxReplyChars)
+	}
+	status, _, _, err := d.sales.run(ctx, opHandoff, strconv.FormatInt(convID, 10), managerID, level, note)
+	if err != nil {
+		return err
+	}
+	if err := salesStatusErr(status); err != nil {
+		return err
+	}
+	d.m.Qualified.WithLabelValues(managerID, level).Inc()
+	d.offers.after(ctx) // the lead-manager has room again
+	return nil
+}
+
+func (d *desk) salesManager(managerID string) error {
+	if _, err := d.team.lead(managerID); err != nil {
+		return err
+	}
+	if d.Role(managerID) != RoleSales {
+		return fmt.Errorf("%w: only a sales manager can do this", ErrForbidden)
+	}
+	return nil
+}
+
+func (d *desk) salesAct(ctx context.Context, a salesActArgs) (string, string, error) {
+	a.Now = ms(d.clock.Now())
+	a.FirstContact = d.sales.cfg.FirstContact.Milliseconds()
+	res, err := salesActScript.Run(ctx, d.rdb, d.keys.salesActKeys(a.Conv), a.argv()...).Slice()
+	if err != nil {
+		return "", "", fmt.Errorf("sales %s: %w", a.Op, err)
+	}
+	status, _ := res[0].(string)
+	prev, _ := res[2].(string)
+	return status, prev, nil
+}
+
+// SalesAccept: the sales manager offered the lead takes it; first_contact starts.
+func (d *desk) SalesAccept(ctx context.Context, convID int64, managerID string) error {
+	if err := d.salesManager(managerID); err != nil {
+		return err
+	}
+	status, _, err := d.salesAct(ctx, salesActArgs{Op: "accept", Conv: convID, Actor: managerID})
+	if err != nil {
+		return err
+	}
+	return salesStatusErr(status)
+}
+
+// SalesReject rejects an offered or held lead with a configured reason.
+func (d *desk) SalesReject(ctx context.Context, convID int64, managerID, reason string) error {
+	if err := d.salesManager(managerID); err != nil {
+		return err
+	}
+	r, ok := d.sales.cfg.rejection(reason)
+	if !ok {
+		return fmt.Errorf("%w: unknown rejection reason %q", ErrInvalid, reason)
+	}
+	status, _, _, err := d.sales.run(ctx, opReject, strconv.FormatInt(convID, 10), managerID, reason, flag(r.NotALead))
+	if err != nil {
+		return err
+	}
+	if err := salesStatusErr(status); err != nil {
+		return err
+	}
+	d.offers.after(ctx)
+	return nil
+}
+
+// SalesContacted stops the first-contact SLA.
+func (d *desk) SalesContacted(ctx context.Context, convID int64, managerID string) error {
+	if err := d.salesManager(managerID); err != nil {
+		return err
+	}
+	status, _, err := d.salesAct(ctx, salesActArgs{Op: "contacted", Conv: convID, Actor: managerID})
+	if err != nil {
+		return err
+	}
+	return salesStatusErr(status)
+}
+
+// RecordOutcome records won or lost: once by the sales manager holding the lead; a
+// supervisor, or a CRM connector (managerID "" with o.Source set), may correct it.
+func (d *desk) RecordOutcome(ctx context.Context, convID int64, managerID string, o Outcome) error {
+	privileged := false
+	switch {
+	case managerID == "" && o.Source != "":
+		privileged = true
+	case managerID == "":
+		return ErrUnknownManager
+	default:
+		if _, err := d.team.lead(managerID); err != nil {
+			return err
+		}
+		switch d.Role(managerID) {
+		case RoleSupervisor:
+			privileged = true
+		case RoleSales:
+		default:
+			return fmt.Errorf("%w: only the sales manager or a supervisor records an outcome", ErrForbidden)
+		}
+	}
+	a := salesActArgs{Op: "outcome", Conv: convID, Actor: managerID, Privileged: privileged, Result: o.Result, Source: o.Source}
+	switch o.Result {
+	case OutcomeWon:
+		if o.Amount < 0 {
+			return fmt.Errorf("%w: amount must not be negative", ErrInvalid)
+		}
+		a.Amount = strconv.FormatFloat(o.Amount, 'f', -1, 64)
+		a.Currency = o.Currency
+		if a.Currency == "" {
+			a.Currency = d.sales.cfg.Currency
+		}
+		if len(a.Currency) != 3 {
+			return fmt.Errorf("%w: currency must be a 3-letter ISO 4217 code", ErrInvalid)
+		}
+	case OutcomeLost:
+		if !d.sales.cfg.loss(o.Reason) {
+			return fmt.Errorf("%w: unknown loss reason %q", ErrInvalid, o.Reason)
+		}
+		a.Reason = o.Reason
+	default:
+		return fmt.Errorf("%w: result must be won or lost", ErrInvalid)
+	}
+	status, _, err := d.salesAct(ctx, a)
+	if err != nil {
+		return err
+	}
+	if status == "already" {
+		return fmt.Errorf("%w: the outcome is already recorded; a supervisor can correct it", ErrConflict)
+	}
+	if err := salesStatusErr(status); err != nil {
+		return err
+	}
+	d.offers.after(ctx)
+	return nil
+}
+
+// PickSales hands a queued or offered lead to a chosen sales manager (supervisors, when
+// sales.allow_manual_pick); the ledger flags it manual.
+func (d *desk) PickSales(ctx context.Context, convID int64, managerID, salesID string) error {
+	if d.Role(managerID) != RoleSupervisor {
+		return fmt.Errorf("%w: only a supervisor can pick a sales manager", ErrForbidden)
+	}
+	if !d.sales.cfg.AllowManualPick {
+		return fmt.Errorf("%w: sales.allow_manual_pick is off", ErrForbidden)
+	}
+	if d.Role(salesID) != RoleSales {
+		return fmt.Errorf("%w: %q is not a sales manager", ErrInvalid, salesID)
+	}
+	status, _, _, err := d.sales.run(ctx, opPick, strconv.FormatInt(convID, 10), managerID, salesID, "")
+	if err != nil {
+		return err
+	}
+	return salesStatusErr(status)
+}
+
+// StaleLeads returns the handed-off leads without an outcome for longer than
+// sales.stale_after (oldest first): the stale report the funnel reads ({P}:sales:open).
+func (r *Router) StaleLeads(ctx context.Context) ([]int64, error) {
+	max := ms(r.b.clock.Now().Add(-r.desk.sales.cfg.StaleAfter))
+	ids, err := r.b.rdb.ZRangeByScore(ctx, r.b.keys.salesOpen(), &redisRange{Min: "-inf", Max: strconv.FormatInt(max, 10)}).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if v, err := strconv.ParseInt(id, 10, 64); err == nil {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// SalesConfig returns the sales: section in use (defaults filled).
+func (r *Router) SalesConfig() SalesConfig { return r.desk.sales.cfg }
