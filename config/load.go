@@ -407,7 +407,7 @@ func (d *decoder) unknownKey(path string, e mapEntry, valid []string) {
 	msg := fmt.Sprintf("unknown key (line %d)", e.line)
 	if s := suggest(e.key, valid); s != "" {
 		msg += "; did you mean " + s + "?"
-	} else if len(valid) <= 10 {
+	} else if len(valid) <= 16 {
 		msg += "; valid keys: " + strings.Join(valid, ", ")
 	}
 	d.fail(path, "%s", msg)
