@@ -180,7 +180,7 @@ func TestParseGood(t *testing.T) {
 	// The form section's own defaults are the webform package's business.
 	want.Channels.Form = webform.Config{Enabled: ptr(false)}
 	want.Channels.Form.Defaults()
-	want.Sales.Defaults() // the sales section's defaults are the router's business
+	want.Sales.Defaults()              // the sales section's defaults are the router's business
 	want.Channels.Instagram.Defaults() // and the Meta channels' theirs
 	want.Channels.WhatsAppCloud.Defaults()
 	want.Channels.WhatsApp.Defaults()
