@@ -365,6 +365,9 @@ func TestSalesLapseRejectAndReturn(t *testing.T) {
 	if c.SalesOfferTo != "s1" || c.LeadManagerID != "lena" || c.HandoffNote != "call after 6" {
 		t.Fatalf("handoff: %+v", c)
 	}
+	if v, _ := e.r.Manager(e.ctx, "s1"); len(v.Offers) != 1 || v.Offers[0].ID != c.ID || v.Load != 1 {
+		t.Errorf("s1's view: %d offers, load %d", len(v.Offers), v.Load)
+	}
 	lena, _ := e.r.Manager(e.ctx, "lena")
 	if lena.Load != 0 {
 		t.Errorf("the handed-off lead is still on lena's load (%d)", lena.Load)
@@ -409,7 +412,7 @@ func TestSalesLapseRejectAndReturn(t *testing.T) {
 	if len(en) != 4 || en[1].Cands[0].Skip != ledger.SkipLapsed || en[2].Cands[1].Skip != ledger.SkipRejected {
 		t.Errorf("ledger skips: %+v", en)
 	}
-	if ev := e.events.of(c.ID); !contains(ev, "escalation(sales_max_offers)") || !contains(ev, "sales_returned:lena(not_a_real_lead)") {
+	if ev := e.events.of(c.ID); !contains(ev, `escalation({"key":"sales.escalation.max_offers","args":{"n":"3"}})`) || !contains(ev, "sales_returned:lena(not_a_real_lead)") {
 		t.Errorf("events %v", ev)
 	}
 }
@@ -587,5 +590,33 @@ func TestSalesNoSalesManagersKeepsOldBehaviour(t *testing.T) {
 	}
 	if c := e.conv(id); !c.HandedOff || c.SalesState != "" || c.ManagerID != "lena" {
 		t.Errorf("%+v", c)
+	}
+}
+
+func TestSalesShiftStartDrainsQueueAndQualifyHandsOff(t *testing.T) {
+	later := router.Shift{From: "11:00", To: "18:00"}
+	e := newSalesEnv(t, router.SalesConfig{}, []router.Manager{{ID: "s1", Shifts: []router.Shift{later}}})
+	id := e.assigned()
+	if err := e.r.Qualify(e.ctx, id, "lena", router.QualHot); err != nil { // like Handoff without a note
+		t.Fatal(err)
+	}
+	warm := e.assigned()
+	if err := e.r.Qualify(e.ctx, warm, "lena", router.QualWarm); err != nil { // not a handing-off level
+		t.Fatal(err)
+	}
+	e.settle()
+	if c := e.conv(id); c.SalesState != router.SalesQueued || c.HandoffNote != "" || c.LeadManagerID != "lena" {
+		t.Fatalf("before the shift: %q", c.SalesState)
+	}
+	if c := e.conv(warm); c.SalesState != "" || c.ManagerID != "lena" {
+		t.Fatalf("a warm lead went to sales: %q", c.SalesState)
+	}
+	e.advance(time.Hour + time.Second)
+	if c := e.conv(id); c.SalesOfferTo != "s1" {
+		t.Fatalf("the shift started but the sales queue was not drained: %q", c.SalesState)
+	}
+	en := e.entries()
+	if len(en) != 2 || en[0].Cands[0].Skip != ledger.SkipOffShift || en[1].Chosen != "s1" {
+		t.Errorf("ledger %+v", en)
 	}
 }
