@@ -620,3 +620,18 @@ func TestSalesShiftStartDrainsQueueAndQualifyHandsOff(t *testing.T) {
 		t.Errorf("ledger %+v", en)
 	}
 }
+
+func TestSalesStaleLeadsReported(t *testing.T) {
+	e := newSalesEnv(t, router.SalesConfig{StaleAfter: 48 * time.Hour, AcceptTimeout: 72 * time.Hour}, sm("s1"))
+	a := e.handoff()
+	b := e.handoff()
+	e.finish(b, true)
+	e.advance(47 * time.Hour)
+	if got, err := e.r.StaleLeads(e.ctx); err != nil || len(got) != 0 {
+		t.Fatalf("stale before stale_after: %v %v", got, err)
+	}
+	e.advance(2 * time.Hour)
+	if got, err := e.r.StaleLeads(e.ctx); err != nil || fmt.Sprint(got) != fmt.Sprint([]int64{a.ID}) {
+		t.Fatalf("stale %v %v, want [%d] (the won lead is resolved)", got, err, a.ID)
+	}
+}
