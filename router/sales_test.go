@@ -635,3 +635,16 @@ func TestSalesStaleLeadsReported(t *testing.T) {
 		t.Fatalf("stale %v %v, want [%d] (the won lead is resolved)", got, err, a.ID)
 	}
 }
+
+func TestSalesManagersNeverGetFirstTierOffers(t *testing.T) {
+	e := newEnv(t, opts{managers: salesTeam(sm("s1", "s2")...), sales: &router.SalesConfig{}})
+	e.online("s1", "s2")
+	e.inbound("c1", "hello")
+	if c := e.conv(1); c.State != router.StateWaiting || c.OfferTo != "" {
+		t.Fatalf("a first-tier lead went to a sales manager: %q to %q", c.State, c.OfferTo)
+	}
+	e.online("lena")
+	if c := e.conv(1); c.OfferTo != "lena" {
+		t.Fatalf("offered to %q, want lena", c.OfferTo)
+	}
+}
