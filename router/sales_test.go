@@ -608,7 +608,7 @@ func TestSalesShiftStartDrainsQueueAndQualifyHandsOff(t *testing.T) {
 	if c := e.conv(id); c.SalesState != router.SalesQueued || c.HandoffNote != "" || c.LeadManagerID != "lena" {
 		t.Fatalf("before the shift: %q", c.SalesState)
 	}
-	if c := e.conv(warm); c.SalesState != "" || c.ManagerID != "lena" {
+	if c := e.conv(warm); c.SalesState != "" || c.ManagerID != "lena" || c.HandedOff || c.Qualification != router.QualWarm {
 		t.Fatalf("a warm lead went to sales: %q", c.SalesState)
 	}
 	e.advance(time.Hour + time.Second)
