@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -453,6 +454,9 @@ func TestSalesAcceptContactOutcomeAndCorrection(t *testing.T) {
 	}
 	if err := e.r.SalesAccept(e.ctx, c.ID, "s1"); err != nil {
 		t.Fatal(err)
+	}
+	if err := e.r.Qualify(e.ctx, c.ID, "s1", router.QualTourist); !errors.Is(err, router.ErrForbidden) {
+		t.Fatalf("a sales manager qualified the lead: %v", err)
 	}
 	if _, err := e.r.Reply(e.ctx, c.ID, "s1", "hello, this is sales", nil); err != nil {
 		t.Fatalf("the sales manager cannot reply: %v", err)
