@@ -14,7 +14,16 @@
 //	POST /api/v1/conversations/{id}/pass          decline an offer
 //	POST /api/v1/conversations/{id}/messages      {"text": "...", "attachments": [...]}: reply to the customer
 //	POST /api/v1/conversations/{id}/contacted     a form lead was called back (stops speed-to-lead)
-//	POST /api/v1/conversations/{id}/qualify       {"level": "hot"|"warm"|"tourist"}
+//	POST /api/v1/conversations/{id}/qualify       {"level": "hot"|"warm"|"tourist", "note": "..."}: a handing-off
+//	                                              level (sales.handoff_levels) hands the lead to sales with the
+//	                                              optional note
+//	POST /api/v1/conversations/{id}/sales/accept  a sales manager takes a handed-off lead offered to them
+//	POST /api/v1/conversations/{id}/sales/reject  {"reason": "<sales.rejection_reasons id>"}
+//	POST /api/v1/conversations/{id}/sales/contacted  the sales manager reached the customer
+//	POST /api/v1/conversations/{id}/outcome       {"result": "won"|"lost", "amount": 1500, "currency": "RUB",
+//	                                              "reason": "<sales.loss_reasons id>"}: the sales manager once;
+//	                                              a supervisor corrects it later
+//	POST /api/v1/conversations/{id}/sales/pick    {"sales_manager": "<id>"} (supervisors, sales.allow_manual_pick)
 //	POST /api/v1/conversations/{id}/close       (a supervisor closes any open lead, without the polite text)
 //	DELETE /api/v1/conversations/{id}             erase it and its transcript (supervisors; personal-data requests)
 //	PATCH  /api/v1/contacts/{channel}/{contact}?account=<account>
@@ -93,6 +102,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/conversations/{id}/close", a.auth(a.close))
 	mux.Handle("POST /api/v1/conversations/{id}/messages", a.auth(a.reply))
 	mux.Handle("POST /api/v1/conversations/{id}/qualify", a.auth(a.qualify))
+	mux.Handle("POST /api/v1/conversations/{id}/sales/accept", a.auth(a.action(a.desk.SalesAccept)))
+	mux.Handle("POST /api/v1/conversations/{id}/sales/reject", a.auth(a.salesReject))
+	mux.Handle("POST /api/v1/conversations/{id}/sales/contacted", a.auth(a.action(a.desk.SalesContacted)))
+	mux.Handle("POST /api/v1/conversations/{id}/outcome", a.auth(a.outcome))
+	mux.Handle("POST /api/v1/conversations/{id}/sales/pick", a.auth(a.salesPick))
 	mux.Handle("DELETE /api/v1/conversations/{id}", a.auth(a.erase))
 	mux.Handle("PATCH /api/v1/contacts/{channel}/{contact}", a.auth(a.correct))
 	mux.Handle("GET /api/v1/leads/{id}/timeline", a.auth(a.leadTimeline))
@@ -266,7 +280,8 @@ func (a *API) conversation(w http.ResponseWriter, r *http.Request, me string) {
 		return
 	}
 	// Lead-managers see what is offered or assigned to them; supervisors see everything.
-	if a.desk.Role(me) != router.RoleSupervisor && c.ManagerID != me && c.OfferTo != me {
+	if a.desk.Role(me) != router.RoleSupervisor && c.ManagerID != me && c.OfferTo != me &&
+		(c.SalesState != router.SalesOffered || c.SalesOfferTo != me) {
 		WriteError(w, http.StatusNotFound, "no such conversation")
 		return
 	}
@@ -349,11 +364,12 @@ func (a *API) qualify(w http.ResponseWriter, r *http.Request, me string) {
 	}
 	var body struct {
 		Level string `json:"level"`
+		Note  string `json:"note"`
 	}
 	if !decode(w, r, &body) {
 		return
 	}
-	if err := a.desk.Qualify(r.Context(), id, me, body.Level); err != nil {
+	if err := a.desk.Handoff(r.Context(), id, me, body.Level, body.Note); err != nil {
 		a.fail(w, err)
 		return
 	}
@@ -509,4 +525,63 @@ func jsonFields(v any) []string {
 		}
 	}
 	return names
+}
+
+// salesReject gives a handed-off lead back: like pass, the answer does not say where it went.
+func (a *API) salesReject(w http.ResponseWriter, r *http.Request, me string) {
+	id, ok := convID(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	if err := a.desk.SalesReject(r.Context(), id, me, body.Reason); err != nil {
+		a.fail(w, err)
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"id": id, "status": "rejected"})
+}
+
+func (a *API) outcome(w http.ResponseWriter, r *http.Request, me string) {
+	id, ok := convID(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		Result   string  `json:"result"`
+		Amount   float64 `json:"amount"`
+		Currency string  `json:"currency"`
+		Reason   string  `json:"reason"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	o := router.Outcome{Result: body.Result, Amount: body.Amount, Currency: body.Currency, Reason: body.Reason}
+	if err := a.desk.RecordOutcome(r.Context(), id, me, o); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.conversationState(w, r, id)
+}
+
+func (a *API) salesPick(w http.ResponseWriter, r *http.Request, me string) {
+	id, ok := convID(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		SalesManager string `json:"sales_manager"`
+	}
+	if !decode(w, r, &body) {
+		return
+	}
+	if err := a.desk.PickSales(r.Context(), id, me, body.SalesManager); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.conversationState(w, r, id)
 }

@@ -41,7 +41,7 @@ const (
 	veraTok  = "vera-token-9b1c3e5d7f"
 )
 
-var allTokens = []string{annaTok, borisTok, veraTok}
+var allTokens = []string{annaTok, borisTok, veraTok, sashaTok, semaTok}
 
 // Personal data of the test customer: it must never appear in an answer to someone who may
 // not see the conversation.
@@ -64,6 +64,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil, nil)
+}
+
+// newEnvWith adds managers (sales managers) and a sales: section to the test team.
+func newEnvWith(t *testing.T, extra []router.Manager, sales *router.SalesConfig) *env {
+	t.Helper()
 	rdb, prefix := redistest.New(t)
 	keys := store.NewKeys(prefix)
 	e := &env{t: t, ctx: context.Background(), clock: clock.NewFake(t0), sender: &recSender{}}
@@ -73,11 +79,12 @@ func newEnv(t *testing.T) *env {
 		{ID: "vera", Name: "Vera", Role: router.RoleSupervisor, Token: veraTok},
 		{ID: "notoken", Name: "No API"}, // no token: can never be authenticated
 	}
+	ms = append(ms, extra...)
 	log := testlog.Logger()
 	m := metrics.New(prometheus.NewRegistry(), []string{"anna", "boris", "vera", "notoken"})
 	r, err := router.New(router.Config{OfferTimeout: 30 * time.Second, FirstResponse: 2 * time.Minute, MaxOffers: 5},
 		ms, router.Templates{}, router.Deps{Redis: rdb, Keys: keys, Clock: e.clock, Log: log, Metrics: m, Instance: "apitest",
-			Sleep: func(context.Context, time.Duration) error { return nil }})
+			Sleep: func(context.Context, time.Duration) error { return nil }, Sales: sales})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -775,7 +782,7 @@ func TestBadRequests(t *testing.T) {
 		{"reply over 4096 characters", "POST", conv + "/messages", `{"text": "` + strings.Repeat("б", 4097) + `"}`, 422, "longer than 4096 characters"},
 		{"bad level", "POST", conv + "/qualify", `{"level": "lukewarm"}`, 422, "level must be hot, warm or tourist"},
 		{"missing level", "POST", conv + "/qualify", `{}`, 422, "level must be"},
-		{"qualify unknown field", "POST", conv + "/qualify", `{"level": "hot", "why": 1}`, 400, `unknown field (allowed: "level")`},
+		{"qualify unknown field", "POST", conv + "/qualify", `{"level": "hot", "why": 1}`, 400, `unknown field (allowed: "level", "note")`},
 		{"status without online", "PUT", "/api/v1/managers/anna/status", `{}`, 422, `"online" (true or false) is required`},
 		{"status of the wrong type", "PUT", "/api/v1/managers/anna/status", `{"online": "yes"}`, 400, `field "online" has the wrong type`},
 		{"status with an unknown field", "PUT", "/api/v1/managers/anna/status", `{"online": true, "away": true}`, 400, `unknown field (allowed: "online")`},

@@ -134,7 +134,7 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 	g.Router, err = router.New(cfg.Router, cfg.Managers, router.Templates{}, router.Deps{
 		Funnel: router.NewFunnelMetrics(g.Registry, fl),
 		Redis:  conn.Client, Keys: conn.Keys, Clock: clk, Log: log, Metrics: g.Metrics, Qualifier: q, Instance: cfg.InstanceID,
-		Locale: g.Locale, CustomerLocale: func(channel, account string) string { return accountLocales[channel+"/"+account] },
+		Sales: &cfg.Sales, Locale: g.Locale, CustomerLocale: func(channel, account string) string { return accountLocales[channel+"/"+account] },
 	})
 	if err != nil {
 		return nil, err

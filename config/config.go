@@ -38,16 +38,17 @@ import (
 type Config struct {
 	// InstanceID names this process in stream consumer groups (default host-pid). Give each
 	// replica a stable one to have it pick up its own pending work first after a restart.
-	InstanceID string           `yaml:"instance_id"`
-	Log        LogConfig        `yaml:"log"`
-	HTTP       HTTPConfig       `yaml:"http"`
-	Redis      store.Config     `yaml:"redis"`
-	Router     router.Config    `yaml:"router"`
-	Managers   []router.Manager `yaml:"managers"`
-	Templates  router.Templates `yaml:"templates"` // older: overrides of customer.* in locale.default
-	Locale     locale.Config    `yaml:"locale"`
-	Qualify    qualify.Config   `yaml:"qualify"`
-	Channels   Channels         `yaml:"channels"`
+	InstanceID string             `yaml:"instance_id"`
+	Log        LogConfig          `yaml:"log"`
+	HTTP       HTTPConfig         `yaml:"http"`
+	Redis      store.Config       `yaml:"redis"`
+	Router     router.Config      `yaml:"router"`
+	Managers   []router.Manager   `yaml:"managers"`
+	Sales      router.SalesConfig `yaml:"sales"`
+	Templates  router.Templates   `yaml:"templates"` // older: overrides of customer.* in locale.default
+	Locale     locale.Config      `yaml:"locale"`
+	Qualify    qualify.Config     `yaml:"qualify"`
+	Channels   Channels           `yaml:"channels"`
 	// Webhooks are the outbound event webhooks (Standard Webhooks), README "Event webhooks".
 	Webhooks webhooks.Config `yaml:"webhooks"`
 	Console  console.Config  `yaml:"console"`
@@ -177,6 +178,7 @@ func (c *Config) Defaults() {
 	}
 	c.Redis.Defaults()
 	c.Router.Defaults()
+	c.Sales.Defaults()
 	router.ManagersDefaults(c.Managers)
 	c.Locale.Defaults()
 	c.Templates.Adopt(&c.Locale)
@@ -219,6 +221,7 @@ func (c *Config) Validate() error {
 	}
 	errs.Merge("redis", c.Redis.Validate())
 	errs.Merge("router", c.Router.Validate())
+	errs.Merge("sales", c.Sales.Validate())
 	errs.Merge("managers", router.ValidateManagers(c.Managers))
 	errs.Merge("qualify", c.Qualify.Validate())
 	errs.Merge("locale", c.Locale.Validate())

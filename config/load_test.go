@@ -41,7 +41,7 @@ func TestParseErrors(t *testing.T) {
 		file string
 		want string
 	}{
-		{"unknown_top_key", `storage: unknown key (line 3); valid keys: instance_id, log, http, redis, router, managers, templates, locale, qualify, channels, webhooks, console, crm`},
+		{"unknown_top_key", `storage: unknown key (line 3); valid keys: instance_id, log, http, redis, router, managers, sales, templates, locale, qualify, channels, webhooks, console, crm`},
 		{"unknown_nested_key", `router.ofer_timeout: unknown key (line 12); did you mean offer_timeout?`},
 		{"unknown_list_item_key", `managers[1].capcity: unknown key (line 5); did you mean capacity?`},
 		{"bad_duration", `router.offer_timeout: cannot parse "5 minutes" as a duration (e.g. 30s, 2m)`},
@@ -155,10 +155,10 @@ func TestParseGood(t *testing.T) {
 		},
 		Managers: []router.Manager{
 			{ID: "anna", Name: "Anna Petrova", Role: "lead", TelegramID: 111111, Token: "anna-token-0123456789",
-				Capacity: 3, Shifts: []router.Shift{weekdays}},
-			{ID: "boris", Name: "boris", Role: "lead", Token: "boris-dev-token-0000", Capacity: 5, Locale: "ru",
+				Capacity: 3, Weight: 1, Shifts: []router.Shift{weekdays}},
+			{ID: "boris", Name: "boris", Role: "lead", Token: "boris-dev-token-0000", Capacity: 5, Weight: 1, Locale: "ru",
 				Shifts: []router.Shift{weekdays, {Days: []string{"sat"}, From: "22:00", To: "06:00"}}},
-			{ID: "vera", Name: "vera", Role: "supervisor", Capacity: 10},
+			{ID: "vera", Name: "vera", Role: "supervisor", Capacity: 10, Weight: 1},
 		},
 		Templates: router.Templates{
 			AutoAck:  "Здравствуйте! Менеджер ответит в течение минуты.",
@@ -182,6 +182,7 @@ func TestParseGood(t *testing.T) {
 	// The form section's own defaults are the webform package's business.
 	want.Channels.Form = webform.Config{Enabled: ptr(false)}
 	want.Channels.Form.Defaults()
+	want.Sales.Defaults()              // the sales section's defaults are the router's business
 	want.Channels.Instagram.Defaults() // and the Meta channels' theirs
 	want.Channels.WhatsAppCloud.Defaults()
 	want.Channels.WhatsApp.Defaults()

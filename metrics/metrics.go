@@ -36,7 +36,7 @@ type Metrics struct {
 	Conversations    *prometheus.CounterVec   // channel
 	Offers           *prometheus.CounterVec   // manager
 	Reoffers         prometheus.Counter
-	Breaches         *prometheus.CounterVec // kind (offer_timeout|first_response)
+	Breaches         *prometheus.CounterVec // kind (offer_timeout|first_response|sales_accept|sales_first_contact)
 	Escalations      *prometheus.CounterVec // reason
 	Qualified        *prometheus.CounterVec // manager, level
 	Closed           *prometheus.CounterVec // channel
@@ -84,7 +84,7 @@ func New(reg prometheus.Registerer, managers []string, channelNames ...string) *
 		Reoffers: prometheus.NewCounter(prometheus.CounterOpts{Name: "lidorub_reoffers_total",
 			Help: "Offers of a conversation that had been offered before (after a lapse, a pass or a breach)."}),
 		Breaches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_sla_breaches_total",
-			Help: "SLA breaches: offer_timeout (offer not accepted in time), first_response (no human reply in time after acceptance)."}, []string{"kind"}),
+			Help: "SLA breaches: offer_timeout (offer not accepted in time), first_response (no human reply in time after acceptance), sales_accept (a sales offer not accepted in time), sales_first_contact (a sales manager did not contact the customer in time)."}, []string{"kind"}),
 		Escalations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_escalations_total",
 			Help: "Escalations to the escalation target, per reason (max_offers, send_failure, channel)."}, []string{"reason"}),
 		Qualified: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_conversations_qualified_total",
@@ -139,7 +139,7 @@ func New(reg prometheus.Registerer, managers []string, channelNames ...string) *
 			m.Qualified.WithLabelValues(id, l)
 		}
 	}
-	for _, k := range []string{"offer_timeout", "first_response"} {
+	for _, k := range []string{"offer_timeout", "first_response", "sales_accept", "sales_first_contact"} {
 		m.Breaches.WithLabelValues(k)
 	}
 	for _, r := range []string{"max_offers", "send_failure", "channel"} {

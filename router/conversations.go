@@ -94,7 +94,12 @@ func decodeConversation(h map[string]string) *Conversation {
 		FirstOfferAt: fromMS(i64("first_offer")), OfferedAt: fromMS(i64("offered")),
 		AcceptedAt: fromMS(i64("accepted")), FirstReplyAt: fromMS(i64("first_reply")), ClosedAt: fromMS(i64("closed")),
 		contactHash: h["hc"], phoneHash: h["ph"], emailHash: h["eh"],
+		LeadManagerID: h["lm"], SalesState: h["sstate"], SalesManagerID: h["smgr"], SalesOfferTo: h["soffer_to"],
+		SalesOfferSeq: i64("sseq"), SalesOffers: int(i64("soffers")), HandoffNote: h["hnote"],
+		HandedOffAt: fromMS(i64("handed_at")), SalesAcceptedAt: fromMS(i64("saccepted")), ContactedAt: fromMS(i64("contacted")),
+		Outcome: h["outcome"], Currency: h["currency"], LossReason: h["loss_reason"],
 	}
+	c.Amount, _ = strconv.ParseFloat(h["amount"], 64)
 	if c.State == StateWaiting || c.State == StateClosed {
 		c.OfferTo = ""
 	}

@@ -21,6 +21,7 @@ type desk struct {
 	senders *senders
 	offers  *offerer
 	sweeper *sweeper
+	sales   *salesRouter
 }
 
 func statusErr(status string) error {
@@ -43,7 +44,7 @@ func (d *desk) SetOnline(ctx context.Context, managerID string, online bool) err
 	if _, err := d.team.lead(managerID); err != nil {
 		return err
 	}
-	a := presenceArgs{Now: ms(d.clock.Now()), Manager: managerID, Online: online}
+	a := presenceArgs{Now: ms(d.clock.Now()), Manager: managerID, Online: online, Sales: d.Role(managerID) == RoleSales}
 	n, err := presenceScript.Run(ctx, d.rdb, d.keys.presenceKeys(managerID), a.argv()...).Int()
 	if err != nil {
 		return fmt.Errorf("set presence: %w", err)

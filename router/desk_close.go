@@ -10,14 +10,23 @@ import (
 )
 
 // Qualify sets hot, warm or tourist; a tourist gets the polite-close template and is closed.
+// A handing-off level (sales.handoff_levels) hands the lead to sales like Handoff without a note.
 func (d *desk) Qualify(ctx context.Context, convID int64, managerID, level string) error {
+	return d.Handoff(ctx, convID, managerID, level, "")
+}
+
+// qualify is the qualification without a sales handoff.
+func (d *desk) qualify(ctx context.Context, convID int64, managerID, level string) error {
 	if _, err := d.team.lead(managerID); err != nil {
 		return err
+	}
+	if d.Role(managerID) == RoleSales {
+		return fmt.Errorf("%w: sales managers record outcomes, not qualifications", ErrForbidden)
 	}
 	if level != QualHot && level != QualWarm && level != QualTourist {
 		return fmt.Errorf("%w: level must be hot, warm or tourist", ErrInvalid)
 	}
-	a := qualifyArgs{Now: ms(d.clock.Now()), Conv: convID, Manager: managerID, Level: level}
+	a := qualifyArgs{Now: ms(d.clock.Now()), Conv: convID, Manager: managerID, Level: level, Handed: !d.sales.enabled()}
 	status, err := qualifyScript.Run(ctx, d.rdb, d.keys.qualifyKeys(convID), a.argv()...).Text()
 	if err != nil {
 		return fmt.Errorf("qualify: %w", err)
@@ -87,7 +96,7 @@ func (d *desk) Erase(ctx context.Context, convID int64, managerID string) error 
 // through); the erasure is audited.
 func (d *desk) erase(ctx context.Context, convID int64, by string) error {
 	a := eraseArgs{Now: ms(d.clock.Now()), Conv: convID, Retention: d.cfg.Retention.Milliseconds()}
-	status, err := eraseScript.Run(ctx, d.rdb, d.keys.eraseKeys(convID), a.argv()...).Text()
+	status, err := eraseScript.Run(ctx, d.rdb, d.keys.eraseKeys(convID, d.sales.ids()), a.argv()...).Text()
 	if err != nil {
 		return fmt.Errorf("erase: %w", err)
 	}

@@ -165,7 +165,7 @@ func (w *sweeper) eraseAbandoned(ctx context.Context, now time.Time) (int, error
 				continue
 			}
 			a := eraseArgs{Now: ms(now), Conv: id, Retention: w.cfg.Retention.Milliseconds(), AbandonedBefore: cutoff}
-			status, err := eraseScript.Run(ctx, w.rdb, w.keys.eraseKeys(id), a.argv()...).Text()
+			status, err := eraseScript.Run(ctx, w.rdb, w.keys.eraseKeys(id, w.team.salesIDs()), a.argv()...).Text()
 			if err != nil {
 				return n, fmt.Errorf("abandoned: %w", err)
 			}

@@ -54,6 +54,7 @@ type opts struct {
 	shareWith *env                                       // second instance on the same Redis/prefix/clock
 	sleep     func(context.Context, time.Duration) error // send backoff; nil = return at once
 	funnel    *router.FunnelLabels                       // count the funnel metrics (on reg)
+	sales     *router.SalesConfig                        // the sales: section (nil: defaults)
 }
 
 func managers(ids ...string) []router.Manager {
@@ -103,7 +104,7 @@ func newEnv(t *testing.T, o opts) *env {
 	log := testlog.Logger()
 	r, err := router.New(o.cfg, o.managers, o.tpl, router.Deps{Redis: e.rdb, Keys: e.keys, Clock: e.clock, Log: log,
 		Metrics: e.metrics, Qualifier: q, Instance: o.instance,
-		Sleep: o.sleep, Locale: o.locale, CustomerLocale: o.custLang, Funnel: fm})
+		Sleep: o.sleep, Locale: o.locale, CustomerLocale: o.custLang, Funnel: fm, Sales: o.sales})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,10 @@ import (
 // Router keys, all under the hash tag {P} (P = redis.prefix):
 //
 //	{P}:seq                         conversation id counter
-//	{P}:conv:<id>                   hash: one conversation (see conversation fields in desk.go)
+//	{P}:conv:<id>                   hash: one conversation (decodeConversation in conversations.go); the sales
+//	                                tier's fields: lm, sstate, smgr, soffer_to, sseq, soffers, sesc, soffered, hnote,
+//	                                handed_at, saccepted, contacted, sreject, outcome, amount, currency, loss_reason,
+//	                                outcome_at, outcome_by, outcome_src
 //	{P}:conv:<id>:log               list: transcript, JSON lines, capped at router.transcript_limit
 //	{P}:conv:<id>:meta              string: the channel's meta of the first message (JSON), kept out of the hash
 //	{P}:conv:<id>:lapsed            set: managers who let the current round's offers lapse
@@ -21,7 +24,8 @@ import (
 //	{P}:hist:p:<ps>                 zset: the conversations with one phone number, <ps> = Pseudonym("phone:"+E.164) (field ph)
 //	{P}:hist:e:<ps>                 zset: the conversations with one e-mail address, <ps> = Pseudonym("email:"+lower-cased) (field eh)
 //	{P}:waiting                     zset: queue, score = (9-priority)*1e13 + first inbound ms
-//	{P}:mgr:<id>                    hash: online, since, load (offered+assigned), last_offer
+//	{P}:mgr:<id>                    hash: online, since, load (offered+assigned; a sales manager: offered+accepted+contacted),
+//	                                last_offer, returned (a lead-manager: leads sales sent back as not a lead)
 //	{P}:mgr:<id>:convs              zset: the manager's offered and assigned conversations
 //	{P}:rr                          string: last manager offered (round_robin)
 //	{P}:timers                      zset: member "o|<conv>|<seq>" (offer) or "r|<conv>|<seq>" (first reply), score = deadline ms
@@ -34,6 +38,16 @@ import (
 //	{P}:leads                       zset: every lead, score = created ms (funnel report by period)
 //	{P}:ledger                      stream: the fairness ledger, one entry per sales-offer decision (package ledger)
 //	{P}:ledger:head                 hash: seq, hash of the newest ledger entry
+//	{P}:conv:<id>:sskip             hash: sales managers who cannot be offered this lead now: id -> lapsed | rejected
+//	                                (lapsed entries end with the round, see handoff.lua)
+//	{P}:sales:waiting               zset: handed-off leads nobody could be offered, score = handed-off ms
+//	{P}:sales:open                  zset: handed-off leads without an outcome, score = handed-off ms (stale report)
+//	{P}:sales:rr                    string: round_robin pointer, the last chosen sales manager id
+//	{P}:sales:cw                    hash: sales manager id -> current weight (weighted, best_conversion)
+//	{P}:sales:got:<id>              zset: leads the sales manager accepted, score = accepted ms (best_conversion)
+//	{P}:sales:won:<id>              zset: leads the sales manager won, score = won ms (best_conversion)
+//	                                (a sales manager's load and index are {P}:mgr:<id> and {P}:mgr:<id>:convs;
+//	                                timers "sa|<conv>|<sseq>" accept, "sc|<conv>|<sseq>" first contact)
 //	{P}:audit                       stream: supervisor actions (who, what, which lead/manager), ids only
 //	{P}:expiry                      zset: closed conversations, score = end of retention ms (retire.lua)
 //	{P}:forget                      zset: forget jobs of erased conversations (and of corrected contacts, c ""), JSON {c, ch, a, k} (forget.go)
@@ -74,6 +88,14 @@ func (k keys) leads() string              { return k.Core("leads") }
 func (k keys) ledger() string             { return k.Core("ledger") }
 func (k keys) ledgerHead() string         { return k.Core("ledger", "head") }
 func (k keys) audit() string              { return k.Core("audit") }
+func (k keys) salesSkip(c int64) string   { return k.Core("conv", i64s(c), "sskip") }
+func (k keys) salesWaiting() string       { return k.Core("sales", "waiting") }
+func (k keys) salesOpen() string          { return k.Core("sales", "open") }
+func (k keys) salesRR() string            { return k.Core("sales", "rr") }
+func (k keys) salesCW() string            { return k.Core("sales", "cw") }
+func (k keys) salesGot(m string) string   { return k.Core("sales", "got", m) }
+func (k keys) salesPrefix() string        { return k.Core("sales", "") }
+func (k keys) salesWon(m string) string   { return k.Core("sales", "won", m) }
 func (k keys) convPrefix() string         { return k.Core("conv", "") }
 func (k keys) mgr(m string) string        { return k.Core("mgr", m) }
 func (k keys) mgrConvs(m string) string   { return k.Core("mgr", m, "convs") }

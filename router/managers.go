@@ -14,13 +14,17 @@ import (
 type Manager struct {
 	ID   string `yaml:"id"`
 	Name string `yaml:"name"`
-	// Role: "lead" (first tier, receives offers; default) or "supervisor" (receives escalations only).
+	// Role: "lead" (first tier, receives offers; default), "sales" (second tier, receives
+	// handed-off leads; never first-tier offers) or "supervisor" (receives escalations only).
 	Role string `yaml:"role"`
+	// Weight: a sales manager's share under sales.strategy weighted (default 1; 0 = unset).
+	Weight int `yaml:"weight"`
 	// TelegramID is the manager's Telegram user id for the staff bot (0 = not on Telegram).
 	TelegramID int64 `yaml:"telegram_id"`
 	// Token is the bearer token for the HTTP agent API. Put it in the environment: token: ${LM_ANNA_TOKEN}.
 	Token string `yaml:"token"`
-	// Capacity: at most this many open (offered + assigned) conversations.
+	// Capacity: at most this many open (offered + assigned) conversations; for a sales
+	// manager, open handed-off leads (offered + accepted + contacted).
 	Capacity int `yaml:"capacity"`
 	// Shifts: when the manager can be offered conversations. None means always.
 	Shifts []Shift `yaml:"shifts"`
@@ -55,6 +59,7 @@ func ManagersDefaults(ms []Manager) {
 		conf.Default(&ms[i].Role, RoleLead)
 		conf.Default(&ms[i].Capacity, 5)
 		conf.Default(&ms[i].Name, ms[i].ID)
+		conf.Default(&ms[i].Weight, 1)
 	}
 }
 
@@ -78,8 +83,11 @@ func ValidateManagers(ms []Manager) error {
 			}
 			ids[m.ID] = i
 		}
-		if m.Role != RoleLead && m.Role != RoleSupervisor {
-			errs.Add(p+".role", "must be lead or supervisor (got %q)", m.Role)
+		if m.Role != RoleLead && m.Role != RoleSupervisor && m.Role != RoleSales {
+			errs.Add(p+".role", "must be lead, sales or supervisor (got %q)", m.Role)
+		}
+		if m.Weight < 0 || m.Weight > 1000 { // 0: unset (ManagersDefaults makes it 1)
+			errs.Add(p+".weight", "must be between 1 and 1000")
 		}
 		if m.Capacity < 1 || m.Capacity > 1000 {
 			errs.Add(p+".capacity", "must be between 1 and 1000")

@@ -16,7 +16,8 @@ const queueScan = 200
 // conversation, a fired timer), after a manager action, and every second (shifts starting).
 type offerer struct {
 	*base
-	team *team
+	team  *team
+	sales *salesRouter
 
 	// req is set while the router runs: new conversations and fired timers then ask the
 	// drainer goroutine for a queue drain instead of running one inline, so a burst of
@@ -24,8 +25,18 @@ type offerer struct {
 	req atomic.Pointer[chan struct{}]
 }
 
-// Drain offers queued conversations to free lead-managers and returns how many it offered.
+// Drain offers queued conversations to free lead-managers, and handed-off leads in the sales
+// queue to free sales managers, and returns how many it offered.
 func (o *offerer) Drain(ctx context.Context) (int, error) {
+	n, err := o.drainLeads(ctx)
+	if err != nil {
+		return n, err
+	}
+	s, err := o.sales.Drain(ctx)
+	return n + s, err
+}
+
+func (o *offerer) drainLeads(ctx context.Context) (int, error) {
 	now := o.clock.Now()
 	cands := o.team.onShift(now)
 	if len(cands) == 0 {

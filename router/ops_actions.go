@@ -59,10 +59,11 @@ func (r *Router) ForceOffline(ctx context.Context, supervisorID, managerID strin
 	if err := r.supervisor(supervisorID); err != nil {
 		return err
 	}
-	if _, err := r.team.lead(managerID); err != nil {
+	m, err := r.team.lead(managerID)
+	if err != nil {
 		return err
 	}
-	a := forceOfflineArgs{Now: ms(r.b.clock.Now()), Manager: managerID, Supervisor: supervisorID}
+	a := forceOfflineArgs{Now: ms(r.b.clock.Now()), Manager: managerID, Sales: m.Role == RoleSales, Supervisor: supervisorID}
 	n, err := presenceScript.Run(ctx, r.b.rdb, r.b.keys.forceOfflineKeys(managerID), a.argv()...).Int()
 	if err != nil {
 		return fmt.Errorf("force offline: %w", err)

@@ -43,6 +43,8 @@ type Deps struct {
 	// Funnel, when set, is counted from the {P}:timeline stream by router.workers consumers
 	// of its "metrics" group (NewFunnelMetrics).
 	Funnel *FunnelMetrics
+	// Sales is the sales: section (the second tier); nil = its defaults.
+	Sales *SalesConfig
 }
 
 // Router is the conversation engine: a facade that composes components with one job each
@@ -117,19 +119,31 @@ func New(cfg Config, managers []Manager, tpl0 Templates, d Deps) (*Router, error
 	if cfg.TimeZone != "" {
 		zone, _ = time.LoadLocation(cfg.TimeZone) // validated
 	}
+	var scfg SalesConfig
+	if d.Sales != nil {
+		scfg = *d.Sales
+	}
+	scfg.Defaults()
+	if err := scfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sales config: %w", err)
+	}
 	b := &base{cfg: cfg, rdb: d.Redis, keys: newKeys(d.Keys), clock: d.Clock, log: d.Log, m: d.Metrics}
 	r := &Router{b: b, team: newTeam(ms), senders: &senders{}, instance: d.Instance}
-	r.offers = &offerer{base: b, team: r.team}
+	sales := &salesRouter{base: b, team: r.team, cfg: scfg}
+	if !sales.enabled() && d.Sales != nil {
+		d.Log.Warn("no sales manager configured (managers[].role: sales): hot leads are only marked handed off")
+	}
+	r.offers = &offerer{base: b, team: r.team, sales: sales}
 	r.sender = &sendWorker{base: b, senders: r.senders, sleep: d.Sleep}
 	r.inbound = &inboundApplier{base: b, team: r.team, tpl: tpl, q: d.Qualifier, senders: r.senders,
 		offers: r.offers, statuses: r.sender, zone: zone}
-	r.timers = &timerWorker{base: b, offers: r.offers}
+	r.timers = &timerWorker{base: b, offers: r.offers, sales: sales}
 	r.events = &eventDispatcher{base: b}
 	r.sweeper = &sweeper{base: b, team: r.team}
 	if d.Funnel != nil {
 		r.funnel = &funnelWorker{base: b, fm: d.Funnel}
 	}
-	r.desk = &desk{base: b, team: r.team, tpl: tpl, senders: r.senders, offers: r.offers, sweeper: r.sweeper}
+	r.desk = &desk{base: b, team: r.team, tpl: tpl, senders: r.senders, offers: r.offers, sweeper: r.sweeper, sales: sales}
 	return r, nil
 }
 

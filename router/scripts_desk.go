@@ -13,9 +13,10 @@ type presenceArgs struct {
 	Now     int64 // ms
 	Manager string
 	Online  bool
+	Sales   bool // a sales manager: presence only
 }
 
-func (a presenceArgs) argv() []any { return []any{a.Now, a.Manager, flag(a.Online)} }
+func (a presenceArgs) argv() []any { return []any{a.Now, a.Manager, flag(a.Online), flag(a.Sales)} }
 
 // accept.lua: a lead-manager takes an offer.
 var acceptScript = script("accept")
@@ -82,9 +83,10 @@ type qualifyArgs struct {
 	Conv    int64
 	Manager string
 	Level   string
+	Handed  bool // mark hot and warm handed off (no sales tier configured)
 }
 
-func (a qualifyArgs) argv() []any { return []any{a.Now, a.Conv, a.Manager, a.Level} }
+func (a qualifyArgs) argv() []any { return []any{a.Now, a.Conv, a.Manager, a.Level, flag(a.Handed)} }
 
 // close.lua: closes a conversation assigned to the manager.
 var closeScript = script("close")
@@ -112,10 +114,14 @@ func (a closeArgs) argv() []any {
 // erase.lua: deletes a conversation on request.
 var eraseScript = script("erase")
 
-func (k keys) eraseKeys(conv int64) []string {
-	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(),
+func (k keys) eraseKeys(conv int64, salesIDs []string) []string {
+	ks := []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(),
 		k.mgrPrefix(), k.contactPrefix(), k.expiry(), k.forget(), k.card(conv), k.histPrefix(), k.convPrefix(),
-		k.timeline(conv), k.leads()}
+		k.timeline(conv), k.leads(), k.salesWaiting(), k.salesOpen(), k.salesSkip(conv)}
+	for _, id := range salesIDs {
+		ks = append(ks, k.salesGot(id), k.salesWon(id))
+	}
+	return ks
 }
 
 type eraseArgs struct {

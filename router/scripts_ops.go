@@ -4,7 +4,7 @@ import "github.com/lidorub/lidorub/store"
 
 // Typed wrappers of the scripts behind the supervisor actions (ops_actions.go); see scripts.go.
 
-// presence.lua with KEYS[7]: a supervisor forces a manager offline.
+// presence.lua with KEYS[8]: a supervisor forces a manager offline.
 func (k keys) forceOfflineKeys(mgr string) []string {
 	return append(k.presenceKeys(mgr), k.audit())
 }
@@ -12,11 +12,12 @@ func (k keys) forceOfflineKeys(mgr string) []string {
 type forceOfflineArgs struct {
 	Now        int64 // ms
 	Manager    string
+	Sales      bool // a sales manager: presence only (see presence.lua)
 	Supervisor string
 }
 
 func (a forceOfflineArgs) argv() []any {
-	return append(presenceArgs{Now: a.Now, Manager: a.Manager, Online: false}.argv(), a.Supervisor)
+	return append(presenceArgs{Now: a.Now, Manager: a.Manager, Online: false, Sales: a.Sales}.argv(), a.Supervisor)
 }
 
 // reassign.lua: a supervisor offers a lead to a chosen lead-manager.

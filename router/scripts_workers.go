@@ -190,7 +190,7 @@ func (a callArgs) argv() []any {
 var retireScript = script("retire")
 
 func (k keys) retireKeys() []string {
-	return []string{k.expiry(), k.forget(), k.convPrefix(), k.histPrefix(), k.leads()}
+	return []string{k.expiry(), k.forget(), k.convPrefix(), k.histPrefix(), k.leads(), k.salesOpen()}
 }
 
 type retireArgs struct {

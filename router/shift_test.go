@@ -49,7 +49,7 @@ func TestValidateManagers(t *testing.T) {
 		{"bad id", []router.Manager{{ID: "Anna!"}}, `[0].id: must be 1-32 characters of a-z, 0-9, '_' or '-' (got "Anna!")`},
 		{"duplicate", []router.Manager{{ID: "a"}, {ID: "a"}}, `[1].id: duplicates managers[0].id "a"`},
 		{"short token", []router.Manager{{ID: "a", Token: "short"}}, "[0].token: must be at least 16 characters"},
-		{"bad role", []router.Manager{{ID: "a", Role: "boss"}}, `[0].role: must be lead or supervisor (got "boss")`},
+		{"bad role", []router.Manager{{ID: "a", Role: "boss"}}, `[0].role: must be lead, sales or supervisor (got "boss")`},
 		{"bad day", []router.Manager{{ID: "a", Shifts: []router.Shift{{Days: []string{"funday"}, From: "09:00", To: "10:00"}}}}, `[0].shifts[0].days[0]: must be one of mon, tue, wed, thu, fri, sat, sun (got "funday")`},
 		{"bad time", []router.Manager{{ID: "a", Shifts: []router.Shift{{From: "9", To: "10:00"}}}}, `[0].shifts[0].from: must be a time of day HH:MM (got "9")`},
 		{"bad zone", []router.Manager{{ID: "a", Shifts: []router.Shift{{From: "09:00", To: "10:00", TimeZone: "Mars/Olympus"}}}}, `[0].shifts[0].tz: unknown time zone "Mars/Olympus"`},

@@ -68,3 +68,14 @@ func (s *senders) get(channel string) channels.Sender {
 	defer s.mu.RUnlock()
 	return s.m[channel]
 }
+
+// salesIDs are the sales managers' ids, in config order.
+func (t *team) salesIDs() []string {
+	var ids []string
+	for _, m := range t.managers {
+		if m.Role == RoleSales {
+			ids = append(ids, m.ID)
+		}
+	}
+	return ids
+}

@@ -19,6 +19,7 @@ const timerBatch = 100
 type timerWorker struct {
 	*base
 	offers *offerer
+	sales  *salesRouter
 }
 
 // start forwards due timers every timer_interval until ctx ends.
@@ -72,6 +73,23 @@ func (w *timerWorker) handleFireds(ctx context.Context, entries []store.Entry) [
 		var conv int64
 		if len(parts) == 3 {
 			conv, _ = strconv.ParseInt(parts[1], 10, 64)
+		}
+		if len(parts) == 3 && (parts[0] == "sa" || parts[0] == "sc") && conv > 0 {
+			// the sales tier's accept and first-contact timers: decisions, one script each
+			status, err := w.sales.fire(ctx, parts[0], conv, parts[2])
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			if status != "stale" {
+				kind := "sales_accept"
+				if parts[0] == "sc" {
+					kind = "sales_first_contact"
+				}
+				w.m.Breaches.WithLabelValues(kind).Inc()
+				w.offers.request(ctx)
+			}
+			continue
 		}
 		if len(parts) != 3 || (parts[0] != "o" && parts[0] != "r") || conv <= 0 {
 			w.log.Error("malformed timer dropped", "timer", id)

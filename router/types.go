@@ -55,6 +55,22 @@ type Conversation struct {
 	FirstReplyAt   time.Time `json:"first_reply_at,omitzero"` // first human reply delivered
 	ClosedAt       time.Time `json:"closed_at,omitzero"`
 
+	// The sales tier (README "The sales tier"): set once a lead is handed off.
+	LeadManagerID   string    `json:"lead_manager_id,omitempty"`  // the lead-manager who handed it off
+	SalesState      string    `json:"sales_state,omitempty"`      // Sales* states
+	SalesManagerID  string    `json:"sales_manager_id,omitempty"` // offered to or holding it
+	SalesOfferTo    string    `json:"sales_offer_to,omitempty"`   // current sales offer (sales_state offered)
+	SalesOfferSeq   int64     `json:"sales_offer_seq,omitempty"`  // increases with every sales offer
+	SalesOffers     int       `json:"sales_offers,omitempty"`     // sales offers made so far
+	HandoffNote     string    `json:"handoff_note,omitempty"`     // the lead-manager's note for sales
+	HandedOffAt     time.Time `json:"handed_off_at,omitzero"`
+	SalesAcceptedAt time.Time `json:"sales_accepted_at,omitzero"`
+	ContactedAt     time.Time `json:"contacted_at,omitzero"`
+	Outcome         string    `json:"outcome,omitempty"` // won | lost
+	Amount          float64   `json:"amount,omitempty"`
+	Currency        string    `json:"currency,omitempty"`
+	LossReason      string    `json:"loss_reason,omitempty"`
+
 	// Lead card context (filled by Desk.Conversation where known).
 	Explanation []string          `json:"explanation,omitempty"` // why qualification decided as it did, one sentence per matched rule
 	PreChat     map[string]string `json:"prechat,omitempty"`     // answers to the pre-chat questions (question id -> answer)

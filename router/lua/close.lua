@@ -1,4 +1,4 @@
--- Closes a conversation assigned to the manager; optionally queues a closing message. The
+-- Closes a conversation assigned to the manager (a sales manager holding it after acceptance too); optionally queues a closing message. The
 -- conversation is erased when the retention period ends (KEYS[11], retire.lua); its keys also
 -- get a Redis TTL of retention + 7 days, a backstop should no instance run then.
 -- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:conv:<id>:log   KEYS[3] {P}:conv:<id>:meta
@@ -21,12 +21,16 @@ local mk = {mgr = KEYS[5], convs = KEYS[6]}
 local timers, outbound, events, contacts = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local card, hists, convs = KEYS[12], KEYS[13], KEYS[14]
 local now, cid, mgr = ARGV[1], ARGV[2], ARGV[3]
-local f = redis.call('HMGET', ck, 'state', 'mgr', 'seq', 'ch', 'acct', 'contact', 'hc', 'ph', 'eh', 'replied', 'first_reply')
+local f = redis.call('HMGET', ck, 'state', 'mgr', 'seq', 'ch', 'acct', 'contact', 'hc', 'ph', 'eh', 'replied', 'first_reply', 'sstate', 'sseq')
 if not f[1] then return {'notfound', ''} end
 if f[1] == 'closed' then return {'closed', f[4]} end
 if f[1] ~= 'assigned' or f[2] ~= mgr then return {'notyours', ''} end
-unload(mk, cid)
-redis.call('ZREM', timers, 'r|' .. cid .. '|' .. f[3])
+if f[12] == 'won' or f[12] == 'lost' then
+  redis.call('ZREM', mk.convs, cid) -- the outcome already ended the sales load
+else
+  unload(mk, cid)
+end
+redis.call('ZREM', timers, 'r|' .. cid .. '|' .. f[3], 'sc|' .. cid .. '|' .. (f[13] or '0'))
 redis.call('HSET', ck, 'state', 'closed', 'closed', now)
 local contact = contact_key(contacts, f[4], f[5], f[6])
 if redis.call('GET', contact) == cid then redis.call('DEL', contact) end
@@ -37,7 +41,7 @@ end
 local x = nil
 if f[10] ~= '1' and not f[11] then x = {unanswered = '1'} end
 timeline(KEYS[15], KEYS[16], cid, 'closed', mgr, x, now)
-retain(KEYS[11], cid, {ck, logk, meta, card, KEYS[15]}, now, ARGV[7])
+retain(KEYS[11], cid, {ck, logk, meta, card, KEYS[15], conv_keys(convs, cid).sskip}, now, ARGV[7])
 hist_retire(hist_keys(hists, f[4], f[5], f[7], f[8], f[9]), convs, cid, ARGV[7])
 redis.call('DEL', lapsed)
 event(events, 'closed', cid, mgr, f[3], '', '', now)

@@ -13,10 +13,11 @@ local function qscore(prio, first_in)
   return (9 - num(prio)) * 1e13 + num(first_in)
 end
 
--- a conversation's keys from the prefix {P}:conv: (keys.conv, log, meta, lapsed, card)
+-- a conversation's keys from the prefix {P}:conv: (keys.conv, log, meta, lapsed, card, timeline, salesSkip)
 local function conv_keys(prefix, cid)
   local ck = prefix .. cid
-  return {conv = ck, log = ck .. ':log', meta = ck .. ':meta', lapsed = ck .. ':lapsed', card = ck .. ':card', tl = ck .. ':tl'}
+  return {conv = ck, log = ck .. ':log', meta = ck .. ':meta', lapsed = ck .. ':lapsed', card = ck .. ':card', tl = ck .. ':tl',
+    sskip = ck .. ':sskip'}
 end
 
 -- a manager's keys from the prefix {P}:mgr: (keys.mgr, mgrConvs)

@@ -5,13 +5,23 @@
 -- KEYS[6] {P}:conv: (prefix: the conversation ids are read from the manager's index)
 -- KEYS[7] {P}:timeline: stages offer_lapsed and released {reason offline} (lists completed from KEYS[6])
 -- KEYS[8] {P}:audit (optional: a supervisor forced the manager offline)
--- ARGV[1] now ms   ARGV[2] manager   ARGV[3] online 1|0   ARGV[4] the supervisor (with KEYS[8])
+-- ARGV[1] now ms   ARGV[2] manager   ARGV[3] online 1|0   ARGV[4] 1 for a sales manager: presence only
+-- (their offers lapse and their leads stay theirs; the sales queue is drained by the caller)
+-- ARGV[5] the supervisor (with KEYS[8])
 -- returns the number of conversations returned to the queue
 local mk = {mgr = KEYS[1], convs = KEYS[2]}
 local waiting, timers, events, convs = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now, mgr = ARGV[1], ARGV[2]
 redis.call('HSET', mk.mgr, 'online', ARGV[3], 'since', now)
+local function audit(n)
+  if KEYS[8] then
+    redis.call('XADD', KEYS[8], 'MAXLEN', '~', 100000, '*', 'at', now, 'by', ARGV[5], 'action', 'offline',
+      'lead', '', 'manager', mgr, 'detail', 'returned=' .. n)
+  end
+  return n
+end
 if ARGV[3] == '1' then return 0 end
+if ARGV[4] == '1' then return audit(0) end
 local n = 0
 for _, cid in ipairs(redis.call('ZRANGE', mk.convs, 0, -1)) do
   local c = conv_keys(convs, cid)
@@ -33,8 +43,4 @@ for _, cid in ipairs(redis.call('ZRANGE', mk.convs, 0, -1)) do
     redis.call('ZREM', mk.convs, cid) -- stale index entry
   end
 end
-if KEYS[8] then
-  redis.call('XADD', KEYS[8], 'MAXLEN', '~', 100000, '*', 'at', now, 'by', ARGV[4], 'action', 'offline',
-    'lead', '', 'manager', mgr, 'detail', 'returned=' .. n)
-end
-return n
+return audit(n)

@@ -1,5 +1,6 @@
 -- A lead-manager's human reply (or a form lead marked contacted): stops the first-response
 -- timer and, unless ARGV[5] is empty, queues the message for the channel.
+-- A sales manager's reply to a lead they accepted is their first contact (stops first_contact).
 -- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:conv:<id>:log   KEYS[3] {P}:timers   KEYS[4] {P}:outbound
 -- KEYS[5] {P}:conv:<id>:tl   KEYS[6] {P}:timeline: stage replied {contacted 1} when marked contacted
 --         (a sent reply's replied stage is written when delivered: delivered.lua)
@@ -8,7 +9,7 @@
 -- returns {status, first reply 1|0, accepted ms, first inbound ms, channel}; status ok | notfound | notyours | closed
 local ck, logk, timers, outbound = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, cid, mgr = ARGV[1], ARGV[2], ARGV[3]
-local f = redis.call('HMGET', ck, 'state', 'mgr', 'seq', 'replied', 'accepted', 'first_in', 'ch')
+local f = redis.call('HMGET', ck, 'state', 'mgr', 'seq', 'replied', 'accepted', 'first_in', 'ch', 'sstate', 'sseq')
 if not f[1] then return {'notfound', 0, 0, 0, ''} end
 if f[1] == 'closed' then return {'closed', 0, 0, 0, ''} end
 if f[1] ~= 'assigned' or f[2] ~= mgr then return {'notyours', 0, 0, 0, ''} end
@@ -17,6 +18,11 @@ if f[4] ~= '1' then
   first = 1
   redis.call('HSET', ck, 'replied', '1', 'first_reply_by', mgr)
   redis.call('ZREM', timers, 'r|' .. cid .. '|' .. f[3])
+end
+if f[8] == 'accepted' then
+  redis.call('HSET', ck, 'sstate', 'contacted', 'contacted', now)
+  redis.call('ZREM', timers, 'sc|' .. cid .. '|' .. (f[9] or '0'))
+  timeline(KEYS[5], KEYS[6], cid, 'contacted', mgr, nil, now)
 end
 push_log(logk, ARGV[4], ARGV[6])
 if ARGV[5] ~= '' then
