@@ -421,7 +421,7 @@ func TestSalesLapseRejectAndReturn(t *testing.T) {
 	if _, err := e.r.Reply(e.ctx, c.ID, "lena", "we will call", nil); err != nil {
 		t.Errorf("lena cannot reply to the returned lead: %v", err)
 	}
-	if got := e.stages(c.ID); fmt.Sprint(got) != "[qualified:lena handed_off:lena sales_offered:s1 sales_lapsed:s1 sales_offered:s2 "+
+	if got := e.stages(c.ID); fmt.Sprint(got) != "[created offered accepted qualified:lena handed_off:lena sales_offered:s1 sales_lapsed:s1 sales_offered:s2 "+
 		"sales_rejected:s2 sales_offered:s3 sales_lapsed:s3 escalated sales_offered:s1 sales_accepted:s1 sales_rejected:s1 returned:lena]" {
 		t.Errorf("timeline %v", got)
 	}
@@ -513,7 +513,7 @@ func TestSalesAcceptContactOutcomeAndCorrection(t *testing.T) {
 		t.Errorf("closing after the outcome changed s1's load to %d", s1.Load)
 	}
 	got := fmt.Sprint(e.stages(c.ID)[2:])
-	if got != "[sales_offered:s1 sales_accepted:s1 contacted:s1 won:s1 outcome_changed:sue outcome_changed:amocrm]" {
+	if got != "[accepted qualified:lena handed_off:lena sales_offered:s1 sales_accepted:s1 contacted:s1 replied:s1 won:s1 outcome_changed:sue outcome_changed:amocrm closed:s1]" {
 		t.Errorf("timeline %s", got)
 	}
 }

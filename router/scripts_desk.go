@@ -76,7 +76,9 @@ func (a replyArgs) argv() []any { return []any{a.Now, a.Conv, a.Manager, a.Line,
 // qualify.lua: hot, warm or tourist.
 var qualifyScript = script("qualify")
 
-func (k keys) qualifyKeys(conv int64) []string { return []string{k.conv(conv), k.events()} }
+func (k keys) qualifyKeys(conv int64) []string {
+	return []string{k.conv(conv), k.events(), k.timeline(conv), k.timelineStream()}
+}
 
 type qualifyArgs struct {
 	Now     int64 // ms
