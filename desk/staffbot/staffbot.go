@@ -45,6 +45,9 @@ type Config struct {
 	SharedAccounts []string
 	// OfferLines is how many of the customer's first messages an offer shows (default 3).
 	OfferLines int
+	// Sales is the sales: section (handing-off levels, reasons, currency); defaults filled.
+	// The sales flow is on when Managers has a manager with role sales.
+	Sales router.SalesConfig
 }
 
 // Deps are the staff bot's collaborators.
@@ -93,6 +96,7 @@ func New(cfg Config, d Deps) (*Bot, error) {
 	if cfg.OfferLines <= 0 {
 		cfg.OfferLines = 3
 	}
+	cfg.Sales.Defaults()
 	if d.Locale == nil {
 		cat, err := locale.New(locale.EN, nil)
 		if err != nil {
@@ -411,6 +415,14 @@ func (b *Bot) Notify(ctx context.Context, ev router.Event) error {
 		return b.notifySendFailure(ctx, ev)
 	case router.EventClosed:
 		return b.notifyClosed(ctx, ev)
+	case router.EventSalesOffer:
+		return b.notifySalesOffer(ctx, ev)
+	case router.EventSalesAccepted:
+		return b.notifySalesAccepted(ctx, ev)
+	case router.EventSalesOfferWithdrawn:
+		return b.notifySalesWithdrawn(ctx, ev)
+	case router.EventSalesReturned:
+		return b.notifySalesReturned(ctx, ev)
 	}
 	return nil
 }
