@@ -443,6 +443,11 @@ func (b *Bot) notifySalesWithdrawn(ctx context.Context, ev router.Event) error {
 	if reason != "lapsed" && reason != "no_contact" && reason != "manual" {
 		reason = "manual"
 	}
+	// lapsed, and offered to the same manager again (nobody else was free): say so
+	if c := ev.Conversation; reason == "lapsed" && c != nil && c.SalesState == router.SalesOffered &&
+		c.SalesOfferTo == ev.ManagerID && c.SalesOfferSeq > ev.OfferSeq {
+		reason = "lapsed_again"
+	}
 	text := b.t(lang, "staffbot.sales.withdrawn."+reason, "id", ev.ConversationID)
 	b.clearActive(ctx, ev.ManagerID, ev.ConversationID)
 	b.dropPending(ctx, b.amountKey(ev.ManagerID), ev.ConversationID)
@@ -480,7 +485,9 @@ func (b *Bot) salesButton(ctx context.Context, q *tgbotapi.CallbackQuery, mgr, c
 	}
 	if !valid {
 		b.answer(ctx, q, b.t(lang, "staffbot.sales.toast.stale", "id", convID))
-		b.dropButtons(ctx, q)
+		if !offered && !held {
+			b.dropButtons(ctx, q) // a card of a lead no longer theirs (a double tap keeps the current one)
+		}
 		return nil
 	}
 	markup := func(k *tgbotapi.InlineKeyboardMarkup) {
