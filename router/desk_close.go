@@ -23,7 +23,7 @@ func (d *desk) qualify(ctx context.Context, convID int64, managerID, level strin
 	if level != QualHot && level != QualWarm && level != QualTourist {
 		return fmt.Errorf("%w: level must be hot, warm or tourist", ErrInvalid)
 	}
-	a := qualifyArgs{Now: ms(d.clock.Now()), Conv: convID, Manager: managerID, Level: level}
+	a := qualifyArgs{Now: ms(d.clock.Now()), Conv: convID, Manager: managerID, Level: level, Handed: !d.sales.enabled()}
 	status, err := qualifyScript.Run(ctx, d.rdb, d.keys.qualifyKeys(convID), a.argv()...).Text()
 	if err != nil {
 		return fmt.Errorf("qualify: %w", err)
