@@ -461,3 +461,29 @@ func TestSalesOfferLapses(t *testing.T) {
 		t.Fatalf("the new offer was not accepted: %+v", c)
 	}
 }
+
+// TestSalesNoContact: an accepted lead whose customer is not contacted within first_contact is
+// taken off the sales manager: the card says so and loses its buttons, and its Won is stale.
+func TestSalesNoContact(t *testing.T) {
+	w := salesWorld(t, "en")
+	card := w.handOff(t, w.takenLead(t, "Bali?", "For two", "Sure."), "")
+	w.tap(sveta, card.MessageID, callbackData(t, card.Params.Get("reply_markup"), "sa:"))
+	w.pump()
+	seq := w.conv(t).SalesOfferSeq
+	n := len(w.srv.Calls(""))
+	w.clk.Advance(w.rt.SalesConfig().FirstContact + time.Second)
+	w.pump()
+	got := w.seen(t, w.since(n), sveta)
+	if len(got) == 0 || got[0] != "edit: ⌛ Lead #1 was taken off you: the customer was not contacted in time." {
+		t.Fatalf("sveta saw %q", got)
+	}
+	if c := w.conv(t); c.SalesState == router.SalesAccepted && c.SalesOfferSeq == seq {
+		t.Fatalf("still accepted: %+v", c)
+	}
+	n = len(w.srv.Calls(""))
+	w.tap(sveta, card.MessageID, fmt.Sprintf("sw:1:%d", seq))
+	w.pump()
+	if got := w.seen(t, w.since(n), sveta); len(got) == 0 || got[0] != "toast: This button of lead #1 is no longer valid." {
+		t.Fatalf("stale Won: %q", got)
+	}
+}
