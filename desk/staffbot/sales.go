@@ -186,6 +186,7 @@ func (b *Bot) salesInput(ctx context.Context, mgr string, m *tgbotapi.Message) (
 				if err := b.d.Redis.Del(ctx, key).Err(); err != nil {
 					return err
 				}
+				b.dropPromptButtons(ctx, chat, h["prompt"])
 				return b.handoff(ctx, mgr, chat, convID, h["level"], text)
 			})
 		}
@@ -199,10 +200,23 @@ func (b *Bot) salesInput(ctx context.Context, mgr string, m *tgbotapi.Message) (
 			if err := b.d.Redis.Del(ctx, key).Err(); err != nil {
 				return err
 			}
+			b.dropPromptButtons(ctx, chat, h["prompt"])
 			return b.recordOutcome(ctx, mgr, chat, convID, seq, router.Outcome{Result: router.OutcomeWon, Amount: amount})
 		})
 	}
 	return false, nil
+}
+
+// dropPromptButtons removes the Skip button of an answered note or amount prompt.
+func (b *Bot) dropPromptButtons(ctx context.Context, chat int64, prompt string) {
+	id, _ := strconv.Atoi(prompt)
+	if id == 0 {
+		return
+	}
+	e := tgbotapi.NewEditMessageReplyMarkup(chat, id, tgbotapi.InlineKeyboardMarkup{InlineKeyboard: [][]tgbotapi.InlineKeyboardButton{}})
+	if _, err := b.d.Client.Request(ctx, e); err != nil {
+		b.d.Log.Debug("staffbot: buttons not removed", "err", err)
+	}
 }
 
 // parseAmount reads "150000", "150 000", "150 000,50" or "150000.50".

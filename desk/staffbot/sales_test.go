@@ -63,7 +63,8 @@ func (w *world) salesCards(chat int64) []telegramtest.Call {
 	return out
 }
 
-// handOff: Anna taps Hot and writes note ("" = Skip note); it returns Sveta's sales card.
+// handOff: Anna taps Hot and answers the prompt with note ("" = Skip note); it returns Sveta's
+// sales card.
 func (w *world) handOff(t *testing.T, card telegramtest.Call, note string) telegramtest.Call {
 	t.Helper()
 	w.tap(anna, card.MessageID, "q:1:h")
@@ -72,7 +73,7 @@ func (w *world) handOff(t *testing.T, card telegramtest.Call, note string) teleg
 	if note == "" {
 		w.tap(anna, prompt.MessageID, callbackData(t, prompt.Params.Get("reply_markup"), "n:1:"))
 	} else {
-		w.managerSays(anna, note, 0)
+		w.managerSays(anna, note, prompt.MessageID) // a reply to the prompt (a plain message works too)
 	}
 	w.pump()
 	cards := w.salesCards(sveta)
@@ -109,6 +110,8 @@ func TestSalesLeadInManagersLanguage(t *testing.T) {
 send: 📝 Лид #1 (горячий) уйдёт в продажи. Напишите заметку для менеджера продаж (ответом на это сообщение или просто сюда) или нажмите «Без заметки».
 [➡️ Без заметки]`,
 				"note": `edit buttons:
+~~
+edit buttons:
 ~~
 send: 📤 Лид #1 · Telegram · Olga Petrova (горячий) передан в продажи с вашей заметкой.`,
 				"card": `send: 💼 Лид для продаж #1 · Telegram
@@ -158,6 +161,8 @@ send: Не понял сумму. Напишите число, например 
 ~~
 edit buttons:
 ~~
+edit buttons:
+~~
 send: 🏆 Сделка по лиду #1 · Telegram · Olga Petrova выиграна: 150 000 RUB. Поздравляем!`,
 				"won again": `toast: Эта кнопка лида #1 уже не действует.
 ~~
@@ -172,6 +177,8 @@ edit buttons:`,
 send: 📝 Lead #1 (hot) goes to sales. Write a note for the sales manager (reply to this message or just write here), or tap “Skip note”.
 [➡️ Skip note]`,
 				"note": `edit buttons:
+~~
+edit buttons:
 ~~
 send: 📤 Lead #1 · Telegram · Olga Petrova (hot) went to sales with your note.`,
 				"card": `send: 💼 Sales lead #1 · Telegram
@@ -218,6 +225,8 @@ send: 🏆 The deal amount of lead #1, RUB? Write a number (e.g. 150000) or tap 
 [➡️ Skip]
 ~~
 send: That is not an amount. Write a number such as 150000 or 150000.50, or tap “Skip”.
+~~
+edit buttons:
 ~~
 edit buttons:
 ~~
@@ -385,6 +394,12 @@ func TestSalesLost(t *testing.T) {
 		t.Run(cmpOr(lang, "ru"), func(t *testing.T) {
 			w := salesWorld(t, lang)
 			card := w.handOff(t, w.takenLead(t, "Бали?", "На двоих", "Да, конечно."), "Дорого для них")
+			if c := w.conv(t); c.HandoffNote != "Дорого для них" {
+				t.Fatalf("note %q", c.HandoffNote)
+			}
+			if got := lastText(w.customerReplies()); got != "Да, конечно." {
+				t.Fatalf("the note reached the customer: %q", got)
+			}
 			w.tap(sveta, card.MessageID, callbackData(t, card.Params.Get("reply_markup"), "sa:"))
 			w.pump()
 			seq := w.conv(t).SalesOfferSeq
