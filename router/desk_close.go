@@ -20,6 +20,9 @@ func (d *desk) qualify(ctx context.Context, convID int64, managerID, level strin
 	if _, err := d.team.lead(managerID); err != nil {
 		return err
 	}
+	if d.Role(managerID) == RoleSales {
+		return fmt.Errorf("%w: sales managers record outcomes, not qualifications", ErrForbidden)
+	}
 	if level != QualHot && level != QualWarm && level != QualTourist {
 		return fmt.Errorf("%w: level must be hot, warm or tourist", ErrInvalid)
 	}
