@@ -2,7 +2,9 @@
 // can do), not a customer channel. It implements router.Notifier (offers
 // with Take / Pass buttons, customer messages forwarded after Take, escalations and send
 // failures) and drives router.Desk from what managers type and tap (/online, /offline,
-// /status, /list, /c N, /h N, /edit N, replies, qualification buttons).
+// /status, /list, /c N, /h N, /edit N, replies, qualification buttons). Sales managers use it
+// too (sales.go): the sales lead card with Accept / Reject / Contacted / Won / Lost, and the
+// lead-manager's handoff with a note.
 //
 // Only Telegram users that Desk.ManagerByTelegramID knows are served; anyone else gets a
 // polite refusal and nothing about leads. Events arrive at least once: every notification is
