@@ -30,6 +30,7 @@ func (g *Gateway) buildStaffBot(clk clock.Clock, log *slog.Logger) error {
 		EscalationManagers: g.Config.Router.Escalation.Managers,
 		Managers:           g.Config.Managers,
 		SharedAccounts:     shared,
+		Sales:              g.Router.SalesConfig(),
 	}, staffbot.Deps{Client: cl, Desk: g.Router, Redis: g.Conn.Client, Keys: g.Conn.Keys, Clock: clk,
 		Log: log.With("channel", telegram.Name, "component", "staffbot"), Locale: g.Locale})
 	if err != nil {

@@ -2,7 +2,9 @@
 // can do), not a customer channel. It implements router.Notifier (offers
 // with Take / Pass buttons, customer messages forwarded after Take, escalations and send
 // failures) and drives router.Desk from what managers type and tap (/online, /offline,
-// /status, /list, /c N, /h N, /edit N, replies, qualification buttons).
+// /status, /list, /c N, /h N, /edit N, replies, qualification buttons). Sales managers use it
+// too (sales.go): the sales lead card with Accept / Reject / Contacted / Won / Lost, and the
+// lead-manager's handoff with a note.
 //
 // Only Telegram users that Desk.ManagerByTelegramID knows are served; anyone else gets a
 // polite refusal and nothing about leads. Events arrive at least once: every notification is
@@ -45,6 +47,9 @@ type Config struct {
 	SharedAccounts []string
 	// OfferLines is how many of the customer's first messages an offer shows (default 3).
 	OfferLines int
+	// Sales is the sales: section (handing-off levels, reasons, currency); defaults filled.
+	// The sales flow is on when Managers has a manager with role sales.
+	Sales router.SalesConfig
 }
 
 // Deps are the staff bot's collaborators.
@@ -93,6 +98,7 @@ func New(cfg Config, d Deps) (*Bot, error) {
 	if cfg.OfferLines <= 0 {
 		cfg.OfferLines = 3
 	}
+	cfg.Sales.Defaults()
 	if d.Locale == nil {
 		cat, err := locale.New(locale.EN, nil)
 		if err != nil {
@@ -411,6 +417,14 @@ func (b *Bot) Notify(ctx context.Context, ev router.Event) error {
 		return b.notifySendFailure(ctx, ev)
 	case router.EventClosed:
 		return b.notifyClosed(ctx, ev)
+	case router.EventSalesOffer:
+		return b.notifySalesOffer(ctx, ev)
+	case router.EventSalesAccepted:
+		return b.notifySalesAccepted(ctx, ev)
+	case router.EventSalesOfferWithdrawn:
+		return b.notifySalesWithdrawn(ctx, ev)
+	case router.EventSalesReturned:
+		return b.notifySalesReturned(ctx, ev)
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ const (
 	tokenStaff = "333333:staff-secret-token-CCCC"
 	anna       = int64(9001)
 	boris      = int64(9002)
+	sveta      = int64(9003)
 	stranger   = int64(5555)
 	customer   = int64(7001)
 	supChat    = int64(-100999)
@@ -71,6 +72,8 @@ type setup struct {
 	locale     *locale.Catalogue // nil: the built-in English
 	annaLocale string            // managers[anna].locale
 	annaName   string            // default Anna
+	sales      bool              // add the sales manager Sveta (role sales)
+	svetaLang  string            // managers[sveta].locale
 }
 
 func newWorldWith(t *testing.T, shared bool, su setup, opts ...func(*router.Config)) *world {
@@ -84,13 +87,19 @@ func newWorldWith(t *testing.T, shared bool, su setup, opts ...func(*router.Conf
 		{ID: "anna", Name: cmp.Or(su.annaName, "Anna"), TelegramID: anna, Capacity: 5, Locale: su.annaLocale},
 		{ID: "boris", Name: "Boris", TelegramID: boris, Capacity: 5},
 	}
+	ids := []string{"anna", "boris"}
+	if su.sales {
+		managers = append(managers, router.Manager{ID: "sveta", Name: "Света", TelegramID: sveta, Capacity: 5,
+			Role: router.RoleSales, Locale: su.svetaLang})
+		ids = append(ids, "sveta")
+	}
 	rcfg := router.Config{OfferTimeout: 30 * time.Second, FirstResponse: 5 * time.Minute, MaxOffers: 3,
 		Escalation: router.Escalation{TelegramChatID: supChat}}
 	for _, o := range opts {
 		o(&rcfg)
 	}
 	rt, err := router.New(rcfg, managers, router.Templates{}, router.Deps{
-		Redis: rdb, Keys: w.keys, Clock: w.clk, Log: log, Metrics: metrics.New(w.reg, []string{"anna", "boris"}),
+		Redis: rdb, Keys: w.keys, Clock: w.clk, Log: log, Metrics: metrics.New(w.reg, ids),
 		Instance: "test", Sleep: func(context.Context, time.Duration) error { return nil }, Locale: su.locale,
 	})
 	if err != nil {
@@ -116,7 +125,8 @@ func newWorldWith(t *testing.T, shared bool, su setup, opts ...func(*router.Conf
 	if s := w.ch.StaffSharedBot(); s != "" {
 		sharedAccts = []string{s}
 	}
-	w.bot, err = staffbot.New(staffbot.Config{SupervisorsChatID: supChat, Managers: managers, SharedAccounts: sharedAccts},
+	w.bot, err = staffbot.New(staffbot.Config{SupervisorsChatID: supChat, Managers: managers, SharedAccounts: sharedAccts,
+		Sales: rt.SalesConfig()},
 		staffbot.Deps{Client: w.ch.StaffClient(), Desk: rt, Redis: rdb, Keys: w.keys, Clock: w.clk, Log: log, Locale: su.locale})
 	if err != nil {
 		t.Fatal(err)

@@ -325,6 +325,17 @@ func (b *Bot) historyText(ctx context.Context, mgr, lang string, loc *time.Locat
 		return "", err
 	}
 	lead := b.header(lang, c, id)
+	lines := b.transcriptLines(lang, loc, msgs, 600)
+	if len(lines) == 0 {
+		return b.t(lang, "staff.history.empty", "lead", lead), nil
+	}
+	lines = lines[max(0, len(lines)-historyLimit):]
+	return b.t(lang, "staff.history.header", "lead", lead, "n", len(lines)) + "\n\n" + strings.Join(lines, "\n"), nil
+}
+
+// transcriptLines renders a transcript as "14:05 · Who: text" lines (reactions left out),
+// each text cut to limit characters.
+func (b *Bot) transcriptLines(lang string, loc *time.Location, msgs []router.Message, limit int) []string {
 	var lines []string
 	for _, m := range msgs {
 		if m.Kind == "reaction" {
@@ -344,20 +355,17 @@ func (b *Bot) historyText(ctx context.Context, mgr, lang string, loc *time.Locat
 		default:
 			who = b.t(lang, "staff.history.auto")
 		}
-		lines = append(lines, fmt.Sprintf("%s · %s: %s", b.when(loc, m.At), who, truncate(t, 600)))
+		lines = append(lines, fmt.Sprintf("%s · %s: %s", b.when(loc, m.At), who, truncate(t, limit)))
 	}
-	if len(lines) == 0 {
-		return b.t(lang, "staff.history.empty", "lead", lead), nil
-	}
-	lines = lines[max(0, len(lines)-historyLimit):]
-	return b.t(lang, "staff.history.header", "lead", lead, "n", len(lines)) + "\n\n" + strings.Join(lines, "\n"), nil
+	return lines
 }
 
 // mayRead is the agent API's rule for reading a lead: supervisors read every lead, a
 // lead-manager those offered or assigned to them (or that were), and the previous leads of a
 // returning contact whose lead they hold now.
 func (b *Bot) mayRead(ctx context.Context, mgr string, c *router.Conversation) (bool, error) {
-	if b.d.Desk.Role(mgr) == router.RoleSupervisor || c.ManagerID == mgr || c.OfferTo == mgr {
+	if b.d.Desk.Role(mgr) == router.RoleSupervisor || c.ManagerID == mgr || c.OfferTo == mgr ||
+		c.SalesOfferTo == mgr || c.SalesManagerID == mgr {
 		return true, nil
 	}
 	v, err := b.d.Desk.Manager(ctx, mgr)

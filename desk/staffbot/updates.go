@@ -56,6 +56,10 @@ func (b *Bot) handleMessage(ctx context.Context, mgr string, m *tgbotapi.Message
 	if cmd, args, ok := telegram.Command(m); ok {
 		return b.command(ctx, mgr, chat, cmd, args)
 	}
+	// a pending note for sales or won amount takes a plain message or a reply to its prompt
+	if handled, err := b.salesInput(ctx, mgr, m); handled || err != nil {
+		return err
+	}
 	if m.ReplyToMessage == nil && strings.TrimSpace(m.Text) != "" {
 		// a pending /edit waiting for the new value takes it; it is not a reply to the customer
 		if handled, err := b.editInput(ctx, mgr, chat, m.Text); handled || err != nil {
@@ -167,7 +171,11 @@ func (b *Bot) command(ctx context.Context, mgr string, chat int64, cmd, arg stri
 		if err := b.setActive(ctx, mgr, id); err != nil {
 			return err
 		}
-		msgID, err := b.send(ctx, chat, id, b.t(lang, "staff.c.active", "lead", b.header(lang, c, id)), b.convButtons(lang, id))
+		buttons := b.convButtons(lang, id)
+		if c.SalesManagerID == mgr && (c.SalesState == router.SalesAccepted || c.SalesState == router.SalesContacted) {
+			buttons = b.workKeyboard(lang, id, c.SalesOfferSeq, c.SalesState == router.SalesContacted)
+		}
+		msgID, err := b.send(ctx, chat, id, b.t(lang, "staff.c.active", "lead", b.header(lang, c, id)), buttons)
 		if err != nil {
 			b.d.Log.Warn("staffbot: answer not delivered", "chat", chat, "err", err)
 			return nil
@@ -178,6 +186,7 @@ func (b *Bot) command(ctx context.Context, mgr string, chat int64, cmd, arg stri
 	case "edit":
 		return b.editCommand(ctx, mgr, chat, arg)
 	case "cancel":
+		_ = b.d.Redis.Del(ctx, b.noteKey(mgr), b.amountKey(mgr)).Err()
 		return b.cancelEdit(ctx, mgr, chat)
 	default:
 		b.say(ctx, chat, b.t(lang, "staff.help"))
@@ -356,6 +365,14 @@ func (b *Bot) handleCallback(ctx context.Context, q *tgbotapi.CallbackQuery) err
 			b.answer(ctx, q, b.t(lang, "staff.toast.error"))
 			return err
 		}
+	case "n":
+		return b.skipNote(ctx, q, mgr, convID, strings.Join(parts[2:], ""))
+	case "sa", "sr", "sb", "sx", "sc", "sw", "sn", "sl", "sk", "so":
+		arg := ""
+		if len(parts) >= 4 {
+			arg = parts[3]
+		}
+		return b.salesButton(ctx, q, mgr, parts[0], convID, seq, arg)
 	case "e":
 		code := ""
 		if len(parts) == 3 {
@@ -380,6 +397,9 @@ func (b *Bot) handleCallback(ctx context.Context, q *tgbotapi.CallbackQuery) err
 			if level == "" {
 				b.answer(ctx, q, b.t(lang, "staff.toast.unknown_button"))
 				return nil
+			}
+			if b.handsOff(level) {
+				return b.askNote(ctx, q, mgr, convID, parts[2])
 			}
 			err = b.d.Desk.Qualify(ctx, convID, mgr, level)
 			done = b.t(lang, "staff.toast."+level, "id", convID)
