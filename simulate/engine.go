@@ -233,7 +233,6 @@ type leadResult struct {
 	escalated bool
 	// the second tier, from the conversation at the end
 	qual                            string
-	handed                          bool
 	salesState                      string
 	handedAt, acceptedAt, contactAt time.Time
 	amount                          float64
@@ -782,7 +781,7 @@ func (s *sim) collect() error {
 				lr.answered = true
 				lr.wait = c.FirstReplyAt.Sub(c.FirstInboundAt)
 			}
-			lr.qual, lr.handed, lr.salesState = c.Qualification, c.HandedOff, c.SalesState
+			lr.qual, lr.salesState = c.Qualification, c.SalesState
 			lr.handedAt, lr.acceptedAt, lr.contactAt, lr.amount = c.HandedOffAt, c.SalesAcceptedAt, c.ContactedAt, c.Amount
 		}
 		s.res.leads[i] = lr

@@ -102,8 +102,8 @@ func buildSalesReport(v *variant, runs []*runResult, days float64) *SalesReport 
 			case router.QualWarm:
 				f.Warm++
 			}
-			if !l.handed {
-				continue
+			if l.salesState == "" {
+				continue // not handed to the sales tier (a warm lead when only hot ones are)
 			}
 			f.HandedOff++
 			switch l.salesState {

@@ -98,8 +98,8 @@ func TestSalesStrategyComparison(t *testing.T) {
 	be := redisBackend(t)
 	sc := parse(t, `
 arrivals:
-  per_hour: [0,0,0,0,0,0,0,0,0,0, 30,30, 0,0,0,0,0,0,0,0,0,0,0,0]
-  hot_share: 1
+  per_hour: [0,0,0,0,0,0,0,0,0,0, 40,40, 0,0,0,0,0,0,0,0,0,0,0,0]
+  hot_share: 0.7 # only hot leads are handed off (the default sales.handoff_levels)
 lead_managers:
   behaviour: {notice: 5s, reply: 5s, handling: {mean: 2m}}
   roster: [{id: lm, count: 3, capacity: 5}]
@@ -120,7 +120,8 @@ sales:
 		t.Fatal(err)
 	}
 	rr := cmp.Variants[0].Sales
-	if rr.Strategy != router.SalesRoundRobin || rr.Funnel.HandedOff < 40 {
+	if f := rr.Funnel; rr.Strategy != router.SalesRoundRobin || f.HandedOff < 40 || f.HandedOff != f.Hot || f.Warm == 0 ||
+		f.HandedOff != f.Accepted+f.Returned+f.Waiting {
 		t.Fatalf("round robin: %+v", rr.Funnel)
 	}
 	lo, hi := rr.spread()
