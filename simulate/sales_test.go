@@ -48,7 +48,6 @@ func TestSalesTierFunnel(t *testing.T) {
 		t.Fatal("no sales report")
 	}
 	f := s.Funnel
-	t.Logf("funnel %+v per day %+v managers %+v late %v", f, s.PerDay, s.Managers, rep.PerDay.LateActions)
 	if f.Leads != rep.Leads || f.Answered != rep.Answered || f.HandedOff == 0 || f.Won == 0 {
 		t.Fatalf("implausible funnel: %+v (report: %d leads, %d answered)", f, rep.Leads, rep.Answered)
 	}
@@ -90,6 +89,7 @@ func TestSalesTierFunnel(t *testing.T) {
 	if !strings.Contains(page.String(), `aria-label="leads per sales manager"`) {
 		t.Error("HTML report lacks the sales chart")
 	}
+	wellFormed(t, page.String())
 }
 
 // Round robin with everyone always available, never lapsing nor rejecting: the leads offered
