@@ -20,10 +20,13 @@ func (d *desk) qualify(ctx context.Context, convID int64, managerID, level strin
 	if _, err := d.team.lead(managerID); err != nil {
 		return err
 	}
+	if d.Role(managerID) == RoleSales {
+		return fmt.Errorf("%w: sales managers record outcomes, not qualifications", ErrForbidden)
+	}
 	if level != QualHot && level != QualWarm && level != QualTourist {
 		return fmt.Errorf("%w: level must be hot, warm or tourist", ErrInvalid)
 	}
-	a := qualifyArgs{Now: ms(d.clock.Now()), Conv: convID, Manager: managerID, Level: level}
+	a := qualifyArgs{Now: ms(d.clock.Now()), Conv: convID, Manager: managerID, Level: level, Handed: !d.sales.enabled()}
 	status, err := qualifyScript.Run(ctx, d.rdb, d.keys.qualifyKeys(convID), a.argv()...).Text()
 	if err != nil {
 		return fmt.Errorf("qualify: %w", err)

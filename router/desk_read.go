@@ -59,7 +59,11 @@ func (d *desk) Manager(ctx context.Context, managerID string) (*ManagerView, err
 	if err != nil {
 		return nil, err
 	}
-	qlen, err := d.rdb.ZCard(ctx, d.keys.waiting()).Result()
+	queue := d.keys.waiting()
+	if m.Role == RoleSales {
+		queue = d.keys.salesWaiting() // a sales manager's queue: handed-off leads waiting
+	}
+	qlen, err := d.rdb.ZCard(ctx, queue).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +77,8 @@ func (d *desk) Manager(ctx context.Context, managerID string) (*ManagerView, err
 			continue
 		}
 		switch {
-		case c.State == StateOffered && c.OfferTo == managerID:
+		case c.State == StateOffered && c.OfferTo == managerID,
+			c.SalesState == SalesOffered && c.SalesOfferTo == managerID:
 			v.Offers = append(v.Offers, *c)
 		case c.State == StateAssigned && c.ManagerID == managerID:
 			v.Conversations = append(v.Conversations, *c)

@@ -9,7 +9,10 @@ import (
 // Router keys, all under the hash tag {P} (P = redis.prefix):
 //
 //	{P}:seq                         conversation id counter
-//	{P}:conv:<id>                   hash: one conversation (see conversation fields in desk.go)
+//	{P}:conv:<id>                   hash: one conversation (decodeConversation in conversations.go); the sales
+//	                                tier's fields: lm, sstate, smgr, soffer_to, sseq, soffers, sesc, soffered, hnote,
+//	                                handed_at, saccepted, contacted, sreject, outcome, amount, currency, loss_reason,
+//	                                outcome_at, outcome_by, outcome_src
 //	{P}:conv:<id>:log               list: transcript, JSON lines, capped at router.transcript_limit
 //	{P}:conv:<id>:meta              string: the channel's meta of the first message (JSON), kept out of the hash
 //	{P}:conv:<id>:lapsed            set: managers who let the current round's offers lapse
@@ -21,7 +24,8 @@ import (
 //	{P}:hist:p:<ps>                 zset: the conversations with one phone number, <ps> = Pseudonym("phone:"+E.164) (field ph)
 //	{P}:hist:e:<ps>                 zset: the conversations with one e-mail address, <ps> = Pseudonym("email:"+lower-cased) (field eh)
 //	{P}:waiting                     zset: queue, score = (9-priority)*1e13 + first inbound ms
-//	{P}:mgr:<id>                    hash: online, since, load (offered+assigned), last_offer
+//	{P}:mgr:<id>                    hash: online, since, load (offered+assigned; a sales manager: offered+accepted+contacted),
+//	                                last_offer, returned (a lead-manager: leads sales sent back as not a lead)
 //	{P}:mgr:<id>:convs              zset: the manager's offered and assigned conversations
 //	{P}:rr                          string: last manager offered (round_robin)
 //	{P}:timers                      zset: member "o|<conv>|<seq>" (offer) or "r|<conv>|<seq>" (first reply), score = deadline ms

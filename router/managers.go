@@ -17,7 +17,7 @@ type Manager struct {
 	// Role: "lead" (first tier, receives offers; default), "sales" (second tier, receives
 	// handed-off leads; never first-tier offers) or "supervisor" (receives escalations only).
 	Role string `yaml:"role"`
-	// Weight: a sales manager's share under sales.strategy weighted (default 1).
+	// Weight: a sales manager's share under sales.strategy weighted (default 1; 0 = unset).
 	Weight int `yaml:"weight"`
 	// TelegramID is the manager's Telegram user id for the staff bot (0 = not on Telegram).
 	TelegramID int64 `yaml:"telegram_id"`
@@ -86,7 +86,7 @@ func ValidateManagers(ms []Manager) error {
 		if m.Role != RoleLead && m.Role != RoleSupervisor && m.Role != RoleSales {
 			errs.Add(p+".role", "must be lead, sales or supervisor (got %q)", m.Role)
 		}
-		if m.Weight < 1 || m.Weight > 1000 {
+		if m.Weight < 0 || m.Weight > 1000 { // 0: unset (ManagersDefaults makes it 1)
 			errs.Add(p+".weight", "must be between 1 and 1000")
 		}
 		if m.Capacity < 1 || m.Capacity > 1000 {

@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -234,20 +235,37 @@ func TestSalesRoundRobinCyclesSkipsAndSurvivesRosterChange(t *testing.T) {
 
 func TestSalesLeastLoadedFollowsLoad(t *testing.T) {
 	e := newSalesEnv(t, router.SalesConfig{Strategy: router.SalesLeastLoaded}, sm("s1", "s2", "s3"))
-	// s1 closes each lead at once, the others keep theirs: s1 receives more
-	for i := 0; i < 120; i++ {
-		c := e.handoff()
-		if c.SalesOfferTo == "s1" {
-			e.finish(c, true)
+	// two leads a round; s1 resolves one lead every round, s2 every 2nd, s3 every 4th: the
+	// faster closer receives more, and the loads never drift apart by more than one
+	open := map[string][]int64{}
+	every := map[string]int{"s1": 1, "s2": 2, "s3": 4}
+	for round := 1; round <= 150; round++ {
+		for i := 0; i < 2; i++ {
+			c := e.handoff()
+			if err := e.r.SalesAccept(e.ctx, c.ID, c.SalesOfferTo); err != nil {
+				t.Fatal(err)
+			}
+			open[c.SalesOfferTo] = append(open[c.SalesOfferTo], c.ID)
+		}
+		loads := []int{}
+		for _, id := range []string{"s1", "s2", "s3"} {
+			if round%every[id] == 0 && len(open[id]) > 0 {
+				if err := e.r.RecordOutcome(e.ctx, open[id][0], id, router.Outcome{Result: router.OutcomeWon}); err != nil {
+					t.Fatal(err)
+				}
+				open[id] = open[id][1:]
+			}
+			v, _ := e.r.Manager(e.ctx, id)
+			loads = append(loads, v.Load)
+		}
+		if mx, mn := max(loads[0], loads[1], loads[2]), min(loads[0], loads[1], loads[2]); mx-mn > 2 {
+			t.Fatalf("round %d: loads %v drifted apart", round, loads)
 		}
 	}
 	m := counts(e.entries())
-	report(t, "least_loaded (s1 resolves its leads, s2 and s3 keep them)", m)
-	if m["s2"] != m["s3"] && m["s2"] != m["s3"]+1 && m["s3"] != m["s2"]+1 {
-		t.Errorf("s2 and s3 with equal load got %d and %d", m["s2"], m["s3"])
-	}
-	if m["s1"] < 100 {
-		t.Errorf("s1, always at load 0, got %d of 120", m["s1"])
+	report(t, "least_loaded (2 leads a round; s1 resolves 1/round, s2 1/2 rounds, s3 1/4 rounds; 300)", m)
+	if !(m["s1"] > m["s2"] && m["s2"] > m["s3"]) {
+		t.Errorf("the leads do not follow the load: %v", m)
 	}
 }
 
@@ -365,6 +383,9 @@ func TestSalesLapseRejectAndReturn(t *testing.T) {
 	if c.SalesOfferTo != "s1" || c.LeadManagerID != "lena" || c.HandoffNote != "call after 6" {
 		t.Fatalf("handoff: %+v", c)
 	}
+	if v, _ := e.r.Manager(e.ctx, "s1"); len(v.Offers) != 1 || v.Offers[0].ID != c.ID || v.Load != 1 {
+		t.Errorf("s1's view: %d offers, load %d", len(v.Offers), v.Load)
+	}
 	lena, _ := e.r.Manager(e.ctx, "lena")
 	if lena.Load != 0 {
 		t.Errorf("the handed-off lead is still on lena's load (%d)", lena.Load)
@@ -409,7 +430,7 @@ func TestSalesLapseRejectAndReturn(t *testing.T) {
 	if len(en) != 4 || en[1].Cands[0].Skip != ledger.SkipLapsed || en[2].Cands[1].Skip != ledger.SkipRejected {
 		t.Errorf("ledger skips: %+v", en)
 	}
-	if ev := e.events.of(c.ID); !contains(ev, "escalation(sales_max_offers)") || !contains(ev, "sales_returned:lena(not_a_real_lead)") {
+	if ev := e.events.of(c.ID); !contains(ev, `escalation({"key":"sales.escalation.max_offers","args":{"n":"3"}})`) || !contains(ev, "sales_returned:lena(not_a_real_lead)") {
 		t.Errorf("events %v", ev)
 	}
 }
@@ -450,6 +471,9 @@ func TestSalesAcceptContactOutcomeAndCorrection(t *testing.T) {
 	}
 	if err := e.r.SalesAccept(e.ctx, c.ID, "s1"); err != nil {
 		t.Fatal(err)
+	}
+	if err := e.r.Qualify(e.ctx, c.ID, "s1", router.QualTourist); !errors.Is(err, router.ErrForbidden) {
+		t.Fatalf("a sales manager qualified the lead: %v", err)
 	}
 	if _, err := e.r.Reply(e.ctx, c.ID, "s1", "hello, this is sales", nil); err != nil {
 		t.Fatalf("the sales manager cannot reply: %v", err)
@@ -587,5 +611,61 @@ func TestSalesNoSalesManagersKeepsOldBehaviour(t *testing.T) {
 	}
 	if c := e.conv(id); !c.HandedOff || c.SalesState != "" || c.ManagerID != "lena" {
 		t.Errorf("%+v", c)
+	}
+}
+
+func TestSalesShiftStartDrainsQueueAndQualifyHandsOff(t *testing.T) {
+	later := router.Shift{From: "11:00", To: "18:00"}
+	e := newSalesEnv(t, router.SalesConfig{}, []router.Manager{{ID: "s1", Shifts: []router.Shift{later}}})
+	id := e.assigned()
+	if err := e.r.Qualify(e.ctx, id, "lena", router.QualHot); err != nil { // like Handoff without a note
+		t.Fatal(err)
+	}
+	warm := e.assigned()
+	if err := e.r.Qualify(e.ctx, warm, "lena", router.QualWarm); err != nil { // not a handing-off level
+		t.Fatal(err)
+	}
+	e.settle()
+	if c := e.conv(id); c.SalesState != router.SalesQueued || c.HandoffNote != "" || c.LeadManagerID != "lena" {
+		t.Fatalf("before the shift: %q", c.SalesState)
+	}
+	if c := e.conv(warm); c.SalesState != "" || c.ManagerID != "lena" || c.HandedOff || c.Qualification != router.QualWarm {
+		t.Fatalf("a warm lead went to sales: %q", c.SalesState)
+	}
+	e.advance(time.Hour + time.Second)
+	if c := e.conv(id); c.SalesOfferTo != "s1" {
+		t.Fatalf("the shift started but the sales queue was not drained: %q", c.SalesState)
+	}
+	en := e.entries()
+	if len(en) != 2 || en[0].Cands[0].Skip != ledger.SkipOffShift || en[1].Chosen != "s1" {
+		t.Errorf("ledger %+v", en)
+	}
+}
+
+func TestSalesStaleLeadsReported(t *testing.T) {
+	e := newSalesEnv(t, router.SalesConfig{StaleAfter: 48 * time.Hour, AcceptTimeout: 72 * time.Hour}, sm("s1"))
+	a := e.handoff()
+	b := e.handoff()
+	e.finish(b, true)
+	e.advance(47 * time.Hour)
+	if got, err := e.r.StaleLeads(e.ctx); err != nil || len(got) != 0 {
+		t.Fatalf("stale before stale_after: %v %v", got, err)
+	}
+	e.advance(2 * time.Hour)
+	if got, err := e.r.StaleLeads(e.ctx); err != nil || fmt.Sprint(got) != fmt.Sprint([]int64{a.ID}) {
+		t.Fatalf("stale %v %v, want [%d] (the won lead is resolved)", got, err, a.ID)
+	}
+}
+
+func TestSalesManagersNeverGetFirstTierOffers(t *testing.T) {
+	e := newEnv(t, opts{managers: salesTeam(sm("s1", "s2")...), sales: &router.SalesConfig{}})
+	e.online("s1", "s2")
+	e.inbound("c1", "hello")
+	if c := e.conv(1); c.State != router.StateWaiting || c.OfferTo != "" {
+		t.Fatalf("a first-tier lead went to a sales manager: %q to %q", c.State, c.OfferTo)
+	}
+	e.online("lena")
+	if c := e.conv(1); c.OfferTo != "lena" {
+		t.Fatalf("offered to %q, want lena", c.OfferTo)
 	}
 }

@@ -82,9 +82,10 @@ type qualifyArgs struct {
 	Conv    int64
 	Manager string
 	Level   string
+	Handed  bool // mark hot and warm handed off (no sales tier configured)
 }
 
-func (a qualifyArgs) argv() []any { return []any{a.Now, a.Conv, a.Manager, a.Level} }
+func (a qualifyArgs) argv() []any { return []any{a.Now, a.Conv, a.Manager, a.Level, flag(a.Handed)} }
 
 // close.lua: closes a conversation assigned to the manager.
 var closeScript = script("close")

@@ -206,7 +206,9 @@ local function escalate(cid, k)
   local f = redis.call('HMGET', k.conv, 'soffers', 'sesc', 'sseq')
   if num(f[1]) >= tonumber(ARGV[13]) and f[2] ~= '1' then
     redis.call('HSET', k.conv, 'sesc', '1')
-    event(events, 'escalation', cid, '', f[3], 'sales_max_offers', '', now)
+    -- the reason is a catalogue message (locale.Msg) the staff bot renders in the reader's language
+    local reason = '{"key":"sales.escalation.max_offers","args":{"n":"' .. i(num(f[1])) .. '"}}'
+    event(events, 'escalation', cid, '', f[3], reason, '', now)
     timeline(k.tl, tls, cid, 'escalated', '', {tier = 'sales'}, now)
   end
 end
