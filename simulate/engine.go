@@ -663,7 +663,7 @@ func (s *sim) observe(ev router.Event) {
 		}
 	case router.EventEscalation:
 		switch {
-		case strings.HasPrefix(ev.Reason, "sales_max_offers"):
+		case s.inSales(ev):
 			s.res.sales.escalations++
 		case ev.ConversationID > 0:
 			s.res.escalations++

@@ -229,6 +229,13 @@ func (s *sim) salesIntegrate(i int, now time.Time) {
 	t.since = now
 }
 
+// inSales reports whether an escalation is the second tier's (sales.max_offers): its lead has
+// been offered to a sales manager (first-tier escalations come before a handoff).
+func (s *sim) inSales(ev router.Event) bool {
+	_, offered := s.salesSeq[ev.ConversationID]
+	return offered || strings.Contains(ev.Reason, "sales")
+}
+
 // observeSales follows the router's sales events; lead is -1 when unknown.
 func (s *sim) observeSales(ev router.Event, lead int) {
 	now := s.clk.Now()

@@ -58,7 +58,7 @@ func TestSalesTierFunnel(t *testing.T) {
 		f.Qualified <= f.Answered && f.Answered <= f.Leads) {
 		t.Errorf("funnel not monotone: %+v", f)
 	}
-	if f.Returned == 0 || s.PerDay.Lapses == 0 || s.PerDay.Rejections < s.PerDay.Returned || s.PerDay.Breaches == 0 {
+	if f.Returned == 0 || s.PerDay.Lapses == 0 || s.PerDay.Rejections < s.PerDay.Returned || s.PerDay.Breaches == 0 || s.PerDay.Escalations == 0 {
 		t.Errorf("the behaviour did not show: %+v", s.PerDay)
 	}
 	// per manager: every offer ended as accepted, rejected, lapsed or is still pending
