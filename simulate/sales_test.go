@@ -43,6 +43,9 @@ func TestSalesTierFunnel(t *testing.T) {
 	be := redisBackend(t)
 	sc := parse(t, withSales)
 	rep := simulateT(t, Options{Scenario: sc, Seed: 7, Backend: be})
+	if again := simulateT(t, Options{Scenario: sc, Seed: 7, Backend: be}); reportJSON(t, again) != reportJSON(t, rep) {
+		t.Fatalf("same seed, different reports:\n%s\n%s", reportJSON(t, rep), reportJSON(t, again))
+	}
 	s := rep.Sales
 	if s == nil {
 		t.Fatal("no sales report")
