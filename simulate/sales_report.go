@@ -270,17 +270,23 @@ func writeSalesHTML(b *strings.Builder, s *SalesReport, color string) {
 	f := s.Funnel
 	fmt.Fprintf(b, "<h3>Sales tier</h3>\n<p>Strategy <b>%s</b>; leads qualified %s are handed off; accept within %s, first contact within %s.</p>\n",
 		esc(s.Strategy), esc(strings.Join(s.HandoffLevels, " or ")), esc(fmtDur(s.AcceptTimeout)), esc(fmtDur(s.FirstContact)))
-	b.WriteString("<table><tr><th>both tiers</th><th>leads</th></tr>\n")
+	b.WriteString("<table><tr><th>both tiers</th><th>leads (of all)</th></tr>\n")
 	for _, r := range []struct {
 		name string
 		n    int
 	}{{"arrived", f.Leads}, {"answered by a lead-manager", f.Answered}, {"qualified hot or warm", f.Qualified},
 		{"handed off to sales", f.HandedOff}, {"accepted by a sales manager", f.Accepted}, {"contacted", f.Contacted},
 		{"won", f.Won}, {"lost", f.Lost}, {"returned as not a lead", f.Returned}, {"still waiting for sales at the end", f.Waiting}} {
-		fmt.Fprintf(b, "<tr><td>%s</td><td>%d</td></tr>\n", esc(r.name), r.n)
+		fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td></tr>\n", esc(r.name), esc(of(r.n, f.Leads)))
 	}
-	fmt.Fprintf(b, "</table>\n<p>From the handoff, half the leads were accepted within %s and 95 %% within %s; half were contacted within %s, 95 %% within %s. A day: %.1f offers lapsed, %.1f rejections, %.1f first-contact breaches.</p>\n",
-		esc(fmtSec(s.Accept.P50)), esc(fmtSec(s.Accept.P95)), esc(fmtSec(s.FirstContactTime.P50)), esc(fmtSec(s.FirstContactTime.P95)),
+	within := func(v *float64) string {
+		if v == nil {
+			return "not before the simulation ended"
+		}
+		return "within " + fmtSec(v)
+	}
+	fmt.Fprintf(b, "</table>\n<p>From the handoff, half the leads were accepted %s and 95 %% %s; half were contacted %s, 95 %% %s. A day: %.1f offers lapsed, %.1f rejections, %.1f first-contact breaches.</p>\n",
+		esc(within(s.Accept.P50)), esc(within(s.Accept.P95)), esc(within(s.FirstContactTime.P50)), esc(within(s.FirstContactTime.P95)),
 		s.PerDay.Lapses, s.PerDay.Rejections, s.PerDay.Breaches)
 	b.WriteString("<p>Leads per sales manager a day: offered (light), accepted (mid), won (dark) — how evenly the strategy spreads them.</p>\n")
 	b.WriteString(salesChart(s, color))
@@ -298,7 +304,7 @@ func salesChart(s *SalesReport, color string) string {
 	h := padT + padB + rowH*float64(len(s.Managers))
 	fmt.Fprintf(&b, "<svg width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"leads per sales manager\">\n", cw, h, cw, h)
 	left := 140.0
-	wid := cw - left - padR - 40
+	wid := cw - left - padR - 130 // room for the numbers after the longest bar
 	_, max := s.spread()
 	if max == 0 {
 		max = 1
