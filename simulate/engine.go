@@ -91,6 +91,14 @@ func (b *Backend) open(ctx context.Context) (redis.UniversalClient, store.Keys, 
 	return b.client, store.NewKeys(prefix), cleanup, nil
 }
 
+func salesCfgPtr(sv *salesVariant) *router.SalesConfig {
+	if sv == nil {
+		return nil
+	}
+	c := sv.cfg
+	return &c
+}
+
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // variant is one router set-up run on the scenario's leads.
@@ -99,6 +107,7 @@ type variant struct {
 	cfg        router.Config
 	assignOnce bool
 	team       []simManager
+	sales      *salesVariant // nil: the first tier only
 }
 
 type simManager struct {
@@ -120,7 +129,7 @@ func (sc *Scenario) team() []simManager {
 			}
 		}
 		// compile the breaks (in place) in their time zone; validated already
-		_ = router.ValidateManagers([]router.Manager{{ID: "breaks", Role: router.RoleLead, Capacity: 1, Shifts: breaks}})
+		_ = router.ValidateManagers([]router.Manager{{ID: "breaks", Role: router.RoleLead, Capacity: 1, Weight: 1, Shifts: breaks}})
 		for range mem.ids() {
 			out = append(out, simManager{m: ms[i], breaks: breaks, b: b})
 			i++
@@ -146,6 +155,7 @@ type action struct {
 	mgr    int
 	conv   int64
 	online bool
+	sseq   int64 // sales actions: the sales offer they answer
 }
 
 type actionHeap []action
@@ -210,6 +220,8 @@ type runResult struct {
 	steps       int // router Steps (rounds over its streams) in all
 	simulated   time.Duration
 	wall        time.Duration
+	sales       salesCounts
+	salesMgrs   []salesResult
 }
 
 type leadResult struct {
@@ -219,6 +231,11 @@ type leadResult struct {
 	wait      time.Duration
 	offers    int
 	escalated bool
+	// the second tier, from the conversation at the end
+	qual                            string
+	salesState                      string
+	handedAt, acceptedAt, contactAt time.Time
+	amount                          float64
 }
 
 type mgrResult struct {
@@ -252,6 +269,12 @@ type sim struct {
 
 	mgrIdx   map[string]int
 	mt       []mgrTrack
+	salesIdx map[string]int
+	st       []salesTrack
+	// returnedClosed: conversations a lead-manager closed after sales returned them
+	returnedClosed map[int64]bool
+	// salesSeq: each conversation's latest sales offer seq (from the events)
+	salesSeq map[int64]int64
 	state    []int
 	conv     []int64
 	convLead map[int64]int
@@ -281,6 +304,7 @@ func runOnce(ctx context.Context, be *Backend, sc *Scenario, v *variant, leads [
 	w := sc.window()
 	s := &sim{ctx: ctx, sc: sc, v: v, seed: seed, rdb: rdb, w: w, leads: leads,
 		clk: clock.NewFake(w.start), mgrIdx: map[string]int{}, convLead: map[int64]int{},
+		salesIdx: map[string]int{}, returnedClosed: map[int64]bool{}, salesSeq: map[int64]int64{},
 		timers: keys.Core("timers")}
 	// A private copy of the team (shifts are compiled in place, and runs may go in parallel).
 	team := make([]simManager, len(v.team))
@@ -292,21 +316,48 @@ func runOnce(ctx context.Context, be *Backend, sc *Scenario, v *variant, leads [
 		team[i], ms[i], ids[i] = m, m.m, m.m.ID
 		s.mgrIdx[m.m.ID] = i
 	}
+	var sv *salesVariant
+	if v.sales != nil {
+		sv = &salesVariant{cfg: v.sales.cfg, team: make([]simSales, len(v.sales.team))}
+		for i, m := range v.sales.team {
+			m.m.Shifts = append([]router.Shift(nil), m.m.Shifts...)
+			m.breaks = append([]router.Shift(nil), m.breaks...)
+			if len(m.breaks) > 0 {
+				_ = router.ValidateManagers([]router.Manager{{ID: "breaks", Role: router.RoleSales, Capacity: 1, Weight: 1, Shifts: m.breaks}})
+			}
+			sv.team[i] = m
+			s.salesIdx[m.m.ID] = i
+		}
+	}
 	if err := router.ValidateManagers(ms); err != nil {
 		return nil, fmt.Errorf("lead_managers: %w", err)
+	}
+	if sv != nil {
+		sms := make([]router.Manager, len(sv.team))
+		for i := range sv.team {
+			sms[i] = sv.team[i].m
+		}
+		if err := router.ValidateManagers(sms); err != nil {
+			return nil, fmt.Errorf("sales: %w", err)
+		}
+		for i := range sv.team {
+			sv.team[i].m = sms[i]
+			ms = append(ms, sms[i])
+			ids = append(ids, sms[i].ID)
+		}
 	}
 	for i := range team {
 		team[i].m = ms[i]
 		if len(team[i].breaks) > 0 {
-			_ = router.ValidateManagers([]router.Manager{{ID: "breaks", Role: router.RoleLead, Capacity: 1, Shifts: team[i].breaks}})
+			_ = router.ValidateManagers([]router.Manager{{ID: "breaks", Role: router.RoleLead, Capacity: 1, Weight: 1, Shifts: team[i].breaks}})
 		}
 	}
-	v = &variant{name: v.name, cfg: v.cfg, assignOnce: v.assignOnce, team: team}
+	v = &variant{name: v.name, cfg: v.cfg, assignOnce: v.assignOnce, team: team, sales: sv}
 	s.v = v
 	met := metrics.New(nil, ids)
 	s.r, err = router.New(v.cfg, ms, router.Templates{}, router.Deps{Redis: rdb, Keys: keys, Clock: s.clk,
 		Log: discardLog(), Metrics: met, Qualifier: simQualifier{hot: sc.Arrivals.HotPriority}, Instance: "sim",
-		Sleep: func(context.Context, time.Duration) error { return nil }})
+		Sleep: func(context.Context, time.Duration) error { return nil }, Sales: salesCfgPtr(sv)})
 	if err != nil {
 		return nil, err
 	}
@@ -330,6 +381,12 @@ func runOnce(ctx context.Context, be *Backend, sc *Scenario, v *variant, leads [
 	s.conv = make([]int64, len(leads))
 	for i := range s.mt {
 		s.mt[i].since = w.start
+	}
+	if sv != nil {
+		s.st = make([]salesTrack, len(sv.team))
+		for i := range s.st {
+			s.st[i].since = w.start
+		}
 	}
 	for i, l := range leads {
 		s.push(action{at: l.At, kind: actArrive, lead: i})
@@ -366,18 +423,28 @@ func (s *sim) push(a action) {
 func (s *sim) schedulePresence() {
 	for i := range s.v.team {
 		m := &s.v.team[i]
-		prev := false
-		for t := s.w.start; !t.After(s.w.stop); t = t.Add(time.Minute) {
-			on := m.m.OnShift(t)
-			for k := range m.breaks {
-				if m.breaks[k].Contains(t) {
-					on = false
-				}
+		s.presence(actPresence, i, &m.m, m.breaks)
+	}
+	if s.v.sales != nil {
+		for i := range s.v.sales.team {
+			m := &s.v.sales.team[i]
+			s.presence(actSalesPresence, i, &m.m, m.breaks)
+		}
+	}
+}
+
+func (s *sim) presence(kind, i int, m *router.Manager, breaks []router.Shift) {
+	prev := false
+	for t := s.w.start; !t.After(s.w.stop); t = t.Add(time.Minute) {
+		on := m.OnShift(t)
+		for k := range breaks {
+			if breaks[k].Contains(t) {
+				on = false
 			}
-			if on != prev {
-				s.push(action{at: t, kind: actPresence, mgr: i, online: on})
-				prev = on
-			}
+		}
+		if on != prev {
+			s.push(action{at: t, kind: kind, mgr: i, online: on})
+			prev = on
 		}
 	}
 }
@@ -409,6 +476,9 @@ func (s *sim) loop() error {
 	now := s.clk.Now()
 	for i := range s.mt {
 		s.integrate(i, now)
+	}
+	for i := range s.st {
+		s.salesIntegrate(i, now)
 	}
 	s.queueAt(now)
 	return nil
@@ -528,6 +598,12 @@ func (s *sim) observe(ev router.Event) {
 		s.integrate(mi, now)
 	}
 	switch ev.Type {
+	case router.EventSalesOffer, router.EventSalesOfferWithdrawn, router.EventSalesAccepted, router.EventSalesReturned:
+		if !ok {
+			lead = -1
+		}
+		s.observeSales(ev, lead)
+		return
 	case router.EventOffer:
 		if !ok || !isMgr {
 			return
@@ -581,10 +657,15 @@ func (s *sim) observe(ev router.Event) {
 		}
 		if isMgr && s.mt[mi].assigned > 0 {
 			s.mt[mi].assigned--
-			s.mt[mi].handled++
+			if !s.returnedClosed[ev.ConversationID] {
+				s.mt[mi].handled++
+			}
 		}
 	case router.EventEscalation:
-		if ev.ConversationID > 0 {
+		switch {
+		case s.inSales(ev):
+			s.res.sales.escalations++
+		case ev.ConversationID > 0:
 			s.res.escalations++
 		}
 	}
@@ -596,6 +677,9 @@ func expected(err error) bool {
 }
 
 func (s *sim) do(a action) error {
+	if a.kind >= actSalesPresence {
+		return s.doSales(a)
+	}
 	now := s.clk.Now()
 	ctx := s.ctx
 	switch a.kind {
@@ -664,6 +748,9 @@ func (s *sim) do(a action) error {
 			if l.Hot {
 				level = router.QualHot
 			}
+			if s.v.sales.handsOff(level) {
+				return s.handoff(a, level)
+			}
 			if err = s.r.Qualify(ctx, a.conv, id, level); err == nil {
 				err = s.r.Close(ctx, a.conv, id)
 			}
@@ -694,6 +781,8 @@ func (s *sim) collect() error {
 				lr.answered = true
 				lr.wait = c.FirstReplyAt.Sub(c.FirstInboundAt)
 			}
+			lr.qual, lr.salesState = c.Qualification, c.SalesState
+			lr.handedAt, lr.acceptedAt, lr.contactAt, lr.amount = c.HandedOffAt, c.SalesAcceptedAt, c.ContactedAt, c.Amount
 		}
 		s.res.leads[i] = lr
 	}
@@ -701,6 +790,12 @@ func (s *sim) collect() error {
 		s.res.mgrs = append(s.res.mgrs, mgrResult{id: s.v.team[i].m.ID, capacity: s.v.team[i].m.Capacity,
 			online: t.onlineD, busy: t.busyD, load: t.loadD, offers: t.offers, ignored: t.ignored,
 			accepted: t.accepted, handled: t.handled})
+	}
+	for i, t := range s.st {
+		m := s.v.sales.team[i].m
+		s.res.salesMgrs = append(s.res.salesMgrs, salesResult{id: m.ID, capacity: m.Capacity, weight: m.Weight, online: t.onlineD,
+			offers: t.offers, lapsed: t.lapsed, rejected: t.rejected, accepted: t.accepted, contacted: t.contacted,
+			breaches: t.breaches, won: t.won, lost: t.lost, amount: t.amount})
 	}
 	return nil
 }

@@ -98,6 +98,7 @@ func writeCompareTable(b *strings.Builder, rs []*Report) {
 	row("never answered", func(r *Report) string { return pct(share(r.Unanswered, r.Leads)) })
 	row("re-offers a day", func(r *Report) string { return fmt.Sprintf("%.1f", r.PerDay.Reoffers) })
 	row("escalations a day", func(r *Report) string { return fmt.Sprintf("%.1f", r.PerDay.Escalations) })
+	salesRows(rs, row)
 	b.WriteString("</table>\n")
 }
 
@@ -183,6 +184,9 @@ func writeReportHTML(b *strings.Builder, r *Report, color string, titled bool) {
 	c := r.PerDay
 	fmt.Fprintf(b, "</table>\n<p>A day: %.1f re-offers, %.1f offers not accepted in time, %.1f accepted but not answered in time, %.1f escalations, %.1f handed back by managers going offline.</p>\n",
 		c.Reoffers, c.OfferTimeouts, c.ReplyBreaches, c.Escalations, c.GivenBack)
+	if r.Sales != nil {
+		writeSalesHTML(b, r.Sales, color)
+	}
 }
 
 // chart geometry

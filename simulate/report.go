@@ -30,7 +30,8 @@ type Report struct {
 	Hours       []HourRow    `json:"hours"`
 	Queue       []QueueBin   `json:"queue"`
 	Managers    []ManagerRow `json:"managers"`
-	PerDay      Counters     `json:"per_day"` // averages per simulated day
+	Sales       *SalesReport `json:"sales,omitempty"` // the second tier, when simulated
+	PerDay      Counters     `json:"per_day"`         // averages per simulated day
 	Perf        Perf         `json:"perf"`
 
 	hourWaits [][]float64 // sorted waits (+Inf: never answered) of leads arriving in each hour
@@ -245,6 +246,7 @@ func buildReport(sc *Scenario, v *variant, seed uint64, runs []*runResult) *Repo
 		row.Accepted, row.Handled = round3(row.Accepted/days), round3(row.Handled/days)
 		rep.Managers = append(rep.Managers, *row)
 	}
+	rep.Sales = buildSalesReport(v, runs, days)
 	var sim, wall float64
 	for _, r := range runs {
 		rep.PerDay.Reoffers += float64(r.reoffers)

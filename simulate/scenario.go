@@ -39,20 +39,13 @@ type Scenario struct {
 	Router   RouterOverride `yaml:"router"`
 	// Compare: alternatives run on the same arrivals by --compare scenario.
 	Compare []Alternative `yaml:"compare"`
-	// Sales is reserved for the second tier (sales managers' acceptance, contact times, win
-	// rates); it is rejected until the sales tier exists.
-	Sales *Reserved `yaml:"sales"`
+	// Sales: the second tier (sales managers); nil: only the first tier is simulated.
+	Sales *SalesTier `yaml:"sales"`
 
 	dir   string // of the scenario file, for the replay path
 	loc   *time.Location
 	start time.Time
 }
-
-// Reserved is a section kept for a later version: any content is read and rejected by Validate.
-type Reserved struct{}
-
-// UnmarshalYAML accepts anything.
-func (*Reserved) UnmarshalYAML(*yaml.Node) error { return nil }
 
 // Arrivals describes when leads come and what they are.
 type Arrivals struct {
@@ -143,6 +136,8 @@ type RouterOverride struct {
 type Alternative struct {
 	Name   string         `yaml:"name"`
 	Router RouterOverride `yaml:"router"`
+	// Sales overrides the sales: settings for this alternative (sales.strategy etc.).
+	Sales SalesOverride `yaml:"sales"`
 	// AssignOnce models Chatwoot-style assignment: an offer never lapses and nothing is
 	// re-offered or taken back (offer_timeout and first_response longer than the simulation,
 	// max_offers 1).
@@ -236,6 +231,9 @@ func (sc *Scenario) Defaults() {
 	if sc.Leads.Staffing.MaxPerHour == 0 {
 		sc.Leads.Staffing.MaxPerHour = 30
 	}
+	if sc.Sales != nil {
+		sc.Sales.defaults()
+	}
 }
 
 var weekdayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
@@ -278,7 +276,7 @@ func (sc *Scenario) Validate() error {
 		errs.Add("drain", "must not be negative")
 	}
 	if sc.Sales != nil {
-		errs.Add("sales", "the second tier is not simulated yet (it comes with the sales tier)")
+		errs.Merge("sales", sc.Sales.validate())
 	}
 	errs.Merge("arrivals", sc.Arrivals.validate())
 	errs.Merge("lead_managers", sc.Leads.validate())
@@ -289,6 +287,10 @@ func (sc *Scenario) Validate() error {
 			errs.Add(p+".name", "is required")
 		}
 		errs.Merge(p+".router", sc.Compare[i].Router.validate())
+		errs.Merge(p+".sales", sc.Compare[i].Sales.validate())
+		if sc.Sales == nil && !sc.Compare[i].Sales.isZero() {
+			errs.Add(p+".sales", "needs the scenario's sales: section")
+		}
 	}
 	return errs.Err()
 }
@@ -412,7 +414,7 @@ func (t *Team) validate() error {
 		}
 		ids0 := m.ids()
 		check := func(what string, shifts []router.Shift) {
-			err := router.ValidateManagers([]router.Manager{{ID: ids0[0], Role: router.RoleLead, Capacity: m.Capacity, Shifts: shifts}})
+			err := router.ValidateManagers([]router.Manager{{ID: ids0[0], Role: router.RoleLead, Capacity: m.Capacity, Weight: 1, Shifts: shifts}})
 			for _, e := range conf.Flatten(err) {
 				var fe *conf.FieldError
 				if !errors.As(e, &fe) {
@@ -505,7 +507,7 @@ func (t *Team) managers(loc *time.Location) []router.Manager {
 					shifts[i].TimeZone = loc.String()
 				}
 			}
-			out = append(out, router.Manager{ID: id, Role: router.RoleLead, Capacity: m.Capacity, Shifts: shifts})
+			out = append(out, router.Manager{ID: id, Role: router.RoleLead, Capacity: m.Capacity, Weight: 1, Shifts: shifts})
 		}
 	}
 	return out

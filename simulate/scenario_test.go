@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lidorub/lidorub/router"
 )
 
 const okBase = `
@@ -17,7 +19,18 @@ func TestScenarioErrors(t *testing.T) {
 		name, yml, want string
 	}{
 		{"unknown key", okBase + "colour: red\n", "field colour not found"},
-		{"second tier not yet", okBase + "sales: {win_rate: 0.2}\n", "sales: the second tier is not simulated yet"},
+		{"sales unknown key", okBase + "sales: {win_rate: 0.2}\n", "field win_rate not found"},
+		{"sales win rate", okBase + "sales: {behaviour: {win_rate: 1.2}}\n", "sales.behaviour.win_rate: must be a probability"},
+		{"sales lapse and reject", okBase + "sales: {behaviour: {lapse: 0.6, reject: 0.5}}\n", "sales.behaviour.reject: lapse + reject must not exceed 1"},
+		{"sales reason", okBase + "sales: {behaviour: {reasons: {Not-Ours: 1}}}\n", "sales.behaviour.reasons.Not-Ours: is not a reason id"},
+		{"sales amount", okBase + "sales: {behaviour: {amount: {median: 100, spread: 0.5}}}\n", "sales.behaviour.amount: needs median >= 0 and spread >= 1"},
+		{"sales accept", okBase + "sales: {roster: [{id: s, behaviour: {accept: {mean: -1m}}}]}\n", "give exactly one of median"},
+		{"sales strategy", okBase + "sales: {router: {strategy: random}}\n", "sales.router.strategy: must be one of round_robin, least_loaded"},
+		{"sales level", okBase + "sales: {router: {handoff_levels: [tourist]}}\n", "sales.router.handoff_levels[0]: must be hot or warm"},
+		{"sales roster id", okBase + "sales: {roster: [{id: Sasha}]}\n", "sales.roster[0].id: must be 1-32 characters"},
+		{"sales weight", okBase + "sales: {roster: [{id: s, weight: 5000}]}\n", "sales.roster[0].weight: must be between 1 and 1000"},
+		{"sales shift", okBase + "sales: {roster: [{id: s, shifts: [{from: '9', to: '18:00'}]}]}\n", "sales.roster[0].shifts[0].from: must be a time of day"},
+		{"compare sales without sales", okBase + "compare: [{name: w, sales: {strategy: weighted}}]\n", "compare[0].sales: needs the scenario's sales: section"},
 		{"per_hour length", "arrivals: {per_hour: [1, 2]}\nlead_managers: {roster: [{id: a}]}\n", "arrivals.per_hour: must have 24 values"},
 		{"no arrivals", "lead_managers: {roster: [{id: a}]}\n", "arrivals.per_hour: is required"},
 		{"channel", "arrivals: {rate: 1, channels: {fax: 1}}\nlead_managers: {roster: [{id: a}]}\n", "arrivals.channels.fax: is not a channel"},
@@ -139,7 +152,7 @@ func TestParseAlternativesAndTarget(t *testing.T) {
 	if len(alts) != 3 || !alts[0].AssignOnce || alts[1].Router.OfferTimeout != 15*time.Second || alts[1].Router.MaxOffers != 5 || alts[2].Router.Strategy != "round_robin" {
 		t.Fatalf("%+v", alts)
 	}
-	for _, bad := range []string{"offer_timeout=soon", "colour=red", "strategy=random", "", "scenario"} {
+	for _, bad := range []string{"offer_timeout=soon", "colour=red", "strategy=random", "", "scenario", "sales.strategy=random", "sales.accept_timeout=0s"} {
 		if _, err := ParseAlternatives(bad, nil); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
@@ -152,5 +165,53 @@ func TestParseAlternativesAndTarget(t *testing.T) {
 		if _, err := ParseTarget(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestScenarioSalesSection(t *testing.T) {
+	sc, err := ParseScenario([]byte(okBase+`
+sales:
+  behaviour: {accept: {median: 2m, spread: 2}, lapse: 0.1, reject: 0.05, reasons: {not_a_real_lead: 2, duplicate: 1}, win_rate: 0.25, amount: 30000}
+  router: {strategy: weighted, handoff_levels: [hot, warm]}
+  roster:
+    - {id: sasha, count: 2, capacity: 3, weight: 2}
+    - {id: oleg, behaviour: {win_rate: 0.5, amount: {median: 80000, spread: 1.5}}}
+`), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Scenario: sc}
+	if err := o.checkSales(); err != nil {
+		t.Fatal(err)
+	}
+	v := o.salesVariantFor(nil)
+	if v.cfg.Strategy != "weighted" || !v.handsOff("warm") || len(v.team) != 3 {
+		t.Fatalf("sales variant: %+v", v)
+	}
+	s1, oleg := v.team[0], v.team[2]
+	if s1.m.ID != "sasha-1" || s1.m.Weight != 2 || s1.m.Capacity != 3 || *s1.b.WinRate != 0.25 || s1.b.Amount != (Amount{Median: 30000, Spread: 1}) ||
+		s1.b.Contact != Lognormal(10*time.Minute, 2) {
+		t.Fatalf("sasha-1: %+v", s1)
+	}
+	if oleg.m.Capacity != 5 || *oleg.b.WinRate != 0.5 || oleg.b.Amount.Median != 80000 || *oleg.b.Lapse != 0.1 || len(oleg.reasons) != 2 {
+		t.Fatalf("oleg: %+v", oleg)
+	}
+	// a reason the config does not know; no roster and no sales managers in the config
+	bad := *sc
+	bad.Sales = &SalesTier{Behaviour: SalesBehaviour{Reasons: map[string]float64{"too_far": 1}}, Roster: sc.Sales.Roster}
+	if err := (&Options{Scenario: &bad}).checkSales(); err == nil || !strings.Contains(err.Error(), "sales.behaviour.reasons.too_far: is not one of the config's sales.rejection_reasons") {
+		t.Errorf("unknown reason: %v", err)
+	}
+	bad.Sales = &SalesTier{}
+	if err := (&Options{Scenario: &bad}).checkSales(); err == nil || !strings.Contains(err.Error(), "sales.roster: is empty") {
+		t.Errorf("no roster: %v", err)
+	}
+	// the roster from the config's sales managers
+	o = Options{Scenario: &bad, Managers: []router.Manager{{ID: "a", Role: router.RoleLead}, {ID: "vera", Role: router.RoleSales, Weight: 3}}}
+	if err := o.checkSales(); err != nil {
+		t.Fatal(err)
+	}
+	if team := o.salesTeam(o.salesConfig(nil)); len(team) != 1 || team[0].m.ID != "vera" || team[0].m.Weight != 3 || team[0].m.Capacity != 5 {
+		t.Fatalf("config roster: %+v", team)
 	}
 }

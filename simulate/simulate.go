@@ -24,10 +24,14 @@ type Options struct {
 	Scenario *Scenario
 	// Router is the config's router section (zero: the defaults); the scenario's router:
 	// overrides it.
-	Router  router.Config
-	Runs    int    // independent runs (different arrivals), default 1
-	Seed    uint64 // run k uses seed+k
-	Backend *Backend
+	Router router.Config
+	// Sales is the config's sales: section (zero: the defaults) and Managers its managers:
+	// (those with role: sales are the sales roster when the scenario's sales: has none).
+	Sales    router.SalesConfig
+	Managers []router.Manager
+	Runs     int    // independent runs (different arrivals), default 1
+	Seed     uint64 // run k uses seed+k
+	Backend  *Backend
 	// Parallel: runs simulated at the same time (default 2; each is mostly waiting on Redis).
 	Parallel int
 	// Progress, if set, is told about each run.
@@ -51,7 +55,7 @@ func (o *Options) defaults() error {
 		}
 		o.Backend = b
 	}
-	return nil
+	return o.checkSales()
 }
 
 func (o *Options) progress(format string, args ...any) {
@@ -72,7 +76,7 @@ func (o *Options) baseConfig() router.Config {
 // variantFor builds the variant of an alternative (nil: the base configuration).
 func (o *Options) variantFor(alt *Alternative) *variant {
 	sc := o.Scenario
-	v := &variant{name: "configured", cfg: o.baseConfig(), team: sc.team()}
+	v := &variant{name: "configured", cfg: o.baseConfig(), team: sc.team(), sales: o.salesVariantFor(alt)}
 	if alt == nil {
 		return v
 	}
@@ -231,9 +235,12 @@ func DefaultAlternatives() []Alternative {
 // ParseAlternatives reads --compare: items separated by commas or spaces; each item is
 // "default" (DefaultAlternatives), "scenario" (the scenario's compare: list), "assign-once",
 // or key=value settings joined by '+': offer_timeout=60s+max_offers=5, strategy=round_robin,
-// first_response=5m.
+// first_response=5m, and for the sales tier sales.strategy, sales.accept_timeout,
+// sales.first_contact, sales.max_offers. A bare value continues the previous item's key:
+// sales.strategy=least_loaded,weighted is two alternatives.
 func ParseAlternatives(spec string, sc *Scenario) ([]Alternative, error) {
 	var out []Alternative
+	last := "" // the key of the previous item's last setting
 	for _, item := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == ' ' }) {
 		switch item {
 		case "default":
@@ -249,13 +256,35 @@ func ParseAlternatives(spec string, sc *Scenario) ([]Alternative, error) {
 			out = append(out, Alternative{Name: "assign once, never re-offer", AssignOnce: true})
 			continue
 		}
+		if !strings.Contains(item, "=") && last != "" {
+			item = last + "=" + item // a bare value continues the previous item's key
+		}
 		alt := Alternative{Name: item}
 		for _, kv := range strings.Split(item, "+") {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok {
 				return nil, fmt.Errorf("--compare: %q is not key=value (or default, scenario, assign-once)", kv)
 			}
+			last = k
 			switch k {
+			case "sales.strategy":
+				alt.Sales.Strategy = v
+			case "sales.accept_timeout", "sales.first_contact":
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return nil, fmt.Errorf("--compare: %s=%q is not a positive duration", k, v)
+				}
+				if k == "sales.accept_timeout" {
+					alt.Sales.AcceptTimeout = d
+				} else {
+					alt.Sales.FirstContact = d
+				}
+			case "sales.max_offers":
+				var n int
+				if _, err := fmt.Sscan(v, &n); err != nil || n < 1 {
+					return nil, fmt.Errorf("--compare: sales.max_offers=%q is not a positive number", v)
+				}
+				alt.Sales.MaxOffers = n
 			case "strategy":
 				alt.Router.Strategy = v
 			case "offer_timeout", "first_response":
@@ -275,11 +304,17 @@ func ParseAlternatives(spec string, sc *Scenario) ([]Alternative, error) {
 				}
 				alt.Router.MaxOffers = n
 			default:
-				return nil, fmt.Errorf("--compare: unknown setting %q (strategy, offer_timeout, first_response, max_offers)", k)
+				return nil, fmt.Errorf("--compare: unknown setting %q (strategy, offer_timeout, first_response, max_offers, sales.strategy, sales.accept_timeout, sales.first_contact, sales.max_offers)", k)
 			}
 		}
 		if err := alt.Router.validate(); err != nil {
 			return nil, fmt.Errorf("--compare %s: %w", item, err)
+		}
+		if err := alt.Sales.validate(); err != nil {
+			return nil, fmt.Errorf("--compare %s: sales: %w", item, err)
+		}
+		if !alt.Sales.isZero() && sc != nil && sc.Sales == nil {
+			return nil, fmt.Errorf("--compare %s: the scenario has no sales: section", item)
 		}
 		out = append(out, alt)
 	}

@@ -204,7 +204,12 @@ func TestHTMLReportIsSelfContained(t *testing.T) {
 	if !strings.Contains(page, "assign &lt;once&gt; &amp; &#34;never&#34;") {
 		t.Error("variant names are not escaped")
 	}
-	// Well-formed: every element closed and nested properly, entities valid.
+	wellFormed(t, page)
+}
+
+// wellFormed: every element closed and nested properly, entities valid.
+func wellFormed(t *testing.T, page string) {
+	t.Helper()
 	dec := xml.NewDecoder(strings.NewReader(page))
 	dec.Strict = true
 	dec.Entity = xml.HTMLEntity

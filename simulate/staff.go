@@ -185,7 +185,7 @@ func staffTeam(sc *Scenario, n []int, capacity int, b Behaviour) []simManager {
 			shifts = nil // all day
 		}
 		team = append(team, simManager{m: router.Manager{ID: fmt.Sprintf("staff-%d", j+1), Role: router.RoleLead,
-			Capacity: capacity, Shifts: shifts}, b: b})
+			Capacity: capacity, Weight: 1, Shifts: shifts}, b: b})
 	}
 	return team
 }

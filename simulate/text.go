@@ -90,7 +90,11 @@ func (r *Report) WriteText(w io.Writer) {
 			pct(m.Busy), m.Offers, m.Ignored, m.Accepted, m.Handled)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%s\n", r.Perf)
+	fmt.Fprintln(w)
+	if r.Sales != nil {
+		r.Sales.writeText(w)
+	}
+	fmt.Fprintf(w, "%s\n", r.Perf)
 }
 
 func (p Perf) String() string {
@@ -132,6 +136,7 @@ func (c *Comparison) WriteText(w io.Writer) {
 	row("offer timeouts/day", func(r *Report) string { return fmt.Sprintf("%.1f", r.PerDay.OfferTimeouts) })
 	row("reply breaches/day", func(r *Report) string { return fmt.Sprintf("%.1f", r.PerDay.ReplyBreaches) })
 	row("escalations/day", func(r *Report) string { return fmt.Sprintf("%.1f", r.PerDay.Escalations) })
+	salesRows(c.Variants, row)
 	tw.Flush()
 	fmt.Fprintf(w, "\n%s\n", sumPerf(c.Variants))
 }

@@ -20,14 +20,14 @@ import (
 func runSimulate(cfgPath string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lidorub simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	c := fs.String("c", cfgPath, "configuration file whose router: section is simulated (default: the router defaults)")
+	c := fs.String("c", cfgPath, "configuration file whose router: and sales: sections are simulated, and whose sales managers are the scenario's sales roster when it has none (default: the defaults)")
 	scenario := fs.String("scenario", "", "scenario file (required; see examples/simulate/scenario.yaml)")
 	runs := fs.Int("runs", 1, "independent runs (different arrivals) pooled into the report")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same report")
 	out := fs.String("out", "", "also write a self-contained HTML report to this file")
 	jsonOut := fs.Bool("json", false, "print the report as JSON instead of tables")
 	redisURL := fs.String("redis", "", "redis:// URL of a Redis 7 to run on (each run under its own key prefix, deleted afterwards); default: an embedded in-memory server per run")
-	compare := fs.String("compare", "", "also run alternatives on the same arrivals: default | scenario | assign-once | key=value[+key=value] (strategy, offer_timeout, first_response, max_offers), comma-separated")
+	compare := fs.String("compare", "", "also run alternatives on the same arrivals: default | scenario | assign-once | key=value[+key=value] (strategy, offer_timeout, first_response, max_offers, sales.strategy, sales.accept_timeout, sales.first_contact, sales.max_offers), comma-separated; a bare value repeats the previous key: sales.strategy=round_robin,weighted")
 	staffFor := fs.String("staff-for", "", "search hour by hour for the smallest roster meeting a target, like 'p95<60s'")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	fs.Usage = func() {
@@ -50,13 +50,15 @@ func runSimulate(cfgPath string, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	var rc router.Config
+	var sales router.SalesConfig
+	var managers []router.Manager
 	if *c != "" {
 		cfg, err := config.Load(*c)
 		if err != nil {
 			printConfigErrors(stderr, *c, err)
 			return 1
 		}
-		rc = cfg.Router
+		rc, sales, managers = cfg.Router, cfg.Sales, cfg.Managers
 	}
 	be, err := simulate.NewBackend(*redisURL)
 	if err != nil {
@@ -64,7 +66,7 @@ func runSimulate(cfgPath string, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer be.Close()
-	o := simulate.Options{Scenario: sc, Router: rc, Runs: *runs, Seed: *seed, Backend: be}
+	o := simulate.Options{Scenario: sc, Router: rc, Sales: sales, Managers: managers, Runs: *runs, Seed: *seed, Backend: be}
 	if !*quiet {
 		o.Progress = func(f string, a ...any) { fmt.Fprintf(stderr, "simulate: "+f+"\n", a...) }
 	}
