@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/router"
@@ -28,6 +29,8 @@ type scenarioLead struct {
 	handed, offered, sAcc bool
 	returned, contacted   bool
 	rejections            []string
+	rejectors             []string // who rejected, in order
+	breached              string   // the sales manager who missed first_contact
 	contactBreaches       int
 	outcome, lostReason   string
 	amount                float64
@@ -129,8 +132,9 @@ func (s *scenario) lost(id int64, l *scenarioLead, reason, died string) {
 func (s *scenario) reject(id int64, l *scenarioLead, reason string) {
 	s.t.Helper()
 	s.advance(2 * time.Minute)
-	s.must("reject", s.r.SalesReject(s.ctx, id, s.conv(id).SalesOfferTo, reason))
-	l.rejections = append(l.rejections, reason)
+	by := s.conv(id).SalesOfferTo
+	s.must("reject", s.r.SalesReject(s.ctx, id, by, reason))
+	l.rejections, l.rejectors = append(l.rejections, reason), append(l.rejectors, by)
 }
 
 func (s *scenario) close(id int64, m string) {
@@ -145,7 +149,11 @@ func runScenario(t *testing.T) *scenario {
 	e := newEnv(t, opts{managers: []router.Manager{{ID: "lena", Capacity: 100}, {ID: "lina", Capacity: 100},
 		{ID: "sue", Role: router.RoleSupervisor}, {ID: "s1", Role: router.RoleSales, Capacity: 100},
 		{ID: "s2", Role: router.RoleSales, Capacity: 100}, {ID: "s3", Role: router.RoleSales, Capacity: 100}},
-		cfg:   router.Config{OfferTimeout: 2 * time.Minute, FirstResponse: time.Hour},
+		cfg: router.Config{OfferTimeout: 2 * time.Minute, FirstResponse: time.Hour},
+		funnel: &router.FunnelLabels{LeadManagers: []string{"lena", "lina"}, SalesManagers: []string{"s1", "s2", "s3"},
+			Channels:      []string{channels.Telegram, channels.Instagram, channels.WhatsAppCloud},
+			RejectReasons: []string{"not_our_region", "duplicate", "not_enough_info", "not_a_real_lead"},
+			LossReasons:   []string{"price", "no_answer", "competitor", "changed_mind", "other"}, Currencies: []string{"RUB"}},
 		sales: &router.SalesConfig{AcceptTimeout: 10 * time.Minute, FirstContact: 2 * time.Hour}})
 	e.online("lena", "lina", "s1", "s2", "s3")
 	s := &scenario{salesEnv: &salesEnv{env: e}}
@@ -231,7 +239,7 @@ func runScenario(t *testing.T) *scenario {
 			if next := s.conv(id).SalesOfferTo; next == breached || next == "" {
 				t.Fatalf("lead %d: after the breach of %s offered to %q", id, breached, next)
 			}
-			l.contactBreaches++
+			l.contactBreaches, l.breached = l.contactBreaches+1, breached
 			s.salesAccept(id, l)
 			s.contacted(id, l)
 			s.won(id, l, 20000)
@@ -462,5 +470,84 @@ func TestFunnelScenarioBothTiers(t *testing.T) {
 	}
 	if total[router.ByLeadManager] != 66 || total[router.BySalesManager] != 66 || total[router.ByChannel] != 66 {
 		t.Errorf("totals %v, want 66 leads each", total)
+	}
+}
+
+// TestFunnelMetricsScenarioBothTiers: the funnel metrics counted from the same scripted
+// scenario match what the script did, per lead-manager (the one who handed the lead off:
+// rejected by sales, won of their handoffs), per sales manager and per channel.
+func TestFunnelMetricsScenarioBothTiers(t *testing.T) {
+	s := runScenario(t)
+	fm := s.r.FunnelMetrics()
+	want := map[string]float64{}
+	add := func(k string, v float64) { want[k] += v }
+	for _, l := range s.leads {
+		if l.answered {
+			add("lm/"+l.lm+"/answered", 1)
+		}
+		if l.level != "" {
+			add("lm/"+l.lm+"/qualified_"+l.level, 1)
+		}
+		if l.handed {
+			add("lm/"+l.lm+"/handed_off", 1)
+		}
+		add("lm/"+l.lm+"/rejected_by_sales", float64(len(l.rejections)))
+		for i, by := range l.rejectors {
+			add("sales/"+by+"/rejected", 1)
+			add("rejected/"+by+"/"+l.rejections[i], 1)
+		}
+		if l.sAcc {
+			add("sales/"+l.sales+"/accepted", 1)
+		}
+		if l.breached != "" {
+			add("sales/"+l.breached+"/accepted", 1)
+			add("breach/"+l.breached, 1)
+		}
+		if l.contacted {
+			add("sales/"+l.sales+"/contacted", 1)
+		}
+		switch l.outcome {
+		case router.OutcomeWon:
+			add("lm/"+l.lm+"/won", 1)
+			add("sales/"+l.sales+"/won", 1)
+			add("amount/"+l.sales, l.amount)
+		case router.OutcomeLost:
+			add("sales/"+l.sales+"/lost", 1)
+			add("lost/"+l.sales+"/"+l.lostReason, 1)
+		}
+		if l.closedUnanswered {
+			add("unanswered/"+l.channel, 1)
+		}
+	}
+	got := map[string]float64{}
+	for k := range want {
+		p := strings.Split(k, "/")
+		switch p[0] {
+		case "lm":
+			got[k] = testutil.ToFloat64(fm.LeadManager.WithLabelValues(p[1], p[2]))
+		case "sales":
+			got[k] = testutil.ToFloat64(fm.SalesManager.WithLabelValues(p[1], p[2]))
+		case "rejected":
+			got[k] = testutil.ToFloat64(fm.SalesRejected.WithLabelValues(p[1], p[2]))
+		case "lost":
+			got[k] = testutil.ToFloat64(fm.SalesLost.WithLabelValues(p[1], p[2]))
+		case "amount":
+			got[k] = testutil.ToFloat64(fm.WonAmount.WithLabelValues(p[1], "RUB"))
+		case "breach":
+			got[k] = testutil.ToFloat64(fm.Breaches.WithLabelValues(p[1], "first_contact"))
+		case "unanswered":
+			got[k] = testutil.ToFloat64(fm.ClosedUnanswered.WithLabelValues(p[1]))
+		}
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("funnel metrics (-want +got):\n%s", d)
+	}
+	for _, id := range []string{"s1", "s2", "s3"} {
+		if v := testutil.ToFloat64(fm.SalesRejected.WithLabelValues(id, "other")); v != 0 {
+			t.Errorf("%s: %v rejections counted as other", id, v)
+		}
+	}
+	if want["lm/lena/rejected_by_sales"] == 0 || want["lm/lina/won"] == 0 {
+		t.Fatalf("the scenario has no rejection or win for a lead-manager: %v", want)
 	}
 }
