@@ -275,7 +275,18 @@ func wantRows(leads []scenarioLead, by string) []router.FunnelRow {
 	sort.Strings(names)
 	var rows []router.FunnelRow
 	for _, g := range names {
-		rows = append(rows, foldRow(g, groups[g]))
+		r := foldRow(g, groups[g])
+		if by == router.BySalesManager { // rejections count for whoever made them
+			r.Rejected = map[string]int{}
+			for _, l := range leads {
+				for i, who := range l.rejectors {
+					if who == g {
+						r.Rejected[l.rejections[i]]++
+					}
+				}
+			}
+		}
+		rows = append(rows, r)
 	}
 	return append(rows, foldRow("total", leads))
 }
