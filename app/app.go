@@ -119,18 +119,9 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 		return nil, fmt.Errorf("locale: %w", err)
 	}
 	accountLocales := cfg.Channels.Locales()
-	// The funnel metrics' label values: managers by role and the channel table. The sales
-	// tier's rejection and loss reasons and currencies are added when its config lands.
-	fl := router.FunnelLabels{Channels: ChannelNames()}
-	for _, m := range cfg.Managers {
-		switch m.Role {
-		case router.RoleSales:
-			fl.SalesManagers = append(fl.SalesManagers, m.ID)
-		case router.RoleSupervisor:
-		default:
-			fl.LeadManagers = append(fl.LeadManagers, m.ID)
-		}
-	}
+	// The funnel metrics' label values: managers by role, the channel table, and the sales
+	// tier's configured rejection and loss reasons and currencies (sales and CRM).
+	fl := funnelLabels(cfg)
 	g.Router, err = router.New(cfg.Router, cfg.Managers, router.Templates{}, router.Deps{
 		Funnel: router.NewFunnelMetrics(g.Registry, fl),
 		Redis:  conn.Client, Keys: conn.Keys, Clock: clk, Log: log, Metrics: g.Metrics, Qualifier: q, Instance: cfg.InstanceID,

@@ -78,7 +78,7 @@ type FunnelRow struct {
 	HandedOff        int                `json:"handed_off"`
 	SalesOffered     int                `json:"sales_offered"`
 	SalesAccepted    int                `json:"sales_accepted"`
-	Rejected         map[string]int     `json:"rejected_by_reason"` // sales rejections (each one)
+	Rejected         map[string]int     `json:"rejected_by_reason"` // sales rejections (each one; by sales manager: those they made)
 	Returned         int                `json:"returned"`
 	Contacted        int                `json:"contacted"`
 	Won              int                `json:"won"`
@@ -146,6 +146,7 @@ type leadFacts struct {
 	handedOff, salesOffered, salesAcc  bool
 	returned, contacted                bool
 	rejections                         []string
+	rejectors                          []string // who made each rejection
 	slaBreaches, contactBreaches       int
 	outcome, currency, lostReason      string
 	amount                             float64
@@ -189,6 +190,7 @@ func analyseLead(tl []TimelineEntry, start, end time.Time, staleAfter time.Durat
 			f.salesAcc, f.salesMgr = true, e.Manager
 		case StageSalesRejected:
 			f.rejections = append(f.rejections, e.Extra["reason"])
+			f.rejectors = append(f.rejectors, e.Manager)
 		case StageReturned:
 			f.returned = true
 		case StageContacted:
@@ -299,9 +301,7 @@ func (r *FunnelRow) add(f leadFacts, target time.Duration) {
 	count(&r.Contacted, f.contacted)
 	count(&r.ClosedUnanswered, f.closedUnanswered && f.outcome == "")
 	count(&r.Stale, f.stale)
-	for _, reason := range f.rejections {
-		r.Rejected[orOther(reason)]++
-	}
+	r.countRejections(f)
 	r.SLABreaches += f.slaBreaches
 	r.ContactBreaches += f.contactBreaches
 	switch f.outcome {
@@ -316,6 +316,13 @@ func (r *FunnelRow) add(f leadFacts, target time.Duration) {
 	}
 	if f.died != "" {
 		r.Died[f.died]++
+	}
+}
+
+// countRejections counts each of the lead's sales rejections by reason.
+func (r *FunnelRow) countRejections(f leadFacts) {
+	for _, reason := range f.rejections {
+		r.Rejected[orOther(reason)]++
 	}
 }
 
@@ -415,6 +422,24 @@ func (r *Router) Funnel(ctx context.Context, q FunnelQuery) (*Funnel, error) {
 				nr := newFunnelRow(g)
 				row = &nr
 				groups[g] = row
+			}
+			if q.By == BySalesManager {
+				// by sales manager a rejection counts for the one who made it (who may have
+				// no lead of their own in the report), not for the one who took the lead later
+				for i, by := range f.rejectors {
+					if by == "" {
+						by = NoGroup
+					}
+					rr := groups[by]
+					if rr == nil {
+						nr := newFunnelRow(by)
+						rr = &nr
+						groups[by] = rr
+					}
+					rr.Rejected[orOther(f.rejections[i])]++
+				}
+				out.Total.countRejections(f)
+				f.rejections = nil
 			}
 			row.add(f, target)
 			out.Total.add(f, target)

@@ -89,9 +89,17 @@ type Lead struct {
 
 // payload builds the body of ev for the lead c.
 func payload(ev event, c *router.Conversation) Payload {
+	// After a handoff the conversation's manager is the sales manager holding it (or nobody):
+	// the lead-manager is the one who handed it off (router.Conversation.LeadManagerID).
+	lm := c.LeadManagerID
+	if lm == "" {
+		lm = c.ManagerID
+	}
 	l := Lead{ID: c.ID, Channel: c.Channel, Name: c.Name, Phone: c.Phone, Email: c.Email, Source: c.Source,
-		Qualification: c.Qualification, LeadManagerID: c.ManagerID, Stage: ev.Stage, Manager: ev.Manager}
-	if salesStages[ev.Stage] {
+		Qualification: c.Qualification, LeadManagerID: lm, SalesManagerID: c.SalesManagerID, Stage: ev.Stage, Manager: ev.Manager}
+	if salesStages[ev.Stage] && ev.Manager != "" {
+		// what the event carried: the sales manager who accepted, rejected, contacted or
+		// recorded the outcome (the lead may be with another one by the time of delivery)
 		l.SalesManagerID = ev.Manager
 	}
 	var x map[string]any
