@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"cmp"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -89,10 +90,17 @@ type Lead struct {
 
 // payload builds the body of ev for the lead c.
 func payload(ev event, c *router.Conversation) Payload {
+	// A handed-off lead's lead-manager is the one who handed it off (its manager_id is then
+	// the sales manager holding it).
 	l := Lead{ID: c.ID, Channel: c.Channel, Name: c.Name, Phone: c.Phone, Email: c.Email, Source: c.Source,
-		Qualification: c.Qualification, LeadManagerID: c.ManagerID, Stage: ev.Stage, Manager: ev.Manager}
+		Qualification: c.Qualification, LeadManagerID: cmp.Or(c.LeadManagerID, c.ManagerID), Stage: ev.Stage, Manager: ev.Manager}
 	if salesStages[ev.Stage] {
 		l.SalesManagerID = ev.Manager
+		// An outcome a CRM connector reported (manager amocrm, bitrix24) or a supervisor
+		// corrected is still the holding sales manager's.
+		if (ev.Stage == router.StageWon || ev.Stage == router.StageLost) && c.SalesManagerID != "" {
+			l.SalesManagerID = c.SalesManagerID
+		}
 	}
 	var x map[string]any
 	if ev.Extra != "" && json.Unmarshal([]byte(ev.Extra), &x) == nil {
