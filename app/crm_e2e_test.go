@@ -380,3 +380,48 @@ func TestCRMOutcomesReachTheFunnel(t *testing.T) {
 		t.Errorf("lead.won on the generic webhook: %+v", ev)
 	}
 }
+
+// TestCRMOutcomeBeforeTheSalesManagerAccepted: the CRM says won while the lead still waits
+// for a sales manager to accept it. The router takes no outcome for a lead in that state, so
+// the connector records the CRM's status on the timeline once (nothing left to retry, the
+// funnel unchanged) instead of retrying it for a week; the sales tier goes on as usual.
+func TestCRMOutcomeBeforeTheSalesManagerAccepted(t *testing.T) {
+	w := newCRMWorld(t)
+	l1 := w.handedOff(1)
+	w.pump()
+	w.clock.Advance(time.Minute)
+	w.amoStatus("31", 142, "5000")
+	w.pump()
+	if f := w.funnel(); f.Won != 0 || f.SalesOffered != 1 {
+		t.Fatalf("funnel: %+v", f)
+	}
+	if st := strings.Join(stages(w.timeline(l1)), ","); !strings.HasSuffix(st, "crm:amocrm:31:142") {
+		t.Errorf("timeline %s, want the CRM status recorded last", st)
+	}
+	in := w.g.Conn.Keys.Core("crm", "amocrm", "in")
+	if p, err := w.g.Conn.Client.XPending(w.ctx, in, "crm").Result(); err != nil || p.Count != 0 {
+		t.Errorf("inbound items left to retry: %+v %v", p, err)
+	}
+	if m := w.scrape(); m[`lidorub_crm_outcomes_total{crm="amocrm",result="refused"}`] != 1 {
+		t.Errorf("refused outcomes not counted")
+	}
+	// The sales tier is untouched: sam accepts and records the outcome himself.
+	w.salesAccept(l1)
+	w.must(200, "POST", fmt.Sprintf("/api/v1/conversations/%d/outcome", l1), samToken, "application/json",
+		`{"result": "won", "amount": 5000}`, nil)
+	w.pump()
+	if f := w.funnel(); f.Won != 1 || f.WonAmount["RUB"] != 5000 {
+		t.Errorf("funnel after sam's outcome: %+v", f)
+	}
+	// Bitrix24 then says lost without a reason: the lidorub outcome is corrected to lost with
+	// crm.bitrix24.lost_reason (default other).
+	w.bx.SetDeal("102", map[string]any{"STAGE_ID": "LOSE", "STAGE_SEMANTIC_ID": "F"})
+	w.bitrixUpdate("102")
+	w.pump()
+	if f := w.funnel(); f.Won != 0 || f.Lost != 1 || f.LostByReason["other"] != 1 {
+		t.Errorf("funnel after Bitrix24 lost: %+v", f)
+	}
+	if st := strings.Join(stages(w.timeline(l1)), ","); !strings.HasSuffix(st, "outcome_changed") {
+		t.Errorf("timeline %s, want the outcome changed by the CRM last", st)
+	}
+}

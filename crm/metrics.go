@@ -7,7 +7,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	Pushes   *prometheus.CounterVec // crm: records created in the CRM
 	Failures *prometheus.CounterVec // crm, reason (temporary|throttled|unauthorized|permanent)
-	Outcomes *prometheus.CounterVec // crm, result (won|lost|other): statuses applied to leads
+	Outcomes *prometheus.CounterVec // crm, result (won|lost|other|refused): statuses applied to leads
 	Webhooks *prometheus.CounterVec // crm, result (accepted|rejected|ignored)
 }
 
@@ -19,7 +19,7 @@ func NewMetrics(reg prometheus.Registerer, names ...string) *Metrics {
 		Failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_crm_failures_total",
 			Help: "Failed CRM API calls, by kind (the work is retried)."}, []string{"crm", "reason"}),
 		Outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_crm_outcomes_total",
-			Help: "CRM statuses applied to leads: won, lost, or another status recorded on the timeline."}, []string{"crm", "result"}),
+			Help: "CRM statuses applied to leads: won, lost, another status recorded on the timeline, or refused (an outcome the lead could not take in its state, recorded as a status)."}, []string{"crm", "result"}),
 		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lidorub_crm_webhooks_total",
 			Help: "Inbound CRM webhooks: accepted (queued), rejected (bad secret or body), ignored (another event)."}, []string{"crm", "result"}),
 	}
@@ -31,7 +31,7 @@ func NewMetrics(reg prometheus.Registerer, names ...string) *Metrics {
 		for _, r := range []string{"temporary", "throttled", "unauthorized", "permanent"} {
 			m.Failures.WithLabelValues(n, r)
 		}
-		for _, r := range []string{"won", "lost", "other"} {
+		for _, r := range []string{"won", "lost", "other", "refused"} {
 			m.Outcomes.WithLabelValues(n, r)
 		}
 		for _, r := range []string{"accepted", "rejected", "ignored"} {

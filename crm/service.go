@@ -429,7 +429,18 @@ func (s *Service) Apply(ctx context.Context, st Status) (bool, error) {
 	if old == st.Status {
 		return false, nil
 	}
-	if err := s.apply(ctx, conv, st); err != nil {
+	err = s.apply(ctx, conv, st)
+	if st.Result != "" && (errors.Is(err, router.ErrConflict) || errors.Is(err, router.ErrInvalid)) {
+		// The router takes no outcome for the lead as it is (never handed off, still waiting
+		// for a sales manager, sent back, or a loss reason sales.loss_reasons lacks): retrying
+		// cannot help, so the CRM's status is recorded on the timeline for a supervisor to see,
+		// once, like any other status.
+		s.log.Warn("the CRM reported an outcome the lead cannot take in its state; recorded as a CRM status",
+			"conversation", conv, "record", st.ID, "result", st.Result, "err", err)
+		s.d.Metrics.Outcomes.WithLabelValues(s.name, "refused").Inc()
+		err = s.d.Leads.RecordCRM(ctx, conv, s.name, st.ID, st.Status)
+	}
+	if err != nil {
 		if errors.Is(err, router.ErrNotFound) { // erased: forget the record too
 			return false, s.Forget(ctx, conv)
 		}
