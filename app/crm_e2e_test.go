@@ -425,3 +425,79 @@ func TestCRMOutcomeBeforeTheSalesManagerAccepted(t *testing.T) {
 		t.Errorf("timeline %s, want the outcome changed by the CRM last", st)
 	}
 }
+
+// TestCorrectionsReachTheCRMs (issue 18): a supervisor corrects a pushed lead's name and phone
+// at the customer's request: amoCRM's main contact of the lead is patched, Bitrix24's deal
+// contact gets the value it holds changed in place (by its ID). A lead not pushed yet is
+// corrected only in lidorub, and its later push carries the corrected data.
+func TestCorrectionsReachTheCRMs(t *testing.T) {
+	w := newCRMWorld(t)
+	l1 := w.handedOff(1)
+	w.pump()
+	c1 := w.conversation(l1)
+	w.must(200, "PATCH", "/api/v1/contacts/form/"+url.PathEscape(c1.ContactID)+"?account="+url.QueryEscape(c1.Account), sueToken,
+		"application/json", `{"name": "Ivan Petrov", "phone": "+7 916 111-22-33"}`, nil)
+	w.pump()
+	if got := w.amo.Requests(); len(got) < 2 || got[len(got)-2].Method != "GET" || got[len(got)-2].Path != "/api/v4/leads/31" ||
+		got[len(got)-2].Query != "with=contacts" {
+		t.Errorf("amoCRM: the lead's contact not read: %v", got)
+	}
+	want := `{"name":"Ivan Petrov","custom_fields_values":[{"field_code":"PHONE","values":[{"value":"+79161112233","enum_code":"WORK"}]}]}`
+	if b := w.amo.Bodies("PATCH", "/api/v4/contacts/1001"); len(b) != 1 || b[0] != want {
+		t.Errorf("amoCRM contact patch %v\nwant %s", b, want)
+	}
+	if b := w.bx.Bodies("POST", "crm.contact.get"); len(b) != 1 || b[0] != `{"id":101}` {
+		t.Errorf("Bitrix24 crm.contact.get %v", b)
+	}
+	want = `{"fields":{"NAME":"Ivan Petrov","PHONE":[{"ID":"11","VALUE":"+79161112233","VALUE_TYPE":"WORK"}]},"id":101}`
+	if b := w.bx.Bodies("POST", "crm.contact.update"); len(b) != 1 || b[0] != want {
+		t.Errorf("Bitrix24 crm.contact.update %v\nwant %s", b, want)
+	}
+	if m := w.scrape(); m[`lidorub_crm_corrections_total{crm="amocrm"}`] != 1 || m[`lidorub_crm_corrections_total{crm="bitrix24"}`] != 1 {
+		t.Error("corrections not counted")
+	}
+	for _, r := range append(w.amo.Requests(), w.bx.Requests()...) {
+		if strings.Contains(r.Body, "+79161234561") && r.Path != "/api/v4/leads/complex" && r.Path != "crm.contact.add" {
+			t.Errorf("the old number was sent again: %s %s", r.Path, r.Body)
+		}
+	}
+
+	// Lead 2 is corrected before its hand-off: nothing goes to the CRMs until the push,
+	// which reads the corrected e-mail.
+	w.formLead(`{"name": "Olga", "phone": "8 (916) 123-45-62", "email": "olga@exampel.com", "message": "Sofa?", "consent": true}`)
+	w.settle()
+	o := w.offers("anna", annaToken)
+	if len(o.Offers) != 1 {
+		t.Fatalf("anna's offers %+v", o)
+	}
+	l2 := o.Offers[0]
+	p := fmt.Sprintf("/api/v1/conversations/%d", l2.ID)
+	w.must(200, "POST", p+"/accept", annaToken, "", "", nil)
+	w.must(200, "POST", p+"/contacted", annaToken, "", "", nil)
+	before := len(w.amo.Requests()) + len(w.bx.Requests())
+	w.must(200, "PATCH", "/api/v1/contacts/form/"+url.PathEscape(l2.ContactID)+"?account="+url.QueryEscape(l2.Account), annaToken,
+		"application/json", `{"email": "olga@example.com"}`, nil)
+	w.pump()
+	if after := len(w.amo.Requests()) + len(w.bx.Requests()); after != before {
+		t.Errorf("a correction of a lead not pushed called the CRMs: %v %v", w.amo.Requests()[before:], w.bx.Requests())
+	}
+	w.must(200, "POST", p+"/qualify", annaToken, "application/json", `{"level": "hot"}`, nil)
+	w.pump()
+	complex := w.amo.Bodies("POST", "/api/v4/leads/complex")
+	if len(complex) != 2 || !strings.Contains(complex[1], `"olga@example.com"`) || strings.Contains(complex[1], "exampel") {
+		t.Errorf("amoCRM push after the correction: %v", complex)
+	}
+	contacts := w.bx.Bodies("POST", "crm.contact.add")
+	if len(contacts) != 2 || !strings.Contains(contacts[1], `"olga@example.com"`) || strings.Contains(contacts[1], "exampel") {
+		t.Errorf("Bitrix24 push after the correction: %v", contacts)
+	}
+}
+
+func (w *crmWorld) conversation(id int64) router.Conversation {
+	w.t.Helper()
+	c, err := w.g.Router.Conversation(w.ctx, id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return *c
+}

@@ -113,8 +113,9 @@ func (a *Amo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Bitrix is a fake Bitrix24 incoming webhook (answers shaped as in apidocs.bitrix24.com):
 // crm.contact.add / crm.deal.add / crm.lead.add make ids 101, 102...; crm.deal.get answers the
-// deal as SetDeal left it; crm.contact.get answers the contact with its PHONE and EMAIL
-// multi-fields (ids 1, 2...); updates and comments are accepted. Requests are recorded with
+// deal as SetDeal left it; crm.contact.get and crm.lead.get answer the contact or lead with its
+// PHONE and EMAIL multi-fields (value ids 11, 12... and 21, 22...); updates and comments are
+// accepted. Requests are recorded with
 // Path the REST method (crm.deal.add).
 type Bitrix struct {
 	recorder
@@ -122,7 +123,7 @@ type Bitrix struct {
 	Hook     string // the webhook URL: Srv.URL + "/rest/1/code/"
 	next     int
 	deals    map[string]map[string]any
-	contacts map[string]map[string]any
+	contacts map[string]map[string]any // "contact<id>", "lead<id>"
 }
 
 // NewBitrix starts a fake Bitrix24 (closed when the test ends).
@@ -174,7 +175,7 @@ func (b *Bitrix) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case "crm.deal.add":
 			b.deals[id] = map[string]any{"ID": id, "STAGE_ID": "NEW", "STAGE_SEMANTIC_ID": "P", "OPPORTUNITY": "0.00",
 				"CURRENCY_ID": "RUB", "CONTACT_ID": fmt.Sprint(in.Fields["CONTACT_ID"])}
-		case "crm.contact.add":
+		default: // a contact, or a lead: both hold the contact's fields
 			c := map[string]any{"ID": id, "NAME": in.Fields["NAME"]}
 			if v, ok := in.Fields["PHONE"]; ok {
 				c["PHONE"] = multi(v, "PHONE", 11)
@@ -182,15 +183,14 @@ func (b *Bitrix) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v, ok := in.Fields["EMAIL"]; ok {
 				c["EMAIL"] = multi(v, "EMAIL", 21)
 			}
-			b.contacts[id] = c
+			b.contacts[strings.Split(method, ".")[1]+id] = c
 		}
 		ok(b.next)
-	case "crm.deal.get", "crm.contact.get":
-		m := b.deals
-		if method == "crm.contact.get" {
-			m = b.contacts
+	case "crm.deal.get", "crm.contact.get", "crm.lead.get":
+		d, found := b.deals[in.ID.String()]
+		if method != "crm.deal.get" {
+			d, found = b.contacts[strings.Split(method, ".")[1]+in.ID.String()]
 		}
-		d, found := m[in.ID.String()]
 		if !found {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"error":"","error_description":"Not found"}`)
