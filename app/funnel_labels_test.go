@@ -8,20 +8,20 @@ import (
 	"github.com/lidorub/lidorub/router"
 )
 
-const samToken = "sam-serve-token-5b1e7d"
+const samServeToken = "sam-serve-token-5b1e7d"
 
 // The funnel metrics take their reason and currency labels from the sales: section: a
 // configured rejection reason rejected through the API is counted under its own id (not
 // "other"), and every configured reason and currency series exists at zero from the start.
 func TestFunnelLabelsFromSalesConfig(t *testing.T) {
 	cfg := testConfig(t, "")
-	cfg.Managers = append(cfg.Managers, router.Manager{ID: "sam", Name: "Sam", Role: router.RoleSales, Capacity: 5, Token: samToken})
+	cfg.Managers = append(cfg.Managers, router.Manager{ID: "sam", Name: "Sam", Role: router.RoleSales, Capacity: 5, Token: samServeToken})
 	cfg.Sales.RejectionReasons = []router.SalesReason{{ID: "wrong_city"}, {ID: "spam", NotALead: true}}
 	cfg.Sales.LossReasons = []router.SalesReason{{ID: "too_expensive"}}
 	cfg.Sales.Currency = "EUR"
 	tg := newTestGateway(t, cfg)
 	tg.online("anna", annaToken)
-	tg.online("sam", samToken)
+	tg.online("sam", samServeToken)
 	tg.formLead(leadJSON)
 	tg.settle()
 	o := tg.offers("anna", annaToken)
@@ -32,7 +32,7 @@ func TestFunnelLabelsFromSalesConfig(t *testing.T) {
 	tg.must(http.StatusOK, "POST", "/api/v1/conversations/"+id+"/accept", annaToken, "", "", nil)
 	tg.must(http.StatusOK, "POST", "/api/v1/conversations/"+id+"/qualify", annaToken, "application/json", `{"level": "hot", "note": "call"}`, nil)
 	tg.settle()
-	tg.must(http.StatusOK, "POST", "/api/v1/conversations/"+id+"/sales/reject", samToken, "application/json", `{"reason": "wrong_city"}`, nil)
+	tg.must(http.StatusOK, "POST", "/api/v1/conversations/"+id+"/sales/reject", samServeToken, "application/json", `{"reason": "wrong_city"}`, nil)
 	tg.settle()
 	m := tg.scrape()
 	for series, want := range map[string]float64{

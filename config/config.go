@@ -259,13 +259,18 @@ func (c *Config) Validate() error {
 			errs.Add(fmt.Sprintf("router.escalation.managers[%d]", i), "no manager has id %q", id)
 		}
 	}
+	loss := func(id string) bool {
+		return slices.ContainsFunc(c.Sales.LossReasons, func(r router.SalesReason) bool { return r.ID == id })
+	}
 	errs.Merge("crm.amocrm", c.CRM.AmoCRM.Validate())
 	if c.CRM.AmoCRM.Enabled {
 		errs.Merge("crm.amocrm", c.CRM.AmoCRM.ValidateManagers(ids))
+		errs.Merge("crm.amocrm", c.CRM.AmoCRM.ValidateLossReasons(loss))
 	}
 	errs.Merge("crm.bitrix24", c.CRM.Bitrix24.Validate())
 	if c.CRM.Bitrix24.Enabled {
 		errs.Merge("crm.bitrix24", c.CRM.Bitrix24.ValidateManagers(ids))
+		errs.Merge("crm.bitrix24", c.CRM.Bitrix24.ValidateLossReasons(loss))
 	}
 	return sortErrors(errs.Err())
 }

@@ -45,7 +45,7 @@ func TestCRMSection(t *testing.T) {
 		t.Fatalf("uncommented example: %v", err)
 	}
 	a, b := cfg.CRM.AmoCRM, cfg.CRM.Bitrix24
-	if !a.Enabled || a.Users["anna"] != 1234567 || a.LossReasons["8317"] != "too_expensive" || a.ReconcileInterval != 10*time.Minute ||
+	if !a.Enabled || a.Users["anna"] != 1234567 || a.LossReasons["8317"] != "price" || a.LostReason != "other" || a.ReconcileInterval != 10*time.Minute ||
 		a.Trigger != "handed_off" || a.MaxAttempts != 20000 || !b.Enabled || b.Entity != "deal" || b.Users["anna"] != 1 {
 		t.Fatalf("crm: %+v %+v", a, b)
 	}
@@ -54,5 +54,16 @@ func TestCRMSection(t *testing.T) {
 	bad := strings.Replace(text, "      anna: 1234567", "      nobody: 1234567", 1)
 	if _, err := Parse([]byte(bad), env(vars)); err == nil || !strings.Contains(err.Error(), `crm.amocrm.users.nobody: no manager has id "nobody"`) {
 		t.Fatalf("unknown manager: %v", err)
+	}
+	// a loss reason the sales tier does not know would make every such lost outcome refused
+	for old, want := range map[string]string{
+		`"8317": price`:      `crm.amocrm.loss_reasons.8317: must be one of sales.loss_reasons (got "too_expensive")`,
+		"lost_reason: other": `crm.amocrm.lost_reason: must be one of sales.loss_reasons (got "nope")`,
+	} {
+		repl := map[string]string{`"8317": price`: `"8317": too_expensive`, "lost_reason: other": "lost_reason: nope"}[old]
+		bad := strings.Replace(text, old, repl, 1)
+		if _, err := Parse([]byte(bad), env(vars)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v", repl, err)
+		}
 	}
 }

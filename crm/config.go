@@ -23,7 +23,8 @@ type Common struct {
 	TitlePrefix string `yaml:"title_prefix"`
 	// Currency of amounts the CRM gives without one (default RUB).
 	Currency string `yaml:"currency"`
-	// LostReason is the lidorub loss reason recorded when the CRM gives none ("" = none).
+	// LostReason is the lidorub loss reason (one of sales.loss_reasons) recorded when the CRM
+	// gives none or one loss_reasons does not map (default other).
 	LostReason string `yaml:"lost_reason"`
 	// TranscriptLimit is how many last transcript lines go into the note (default 200; -1: no note).
 	TranscriptLimit int `yaml:"transcript_limit"`
@@ -50,6 +51,7 @@ func (c *Common) Defaults() {
 	conf.Default(&c.Trigger, router.StageHandedOff)
 	conf.Default(&c.TitlePrefix, "lidorub")
 	conf.Default(&c.Currency, "RUB")
+	conf.Default(&c.LostReason, "other")
 	conf.Default(&c.TranscriptLimit, 200)
 	conf.Default(&c.Timeout, 15*time.Second)
 	conf.Default(&c.RetryInterval, 30*time.Second)
@@ -109,6 +111,16 @@ func (c *Common) ValidateManagers(ids map[string]bool) error {
 		if !ids[id] {
 			errs.Add("users."+id, "no manager has id %q", id)
 		}
+	}
+	return errs.Err()
+}
+
+// ValidateLossReasons reports a lost_reason that is not one of sales.loss_reasons (known):
+// the router would refuse every lost outcome the CRM reports without a reason.
+func (c *Common) ValidateLossReasons(known func(string) bool) error {
+	var errs conf.Errors
+	if !known(c.LostReason) {
+		errs.Add("lost_reason", "must be one of sales.loss_reasons (got %q)", c.LostReason)
 	}
 	return errs.Err()
 }

@@ -13,6 +13,10 @@
 //     a record made for that lead (Connector.Find) before creating one;
 //   - an inbound status is applied once per (record id, status): {P}:crm:<name>:seen:<id>.
 //
+// Corrections: a corrected stage (the customer asked to correct their name, phone or e-mail)
+// of a lead whose record exists sends the corrected fields to the CRM (Connector.Update); a
+// lead not pushed yet needs nothing, its push reads the corrected data.
+//
 // Privacy: no personal data is queued. The timeline stream and the inbound queue carry ids,
 // statuses and amounts only; the contact's name, phone, e-mail and transcript are read from
 // the conversation at the moment of the push, so a lead erased before the push is not sent
@@ -94,7 +98,18 @@ type Connector interface {
 	Changed(ctx context.Context, since time.Time) ([]Status, error)
 	// Assign makes CRM user the record's responsible user (a sales manager accepted the lead).
 	Assign(ctx context.Context, id string, user int64) error
+	// Update sends the corrected fields (FieldName, FieldPhone, FieldEmail) of lead l, as
+	// the conversation holds them now, to the contact of record id: the customer asked to
+	// correct their data. A field l holds empty was cleared.
+	Update(ctx context.Context, id string, l Lead, fields []string) error
 }
+
+// The contact fields a correction names (router's corrected stage, Extra fields).
+const (
+	FieldName  = "name"
+	FieldPhone = "phone"
+	FieldEmail = "email"
+)
 
 // ErrorKind classifies a CRM call's failure.
 type ErrorKind int

@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -188,8 +189,11 @@ func (s *Service) LeadOf(ctx context.Context, id string) (int64, error) {
 // stage it creates the lead's CRM record unless one is stored, then adds the transcript
 // note. It returns nil (the entry is acknowledged) only once both are done.
 func (s *Service) HandleTimeline(ctx context.Context, e store.Entry) error {
-	if str(e.Values["s"]) == router.StageSalesAccepted {
+	switch str(e.Values["s"]) {
+	case router.StageSalesAccepted:
 		return s.assign(ctx, e)
+	case router.StageCorrected:
+		return s.correct(ctx, e)
 	}
 	if str(e.Values["s"]) != s.cfg.Trigger {
 		return nil
@@ -249,6 +253,78 @@ func (s *Service) assign(ctx context.Context, e store.Entry) error {
 	}
 	s.ok()
 	return nil
+}
+
+// correct sends a correction (entry field x: {"fields": "name,phone"}) to the CRM record of
+// the lead. A lead without a record and no attempt under way needs nothing (its push will
+// read the corrected data); one whose record is being created is retried, as the attempt may
+// have read the data before the correction.
+func (s *Service) correct(ctx context.Context, e store.Entry) error {
+	conv, err := strconv.ParseInt(str(e.Values["c"]), 10, 64)
+	if err != nil || conv <= 0 {
+		return nil
+	}
+	fields := correctedFields(str(e.Values["x"]))
+	if len(fields) == 0 {
+		return nil
+	}
+	id, err := s.RecordID(ctx, conv)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		if n, err := s.d.Redis.Exists(ctx, s.k.try(conv)).Result(); err != nil || n > 0 {
+			return errors.Join(err, ErrInFlight)
+		}
+		return nil
+	}
+	c, err := s.d.Leads.Conversation(ctx, conv)
+	if errors.Is(err, router.ErrNotFound) {
+		return nil // erased since: nothing to correct
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.ready(); err != nil {
+		return err
+	}
+	if err := s.conn.Update(ctx, id, s.lead(c, ""), fields); err != nil {
+		return s.fail(ctx, "update", err)
+	}
+	s.ok()
+	s.d.Metrics.Corrections.WithLabelValues(s.name).Inc()
+	return nil
+}
+
+// correctedFields reads the contact fields a corrected entry names (x: {"fields": "name,phone"}
+// or a list), in a fixed order, unknown names left out.
+func correctedFields(x string) []string {
+	var v struct {
+		Fields any `json:"fields"`
+	}
+	if json.Unmarshal([]byte(x), &v) != nil {
+		return nil
+	}
+	named := map[string]bool{}
+	switch f := v.Fields.(type) {
+	case string:
+		for _, n := range strings.Split(f, ",") {
+			named[strings.TrimSpace(n)] = true
+		}
+	case []any:
+		for _, n := range f {
+			if s, ok := n.(string); ok {
+				named[s] = true
+			}
+		}
+	}
+	var out []string
+	for _, n := range []string{FieldName, FieldPhone, FieldEmail} {
+		if named[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (s *Service) create(ctx context.Context, l Lead) (string, error) {
@@ -429,7 +505,18 @@ func (s *Service) Apply(ctx context.Context, st Status) (bool, error) {
 	if old == st.Status {
 		return false, nil
 	}
-	if err := s.apply(ctx, conv, st); err != nil {
+	err = s.apply(ctx, conv, st)
+	if st.Result != "" && (errors.Is(err, router.ErrConflict) || errors.Is(err, router.ErrInvalid)) {
+		// The router takes no outcome for the lead as it is (never handed off, still waiting
+		// for a sales manager, sent back, or a loss reason sales.loss_reasons lacks): retrying
+		// cannot help, so the CRM's status is recorded on the timeline for a supervisor to see,
+		// once, like any other status.
+		s.log.Warn("the CRM reported an outcome the lead cannot take in its state; recorded as a CRM status",
+			"conversation", conv, "record", st.ID, "result", st.Result, "err", err)
+		s.d.Metrics.Outcomes.WithLabelValues(s.name, "refused").Inc()
+		err = s.d.Leads.RecordCRM(ctx, conv, s.name, st.ID, st.Status)
+	}
+	if err != nil {
 		if errors.Is(err, router.ErrNotFound) { // erased: forget the record too
 			return false, s.Forget(ctx, conv)
 		}

@@ -101,6 +101,11 @@ func payload(ev event, c *router.Conversation) Payload {
 		// what the event carried: the sales manager who accepted, rejected, contacted or
 		// recorded the outcome (the lead may be with another one by the time of delivery)
 		l.SalesManagerID = ev.Manager
+		// An outcome a CRM connector reported (manager amocrm, bitrix24) or a supervisor
+		// corrected is still the holding sales manager's.
+		if (ev.Stage == router.StageWon || ev.Stage == router.StageLost) && c.SalesManagerID != "" {
+			l.SalesManagerID = c.SalesManagerID
+		}
 	}
 	var x map[string]any
 	if ev.Extra != "" && json.Unmarshal([]byte(ev.Extra), &x) == nil {

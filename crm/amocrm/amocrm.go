@@ -8,6 +8,7 @@
 package amocrm
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"fmt"
@@ -214,6 +215,67 @@ func (a *Connector) createUnsorted(ctx context.Context, l crm.Lead) (string, err
 // Assign implements crm.Connector: PATCH /api/v4/leads/{id} with responsible_user_id.
 func (a *Connector) Assign(ctx context.Context, id string, user int64) error {
 	_, err := a.c.do(ctx, http.MethodPatch, "/api/v4/leads/"+url.PathEscape(id), map[string]int64{"responsible_user_id": user}, nil)
+	return err
+}
+
+// Update implements crm.Connector: the lead's main contact (GET /api/v4/leads/{id}?with=contacts)
+// gets the corrected fields by PATCH /api/v4/contacts/{contact}: name, and the PHONE / EMAIL
+// field's values replaced by the corrected one (values null: cleared). A lead without a contact
+// has nothing to correct.
+func (a *Connector) Update(ctx context.Context, id string, l crm.Lead, fields []string) error {
+	var ld struct {
+		Embedded struct {
+			Contacts []struct {
+				ID     int64 `json:"id"`
+				IsMain bool  `json:"is_main"`
+			} `json:"contacts"`
+		} `json:"_embedded"`
+	}
+	noContent, err := a.c.do(ctx, http.MethodGet, "/api/v4/leads/"+url.PathEscape(id)+"?with=contacts", nil, &ld)
+	if err != nil || noContent {
+		return err
+	}
+	var contactID int64
+	for _, c := range ld.Embedded.Contacts {
+		if contactID == 0 || c.IsMain {
+			contactID = c.ID
+		}
+		if c.IsMain {
+			break
+		}
+	}
+	if contactID == 0 {
+		return nil
+	}
+	type multi struct {
+		FieldCode string  `json:"field_code"`
+		Values    []value `json:"values"` // nil: null, the field cleared
+	}
+	body := struct {
+		Name         string  `json:"name,omitempty"`
+		CustomFields []multi `json:"custom_fields_values,omitempty"`
+	}{}
+	set := func(code, v, enum string) {
+		m := multi{FieldCode: code}
+		if v != "" {
+			m.Values = []value{{Value: v, EnumCode: enum}}
+		}
+		body.CustomFields = append(body.CustomFields, m)
+	}
+	for _, f := range fields {
+		switch f {
+		case crm.FieldName:
+			body.Name = cmp.Or(l.Name, l.Title) // a contact needs a name
+		case crm.FieldPhone:
+			set("PHONE", l.Phone, a.cfg.PhoneEnum)
+		case crm.FieldEmail:
+			set("EMAIL", l.Email, a.cfg.EmailEnum)
+		}
+	}
+	if body.Name == "" && len(body.CustomFields) == 0 {
+		return nil
+	}
+	_, err = a.c.do(ctx, http.MethodPatch, "/api/v4/contacts/"+strconv.FormatInt(contactID, 10), body, nil)
 	return err
 }
 

@@ -136,3 +136,16 @@ func (c *Config) Validate() error {
 	}
 	return errs.Err()
 }
+
+// ValidateLossReasons reports a lost_reason or a loss_reasons value that is not one of
+// sales.loss_reasons (known).
+func (c *Config) ValidateLossReasons(known func(string) bool) error {
+	var errs conf.Errors
+	errs.Merge("", c.Common.ValidateLossReasons(known))
+	for k, v := range c.LossReasons {
+		if !known(v) {
+			errs.Add("loss_reasons."+k, "must be one of sales.loss_reasons (got %q)", v)
+		}
+	}
+	return errs.Err()
+}

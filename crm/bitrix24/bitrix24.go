@@ -10,6 +10,7 @@
 package bitrix24
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -201,6 +202,77 @@ func (b *Connector) Note(ctx context.Context, id, text string) error {
 func (b *Connector) Assign(ctx context.Context, id string, user int64) error {
 	n, _ := strconv.ParseInt(id, 10, 64)
 	_, err := b.c.call(ctx, "crm."+b.entity()+".update", map[string]any{"id": n, "fields": map[string]int64{"ASSIGNED_BY_ID": user}})
+	return err
+}
+
+// multiValue is a PHONE or EMAIL value as crm.contact.get / crm.lead.get answer it.
+type multiValue struct {
+	ID        string `json:"ID"`
+	Value     string `json:"VALUE"`
+	ValueType string `json:"VALUE_TYPE"`
+}
+
+// Update implements crm.Connector: the corrected fields go to the deal's contact
+// (crm.deal.get for CONTACT_ID, then crm.contact.get and crm.contact.update) or, with entity
+// lead, to the lead (crm.lead.get, crm.lead.update): NAME, and the first PHONE / EMAIL value
+// changed in place by its ID (the value this connector created; others, added in the CRM,
+// are kept), an empty VALUE deleting it when the field was cleared, a new value added when
+// there was none.
+func (b *Connector) Update(ctx context.Context, id string, l crm.Lead, fields []string) error {
+	n, _ := strconv.ParseInt(id, 10, 64)
+	entity, eid := "lead", n
+	if b.cfg.Entity != "lead" {
+		a, err := b.c.call(ctx, "crm.deal.get", map[string]any{"id": n})
+		if err != nil {
+			if crm.KindOf(err) == crm.Permanent { // deleted in the CRM: nothing to correct
+				return nil
+			}
+			return err
+		}
+		var d struct {
+			ContactID json.Number `json:"CONTACT_ID"`
+		}
+		_ = json.Unmarshal(a.Result, &d)
+		if eid, _ = d.ContactID.Int64(); eid <= 0 {
+			return nil
+		}
+		entity = "contact"
+	}
+	a, err := b.c.call(ctx, "crm."+entity+".get", map[string]any{"id": eid})
+	if err != nil {
+		if crm.KindOf(err) == crm.Permanent {
+			return nil
+		}
+		return err
+	}
+	var cur struct {
+		Phone []multiValue `json:"PHONE"`
+		Email []multiValue `json:"EMAIL"`
+	}
+	_ = json.Unmarshal(a.Result, &cur)
+	f := map[string]any{}
+	set := func(key string, old []multiValue, v string) {
+		switch {
+		case len(old) > 0:
+			f[key] = []map[string]string{{"ID": old[0].ID, "VALUE": v, "VALUE_TYPE": cmp.Or(old[0].ValueType, b.cfg.ValueType)}}
+		case v != "":
+			f[key] = []multi{{Value: v, ValueType: b.cfg.ValueType}}
+		}
+	}
+	for _, fl := range fields {
+		switch fl {
+		case crm.FieldName:
+			f["NAME"] = cmp.Or(l.Name, l.Title)
+		case crm.FieldPhone:
+			set("PHONE", cur.Phone, l.Phone)
+		case crm.FieldEmail:
+			set("EMAIL", cur.Email, l.Email)
+		}
+	}
+	if len(f) == 0 {
+		return nil
+	}
+	_, err = b.c.call(ctx, "crm."+entity+".update", map[string]any{"id": eid, "fields": f})
 	return err
 }
 
