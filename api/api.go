@@ -280,7 +280,7 @@ func (a *API) conversation(w http.ResponseWriter, r *http.Request, me string) {
 		return
 	}
 	// Lead-managers see what is offered or assigned to them; supervisors see everything.
-	if a.desk.Role(me) != router.RoleSupervisor && c.ManagerID != me && c.OfferTo != me &&
+	if a.desk.Role(me) != router.RoleSupervisor && c.ManagerID != me && c.Holder() != me && c.OfferTo != me &&
 		(c.SalesState != router.SalesOffered || c.SalesOfferTo != me) {
 		WriteError(w, http.StatusNotFound, "no such conversation")
 		return

@@ -149,7 +149,7 @@ func replyStatus(c *Conversation, managerID string) string {
 	switch {
 	case c.State == StateClosed:
 		return "closed"
-	case c.State != StateAssigned || c.ManagerID != managerID:
+	case c.State != StateAssigned || c.Holder() != managerID:
 		return "notyours"
 	}
 	return "ok"

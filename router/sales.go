@@ -15,7 +15,7 @@ type redisRange = redis.ZRangeBy
 // Event types of the sales tier (see Event).
 const (
 	EventSalesOffer          = "sales_offer"           // ManagerID (a sales manager) is offered a handed-off lead; OfferSeq = sales offer seq
-	EventSalesOfferWithdrawn = "sales_offer_withdrawn" // the sales offer or lead of ManagerID ended: Reason lapsed | no_contact | manual
+	EventSalesOfferWithdrawn = "sales_offer_withdrawn" // the sales offer or lead of ManagerID ended: Reason lapsed | no_contact | manual | closed (the lead-manager closed the waiting lead)
 	EventSalesAccepted       = "sales_accepted"        // ManagerID accepted a handed-off lead
 	EventSalesReturned       = "sales_returned"        // back with the lead-manager ManagerID: Reason = the rejection reason
 )

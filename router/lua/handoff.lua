@@ -249,8 +249,9 @@ if op == 'handoff' then
   return {chosen ~= '' and 'ok' or 'queued', chosen, ''}
 end
 
-local f = redis.call('HMGET', k.conv, 'sstate', 'sseq', 'smgr', 'mgr', 'lm')
+local f = redis.call('HMGET', k.conv, 'sstate', 'sseq', 'smgr', 'mgr', 'lm', 'state')
 if not f[1] then return {'notfound', '', ''} end
+if f[6] == 'closed' then return {'conflict', '', ''} end -- closed while waiting (close.lua)
 local sstate, sseq, smgr = f[1], f[2] or '0', f[3] or ''
 
 if op == 'lapse' or op == 'breach' then

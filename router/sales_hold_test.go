@@ -1,0 +1,91 @@
+package router_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/lidorub/lidorub/router"
+)
+
+// While a handed-off lead waits for a sales manager (queued or offered) the lead-manager who
+// handed it off holds the customer conversation: the customer's messages reach them, they may
+// reply, and closing it withdraws the sales offer or queue entry. Once a sales manager accepts,
+// the conversation is theirs.
+func TestSalesLeadManagerHoldsUntilSalesAccepts(t *testing.T) {
+	e := newSalesEnv(t, router.SalesConfig{AcceptTimeout: time.Hour}, []router.Manager{{ID: "s1", Capacity: 1}})
+	a := e.handoff() // offered to s1
+	b := e.handoff() // queued: s1 is at capacity
+	if a.SalesState != router.SalesOffered || b.SalesState != router.SalesQueued {
+		t.Fatalf("states %q %q", a.SalesState, b.SalesState)
+	}
+	for _, c := range []*router.Conversation{a, b} {
+		e.inbound("c"+itoa(int(c.ID)), "are you there?")
+		if ev := e.events.of(c.ID); !contains(ev, "customer_message:lena(message)") {
+			t.Errorf("lead %d (%s): the customer's message notified nobody: %v", c.ID, c.SalesState, ev)
+		}
+		if _, err := e.r.Reply(e.ctx, c.ID, "lena", "our expert calls within the hour", nil); err != nil {
+			t.Errorf("lead %d (%s): lena cannot reply: %v", c.ID, c.SalesState, err)
+		}
+		if _, err := e.r.Reply(e.ctx, c.ID, "s1", "hi", nil); !errors.Is(err, router.ErrNotYours) {
+			t.Errorf("lead %d (%s): s1 replied before accepting: %v", c.ID, c.SalesState, err)
+		}
+	}
+	if c := e.conv(a.ID); c.SalesState != router.SalesOffered || c.SalesOfferTo != "s1" {
+		t.Fatalf("lena's reply changed the sales state: %q", c.SalesState)
+	}
+	if lena, _ := e.r.Manager(e.ctx, "lena"); lena.Load != 0 {
+		t.Errorf("holding the waiting leads put them back on lena's load: %d", lena.Load)
+	}
+
+	// lena closes the queued lead, then the offered one: the queue entry and the offer go
+	if err := e.r.Close(e.ctx, b.ID, "lena"); err != nil {
+		t.Fatalf("close the queued lead: %v", err)
+	}
+	if err := e.r.Close(e.ctx, a.ID, "lena"); err != nil {
+		t.Fatalf("close the offered lead: %v", err)
+	}
+	e.settle()
+	if ev := e.events.of(a.ID); !contains(ev, "sales_offer_withdrawn:s1(closed)") {
+		t.Errorf("s1 was not told the offer ended: %v", ev)
+	}
+	p := "{" + e.keys.Prefix + "}:"
+	for _, k := range []string{"sales:waiting", "sales:open", "mgr:s1:convs", "mgr:lena:convs"} {
+		if n := e.rdb.ZCard(e.ctx, p+k).Val(); n != 0 {
+			t.Errorf("%s still holds %d closed leads", k, n)
+		}
+	}
+	if n := e.rdb.ZCard(e.ctx, p+"timers").Val(); n != 0 {
+		t.Errorf("%d timers left after closing both leads", n)
+	}
+	for _, id := range []string{"s1", "lena"} {
+		if m, _ := e.r.Manager(e.ctx, id); m.Load != 0 {
+			t.Errorf("%s's load %d after the closes", id, m.Load)
+		}
+	}
+	if err := e.r.SalesAccept(e.ctx, a.ID, "s1"); err == nil {
+		t.Error("s1 accepted a closed lead")
+	}
+	if en := e.entries(); len(en) != 2 {
+		t.Errorf("closing made ledger decisions: %d entries", len(en))
+	}
+
+	// once a sales manager accepts, the conversation is theirs
+	c := e.handoff()
+	if c.SalesOfferTo != "s1" {
+		t.Fatalf("the next lead went to %q", c.SalesOfferTo)
+	}
+	if err := e.r.SalesAccept(e.ctx, c.ID, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	e.inbound("c"+itoa(int(c.ID)), "hello?")
+	if ev := e.events.of(c.ID); !contains(ev, "customer_message:s1(message)") {
+		t.Errorf("after acceptance the message did not reach s1: %v", ev)
+	}
+	if _, err := e.r.Reply(e.ctx, c.ID, "lena", "hi", nil); !errors.Is(err, router.ErrNotYours) {
+		t.Errorf("lena replied to s1's lead: %v", err)
+	}
+	if err := e.r.Close(e.ctx, c.ID, "lena"); !errors.Is(err, router.ErrNotYours) {
+		t.Errorf("lena closed s1's lead: %v", err)
+	}
+}
