@@ -105,6 +105,21 @@ func (s *salesRouter) fire(ctx context.Context, kind string, conv int64, seq str
 	return status, nil
 }
 
+// offline withdraws the open offers of sales manager id, who just went offline, and decides
+// each lead again at once (ledgered, id skipped as offline) instead of waiting for
+// accept_timeout. The leads they accepted stay theirs.
+func (s *salesRouter) offline(ctx context.Context, id string) error {
+	if !s.enabled() {
+		return nil
+	}
+	_, _, made, err := s.run(ctx, opOffline, "0", id, "", "")
+	if err != nil {
+		return err
+	}
+	s.log.Info("sales manager offline: open offers decided again", "manager", id, "offered", made)
+	return nil
+}
+
 func salesStatusErr(status string) error {
 	switch status {
 	case "queued", "returned":

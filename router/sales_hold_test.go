@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lidorub/lidorub/ledger"
 	"github.com/lidorub/lidorub/router"
 )
 
@@ -87,5 +88,55 @@ func TestSalesLeadManagerHoldsUntilSalesAccepts(t *testing.T) {
 	}
 	if err := e.r.Close(e.ctx, c.ID, "lena"); !errors.Is(err, router.ErrNotYours) {
 		t.Errorf("lena closed s1's lead: %v", err)
+	}
+}
+
+// A sales manager going offline keeps the leads they accepted but their open offers are
+// withdrawn at once and decided again (ledgered with them skipped as offline), not left to
+// lapse after accept_timeout. Table: going offline themselves, forced by a supervisor.
+func TestSalesOfflineWithdrawsOpenOffers(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		offline func(e *salesEnv) error
+	}{
+		{"self", func(e *salesEnv) error { return e.r.SetOnline(e.ctx, "s1", false) }},
+		{"forced", func(e *salesEnv) error { return e.r.ForceOffline(e.ctx, "sue", "s1") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSalesEnv(t, router.SalesConfig{AcceptTimeout: time.Hour, Strategy: router.SalesRoundRobin}, sm("s1", "s2"))
+			kept := e.handoff() // s1
+			if err := e.r.SalesAccept(e.ctx, kept.ID, "s1"); err != nil {
+				t.Fatal(err)
+			}
+			e.handoff()         // s2
+			open := e.handoff() // s1, not accepted
+			if open.SalesOfferTo != "s1" {
+				t.Fatalf("third lead offered to %q, want s1", open.SalesOfferTo)
+			}
+			if err := tc.offline(e); err != nil {
+				t.Fatal(err)
+			}
+			e.settle()
+			if c := e.conv(open.ID); c.SalesOfferTo != "s2" || c.SalesState != router.SalesOffered {
+				t.Fatalf("s1's open offer: %q to %q, want offered to s2 at once", c.SalesState, c.SalesOfferTo)
+			}
+			if c := e.conv(kept.ID); c.SalesState != router.SalesAccepted || c.ManagerID != "s1" {
+				t.Errorf("s1 lost the lead they accepted: %q held by %q", c.SalesState, c.ManagerID)
+			}
+			if ev := e.events.of(open.ID); !contains(ev, "sales_offer_withdrawn:s1(offline)") {
+				t.Errorf("events %v", ev)
+			}
+			if s1, _ := e.r.Manager(e.ctx, "s1"); s1.Load != 1 || len(s1.Offers) != 0 {
+				t.Errorf("s1: load %d, %d offers; want 1 (the accepted lead), 0", s1.Load, len(s1.Offers))
+			}
+			en := e.entries()
+			last := en[len(en)-1]
+			if len(en) != 4 || last.Lead != open.ID || last.Chosen != "s2" || last.Cands[0].ID != "s1" || last.Cands[0].Skip != ledger.SkipOffline {
+				t.Errorf("ledger %+v", en)
+			}
+			if got := e.stages(open.ID); !contains(got, "sales_lapsed:s1") {
+				t.Errorf("timeline %v", got)
+			}
+		})
 	}
 }

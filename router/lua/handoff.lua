@@ -10,9 +10,10 @@
 --          from the conversation)
 -- KEYS[12..] n quadruples ({P}:mgr:<id>, {P}:mgr:<id>:convs, {P}:sales:got:<id>,
 --          {P}:sales:won:<id>), one per sales manager in ARGV's order
--- ARGV[1] now ms   ARGV[2] op: handoff | drain | lapse | breach | reject | pick
+-- ARGV[1] now ms   ARGV[2] op: handoff | drain | lapse | breach | reject | pick | offline
 -- ARGV[3] conversation id (drain: how many queued leads to look at)   ARGV[4] actor (handoff: the
---         lead-manager; reject: the sales manager; pick: the supervisor)
+--         lead-manager; reject: the sales manager; pick: the supervisor; offline: the sales
+--         manager who went offline: their open offers are withdrawn and decided again)
 -- ARGV[5] handoff: level; lapse, breach: the timer's sales offer seq; reject: reason id; pick: the
 --         chosen sales manager
 -- ARGV[6] handoff: note; reject: 1 when the reason is a "not a lead" one
@@ -20,7 +21,8 @@
 -- ARGV[10] prior won   ARGV[11] prior leads   ARGV[12] conversion floor (thousandths)
 -- ARGV[13] max offers before escalation   ARGV[14] n = number of sales managers
 -- ARGV[15..] n quadruples (id, capacity, weight, on shift 1|0), every sales manager sorted by id
--- returns {status, chosen sales manager or "", the lead-manager (returned) or offers made (drain)}
+-- returns {status, chosen sales manager or "", the lead-manager (returned) or offers made (drain,
+--         offline)}
 -- status: ok | queued | returned | stale | notfound | notyours | conflict
 local convs, swaiting, sopen, rrk, cwk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local timers, events, ledgerk, headk, tls, mgrs = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
@@ -224,6 +226,30 @@ if op == 'drain' then
     elseif decide(cid, k, 'auto', nil, '', true) ~= '' then
       made = made + 1
     end
+  end
+  return {'ok', '', made}
+end
+
+if op == 'offline' then
+  -- sales manager actor went offline (presence.lua ran): their open offers are withdrawn at
+  -- once and decided again (they are skipped as offline); the leads they accepted stay theirs
+  local mk = mgr_keys(mgrs, actor)
+  local back = {}
+  for _, cid in ipairs(redis.call('ZRANGE', mk.convs, 0, -1)) do
+    local k = conv_keys(convs, cid)
+    local f = redis.call('HMGET', k.conv, 'sstate', 'soffer_to', 'sseq', 'state')
+    if f[1] == 'offered' and f[2] == actor and f[4] ~= 'closed' then
+      unload(mk, cid)
+      redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. (f[3] or '0'))
+      timeline(k.tl, tls, cid, 'sales_lapsed', actor, {reason = 'offline'}, now)
+      event(events, 'sales_offer_withdrawn', cid, actor, f[3], 'offline', '', now)
+      back[#back + 1] = {cid = cid, k = k}
+    end
+  end
+  local made = 0
+  for _, b in ipairs(back) do
+    escalate(b.cid, b.k)
+    if decide(b.cid, b.k, 'auto', nil, '', false) ~= '' then made = made + 1 end
   end
   return {'ok', '', made}
 end
