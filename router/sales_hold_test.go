@@ -140,3 +140,44 @@ func TestSalesOfflineWithdrawsOpenOffers(t *testing.T) {
 		})
 	}
 }
+
+// best_conversion counts as "got" only the leads a sales manager kept: a lead they accepted
+// and then rejected, or lost by a first-contact breach, leaves their got window, so it does
+// not lower their conversion rate. The next decision's ledger entry records got 0 for s1.
+func TestSalesBestConversionGotOnlyKeptLeads(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		drop func(e *salesEnv, id int64) error
+	}{
+		{"reject", func(e *salesEnv, id int64) error { return e.r.SalesReject(e.ctx, id, "s1", "not_our_region") }},
+		{"breach", func(e *salesEnv, id int64) error { e.advance(time.Hour + time.Second); return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSalesEnv(t, router.SalesConfig{Strategy: router.SalesBestConversion, FirstContact: time.Hour,
+				AcceptTimeout: 24 * time.Hour}, sm("s1", "s2"))
+			c := e.handoff()
+			if c.SalesOfferTo != "s1" {
+				t.Fatalf("offered to %q, want s1", c.SalesOfferTo)
+			}
+			if err := e.r.SalesAccept(e.ctx, c.ID, "s1"); err != nil {
+				t.Fatal(err)
+			}
+			got := "{" + e.keys.Prefix + "}:sales:got:s1"
+			if n := e.rdb.ZCard(e.ctx, got).Val(); n != 1 {
+				t.Fatalf("accepted: got window %d, want 1", n)
+			}
+			if err := tc.drop(e, c.ID); err != nil {
+				t.Fatal(err)
+			}
+			e.settle()
+			if n := e.rdb.ZCard(e.ctx, got).Val(); n != 0 {
+				t.Errorf("s1 did not keep the lead but it still counts as got (%d)", n)
+			}
+			en := e.entries()
+			last := en[len(en)-1]
+			if last.Lead != c.ID || last.Cands[0].ID != "s1" || last.Cands[0].Got != 0 {
+				t.Errorf("the re-decision records %+v", last)
+			}
+		})
+	}
+}

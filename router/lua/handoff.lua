@@ -64,6 +64,15 @@ local function load_cands()
   return cands
 end
 
+-- best_conversion counts as got only the leads a sales manager kept: one they accepted and
+-- then rejected or lost by a first-contact breach leaves their got window (before the
+-- candidates are read, so the re-decision's ledger entry records the corrected count)
+local function ungot(id, cid)
+  for j = 0, n - 1 do
+    if ARGV[15 + 4 * j] == id then redis.call('ZREM', KEYS[14 + 4 * j], cid) end
+  end
+end
+
 local function free_any()
   for _, c in ipairs(load_cands()) do
     if c.online and c.onshift and c.load < c.cap then return true end
@@ -285,6 +294,7 @@ if op == 'lapse' or op == 'breach' then
     return {'stale', '', ''}
   end
   unload(mgr_keys(mgrs, smgr), cid)
+  if op == 'breach' then ungot(smgr, cid) end
   redis.call('HSET', k.sskip, smgr, 'lapsed')
   redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. sseq, 'sc|' .. cid .. '|' .. sseq)
   if op == 'lapse' then
@@ -305,6 +315,7 @@ if op == 'reject' then
     return {'notyours', '', ''}
   end
   unload(mgr_keys(mgrs, actor), cid)
+  if sstate ~= 'offered' then ungot(actor, cid) end
   redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. sseq, 'sc|' .. cid .. '|' .. sseq)
   timeline(k.tl, tls, cid, 'sales_rejected', actor, {reason = a5}, now)
   if a6 == '1' then
