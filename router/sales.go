@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -143,6 +144,43 @@ func (r *Router) StaleLeads(ctx context.Context) ([]int64, error) {
 		if v, err := strconv.ParseInt(id, 10, 64); err == nil {
 			out = append(out, v)
 		}
+	}
+	return out, nil
+}
+
+// StaleLead is one line of the stale report: a handed-off lead without an outcome for longer
+// than sales.stale_after.
+type StaleLead struct {
+	ID         int64     `json:"lead_id"`
+	SalesState string    `json:"sales_state"`             // queued | offered | accepted | contacted
+	Holder     string    `json:"holder,omitempty"`        // who holds the customer conversation (Conversation.Holder)
+	Sales      string    `json:"sales_manager,omitempty"` // the sales manager offered or holding it
+	Since      time.Time `json:"since"`                   // handed off
+}
+
+// StaleReport is the stale report (StaleLeads with each lead's sales state, holder and
+// handoff time), oldest first; a lead erased meanwhile is left out.
+func (r *Router) StaleReport(ctx context.Context) ([]StaleLead, error) {
+	max := ms(r.b.clock.Now().Add(-r.desk.sales.cfg.StaleAfter))
+	zs, err := r.b.rdb.ZRangeByScoreWithScores(ctx, r.b.keys.salesOpen(), &redisRange{Min: "-inf", Max: strconv.FormatInt(max, 10)}).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StaleLead, 0, len(zs))
+	for _, z := range zs {
+		id, err := strconv.ParseInt(fmt.Sprint(z.Member), 10, 64)
+		if err != nil {
+			continue
+		}
+		c, err := r.desk.conversation(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, StaleLead{ID: id, SalesState: c.SalesState, Holder: c.Holder(), Sales: c.SalesManagerID,
+			Since: time.UnixMilli(int64(z.Score)).UTC()})
 	}
 	return out, nil
 }
