@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lidorub/lidorub/ledger"
+	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/router"
 )
 
@@ -177,6 +178,42 @@ func TestSalesBestConversionGotOnlyKeptLeads(t *testing.T) {
 			last := en[len(en)-1]
 			if last.Lead != c.ID || last.Cands[0].ID != "s1" || last.Cands[0].Got != 0 {
 				t.Errorf("the re-decision records %+v", last)
+			}
+		})
+	}
+}
+
+// Every error of the sales tier a manager reads in the staff bot carries a catalogue message
+// (ru and en), not only its English text.
+func TestSalesErrorsCarryCatalogueMessages(t *testing.T) {
+	e := newSalesEnv(t, router.SalesConfig{}, sm("s1"))
+	c := e.handoff()
+	if err := e.r.SalesAccept(e.ctx, c.ID, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	long := string(make([]rune, 5000))
+	cat, err := locale.New("ru", nil) // the locale tests check ru/en parity
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, key string
+		err       error
+	}{
+		{"long note", "sales.error.note_too_long", e.r.Handoff(e.ctx, e.assigned(), "lena", router.QualHot, long)},
+		{"unknown rejection", "sales.error.unknown_reason", e.r.SalesReject(e.ctx, c.ID, "s1", "bored")},
+		{"negative amount", "sales.error.amount_negative", e.r.RecordOutcome(e.ctx, c.ID, "s1", router.Outcome{Result: router.OutcomeWon, Amount: -1})},
+		{"bad currency", "sales.error.currency", e.r.RecordOutcome(e.ctx, c.ID, "s1", router.Outcome{Result: router.OutcomeWon, Currency: "RUBL"})},
+		{"unknown loss", "sales.error.unknown_reason", e.r.RecordOutcome(e.ctx, c.ID, "s1", router.Outcome{Result: router.OutcomeLost, Reason: "bored"})},
+		{"bad result", "sales.error.result", e.r.RecordOutcome(e.ctx, c.ID, "s1", router.Outcome{Result: "maybe"})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var le *locale.Error
+			if !errors.Is(tc.err, router.ErrInvalid) || !errors.As(tc.err, &le) || le.Msg.Key != tc.key {
+				t.Fatalf("%v: want ErrInvalid with the catalogue message %s", tc.err, tc.key)
+			}
+			if !cat.Has(tc.key) {
+				t.Errorf("the catalogue has no %s", tc.key)
 			}
 		})
 	}
