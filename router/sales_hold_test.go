@@ -218,3 +218,40 @@ func TestSalesErrorsCarryCatalogueMessages(t *testing.T) {
 		})
 	}
 }
+
+// A supervisor closing a handed-off lead (CloseLead) ends its sales side too: an open sales
+// offer is withdrawn (load back, no accept timer that would offer the closed lead again), a
+// queued lead leaves the sales queue, an accepted lead's first-contact timer stops.
+func TestSalesSupervisorCloseEndsSalesSide(t *testing.T) {
+	e := newSalesEnv(t, router.SalesConfig{AcceptTimeout: time.Minute, FirstContact: time.Hour}, []router.Manager{{ID: "s1", Capacity: 2}})
+	held := e.handoff()
+	if err := e.r.SalesAccept(e.ctx, held.ID, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	offered := e.handoff()
+	queued := e.handoff()
+	if offered.SalesState != router.SalesOffered || queued.SalesState != router.SalesQueued {
+		t.Fatalf("states %q %q", offered.SalesState, queued.SalesState)
+	}
+	for _, id := range []int64{queued.ID, offered.ID, held.ID} { // the queued one first: no capacity frees for it
+		if err := e.r.CloseLead(e.ctx, "sue", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.advance(2 * time.Hour) // any timer left would fire now
+	p := "{" + e.keys.Prefix + "}:"
+	for _, k := range []string{"sales:waiting", "mgr:s1:convs", "timers"} {
+		if n := e.rdb.ZCard(e.ctx, p+k).Val(); n != 0 {
+			t.Errorf("%s still holds %d entries of closed leads", k, n)
+		}
+	}
+	if s1, _ := e.r.Manager(e.ctx, "s1"); s1.Load != 0 || len(s1.Offers) != 0 {
+		t.Errorf("s1: load %d, %d offers after the closes", s1.Load, len(s1.Offers))
+	}
+	if ev := e.events.of(offered.ID); !contains(ev, "sales_offer_withdrawn:s1(closed)") {
+		t.Errorf("events %v", ev)
+	}
+	if en := e.entries(); len(en) != 3 {
+		t.Errorf("closed leads were decided again: %d ledger entries, want 3", len(en))
+	}
+}

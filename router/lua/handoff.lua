@@ -230,8 +230,9 @@ if op == 'drain' then
   for _, cid in ipairs(redis.call('ZRANGE', swaiting, 0, tonumber(cidarg) - 1)) do
     if not free_any() then break end
     local k = conv_keys(convs, cid)
-    if redis.call('HGET', k.conv, 'sstate') ~= 'queued' then
-      redis.call('ZREM', swaiting, cid) -- erased or moved on
+    local q = redis.call('HMGET', k.conv, 'sstate', 'state')
+    if q[1] ~= 'queued' or q[2] == 'closed' then
+      redis.call('ZREM', swaiting, cid) -- erased, closed or moved on
     elseif decide(cid, k, 'auto', nil, '', true) ~= '' then
       made = made + 1
     end
@@ -286,7 +287,10 @@ end
 
 local f = redis.call('HMGET', k.conv, 'sstate', 'sseq', 'smgr', 'mgr', 'lm', 'state')
 if not f[1] then return {'notfound', '', ''} end
-if f[6] == 'closed' then return {'conflict', '', ''} end -- closed while waiting (close.lua)
+if f[6] == 'closed' then -- closed meanwhile (close.lua, opsclose.lua): nothing to decide
+  if op == 'lapse' or op == 'breach' then return {'stale', '', ''} end
+  return {'conflict', '', ''}
+end
 local sstate, sseq, smgr = f[1], f[2] or '0', f[3] or ''
 
 if op == 'lapse' or op == 'breach' then
