@@ -39,6 +39,7 @@
 //	                                              lead's stages, oldest first (supervisors any lead; a manager a
 //	                                              lead they were offered, held or acted on)
 //	GET  /api/v1/reports/funnel?from=&to=&by=&format=
+//	GET  /api/v1/reports/stale
 //	                                              the funnel report (supervisors): from/to RFC 3339 or YYYY-MM-DD
 //	                                              (a date "to" includes its day; default the last 7 days), by
 //	                                              lead_manager | sales_manager | channel (default) | source;
@@ -111,6 +112,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/v1/contacts/{channel}/{contact}", a.auth(a.correct))
 	mux.Handle("GET /api/v1/leads/{id}/timeline", a.auth(a.leadTimeline))
 	mux.Handle("GET /api/v1/reports/funnel", a.auth(a.funnel))
+	mux.Handle("GET /api/v1/reports/stale", a.auth(a.stale))
 	if s, ok := a.desk.(SupervisorDesk); ok {
 		a.registerOps(mux, s)
 	}
@@ -280,7 +282,7 @@ func (a *API) conversation(w http.ResponseWriter, r *http.Request, me string) {
 		return
 	}
 	// Lead-managers see what is offered or assigned to them; supervisors see everything.
-	if a.desk.Role(me) != router.RoleSupervisor && c.ManagerID != me && c.OfferTo != me &&
+	if a.desk.Role(me) != router.RoleSupervisor && c.ManagerID != me && c.Holder() != me && c.OfferTo != me &&
 		(c.SalesState != router.SalesOffered || c.SalesOfferTo != me) {
 		WriteError(w, http.StatusNotFound, "no such conversation")
 		return

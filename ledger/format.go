@@ -24,7 +24,9 @@
 //     Ineligible candidates' CW does not change (no banking). W = managers[].weight.
 //   - best_conversion: as weighted with W = max(floor, 1000 * (Won + prior_won) /
 //     (Got + prior_leads)) using integer division, Won/Got counted over
-//     sales.conversion_window.
+//     sales.conversion_window; Got counts only the leads the candidate accepted and kept (a
+//     later rejection or first-contact breach of the same lead removes it). The verifier
+//     replays the recorded Won/Got, so this rule does not change the replay.
 //   - No eligible candidate: Chosen = "", the lead waits in the sales queue; pointer and CW
 //     unchanged.
 //   - manual: Chosen = the supervisor's pick (By); no strategy state changes.
@@ -77,7 +79,7 @@ type Candidate struct {
 	Cap  int64  `json:"cap"`
 	Last int64  `json:"last"` // ms of their last handoff (0 = never)
 	Won  int64  `json:"won"`  // best_conversion: won leads in the window
-	Got  int64  `json:"got"`  // best_conversion: accepted leads in the window
+	Got  int64  `json:"got"`  // best_conversion: accepted and kept (not rejected or breached) leads in the window
 	W    int64  `json:"w"`    // weighted / best_conversion: the weight used (best_conversion: score in thousandths, floored)
 	CW   int64  `json:"cw"`   // smooth weighted round robin: current weight before the decision
 	Skip string `json:"skip"` // "" eligible, else a Skip* reason

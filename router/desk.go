@@ -50,6 +50,11 @@ func (d *desk) SetOnline(ctx context.Context, managerID string, online bool) err
 		return fmt.Errorf("set presence: %w", err)
 	}
 	d.log.Info("manager presence changed", "manager", managerID, "online", online, "returned_to_queue", n)
+	if a.Sales && !online {
+		if err := d.sales.offline(ctx, managerID); err != nil {
+			return err
+		}
+	}
 	d.offers.after(ctx)
 	return nil
 }
@@ -149,7 +154,7 @@ func replyStatus(c *Conversation, managerID string) string {
 	switch {
 	case c.State == StateClosed:
 		return "closed"
-	case c.State != StateAssigned || c.ManagerID != managerID:
+	case c.State != StateAssigned || c.Holder() != managerID:
 		return "notyours"
 	}
 	return "ok"

@@ -18,7 +18,8 @@ func (d *desk) Handoff(ctx context.Context, convID int64, managerID, level, note
 		return fmt.Errorf("%w: only a lead-manager hands leads off", ErrForbidden)
 	}
 	if len([]rune(note)) > maxReplyChars {
-		return fmt.Errorf("%w: the note is longer than %d characters", ErrInvalid, maxReplyChars)
+		return withMsg(fmt.Errorf("%w: the note is longer than %d characters", ErrInvalid, maxReplyChars),
+			"sales.error.note_too_long", "n", maxReplyChars)
 	}
 	status, _, _, err := d.sales.run(ctx, opHandoff, strconv.FormatInt(convID, 10), managerID, level, note)
 	if err != nil {
@@ -73,7 +74,7 @@ func (d *desk) SalesReject(ctx context.Context, convID int64, managerID, reason 
 	}
 	r, ok := d.sales.cfg.rejection(reason)
 	if !ok {
-		return fmt.Errorf("%w: unknown rejection reason %q", ErrInvalid, reason)
+		return withMsg(fmt.Errorf("%w: unknown rejection reason %q", ErrInvalid, reason), "sales.error.unknown_reason", "reason", reason)
 	}
 	status, _, _, err := d.sales.run(ctx, opReject, strconv.FormatInt(convID, 10), managerID, reason, flag(r.NotALead))
 	if err != nil {
@@ -123,7 +124,7 @@ func (d *desk) RecordOutcome(ctx context.Context, convID int64, managerID string
 	switch o.Result {
 	case OutcomeWon:
 		if o.Amount < 0 {
-			return fmt.Errorf("%w: amount must not be negative", ErrInvalid)
+			return withMsg(fmt.Errorf("%w: amount must not be negative", ErrInvalid), "sales.error.amount_negative")
 		}
 		a.Amount = strconv.FormatFloat(o.Amount, 'f', -1, 64)
 		a.Currency = o.Currency
@@ -131,15 +132,15 @@ func (d *desk) RecordOutcome(ctx context.Context, convID int64, managerID string
 			a.Currency = d.sales.cfg.Currency
 		}
 		if len(a.Currency) != 3 {
-			return fmt.Errorf("%w: currency must be a 3-letter ISO 4217 code", ErrInvalid)
+			return withMsg(fmt.Errorf("%w: currency must be a 3-letter ISO 4217 code", ErrInvalid), "sales.error.currency")
 		}
 	case OutcomeLost:
 		if !d.sales.cfg.loss(o.Reason) {
-			return fmt.Errorf("%w: unknown loss reason %q", ErrInvalid, o.Reason)
+			return withMsg(fmt.Errorf("%w: unknown loss reason %q", ErrInvalid, o.Reason), "sales.error.unknown_reason", "reason", o.Reason)
 		}
 		a.Reason = o.Reason
 	default:
-		return fmt.Errorf("%w: result must be won or lost", ErrInvalid)
+		return withMsg(fmt.Errorf("%w: result must be won or lost", ErrInvalid), "sales.error.result")
 	}
 	status, _, err := d.salesAct(ctx, a)
 	if err != nil {

@@ -69,6 +69,11 @@ func (r *Router) ForceOffline(ctx context.Context, supervisorID, managerID strin
 		return fmt.Errorf("force offline: %w", err)
 	}
 	r.b.log.Info("manager forced offline", "manager", managerID, "by", supervisorID, "returned_to_queue", n)
+	if a.Sales {
+		if err := r.desk.sales.offline(ctx, managerID); err != nil {
+			return err
+		}
+	}
 	r.offers.after(ctx)
 	return nil
 }

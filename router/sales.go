@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -15,7 +16,7 @@ type redisRange = redis.ZRangeBy
 // Event types of the sales tier (see Event).
 const (
 	EventSalesOffer          = "sales_offer"           // ManagerID (a sales manager) is offered a handed-off lead; OfferSeq = sales offer seq
-	EventSalesOfferWithdrawn = "sales_offer_withdrawn" // the sales offer or lead of ManagerID ended: Reason lapsed | no_contact | manual
+	EventSalesOfferWithdrawn = "sales_offer_withdrawn" // the sales offer or lead of ManagerID ended: Reason lapsed | no_contact | manual | closed (the lead-manager closed the waiting lead)
 	EventSalesAccepted       = "sales_accepted"        // ManagerID accepted a handed-off lead
 	EventSalesReturned       = "sales_returned"        // back with the lead-manager ManagerID: Reason = the rejection reason
 )
@@ -105,6 +106,21 @@ func (s *salesRouter) fire(ctx context.Context, kind string, conv int64, seq str
 	return status, nil
 }
 
+// offline withdraws the open offers of sales manager id, who just went offline, and decides
+// each lead again at once (ledgered, id skipped as offline) instead of waiting for
+// accept_timeout. The leads they accepted stay theirs.
+func (s *salesRouter) offline(ctx context.Context, id string) error {
+	if !s.enabled() {
+		return nil
+	}
+	_, _, made, err := s.run(ctx, opOffline, "0", id, "", "")
+	if err != nil {
+		return err
+	}
+	s.log.Info("sales manager offline: open offers decided again", "manager", id, "offered", made)
+	return nil
+}
+
 func salesStatusErr(status string) error {
 	switch status {
 	case "queued", "returned":
@@ -128,6 +144,43 @@ func (r *Router) StaleLeads(ctx context.Context) ([]int64, error) {
 		if v, err := strconv.ParseInt(id, 10, 64); err == nil {
 			out = append(out, v)
 		}
+	}
+	return out, nil
+}
+
+// StaleLead is one line of the stale report: a handed-off lead without an outcome for longer
+// than sales.stale_after.
+type StaleLead struct {
+	ID         int64     `json:"lead_id"`
+	SalesState string    `json:"sales_state"`             // queued | offered | accepted | contacted
+	Holder     string    `json:"holder,omitempty"`        // who holds the customer conversation (Conversation.Holder)
+	Sales      string    `json:"sales_manager,omitempty"` // the sales manager offered or holding it
+	Since      time.Time `json:"since"`                   // handed off
+}
+
+// StaleReport is the stale report (StaleLeads with each lead's sales state, holder and
+// handoff time), oldest first; a lead erased meanwhile is left out.
+func (r *Router) StaleReport(ctx context.Context) ([]StaleLead, error) {
+	max := ms(r.b.clock.Now().Add(-r.desk.sales.cfg.StaleAfter))
+	zs, err := r.b.rdb.ZRangeByScoreWithScores(ctx, r.b.keys.salesOpen(), &redisRange{Min: "-inf", Max: strconv.FormatInt(max, 10)}).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StaleLead, 0, len(zs))
+	for _, z := range zs {
+		id, err := strconv.ParseInt(fmt.Sprint(z.Member), 10, 64)
+		if err != nil {
+			continue
+		}
+		c, err := r.desk.conversation(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, StaleLead{ID: id, SalesState: c.SalesState, Holder: c.Holder(), Sales: c.SalesManagerID,
+			Since: time.UnixMilli(int64(z.Score)).UTC()})
 	}
 	return out, nil
 }

@@ -197,9 +197,13 @@ func TestSalesRoundRobinCyclesSkipsAndSurvivesRosterChange(t *testing.T) {
 			t.Fatalf("handoff %d offered to %q, want %q", i, c.SalesOfferTo, want)
 		}
 	}
-	// s2 is away for 30 handoffs: the others share them; back, s2 gets its turn, no more
+	// s2 is away for 30 handoffs: the others share them; back, s2 gets its turn, no more.
+	// Going offline withdraws s2's 50 open offers, decided again at once (50 more entries).
 	if err := e.r.SetOnline(e.ctx, "s2", false); err != nil {
 		t.Fatal(err)
+	}
+	if n := len(e.entries()); n != 250 {
+		t.Fatalf("%d ledger entries after s2 went offline, want 250 (s2's 50 offers decided again)", n)
 	}
 	for i := 0; i < 30; i++ {
 		if c := e.handoff(); c.SalesOfferTo == "s2" {
@@ -211,14 +215,14 @@ func TestSalesRoundRobinCyclesSkipsAndSurvivesRosterChange(t *testing.T) {
 		e.handoff()
 	}
 	en := e.entries()
-	last := counts(en[230:])
+	last := counts(en[len(en)-100:])
 	report(t, "round_robin (after s2 returned, 100 handoffs)", last)
 	for _, id := range []string{"s1", "s2", "s3", "s4"} {
 		if last[id] != 25 {
 			t.Errorf("after s2 returned %s got %d of 100, want 25 (no surge, no starvation)", id, last[id])
 		}
 	}
-	report(t, "round_robin (all 330)", counts(en))
+	report(t, "round_robin (all 380 decisions)", counts(en))
 	// a roster change (s0 and s5 join) in a new process: the pointer is an id, it continues
 	ptr := en[len(en)-1].Chosen
 	e2 := newEnv(t, opts{managers: salesTeam(sm("s0", "s1", "s2", "s3", "s4", "s5")...), shareWith: e.env,

@@ -96,7 +96,7 @@ var closeScript = script("close")
 func (k keys) closeKeys(conv int64, mgr string) []string {
 	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.mgr(mgr), k.mgrConvs(mgr),
 		k.timers(), k.outbound(), k.events(), k.contactPrefix(), k.expiry(), k.card(conv), k.histPrefix(), k.convPrefix(),
-		k.timeline(conv), k.timelineStream()}
+		k.timeline(conv), k.timelineStream(), k.mgrPrefix(), k.salesWaiting(), k.salesOpen()}
 }
 
 type closeArgs struct {

@@ -57,7 +57,8 @@ var opsCloseScript = script("opsclose")
 
 func (k keys) opsCloseKeys(conv int64) []string {
 	return []string{k.conv(conv), k.log(conv), k.meta(conv), k.lapsed(conv), k.waiting(), k.timers(), k.events(),
-		k.mgrPrefix(), k.contactPrefix(), k.expiry(), k.card(conv), k.histPrefix(), k.convPrefix(), k.audit()}
+		k.mgrPrefix(), k.contactPrefix(), k.expiry(), k.card(conv), k.histPrefix(), k.convPrefix(), k.audit(),
+		k.salesWaiting(), k.salesOpen()}
 }
 
 type opsCloseArgs struct {

@@ -30,6 +30,7 @@ const (
 	opBreach  = "breach"
 	opReject  = "reject"
 	opPick    = "pick"
+	opOffline = "offline"
 )
 
 type handoffArgs struct {

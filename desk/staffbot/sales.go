@@ -454,7 +454,9 @@ func (b *Bot) notifySalesAccepted(ctx context.Context, ev router.Event) error {
 func (b *Bot) notifySalesWithdrawn(ctx context.Context, ev router.Event) error {
 	lang := b.langOf(ev.ManagerID)
 	reason := ev.Reason
-	if reason != "lapsed" && reason != "no_contact" && reason != "manual" {
+	switch reason {
+	case "lapsed", "no_contact", "manual", "closed", "offline":
+	default:
 		reason = "manual"
 	}
 	// lapsed, and offered to the same manager again (nobody else was free): say so

@@ -559,7 +559,7 @@ func (b *Bot) notifyCustomerMessage(ctx context.Context, ev router.Event) error 
 		return nil
 	}
 	c := ev.Conversation
-	if c != nil && (c.State != router.StateAssigned || c.ManagerID != ev.ManagerID) {
+	if c != nil && (c.State != router.StateAssigned || c.Holder() != ev.ManagerID) {
 		return nil // no longer theirs: the next manager sees the transcript in the offer
 	}
 	lang := b.langOf(ev.ManagerID)

@@ -364,7 +364,7 @@ func (b *Bot) transcriptLines(lang string, loc *time.Location, msgs []router.Mes
 // lead-manager those offered or assigned to them (or that were), and the previous leads of a
 // returning contact whose lead they hold now.
 func (b *Bot) mayRead(ctx context.Context, mgr string, c *router.Conversation) (bool, error) {
-	if b.d.Desk.Role(mgr) == router.RoleSupervisor || c.ManagerID == mgr || c.OfferTo == mgr ||
+	if b.d.Desk.Role(mgr) == router.RoleSupervisor || c.ManagerID == mgr || c.Holder() == mgr || c.OfferTo == mgr ||
 		c.SalesOfferTo == mgr || c.SalesManagerID == mgr {
 		return true, nil
 	}

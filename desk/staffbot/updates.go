@@ -161,7 +161,7 @@ func (b *Bot) command(ctx context.Context, mgr string, chat int64, cmd, arg stri
 			return nil
 		}
 		c, err := b.d.Desk.Conversation(ctx, id)
-		if errors.Is(err, router.ErrNotFound) || (err == nil && (c.State != router.StateAssigned || c.ManagerID != mgr)) {
+		if errors.Is(err, router.ErrNotFound) || (err == nil && (c.State != router.StateAssigned || c.Holder() != mgr)) {
 			b.say(ctx, chat, b.t(lang, "staff.c.not_yours", "id", id))
 			return nil
 		}

@@ -10,9 +10,10 @@
 --          from the conversation)
 -- KEYS[12..] n quadruples ({P}:mgr:<id>, {P}:mgr:<id>:convs, {P}:sales:got:<id>,
 --          {P}:sales:won:<id>), one per sales manager in ARGV's order
--- ARGV[1] now ms   ARGV[2] op: handoff | drain | lapse | breach | reject | pick
+-- ARGV[1] now ms   ARGV[2] op: handoff | drain | lapse | breach | reject | pick | offline
 -- ARGV[3] conversation id (drain: how many queued leads to look at)   ARGV[4] actor (handoff: the
---         lead-manager; reject: the sales manager; pick: the supervisor)
+--         lead-manager; reject: the sales manager; pick: the supervisor; offline: the sales
+--         manager who went offline: their open offers are withdrawn and decided again)
 -- ARGV[5] handoff: level; lapse, breach: the timer's sales offer seq; reject: reason id; pick: the
 --         chosen sales manager
 -- ARGV[6] handoff: note; reject: 1 when the reason is a "not a lead" one
@@ -20,7 +21,8 @@
 -- ARGV[10] prior won   ARGV[11] prior leads   ARGV[12] conversion floor (thousandths)
 -- ARGV[13] max offers before escalation   ARGV[14] n = number of sales managers
 -- ARGV[15..] n quadruples (id, capacity, weight, on shift 1|0), every sales manager sorted by id
--- returns {status, chosen sales manager or "", the lead-manager (returned) or offers made (drain)}
+-- returns {status, chosen sales manager or "", the lead-manager (returned) or offers made (drain,
+--         offline)}
 -- status: ok | queued | returned | stale | notfound | notyours | conflict
 local convs, swaiting, sopen, rrk, cwk = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local timers, events, ledgerk, headk, tls, mgrs = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
@@ -60,6 +62,15 @@ local function load_cands()
     cands[#cands + 1] = c
   end
   return cands
+end
+
+-- best_conversion counts as got only the leads a sales manager kept: one they accepted and
+-- then rejected or lost by a first-contact breach leaves their got window (before the
+-- candidates are read, so the re-decision's ledger entry records the corrected count)
+local function ungot(id, cid)
+  for j = 0, n - 1 do
+    if ARGV[15 + 4 * j] == id then redis.call('ZREM', KEYS[14 + 4 * j], cid) end
+  end
 end
 
 local function free_any()
@@ -219,11 +230,36 @@ if op == 'drain' then
   for _, cid in ipairs(redis.call('ZRANGE', swaiting, 0, tonumber(cidarg) - 1)) do
     if not free_any() then break end
     local k = conv_keys(convs, cid)
-    if redis.call('HGET', k.conv, 'sstate') ~= 'queued' then
-      redis.call('ZREM', swaiting, cid) -- erased or moved on
+    local q = redis.call('HMGET', k.conv, 'sstate', 'state')
+    if q[1] ~= 'queued' or q[2] == 'closed' then
+      redis.call('ZREM', swaiting, cid) -- erased, closed or moved on
     elseif decide(cid, k, 'auto', nil, '', true) ~= '' then
       made = made + 1
     end
+  end
+  return {'ok', '', made}
+end
+
+if op == 'offline' then
+  -- sales manager actor went offline (presence.lua ran): their open offers are withdrawn at
+  -- once and decided again (they are skipped as offline); the leads they accepted stay theirs
+  local mk = mgr_keys(mgrs, actor)
+  local back = {}
+  for _, cid in ipairs(redis.call('ZRANGE', mk.convs, 0, -1)) do
+    local k = conv_keys(convs, cid)
+    local f = redis.call('HMGET', k.conv, 'sstate', 'soffer_to', 'sseq', 'state')
+    if f[1] == 'offered' and f[2] == actor and f[4] ~= 'closed' then
+      unload(mk, cid)
+      redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. (f[3] or '0'))
+      timeline(k.tl, tls, cid, 'sales_lapsed', actor, {reason = 'offline'}, now)
+      event(events, 'sales_offer_withdrawn', cid, actor, f[3], 'offline', '', now)
+      back[#back + 1] = {cid = cid, k = k}
+    end
+  end
+  local made = 0
+  for _, b in ipairs(back) do
+    escalate(b.cid, b.k)
+    if decide(b.cid, b.k, 'auto', nil, '', false) ~= '' then made = made + 1 end
   end
   return {'ok', '', made}
 end
@@ -249,8 +285,12 @@ if op == 'handoff' then
   return {chosen ~= '' and 'ok' or 'queued', chosen, ''}
 end
 
-local f = redis.call('HMGET', k.conv, 'sstate', 'sseq', 'smgr', 'mgr', 'lm')
+local f = redis.call('HMGET', k.conv, 'sstate', 'sseq', 'smgr', 'mgr', 'lm', 'state')
 if not f[1] then return {'notfound', '', ''} end
+if f[6] == 'closed' then -- closed meanwhile (close.lua, opsclose.lua): nothing to decide
+  if op == 'lapse' or op == 'breach' then return {'stale', '', ''} end
+  return {'conflict', '', ''}
+end
 local sstate, sseq, smgr = f[1], f[2] or '0', f[3] or ''
 
 if op == 'lapse' or op == 'breach' then
@@ -258,6 +298,7 @@ if op == 'lapse' or op == 'breach' then
     return {'stale', '', ''}
   end
   unload(mgr_keys(mgrs, smgr), cid)
+  if op == 'breach' then ungot(smgr, cid) end
   redis.call('HSET', k.sskip, smgr, 'lapsed')
   redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. sseq, 'sc|' .. cid .. '|' .. sseq)
   if op == 'lapse' then
@@ -278,6 +319,7 @@ if op == 'reject' then
     return {'notyours', '', ''}
   end
   unload(mgr_keys(mgrs, actor), cid)
+  if sstate ~= 'offered' then ungot(actor, cid) end
   redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. sseq, 'sc|' .. cid .. '|' .. sseq)
   timeline(k.tl, tls, cid, 'sales_rejected', actor, {reason = a5}, now)
   if a6 == '1' then

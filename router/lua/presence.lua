@@ -6,7 +6,7 @@
 -- KEYS[7] {P}:timeline: stages offer_lapsed and released {reason offline} (lists completed from KEYS[6])
 -- KEYS[8] {P}:audit (optional: a supervisor forced the manager offline)
 -- ARGV[1] now ms   ARGV[2] manager   ARGV[3] online 1|0   ARGV[4] 1 for a sales manager: presence only
--- (their offers lapse and their leads stay theirs; the sales queue is drained by the caller)
+-- (their leads stay theirs; the caller withdraws their open offers at once: handoff.lua op offline)
 -- ARGV[5] the supervisor (with KEYS[8])
 -- returns the number of conversations returned to the queue
 local mk = {mgr = KEYS[1], convs = KEYS[2]}

@@ -244,7 +244,11 @@ if kind == 'message' then
 end
 local mgr = ''
 if state == 'assigned' then
-  mgr = redis.call('HGET', c.conv, 'mgr') or ''
+  -- a handed-off lead waiting for a sales manager (queued, offered) is held by the
+  -- lead-manager who handed it off (lm) until a sales manager accepts it
+  local h = redis.call('HMGET', c.conv, 'mgr', 'sstate', 'lm')
+  mgr = h[1] or ''
+  if mgr == '' and (h[2] == 'queued' or h[2] == 'offered') then mgr = h[3] or '' end
   if kind ~= 'reaction' and kind ~= 'delete' then
     event(events, 'customer_message', cid, mgr, redis.call('HGET', c.conv, 'seq'), kind, ARGV[7], now)
   end

@@ -1,6 +1,8 @@
 -- A lead-manager's human reply (or a form lead marked contacted): stops the first-response
 -- timer and, unless ARGV[5] is empty, queues the message for the channel.
 -- A sales manager's reply to a lead they accepted is their first contact (stops first_contact).
+-- While a handed-off lead waits for a sales manager (sstate queued or offered) the lead-manager
+-- who handed it off (field lm) may reply; the sales state does not change.
 -- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:conv:<id>:log   KEYS[3] {P}:timers   KEYS[4] {P}:outbound
 -- KEYS[5] {P}:conv:<id>:tl   KEYS[6] {P}:timeline: stage replied {contacted 1} when marked contacted
 --         (a sent reply's replied stage is written when delivered: delivered.lua)
@@ -9,10 +11,12 @@
 -- returns {status, first reply 1|0, accepted ms, first inbound ms, channel}; status ok | notfound | notyours | closed
 local ck, logk, timers, outbound = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, cid, mgr = ARGV[1], ARGV[2], ARGV[3]
-local f = redis.call('HMGET', ck, 'state', 'mgr', 'seq', 'replied', 'accepted', 'first_in', 'ch', 'sstate', 'sseq')
+local f = redis.call('HMGET', ck, 'state', 'mgr', 'seq', 'replied', 'accepted', 'first_in', 'ch', 'sstate', 'sseq', 'lm')
 if not f[1] then return {'notfound', 0, 0, 0, ''} end
 if f[1] == 'closed' then return {'closed', 0, 0, 0, ''} end
-if f[1] ~= 'assigned' or f[2] ~= mgr then return {'notyours', 0, 0, 0, ''} end
+local holder = f[2] or ''
+if holder == '' and (f[8] == 'queued' or f[8] == 'offered') then holder = f[10] or '' end -- see process.lua
+if f[1] ~= 'assigned' or holder ~= mgr then return {'notyours', 0, 0, 0, ''} end
 local first = 0
 if f[4] ~= '1' then
   first = 1
