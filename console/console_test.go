@@ -74,7 +74,7 @@ func newHarness(t *testing.T, cfg console.Config) *harness {
 	}
 	h.ingest = store.NewIngest(rdb, keys, h.clock, m)
 	cfg.Defaults()
-	c, err := console.New(cfg, console.Deps{Desk: h.r, Ops: h.r, Managers: ms, Redis: rdb, Keys: keys, Clock: h.clock,
+	c, err := console.New(cfg, console.Deps{Desk: h.r, Ops: h.r, Reports: h.r, Managers: ms, Redis: rdb, Keys: keys, Clock: h.clock,
 		Log: testlog.Logger(), Locale: cat, Secure: true})
 	if err != nil {
 		t.Fatal(err)
@@ -401,11 +401,26 @@ func TestPagesRenderInBothLanguages(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.lead("c3", "third")
+	// Lead 1 goes to sales: sam is offered it (one ledger entry).
+	if err := h.r.SetOnline(h.ctx, "sam", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.Handoff(h.ctx, 1, "anna", router.QualHot, "call after 6"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.Settle(h.ctx); err != nil {
+		t.Fatal(err)
+	}
 	b := h.browser()
 	b.signIn(olgaToken)
 	for _, lang := range []string{"en", "ru"} {
-		for _, p := range []string{"/console/", "/console/leads/1", "/console/leads/3", "/console/speed", "/console/funnel", "/console/audit", "/console/now.json"} {
-			r, _ := b.page(p + "?lang=" + lang)
+		for _, p := range []string{"/console/", "/console/leads/1", "/console/leads/3", "/console/speed", "/console/funnel", "/console/audit", "/console/now.json",
+			"/console/funnel?by=sales_manager", "/console/funnel?by=channel", "/console/funnel?by=source"} {
+			sep := "?"
+			if strings.Contains(p, "?") {
+				sep = "&"
+			}
+			r, _ := b.page(p + sep + "lang=" + lang)
 			if i := strings.Index(r.body, "⟦"); i >= 0 {
 				t.Errorf("%s %s: missing text %s", lang, p, r.body[i:min(len(r.body), i+60)])
 			}
@@ -416,9 +431,45 @@ func TestPagesRenderInBothLanguages(t *testing.T) {
 	}
 	// ?lang= sticks to the session; Olga's own locale is en.
 	r, _ := b.page("/console/")
-	for _, want := range []string{"Очередь", "Активные предложения", `class="offer" data-id="2"`, `href="/console/leads/2"`, "ждёт", `href="/console/leads/3"`, "предложен", "Anna", "2 из 2", `<svg class="chart hbar"`} {
+	for _, want := range []string{"Очередь", "Активные предложения", `class="offer" data-id="2"`, `href="/console/leads/2"`, `class="offer" data-id="3"`, "предложен", "Anna", "2 из 2", `<svg class="chart hbar"`, // anna took lead 3 once lead 1 was handed off
+		"Ждут отдела продаж", `<tr class="sales-lead" data-id="1">`, "предложен продажам", "Sam", "1 из 2"} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("Now lacks %q", want)
+		}
+	}
+	if strings.Contains(r.body, `<tr class="lead" data-id="1">`) {
+		t.Error("the handed-off lead is in the first-tier queue")
+	}
+	// Speed: both periods, the chart, p50/p95 (lead 1 answered? no reply was sent: not reached).
+	r, _ = b.page("/console/speed")
+	for _, want := range []string{"Сегодня", "Последние 7 дней", `<svg class="chart cumulative"`, "telegram", "не достигнут", "Нарушения SLA по лид-менеджерам", "Anna"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("Speed lacks %q", want)
+		}
+	}
+	// Funnel: the chart's seven bars, the table, the CSV link; the CSV is the API's.
+	r, _ = b.page("/console/funnel?by=lead_manager")
+	for _, want := range []string{`<svg class="chart hbar"`, "Переданы", "Anna", "Итого", `href="/console/funnel.csv?by=lead_manager&amp;from=2026-11-19&amp;to=2026-11-25"`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("Funnel lacks %q", want)
+		}
+	}
+	if n := strings.Count(r.body, `<rect class="track"`); n != 7 {
+		t.Errorf("funnel chart of %d bars, want 7", n)
+	}
+	csv := b.do("GET", "/console/funnel.csv?by=lead_manager&from=2026-11-19&to=2026-11-25", nil)
+	if csv.code != 200 || !strings.HasPrefix(csv.hdr.Get("Content-Type"), "text/csv") ||
+		!strings.HasPrefix(csv.body, "group,leads,answered,") || !strings.Contains(csv.body, "\nanna,1,") || !strings.Contains(csv.body, "\ntotal,3,") {
+		t.Errorf("CSV: %d %s %q", csv.code, csv.hdr.Get("Content-Type"), csv.body)
+	}
+	if r := b.do("GET", "/console/funnel?by=nobody", nil); r.code != 422 || !strings.Contains(r.body, "Неверный период") {
+		t.Errorf("bad grouping: %d", r.code)
+	}
+	// Audit: the ledger entry and its verification.
+	r, _ = b.page("/console/audit")
+	for _, want := range []string{"Журнал передач", `class="verify ok"`, "Проверено: записей 1, seq 1–1", `data-seq="1"`, "round_robin", "Sam"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("Audit lacks %q", want)
 		}
 	}
 	b2 := h.browser()
