@@ -119,9 +119,15 @@ func build(cfg *config.Config, log *slog.Logger, clk clock.Clock, conn *store.Co
 		return nil, fmt.Errorf("locale: %w", err)
 	}
 	accountLocales := cfg.Channels.Locales()
-	// The funnel metrics' label values: managers by role and the channel table. The sales
-	// tier's rejection and loss reasons and currencies are added when its config lands.
-	fl := router.FunnelLabels{Channels: ChannelNames()}
+	// The funnel metrics' label values: managers by role, the channel table, the sales tier's
+	// rejection and loss reasons and its currency.
+	fl := router.FunnelLabels{Channels: ChannelNames(), Currencies: []string{cfg.Sales.Currency}}
+	for _, r := range cfg.Sales.RejectionReasons {
+		fl.RejectReasons = append(fl.RejectReasons, r.ID)
+	}
+	for _, r := range cfg.Sales.LossReasons {
+		fl.LossReasons = append(fl.LossReasons, r.ID)
+	}
 	for _, m := range cfg.Managers {
 		switch m.Role {
 		case router.RoleSales:
