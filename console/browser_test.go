@@ -231,6 +231,11 @@ func TestBrowser(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Anna reaches the customer (a web-form lead: "contacted" is its first reply), so the
+	// Speed chart has an answered lead.
+	if err := g.Router.MarkContacted(ctx, 1, "anna"); err != nil {
+		t.Fatal(err)
+	}
 	if err := g.Router.Handoff(ctx, 1, "anna", router.QualHot, "перезвонить после 18"); err != nil {
 		t.Fatal(err)
 	}
@@ -266,6 +271,9 @@ func TestBrowser(t *testing.T) {
 	do("open Speed", chromedp.Click(chromedp.CSS(`nav a[href="/console/speed"]`)), chromedp.WaitVisible(chromedp.CSS(`svg.chart.cumulative`)))
 	if n := eval(`String(document.querySelectorAll('svg.chart.cumulative').length)`); n != "2" {
 		t.Fatalf("%s speed charts, want 2 (today, 7 days)", n)
+	}
+	if w := eval(`document.querySelector('svg.chart.cumulative rect.band3:not([y="4"])').getAttribute('width')`); w == "0.0" {
+		t.Fatal("the answered lead is not on the Speed chart")
 	}
 	shot("console-speed.png")
 
