@@ -13,11 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/console"
 	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/internal/testlog"
+	"github.com/lidorub/lidorub/ledger"
 	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/router"
@@ -43,6 +46,8 @@ type harness struct {
 	r      *router.Router
 	ingest *store.Ingest
 	srv    *httptest.Server
+	rdb    redis.UniversalClient
+	keys   store.Keys
 	seq    int
 }
 
@@ -50,7 +55,7 @@ func newHarness(t *testing.T, cfg console.Config) *harness {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	keys := store.NewKeys(prefix)
-	h := &harness{t: t, ctx: context.Background(), clock: clock.NewFake(t0)}
+	h := &harness{t: t, ctx: context.Background(), clock: clock.NewFake(t0), rdb: rdb, keys: keys}
 	ms := []router.Manager{
 		{ID: "anna", Name: "Anna", Token: annaToken, Capacity: 2},
 		{ID: "boris", Name: "Boris", Capacity: 2},
@@ -554,5 +559,41 @@ func TestActions(t *testing.T) {
 	}
 	if r := b.do("POST", "/console/actions/explode", url.Values{"csrf": {csrf}}); r.code != http.StatusNotFound {
 		t.Fatalf("unknown action: %d", r.code)
+	}
+}
+
+// TestAuditShowsLedgerProblems: a ledger whose head was tampered with fails verification on
+// the Audit page, the problem listed by seq and its row marked.
+func TestAuditShowsLedgerProblems(t *testing.T) {
+	h := newHarness(t, console.Config{})
+	h.lead("c1", "first")
+	for _, id := range []string{"anna", "sam"} {
+		if err := h.r.SetOnline(h.ctx, id, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.r.Settle(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.Accept(h.ctx, 1, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.Handoff(h.ctx, 1, "anna", router.QualHot, ""); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser()
+	b.signIn(olgaToken)
+	r, _ := b.page("/console/audit?lang=en")
+	if !strings.Contains(r.body, `class="verify ok"`) || !strings.Contains(r.body, "the newest 1 entry is shown and verified") {
+		t.Fatalf("honest ledger not verified:\n%s", r.body)
+	}
+	if err := h.rdb.HSet(h.ctx, ledger.KeysOf(h.keys).Head, "hash", "0000").Err(); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = b.page("/console/audit?lang=en")
+	for _, want := range []string{`class="verify bad"`, "Verification failed: 1 problem(s).", "Seq 1 · head:", `<tr class="ledger-entry bad" data-seq="1">`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("tampered ledger: Audit lacks %q", want)
+		}
 	}
 }
