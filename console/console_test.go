@@ -467,6 +467,9 @@ func TestPagesRenderInBothLanguages(t *testing.T) {
 		!strings.HasPrefix(csv.body, "group,leads,answered,") || !strings.Contains(csv.body, "\nanna,1,") || !strings.Contains(csv.body, "\ntotal,3,") {
 		t.Errorf("CSV: %d %s %q", csv.code, csv.hdr.Get("Content-Type"), csv.body)
 	}
+	if r := h.browser().do("GET", "/console/funnel.csv?by=lead_manager", nil); r.code == 200 || strings.Contains(r.body, "group,leads") {
+		t.Errorf("CSV without a session: %d", r.code)
+	}
 	if r := b.do("GET", "/console/funnel?by=nobody", nil); r.code != 422 || !strings.Contains(r.body, "Неверный период") {
 		t.Errorf("bad grouping: %d", r.code)
 	}
