@@ -13,7 +13,7 @@ COPY --from=build /out/lidorub /usr/local/bin/lidorub
 COPY config.yaml /etc/lidorub/config.yaml
 ENV LIDORUB_CONFIG=/etc/lidorub/config.yaml
 # Listen on every interface of the container; the gateway then refuses to start until every
-# manager has a secret token (LIDORUB_TOKEN_ANNA, LIDORUB_TOKEN_BORIS, LIDORUB_TOKEN_OLGA, ... or your
+# manager has a secret token (LIDORUB_TOKEN_ANNA, LIDORUB_TOKEN_BORIS, LIDORUB_TOKEN_OLGA, LIDORUB_TOKEN_SASHA, ... or your
 # own config).
 ENV LIDORUB_LISTEN=:8080
 # Relative paths in the config (the WhatsApp device store's default data/whatsapp) land in the

@@ -168,7 +168,7 @@ func (g *Gateway) buildConsole() error {
 	if !cfg.IsEnabled() {
 		return nil
 	}
-	c, err := console.New(cfg, console.Deps{Desk: g.Router, Ops: g.Router, Managers: g.Config.Managers,
+	c, err := console.New(cfg, console.Deps{Desk: g.Router, Ops: g.Router, Reports: g.Router, Managers: g.Config.Managers,
 		Redis: g.Conn.Client, Keys: g.Conn.Keys, Clock: g.Clock, Log: g.Log.With("component", "console"), Locale: g.Locale,
 		Secure: cfg.Secure(config.Loopback(g.Config.HTTP.Listen))})
 	if err != nil {

@@ -35,6 +35,7 @@ func TestExposureRefusesDevTokens(t *testing.T) {
 	for _, want := range []string{
 		"managers[0].token: is a documented development token while http.listen", "is reachable from other machines",
 		"LIDORUB_TOKEN_ANNA", "managers[1].token", "LIDORUB_TOKEN_BORIS", "managers[2].token", "LIDORUB_TOKEN_OLGA",
+		"managers[3].token", "LIDORUB_TOKEN_SASHA",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -45,7 +46,7 @@ func TestExposureRefusesDevTokens(t *testing.T) {
 	}
 	ok := env(map[string]string{"LIDORUB_LISTEN": "0.0.0.0:8080",
 		"LIDORUB_TOKEN_ANNA": "a-real-secret-token-for-anna", "LIDORUB_TOKEN_BORIS": "a-real-secret-token-for-boris",
-		"LIDORUB_TOKEN_OLGA": "a-real-secret-token-for-olga"})
+		"LIDORUB_TOKEN_OLGA": "a-real-secret-token-for-olga", "LIDORUB_TOKEN_SASHA": "a-real-secret-token-for-sasha"})
 	if _, err := Parse(src, ok); err != nil {
 		t.Fatalf("secret tokens on 0.0.0.0: %v", err)
 	}

@@ -422,8 +422,10 @@ func TestRootConfig(t *testing.T) {
 	if cfg.Redis.URL != store.Embedded || cfg.HTTP.Listen != "127.0.0.1:8080" {
 		t.Errorf("redis.url %q, http.listen %q", cfg.Redis.URL, cfg.HTTP.Listen)
 	}
-	if len(cfg.Managers) != 3 || cfg.Managers[0].ID != "anna" || cfg.Managers[1].ID != "boris" ||
-		cfg.Managers[2].ID != "olga" || cfg.Managers[2].Role != router.RoleSupervisor {
+	// Both tiers on the first run: two lead-managers, a supervisor, a sales manager.
+	if len(cfg.Managers) != 4 || cfg.Managers[0].ID != "anna" || cfg.Managers[1].ID != "boris" ||
+		cfg.Managers[2].ID != "olga" || cfg.Managers[2].Role != router.RoleSupervisor ||
+		cfg.Managers[3].ID != "sasha" || cfg.Managers[3].Role != router.RoleSales || cfg.Managers[3].Token == "" {
 		t.Fatalf("managers: %+v", cfg.Managers)
 	}
 	if !cfg.Console.IsEnabled() || cfg.Managers[2].Token == "" || cfg.Managers[2].Token == cfg.Managers[0].Token {

@@ -50,6 +50,7 @@ func TestBrowser(t *testing.T) {
 	cfg := &config.Config{InstanceID: "consolebrowser", Managers: []router.Manager{
 		{ID: "anna", Name: "Anna", Token: annaToken},
 		{ID: "olga", Name: "Olga", Role: router.RoleSupervisor, Token: olgaToken},
+		{ID: "sam", Name: "Sam", Role: router.RoleSales, Token: salesToken},
 	}}
 	cfg.Redis.URL = redistest.URL(t)
 	cfg.Redis.Prefix = prefix
@@ -158,8 +159,8 @@ func TestBrowser(t *testing.T) {
 	if st := eval(`document.querySelector('tr.lead[data-id="1"] .badge').textContent`); st != "ждёт" {
 		t.Fatalf("the lead's state on Now: %q", st)
 	}
-	if n := eval(`String(document.querySelectorAll('svg.chart rect.track').length)`); n != "1" {
-		t.Fatalf("%s bars in the load chart, want 1 (anna)", n)
+	if n := eval(`String(document.querySelectorAll('svg.chart rect.track').length)`); n != "2" {
+		t.Fatalf("%s bars in the load chart, want 2 (anna, sam)", n)
 	}
 	shot("console-now.png")
 
@@ -208,8 +209,86 @@ func TestBrowser(t *testing.T) {
 	}
 	shot("console-lead.png")
 
+	// Anna takes lead 1 and hands it off hot; sam (online) is offered it: one ledger entry.
+	for _, id := range []string{"anna", "sam"} {
+		if err := g.Router.SetOnline(ctx, id, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		c, err := g.Router.Conversation(ctx, 1)
+		if err == nil && c.State == router.StateOffered && c.OfferTo == "anna" {
+			if err := g.Router.Accept(ctx, 1, "anna"); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err == nil && c.State == router.StateAssigned && c.ManagerID == "anna" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lead 1 not with anna within 15s: %+v %v", c, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Anna reaches the customer (a web-form lead: "contacted" is its first reply), so the
+	// Speed chart has an answered lead.
+	if err := g.Router.MarkContacted(ctx, 1, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Router.Handoff(ctx, 1, "anna", router.QualHot, "перезвонить после 18"); err != nil {
+		t.Fatal(err)
+	}
+	do("the handed-off lead on Now", chromedp.Navigate(gwURL+"/console/"), chromedp.WaitVisible(chromedp.CSS(`tr.sales-lead[data-id="1"]`)))
+	shot("console-now-sales.png")
+
+	// Funnel: the chart with its seven bars, the table, and the CSV through the page's link
+	// (fetched by the page itself: the session cookie goes with it).
+	do("open Funnel", chromedp.Click(chromedp.CSS(`nav a[href="/console/funnel"]`)), chromedp.WaitVisible(chromedp.CSS(`figure.funnel svg.chart`)))
+	if n := eval(`String(document.querySelectorAll('figure.funnel svg.chart rect.bar').length)`); n != "7" {
+		t.Fatalf("%s bars in the funnel chart, want 7", n)
+	}
+	if w := eval(`document.querySelector('figure.funnel svg.chart rect.bar').getAttribute('width')`); w == "0.0" {
+		t.Fatal("the funnel's first bar (leads) is empty")
+	}
+	if row := eval(`document.querySelector('table.funnel tr.total').textContent`); !strings.Contains(row, "Итого") {
+		t.Fatalf("funnel total row: %q", row)
+	}
+	shot("console-funnel.png")
+	csvText, err := chromedp.Run(bctx, chromedp.Evaluate[string](
+		"fetch(document.querySelector('a.csv').href).then(async r => r.headers.get('content-type') + '\\n' + await r.text())", chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctype, body, _ := strings.Cut(csvText, "\n")
+	header, _, _ := strings.Cut(body, "\n")
+	if !strings.HasPrefix(ctype, "text/csv") || !strings.HasPrefix(header, "group,leads,answered,answered_in_sla,") || !strings.Contains(body, "\nanna,") {
+		t.Fatalf("CSV from the page's link: %q", csvText)
+	}
+	t.Logf("CSV header: %s", header)
+
+	// Speed: the banded chart per channel for today and 7 days.
+	do("open Speed", chromedp.Click(chromedp.CSS(`nav a[href="/console/speed"]`)), chromedp.WaitVisible(chromedp.CSS(`svg.chart.cumulative`)))
+	if n := eval(`String(document.querySelectorAll('svg.chart.cumulative').length)`); n != "2" {
+		t.Fatalf("%s speed charts, want 2 (today, 7 days)", n)
+	}
+	if w := eval(`document.querySelector('svg.chart.cumulative rect.band3:not([y="4"])').getAttribute('width')`); w == "0.0" {
+		t.Fatal("the answered lead is not on the Speed chart")
+	}
+	shot("console-speed.png")
+
+	// Audit: the honest ledger verifies.
+	do("open Audit", chromedp.Click(chromedp.CSS(`nav a[href="/console/audit"]`)), chromedp.WaitVisible(chromedp.ID("verify")))
+	if v := eval(`document.querySelector('#verify').className + ' ' + document.querySelector('#verify').textContent`); !strings.HasPrefix(v, "verify ok") {
+		t.Fatalf("ledger verification: %q", v)
+	}
+	if n := eval(`String(document.querySelectorAll('tr.ledger-entry').length)`); n != "1" {
+		t.Fatalf("%s ledger rows, want 1", n)
+	}
+	shot("console-audit.png")
+
 	// Switch to English and sign out.
-	do("english", chromedp.Navigate(gwURL+"/console/?lang=en"), chromedp.WaitVisible(chromedp.CSS(`tr.lead[data-id="1"]`)))
+	do("english", chromedp.Navigate(gwURL+"/console/?lang=en"), chromedp.WaitVisible(chromedp.CSS(`tr.sales-lead[data-id="1"]`)))
 	if h := eval(`document.querySelector('h1').firstChild.textContent.trim()`); h != "Now" {
 		t.Fatalf("English heading %q", h)
 	}

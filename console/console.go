@@ -8,6 +8,7 @@
 //	POST /console/leads/{id}/contact   correct the contact's name, phone, e-mail
 //	POST /console/actions/{action} offline | reassign | front | close (router.Ops)
 //	GET  /console/speed, /console/funnel, /console/audit   reports (see speed.go, funnel.go, audit.go)
+//	GET  /console/funnel.csv        the funnel report as CSV (the API's)
 //	GET  /console/login, POST /console/login, POST /console/logout
 //	GET  /console/static/{file}    style.css, live.js
 //
@@ -47,11 +48,13 @@ type Deps struct {
 	Desk     router.Desk
 	Ops      router.Ops
 	Managers []router.Manager // the configured team: names, roles, languages
-	Redis    redis.UniversalClient
-	Keys     store.Keys
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Locale   *locale.Catalogue
+	// Reports is the funnel report (Speed, Funnel pages); nil: the pages say it is not available.
+	Reports Reports
+	Redis   redis.UniversalClient
+	Keys    store.Keys
+	Clock   clock.Clock
+	Log     *slog.Logger
+	Locale  *locale.Catalogue
 	// Secure marks the session cookie Secure (Config.Secure).
 	Secure bool
 	// TrustForwarded takes the client address for the sign-in limit from X-Forwarded-For
@@ -112,6 +115,7 @@ func (c *Console) routes() {
 	c.mux.Handle("POST /console/actions/{action}", c.post(c.action))
 	c.mux.Handle("GET /console/speed", c.get(c.speed))
 	c.mux.Handle("GET /console/funnel", c.get(c.funnel))
+	c.mux.Handle("GET /console/funnel.csv", c.get(c.funnelCSV))
 	c.mux.Handle("GET /console/audit", c.get(c.audit))
 	c.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		c.message(w, r, nil, http.StatusNotFound, "console.error.page_not_found")

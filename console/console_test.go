@@ -13,11 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
 	"github.com/lidorub/lidorub/console"
 	"github.com/lidorub/lidorub/internal/redistest"
 	"github.com/lidorub/lidorub/internal/testlog"
+	"github.com/lidorub/lidorub/ledger"
 	"github.com/lidorub/lidorub/locale"
 	"github.com/lidorub/lidorub/metrics"
 	"github.com/lidorub/lidorub/router"
@@ -43,6 +46,8 @@ type harness struct {
 	r      *router.Router
 	ingest *store.Ingest
 	srv    *httptest.Server
+	rdb    redis.UniversalClient
+	keys   store.Keys
 	seq    int
 }
 
@@ -50,7 +55,7 @@ func newHarness(t *testing.T, cfg console.Config) *harness {
 	t.Helper()
 	rdb, prefix := redistest.New(t)
 	keys := store.NewKeys(prefix)
-	h := &harness{t: t, ctx: context.Background(), clock: clock.NewFake(t0)}
+	h := &harness{t: t, ctx: context.Background(), clock: clock.NewFake(t0), rdb: rdb, keys: keys}
 	ms := []router.Manager{
 		{ID: "anna", Name: "Anna", Token: annaToken, Capacity: 2},
 		{ID: "boris", Name: "Boris", Capacity: 2},
@@ -74,7 +79,7 @@ func newHarness(t *testing.T, cfg console.Config) *harness {
 	}
 	h.ingest = store.NewIngest(rdb, keys, h.clock, m)
 	cfg.Defaults()
-	c, err := console.New(cfg, console.Deps{Desk: h.r, Ops: h.r, Managers: ms, Redis: rdb, Keys: keys, Clock: h.clock,
+	c, err := console.New(cfg, console.Deps{Desk: h.r, Ops: h.r, Reports: h.r, Managers: ms, Redis: rdb, Keys: keys, Clock: h.clock,
 		Log: testlog.Logger(), Locale: cat, Secure: true})
 	if err != nil {
 		t.Fatal(err)
@@ -401,11 +406,26 @@ func TestPagesRenderInBothLanguages(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.lead("c3", "third")
+	// Lead 1 goes to sales: sam is offered it (one ledger entry).
+	if err := h.r.SetOnline(h.ctx, "sam", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.Handoff(h.ctx, 1, "anna", router.QualHot, "call after 6"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.Settle(h.ctx); err != nil {
+		t.Fatal(err)
+	}
 	b := h.browser()
 	b.signIn(olgaToken)
 	for _, lang := range []string{"en", "ru"} {
-		for _, p := range []string{"/console/", "/console/leads/1", "/console/leads/3", "/console/speed", "/console/funnel", "/console/audit", "/console/now.json"} {
-			r, _ := b.page(p + "?lang=" + lang)
+		for _, p := range []string{"/console/", "/console/leads/1", "/console/leads/3", "/console/speed", "/console/funnel", "/console/audit", "/console/now.json",
+			"/console/funnel?by=sales_manager", "/console/funnel?by=channel", "/console/funnel?by=source"} {
+			sep := "?"
+			if strings.Contains(p, "?") {
+				sep = "&"
+			}
+			r, _ := b.page(p + sep + "lang=" + lang)
 			if i := strings.Index(r.body, "⟦"); i >= 0 {
 				t.Errorf("%s %s: missing text %s", lang, p, r.body[i:min(len(r.body), i+60)])
 			}
@@ -416,9 +436,48 @@ func TestPagesRenderInBothLanguages(t *testing.T) {
 	}
 	// ?lang= sticks to the session; Olga's own locale is en.
 	r, _ := b.page("/console/")
-	for _, want := range []string{"Очередь", "Активные предложения", `class="offer" data-id="2"`, `href="/console/leads/2"`, "ждёт", `href="/console/leads/3"`, "предложен", "Anna", "2 из 2", `<svg class="chart hbar"`} {
+	for _, want := range []string{"Очередь", "Активные предложения", `class="offer" data-id="2"`, `href="/console/leads/2"`, `class="offer" data-id="3"`, "предложен", "Anna", "2 из 2", `<svg class="chart hbar"`, // anna took lead 3 once lead 1 was handed off
+		"Ждут отдела продаж", `<tr class="sales-lead" data-id="1">`, "предложен продажам", "Sam", "1 из 2"} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("Now lacks %q", want)
+		}
+	}
+	if strings.Contains(r.body, `<tr class="lead" data-id="1">`) {
+		t.Error("the handed-off lead is in the first-tier queue")
+	}
+	// Speed: both periods, the chart, p50/p95 (lead 1 answered? no reply was sent: not reached).
+	r, _ = b.page("/console/speed")
+	for _, want := range []string{"Сегодня", "Последние 7 дней", `<svg class="chart cumulative"`, "telegram", "не достигнут", "Нарушения SLA по лид-менеджерам", "Anna"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("Speed lacks %q", want)
+		}
+	}
+	// Funnel: the chart's seven bars, the table, the CSV link; the CSV is the API's.
+	r, _ = b.page("/console/funnel?by=lead_manager")
+	for _, want := range []string{`<svg class="chart hbar"`, "Переданы", "Anna", "Итого", `href="/console/funnel.csv?by=lead_manager&amp;from=2026-11-19&amp;to=2026-11-25"`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("Funnel lacks %q", want)
+		}
+	}
+	if n := strings.Count(r.body, `<rect class="track"`); n != 7 {
+		t.Errorf("funnel chart of %d bars, want 7", n)
+	}
+	csv := b.do("GET", "/console/funnel.csv?by=lead_manager&from=2026-11-19&to=2026-11-25", nil)
+	if csv.code != 200 || !strings.HasPrefix(csv.hdr.Get("Content-Type"), "text/csv") ||
+		!strings.HasPrefix(csv.body, "group,leads,answered,") || !strings.Contains(csv.body, "\nanna,1,") || !strings.Contains(csv.body, "\ntotal,3,") {
+		t.Errorf("CSV: %d %s %q", csv.code, csv.hdr.Get("Content-Type"), csv.body)
+	}
+	if r := h.browser().do("GET", "/console/funnel.csv?by=lead_manager", nil); r.code == 200 || strings.Contains(r.body, "group,leads") {
+		t.Errorf("CSV without a session: %d", r.code)
+	}
+	if r := b.do("GET", "/console/funnel?by=nobody", nil); r.code != 422 || !strings.Contains(r.body, "Неверный период") {
+		t.Errorf("bad grouping: %d", r.code)
+	}
+	// Audit: the ledger entry and its verification.
+	r, _ = b.page("/console/audit")
+	for _, want := range []string{"Журнал передач", `class="verify ok"`, "Проверено: записей 1, seq 1–1", `data-seq="1"`, "round_robin", "Sam"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("Audit lacks %q", want)
 		}
 	}
 	b2 := h.browser()
@@ -503,5 +562,41 @@ func TestActions(t *testing.T) {
 	}
 	if r := b.do("POST", "/console/actions/explode", url.Values{"csrf": {csrf}}); r.code != http.StatusNotFound {
 		t.Fatalf("unknown action: %d", r.code)
+	}
+}
+
+// TestAuditShowsLedgerProblems: a ledger whose head was tampered with fails verification on
+// the Audit page, the problem listed by seq and its row marked.
+func TestAuditShowsLedgerProblems(t *testing.T) {
+	h := newHarness(t, console.Config{})
+	h.lead("c1", "first")
+	for _, id := range []string{"anna", "sam"} {
+		if err := h.r.SetOnline(h.ctx, id, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.r.Settle(h.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.Accept(h.ctx, 1, "anna"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.Handoff(h.ctx, 1, "anna", router.QualHot, ""); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser()
+	b.signIn(olgaToken)
+	r, _ := b.page("/console/audit?lang=en")
+	if !strings.Contains(r.body, `class="verify ok"`) || !strings.Contains(r.body, "the newest 1 entry is shown and verified") {
+		t.Fatalf("honest ledger not verified:\n%s", r.body)
+	}
+	if err := h.rdb.HSet(h.ctx, ledger.KeysOf(h.keys).Head, "hash", "0000").Err(); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = b.page("/console/audit?lang=en")
+	for _, want := range []string{`class="verify bad"`, "Verification failed: 1 problem(s).", "Seq 1 · head:", `<tr class="ledger-entry bad" data-seq="1">`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("tampered ledger: Audit lacks %q", want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 // nowData is the Now page's live part.
 type nowData struct {
 	Queue    []router.Conversation // waiting and offered, oldest first
+	Sales    []router.Conversation // handed off: waiting for or offered to a sales manager, oldest first
 	Offers   []router.Conversation // the queue's live offers
 	Team     []member
 	Oldest   *router.Conversation // the oldest lead no human has answered yet
@@ -34,7 +35,6 @@ func (c *Console) nowData(p *page, r *http.Request) *nowData {
 	if err != nil {
 		d.QueueErr = p.T("console.error." + errCode(err))
 	}
-	d.Queue = q
 	var oldest *router.Conversation
 	consider := func(cv router.Conversation) {
 		if cv.Replied || cv.FirstInboundAt.IsZero() {
@@ -46,6 +46,11 @@ func (c *Console) nowData(p *page, r *http.Request) *nowData {
 		}
 	}
 	for _, cv := range q {
+		if cv.State != router.StateWaiting && cv.State != router.StateOffered {
+			d.Sales = append(d.Sales, cv) // handed off (router.Ops.Queue)
+			continue
+		}
+		d.Queue = append(d.Queue, cv)
 		if cv.State == router.StateOffered {
 			d.Offers = append(d.Offers, cv)
 		}

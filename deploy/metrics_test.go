@@ -176,6 +176,7 @@ func exported(families map[string]*dto.MetricFamily, name string) bool {
 const (
 	annaToken  = "anna-deploy-token-5b1e9c"
 	borisToken = "boris-deploy-token-0d7f3a"
+	samToken   = "sam-deploy-token-5e21c9"
 )
 
 // failAutoAck is a Telegram sender whose automatic acknowledgements fail permanently (the
@@ -209,6 +210,7 @@ router:
 managers:
   - {id: anna, token: %s, capacity: 5}
   - {id: boris, token: %s, capacity: 5}
+  - {id: sam, role: sales, token: %s, capacity: 5}
 channels:
   form:
     rate_per_minute: -1
@@ -216,7 +218,7 @@ channels:
     enabled: true
     store: {dir: %s}
     accounts: [{name: sales}]
-`, redistest.URL(t), prefix, annaToken, borisToken, filepath.Join(t.TempDir(), "wa"))
+`, redistest.URL(t), prefix, annaToken, borisToken, samToken, filepath.Join(t.TempDir(), "wa"))
 	cfg, err := config.Parse([]byte(doc), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -231,14 +233,17 @@ channels:
 	g.Router.RegisterSender(channels.Telegram, failAutoAck{})
 	srv := httptest.NewServer(g.Handler())
 	t.Cleanup(srv.Close)
-	s := &driver{t: t, ctx: ctx, g: g, srv: srv, tokens: map[string]string{"anna": annaToken, "boris": borisToken}}
+	s := &driver{t: t, ctx: ctx, g: g, srv: srv, tokens: map[string]string{"anna": annaToken, "boris": borisToken, "sam": samToken}}
 
 	// The probes of the Kubernetes manifests exist.
 	s.must(200, "GET", "/healthz", "", "", nil)
 	s.must(200, "GET", "/readyz", "", "", nil)
 
 	s.status("anna", true)
-	// A web-form lead: offered, accepted, the customer called back 40 s later, qualified, closed.
+	s.status("sam", true)
+	// A web-form lead: offered, accepted, the customer called back 40 s later, qualified hot:
+	// handed off to sam (the sales tier), who accepts after 2 min, reaches the customer 10 min
+	// later and wins it (the funnel metrics) and closes it.
 	s.must(202, "POST", "/webhooks/form", "", `{"name": "Test Lead", "phone": "+79160000001", "message": "a sofa", "consent": true}`, nil)
 	s.settle()
 	id := s.offered("anna")
@@ -246,7 +251,16 @@ channels:
 	clk.Advance(40 * time.Second)
 	s.must(200, "POST", "/api/v1/conversations/"+id+"/contacted", annaToken, "", nil)
 	s.must(200, "POST", "/api/v1/conversations/"+id+"/qualify", annaToken, `{"level": "hot"}`, nil)
-	s.must(200, "POST", "/api/v1/conversations/"+id+"/close", annaToken, "", nil)
+	s.settle()
+	if got := s.offered("sam"); got != id {
+		t.Fatalf("sam was offered %s, want %s", got, id)
+	}
+	clk.Advance(2 * time.Minute)
+	s.must(200, "POST", "/api/v1/conversations/"+id+"/sales/accept", samToken, "", nil)
+	clk.Advance(10 * time.Minute)
+	s.must(200, "POST", "/api/v1/conversations/"+id+"/sales/contacted", samToken, "", nil)
+	s.must(200, "POST", "/api/v1/conversations/"+id+"/outcome", samToken, `{"result": "won", "amount": 1500, "currency": "RUB"}`, nil)
+	s.must(200, "POST", "/api/v1/conversations/"+id+"/close", samToken, "", nil)
 	s.settle()
 
 	// A Telegram lead: the automatic acknowledgement fails (send failure, escalation); anna
@@ -301,6 +315,12 @@ channels:
 		{"lidorub_offers_total", map[string]string{"manager": "anna"}, 2},
 		{"lidorub_conversations_closed_total", map[string]string{"channel": "form"}, 1},
 		{"lidorub_conversations_qualified_total", map[string]string{"manager": "anna", "level": "hot"}, 1},
+		{"lidorub_funnel_total", map[string]string{"stage": "handed_off", "channel": "form"}, 1},
+		{"lidorub_funnel_total", map[string]string{"stage": "won", "channel": "form"}, 1},
+		{"lidorub_funnel_sales_manager_total", map[string]string{"manager": "sam", "event": "won"}, 1},
+		{"lidorub_funnel_won_amount_total", map[string]string{"manager": "sam", "currency": "RUB"}, 1500},
+		{"lidorub_sales_accept_seconds", map[string]string{"manager": "sam"}, 1},
+		{"lidorub_sales_first_contact_seconds", map[string]string{"manager": "sam"}, 1},
 		{"lidorub_messages_sent_total", map[string]string{"channel": "telegram", "kind": "reply"}, 1},
 		{"lidorub_form_rejected_total", map[string]string{"reason": "malformed"}, 1},
 		{"lidorub_waiting_conversations", nil, 1},

@@ -6,28 +6,28 @@ import (
 	"strconv"
 )
 
-// Queue is every waiting or offered first-tier lead, oldest first (by first inbound message).
-// Waiting leads come from {P}:waiting, offered ones from the lead-managers' {P}:mgr:<id>:convs.
-// Handed-off leads queued or offered to sales join once the sales tier keeps a queue of them.
+// Queue is every waiting or offered first-tier lead and every handed-off lead queued for or
+// offered to a sales manager, oldest first (by first inbound message). Waiting leads come
+// from {P}:waiting, handed-off ones nobody could be offered from {P}:sales:waiting, offered
+// ones (of either tier) from the managers' {P}:mgr:<id>:convs. A handed-off lead is told
+// apart by its SalesState (SalesQueued or SalesOffered); its first-tier State is whatever the
+// lead-manager left it in.
 func (r *Router) Queue(ctx context.Context) ([]Conversation, error) {
-	ids, err := r.b.rdb.ZRange(ctx, r.b.keys.waiting(), 0, -1).Result()
-	if err != nil {
-		return nil, err
-	}
 	pipe := r.b.rdb.Pipeline()
+	waiting := pipe.ZRange(ctx, r.b.keys.waiting(), 0, -1)
+	salesWaiting := pipe.ZRange(ctx, r.b.keys.salesWaiting(), 0, -1)
 	cmds := map[string]interface{ Val() []string }{}
 	for i := range r.team.managers {
 		m := &r.team.managers[i]
-		if m.Role != RoleLead {
+		if m.Role != RoleLead && m.Role != RoleSales {
 			continue
 		}
 		cmds[m.ID] = pipe.ZRange(ctx, r.b.keys.mgrConvs(m.ID), 0, -1)
 	}
-	if len(cmds) > 0 {
-		if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
-			return nil, err
-		}
+	if _, err := pipe.Exec(ctx); err != nil && !isNil(err) {
+		return nil, err
 	}
+	ids := append(waiting.Val(), salesWaiting.Val()...)
 	convs := map[int64]*Conversation{}
 	order := []int64{}
 	add := func(s string) {
@@ -57,13 +57,19 @@ func (r *Router) Queue(ctx context.Context) ([]Conversation, error) {
 	out := make([]Conversation, 0, len(order))
 	for _, id := range order {
 		c := convs[id]
-		if c == nil || (c.State != StateWaiting && c.State != StateOffered) {
+		if c == nil || !queued(c) {
 			continue
 		}
 		out = append(out, *c)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].FirstInboundAt.Before(out[j].FirstInboundAt) })
 	return out, nil
+}
+
+// queued: waiting for or offered to a lead-manager (first tier), or handed off and waiting
+// for or offered to a sales manager.
+func queued(c *Conversation) bool {
+	return c.State == StateWaiting || c.State == StateOffered || c.SalesState == SalesQueued || c.SalesState == SalesOffered
 }
 
 // Team is every configured manager (lead, sales, supervisor), in config order, with presence,

@@ -56,3 +56,40 @@ func TestOpsQueueTeam(t *testing.T) {
 		t.Fatalf("olga %+v", o)
 	}
 }
+
+// TestOpsQueueIncludesSalesQueue: handed-off leads offered to a sales manager and those
+// queued for one (nobody free) are in the queue with their sales state; an accepted one and
+// a lead still with its lead-manager are not.
+func TestOpsQueueIncludesSalesQueue(t *testing.T) {
+	e := newSalesEnv(t, router.SalesConfig{}, []router.Manager{{ID: "sasha", Capacity: 1}})
+	offered := e.handoff() // sasha's only slot
+	queued := e.handoff()  // nobody free: {P}:sales:waiting
+	held := e.assigned()   // with lena, not handed off
+	if offered.SalesState != router.SalesOffered || offered.SalesOfferTo != "sasha" || queued.SalesState != router.SalesQueued {
+		t.Fatalf("setup: %s/%s %s", offered.SalesState, offered.SalesOfferTo, queued.SalesState)
+	}
+	states := func() map[int64]string {
+		t.Helper()
+		q, err := e.r.Queue(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[int64]string{}
+		for _, c := range q {
+			m[c.ID] = c.SalesState + ":" + c.SalesOfferTo
+		}
+		return m
+	}
+	got := states()
+	want := map[int64]string{offered.ID: "offered:sasha", queued.ID: "queued:"}
+	if len(got) != len(want) || got[offered.ID] != want[offered.ID] || got[queued.ID] != want[queued.ID] {
+		t.Fatalf("queue %v, want %v (lead %d held by lena must not be there)", got, want, held)
+	}
+	if err := e.r.SalesAccept(e.ctx, offered.ID, "sasha"); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	if got := states(); len(got) != 1 || got[queued.ID] != "queued:" {
+		t.Fatalf("after accept: %v", got)
+	}
+}

@@ -85,7 +85,7 @@ func TestRun(t *testing.T) {
 			args: []string{"-c", "testdata/good.yml", "config", "check"}, env: map[string]string{"LIDORUB_CONFIG": "testdata/bad.yml"}, code: 0, stdout: goodOK},
 		{name: "the shipped config.yaml is valid",
 			args: []string{"-c", "../../config.yaml", "config", "check"}, code: 0,
-			stdout: "../../config.yaml: OK (3 managers, router strategy least_busy, redis embedded (in memory))\n"},
+			stdout: "../../config.yaml: OK (4 managers, router strategy least_busy, redis embedded (in memory))\n"},
 		{name: "a missing -c file",
 			args: []string{"-c", "testdata/nope.yml", "config", "check"}, code: 1,
 			stderr: "testdata/nope.yml: 1 configuration error(s):\n" +
@@ -188,7 +188,7 @@ func TestDefaultConfigLookup(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	code, out, errOut := runCmd(t, "config", "check")
-	if want := "embedded example config: OK (3 managers, router strategy least_busy, redis embedded (in memory))\n"; code != 0 || out != want {
+	if want := "embedded example config: OK (4 managers, router strategy least_busy, redis embedded (in memory))\n"; code != 0 || out != want {
 		t.Fatalf("no config.yaml: %d %q %q", code, out, errOut)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("router:\n  strategy: longest_idle\n"), 0o600); err != nil {

@@ -58,3 +58,24 @@ func TestHBar(t *testing.T) {
 		t.Fatal("label not escaped")
 	}
 }
+
+func TestCumulative(t *testing.T) {
+	out := string(Cumulative([]Bands{{Label: "telegram <b>", Shares: []float64{0.25, 0.5, 2, 1}, Text: "4"}},
+		[]string{"1 min", "5 min", "15 min", "1 h"}, "speed"))
+	for _, want := range []string{
+		`<svg class="chart cumulative"`, `aria-label="speed"`, "telegram &lt;b&gt;",
+		// widest band first; shares clamped to the track (350 units)
+		`<rect class="band band3" x="160" y="30" width="350.0"`,
+		`<rect class="band band2" x="160" y="30" width="350.0"`,
+		`<rect class="band band1" x="160" y="30" width="175.0"`,
+		`<rect class="band band0" x="160" y="30" width="87.5"`,
+		`<title>1 min: 25%</title>`, ">4</text>",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in %s", want, out)
+		}
+	}
+	if strings.Index(out, "band3\" x=\"160\" y=\"30") > strings.Index(out, "band0\" x=\"160\" y=\"30") {
+		t.Error("narrow bands must be drawn over the wide ones")
+	}
+}
