@@ -117,6 +117,16 @@ local function ledger(cid, lm, kind, ptr, cj, chosen, by)
   return seq
 end
 
+-- a > b comparing bytes, as Go does (Lua's < and > on strings follow the server's
+-- LC_COLLATE, which would order ids like "s_2" and "s3" differently from ledger.Decide)
+local function bytes_gt(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
+
 -- the strategy's choice among the eligible (skip ""), or nil
 local function choose(ptr)
   local best = nil
@@ -125,7 +135,7 @@ local function choose(ptr)
     for _, c in ipairs(cands) do
       if c.skip == '' then
         if not first then first = c end
-        if not best and c.id > ptr then best = c end
+        if not best and bytes_gt(c.id, ptr) then best = c end
       end
     end
     return best or first
