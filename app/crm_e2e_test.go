@@ -382,38 +382,47 @@ func TestCRMOutcomesReachTheFunnel(t *testing.T) {
 }
 
 // TestCRMOutcomeBeforeTheSalesManagerAccepted: the CRM says won while the lead still waits
-// for a sales manager to accept it. The router takes no outcome for a lead in that state, so
-// the connector records the CRM's status on the timeline once (nothing left to retry, the
-// funnel unchanged) instead of retrying it for a week; the sales tier goes on as usual.
+// for a sales manager to accept it. A CRM's outcome is authoritative: the router records it,
+// withdraws the open offer (the sales manager's load freed) and credits nobody's conversion;
+// a later CRM status corrects it as usual.
 func TestCRMOutcomeBeforeTheSalesManagerAccepted(t *testing.T) {
 	w := newCRMWorld(t)
 	l1 := w.handedOff(1)
 	w.pump()
+	if c := w.conversation(l1); c.SalesState != router.SalesOffered || c.SalesOfferTo != "sam" {
+		t.Fatalf("not offered to sam: %+v", c)
+	}
 	w.clock.Advance(time.Minute)
 	w.amoStatus("31", 142, "5000")
 	w.pump()
-	if f := w.funnel(); f.Won != 0 || f.SalesOffered != 1 {
+	// The CRM's outcome is authoritative: recorded although nobody accepted yet, the open
+	// offer withdrawn, and nobody's conversion credited.
+	if f := w.funnel(); f.Won != 1 || f.WonAmount["RUB"] != 5000 || f.SalesOffered != 1 || f.SalesAccepted != 0 {
 		t.Fatalf("funnel: %+v", f)
 	}
-	if st := strings.Join(stages(w.timeline(l1)), ","); !strings.HasSuffix(st, "crm:amocrm:31:142") {
-		t.Errorf("timeline %s, want the CRM status recorded last", st)
+	c := w.conversation(l1)
+	if c.SalesState != router.SalesWon || c.SalesOfferTo != "" {
+		t.Errorf("after the CRM's won: %+v", c)
+	}
+	if m, err := w.g.Router.Manager(w.ctx, "sam"); err != nil || m.Load != 0 {
+		t.Errorf("sam's load after the withdrawn offer: %+v %v", m, err)
+	}
+	if st := strings.Join(stages(w.timeline(l1)), ","); !strings.Contains(st, "won") {
+		t.Errorf("timeline %s, want the CRM's won", st)
 	}
 	in := w.g.Conn.Keys.Core("crm", "amocrm", "in")
 	if p, err := w.g.Conn.Client.XPending(w.ctx, in, "crm").Result(); err != nil || p.Count != 0 {
 		t.Errorf("inbound items left to retry: %+v %v", p, err)
 	}
-	if m := w.scrape(); m[`lidorub_crm_outcomes_total{crm="amocrm",result="refused"}`] != 1 {
-		t.Errorf("refused outcomes not counted")
+	if m := w.scrape(); m[`lidorub_crm_outcomes_total{crm="amocrm",result="won"}`] != 1 {
+		t.Errorf("won outcome not counted")
 	}
-	// The sales tier is untouched: sam accepts and records the outcome himself.
-	w.salesAccept(l1)
-	w.must(200, "POST", fmt.Sprintf("/api/v1/conversations/%d/outcome", l1), samToken, "application/json",
-		`{"result": "won", "amount": 5000}`, nil)
-	w.pump()
-	if f := w.funnel(); f.Won != 1 || f.WonAmount["RUB"] != 5000 {
-		t.Errorf("funnel after sam's outcome: %+v", f)
+	// sam can no longer accept the withdrawn offer.
+	w.clock.Advance(time.Minute)
+	if code := w.call("POST", fmt.Sprintf("/api/v1/conversations/%d/sales/accept", l1), samToken, "", "", nil); code == 200 {
+		t.Errorf("sam accepted a lead the CRM already decided")
 	}
-	// Bitrix24 then says lost without a reason: the lidorub outcome is corrected to lost with
+	// Bitrix24 then says lost without a reason: the outcome is corrected to lost with
 	// crm.bitrix24.lost_reason (default other).
 	w.bx.SetDeal("102", map[string]any{"STAGE_ID": "LOSE", "STAGE_SEMANTIC_ID": "F"})
 	w.bitrixUpdate("102")

@@ -673,3 +673,45 @@ func TestSalesManagersNeverGetFirstTierOffers(t *testing.T) {
 		t.Fatalf("offered to %q, want lena", c.OfferTo)
 	}
 }
+
+// TestSalesCRMOutcomeInAnySalesState: a CRM connector's outcome is authoritative — applied to a
+// queued lead (it leaves the sales queue) and to an offered one (the offer is withdrawn, the
+// sales manager's load freed), crediting nobody's conversion; a sales manager still cannot
+// record an outcome for a lead they have not accepted.
+func TestSalesCRMOutcomeInAnySalesState(t *testing.T) {
+	e := newSalesEnv(t, router.SalesConfig{}, []router.Manager{{ID: "s1", Capacity: 1}})
+	a := e.handoff()
+	b := e.handoff()
+	if a.SalesOfferTo != "s1" || b.SalesState != router.SalesQueued {
+		t.Fatalf("setup: a %q to %q, b %q", a.SalesState, a.SalesOfferTo, b.SalesState)
+	}
+	if err := e.r.RecordOutcome(e.ctx, a.ID, "s1", router.Outcome{Result: router.OutcomeWon}); !errors.Is(err, router.ErrNotYours) {
+		t.Errorf("s1's outcome before accepting: %v, want not yours", err)
+	}
+	if err := e.r.RecordOutcome(e.ctx, b.ID, "", router.Outcome{Result: router.OutcomeLost, Reason: "price", Source: "bitrix24"}); err != nil {
+		t.Fatalf("CRM outcome of the queued lead: %v", err)
+	}
+	if err := e.r.RecordOutcome(e.ctx, a.ID, "", router.Outcome{Result: router.OutcomeWon, Amount: 700, Source: "amocrm"}); err != nil {
+		t.Fatalf("CRM outcome of the offered lead: %v", err)
+	}
+	e.settle()
+	a, b = e.conv(a.ID), e.conv(b.ID)
+	if a.SalesState != router.SalesWon || a.Amount != 700 || a.SalesOfferTo != "" || b.SalesState != router.SalesLost || b.LossReason != "price" {
+		t.Fatalf("a %q %v to %q, b %q %q", a.SalesState, a.Amount, a.SalesOfferTo, b.SalesState, b.LossReason)
+	}
+	if s1, _ := e.r.Manager(e.ctx, "s1"); s1.Load != 0 {
+		t.Errorf("s1's load %d after the withdrawn offer", s1.Load)
+	}
+	if err := e.r.SalesAccept(e.ctx, a.ID, "s1"); err == nil {
+		t.Errorf("s1 accepted a lead the CRM already decided")
+	}
+	if got := e.stages(a.ID); got[len(got)-1] != "won:amocrm" {
+		t.Errorf("timeline %v", got)
+	}
+	if en := e.entries(); len(en) != 2 {
+		t.Errorf("ledger entries %d, want the two handoff decisions only", len(en))
+	}
+	if n, _ := e.rdb.ZCard(e.ctx, e.keys.Core("sales", "won", "s1")).Result(); n != 0 {
+		t.Errorf("s1 credited with %d won leads", n)
+	}
+}

@@ -3,23 +3,25 @@
 -- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:conv:<id>:tl   KEYS[3] {P}:timers   KEYS[4] {P}:events
 -- KEYS[5] {P}:timeline   KEYS[6] {P}:sales:open
 -- KEYS[7] {P}:mgr: (prefix: the sales manager holding the lead is read from the conversation)
--- KEYS[8] {P}:sales: (prefix of {P}:sales:got:<id> and {P}:sales:won:<id>, completed with the
+-- KEYS[8] {P}:sales: (prefix of {P}:sales:waiting, {P}:sales:got:<id> and {P}:sales:won:<id>, completed with the
 --         sales manager holding the lead)
 -- ARGV[1] now ms   ARGV[2] op: accept | contacted | outcome   ARGV[3] conversation id
 -- ARGV[4] actor (a sales manager; outcome: "" for a CRM connector)   ARGV[5] first contact SLA ms
 -- ARGV[6] outcome: 1 when the actor may correct (a supervisor or a connector)
 -- ARGV[7] result won | lost   ARGV[8] amount   ARGV[9] currency   ARGV[10] loss reason
--- ARGV[11] source ("" or a connector name)
+-- ARGV[11] source ("" or a connector name): a connector's outcome is applied in any sales state
+--          (an open offer or queue entry is ended, nobody's conversion is credited)
 -- returns {status, ms of the offer (accept) or of the acceptance (contacted), previous outcome}
 -- status: ok | already | notfound | notyours | conflict
 local ck, tlk, timers, events, tls, sopen, mgrs, sales = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local now, op, cid, actor = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local f = redis.call('HMGET', ck, 'sstate', 'soffer_to', 'sseq', 'soffered', 'mgr', 'smgr', 'outcome', 'saccepted', 'state')
+local crm = op == 'outcome' and ARGV[11] ~= '' -- a CRM connector's outcome is authoritative
 if not f[1] then
   if not f[9] then return {'notfound', 0, ''} end
-  return {'conflict', 0, ''}
+  if not crm then return {'conflict', 0, ''} end
 end
-local sstate, sseq = f[1], f[3] or '0'
+local sstate, sseq = f[1] or '', f[3] or '0'
 if f[9] == 'closed' and op ~= 'outcome' then return {'conflict', 0, ''} end
 
 if op == 'accept' then
@@ -46,8 +48,22 @@ end
 if op == 'outcome' then
   local holder = f[6] or ''
   if sstate ~= 'accepted' and sstate ~= 'contacted' and sstate ~= 'won' and sstate ~= 'lost' then
-    if ARGV[6] == '1' then return {'conflict', 0, ''} end
-    return {'notyours', 0, ''}
+    if not crm then
+      if ARGV[6] == '1' then return {'conflict', 0, ''} end
+      return {'notyours', 0, ''}
+    end
+    -- the CRM decided before any sales manager held the lead (queued, offered, returned to the
+    -- lead-manager, or never handed off): end the open offer or queue entry and record it
+    -- without crediting anyone's conversion
+    if sstate == 'offered' and f[2] and f[2] ~= '' then
+      unload(mgr_keys(mgrs, f[2]), cid)
+      redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. sseq)
+      event(events, 'sales_offer_withdrawn', cid, f[2], sseq, 'crm', '', now)
+    end
+    redis.call('ZREM', sales .. 'waiting', cid)
+    redis.call('ZREM', sopen, cid)
+    redis.call('HSET', ck, 'soffer_to', '')
+    holder = ''
   end
   local prev = f[7] or ''
   if ARGV[6] ~= '1' then
@@ -55,14 +71,16 @@ if op == 'outcome' then
     if prev ~= '' then return {'already', 0, prev} end
   end
   local result = ARGV[7]
-  if prev == '' then
+  if prev == '' and holder ~= '' then
     local mk = mgr_keys(mgrs, holder)
     if f[9] ~= 'closed' then unload(mk, cid) else redis.call('ZREM', mk.convs, cid) end
     redis.call('ZREM', timers, 'sc|' .. cid .. '|' .. sseq)
     redis.call('ZREM', sopen, cid)
   end
-  local wonk = sales .. 'won:' .. holder
-  if result == 'won' then redis.call('ZADD', wonk, now, cid) else redis.call('ZREM', wonk, cid) end
+  if holder ~= '' then
+    local wonk = sales .. 'won:' .. holder
+    if result == 'won' then redis.call('ZADD', wonk, now, cid) else redis.call('ZREM', wonk, cid) end
+  end
   local amount, cur, reason = '', '', ''
   if result == 'won' then amount, cur = ARGV[8], ARGV[9] else reason = ARGV[10] end
   redis.call('HSET', ck, 'sstate', result, 'outcome', result, 'amount', amount, 'currency', cur, 'loss_reason', reason,
