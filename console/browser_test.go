@@ -131,6 +131,9 @@ func TestBrowser(t *testing.T) {
 	dir := t.TempDir()
 	if d := os.Getenv("CONSOLE_SCREENSHOT_DIR"); d != "" {
 		dir = d
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	shot := func(name string) {
 		t.Helper()
