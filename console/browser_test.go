@@ -38,7 +38,7 @@ func chromium(t *testing.T) string {
 
 // TestBrowser runs the console in headless Chromium against an in-process gateway built as
 // `lidorub serve` builds it: the supervisor signs in, sees the waiting lead on Now, opens
-// it, reassigns it (the result, done or refused, is shown on the page), and a new lead
+// it, reassigns it from one lead-manager to another (shown on the page, audited), and a new lead
 // appears on Now without a reload (live.js under the CSP). A screenshot of each page is
 // saved (CONSOLE_SCREENSHOT_DIR, else a temporary directory) and its path logged.
 func TestBrowser(t *testing.T) {
@@ -49,6 +49,7 @@ func TestBrowser(t *testing.T) {
 	_, prefix := redistest.New(t)
 	cfg := &config.Config{InstanceID: "consolebrowser", Managers: []router.Manager{
 		{ID: "anna", Name: "Anna", Token: annaToken},
+		{ID: "boris", Name: "Boris", Token: "boris-console-browser-token-5e1d"},
 		{ID: "olga", Name: "Olga", Role: router.RoleSupervisor, Token: olgaToken},
 		{ID: "sam", Name: "Sam", Role: router.RoleSales, Token: salesToken},
 	}}
@@ -162,8 +163,8 @@ func TestBrowser(t *testing.T) {
 	if st := eval(`document.querySelector('tr.lead[data-id="1"] .badge').textContent`); st != "ждёт" {
 		t.Fatalf("the lead's state on Now: %q", st)
 	}
-	if n := eval(`String(document.querySelectorAll('svg.chart rect.track').length)`); n != "2" {
-		t.Fatalf("%s bars in the load chart, want 2 (anna, sam)", n)
+	if n := eval(`String(document.querySelectorAll('svg.chart rect.track').length)`); n != "3" {
+		t.Fatalf("%s bars in the load chart, want 3 (anna, boris, sam)", n)
 	}
 	shot("console-now.png")
 
@@ -175,7 +176,24 @@ func TestBrowser(t *testing.T) {
 		t.Fatal("the page was reloaded")
 	}
 
-	// Open the lead and reassign it to anna.
+	// Boris comes online and is offered the waiting leads; then anna comes online (nothing is
+	// left to offer her). The supervisor opens lead 1 and reassigns it from boris to anna.
+	if err := g.Router.SetOnline(ctx, "boris", true); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		c, err := g.Router.Conversation(ctx, 1)
+		if err == nil && c.State == router.StateOffered && c.OfferTo == "boris" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lead 1 not offered to boris within 15s: %+v %v", c, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := g.Router.SetOnline(ctx, "anna", true); err != nil {
+		t.Fatal(err)
+	}
 	do("open the lead", chromedp.Click(chromedp.CSS(`tr.lead[data-id="1"] a[href="/console/leads/1"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`form.correct`)))
 	if body := eval(`document.querySelector('ol.transcript').textContent`); !strings.Contains(body, "Перезвоните мне") {
@@ -190,26 +208,19 @@ func TestBrowser(t *testing.T) {
 	}
 	u, _ := url.Parse(loc)
 	flash := eval(`document.querySelector('.flash').textContent`)
-	switch {
-	case u.Path != "/console/leads/1":
-		t.Fatalf("after reassigning: %s", loc)
-	case u.Query().Get("ok") == "reassign":
-		if flash != g.Locale.T("ru", "console.done.reassign") {
-			t.Fatalf("done, shown %q", flash)
-		}
-		c, err := g.Router.Conversation(ctx, 1)
-		if err != nil || c.OfferTo != "anna" && c.ManagerID != "anna" {
-			t.Fatalf("reassigned, yet %+v %v", c, err)
-		}
-		t.Logf("reassigned to anna: %q", flash)
-	case u.Query().Get("err") != "":
-		if want := g.Locale.T("ru", "console.error."+u.Query().Get("err")); flash != want || strings.Contains(flash, "console.") {
-			t.Fatalf("refused, shown %q, want %q", flash, want)
-		}
-		t.Logf("reassign refused, shown cleanly: %q", flash)
-	default:
-		t.Fatalf("no result after reassigning: %s", loc)
+	if u.Path != "/console/leads/1" || u.Query().Get("ok") != "reassign" || flash != g.Locale.T("ru", "console.done.reassign") {
+		t.Fatalf("after reassigning: %s, shown %q", loc, flash)
 	}
+	if c, err := g.Router.Conversation(ctx, 1); err != nil || c.State != router.StateOffered || c.OfferTo != "anna" {
+		t.Fatalf("reassigned, yet %+v %v", c, err)
+	}
+	if a, err := g.Router.AuditLog(ctx, 10); err != nil || len(a) == 0 || a[0].Action != "reassign" || a[0].By != "olga" || a[0].Lead != 1 {
+		t.Fatalf("the reassign is not audited: %+v %v", a, err)
+	}
+	if tl := eval(`document.querySelector('ol.timeline') ? document.querySelector('ol.timeline').textContent : document.body.textContent`); !strings.Contains(tl, "Anna") {
+		t.Fatalf("the reassign is not on the lead's timeline: %q", tl)
+	}
+	t.Logf("reassigned from boris to anna: %q", flash)
 	shot("console-lead.png")
 
 	// Anna takes lead 1 and hands it off hot; sam (online) is offered it: one ledger entry.

@@ -24,7 +24,8 @@ func (a forceOfflineArgs) argv() []any {
 var reassignScript = script("reassign")
 
 func (k keys) reassignKeys(conv int64, target string) []string {
-	return []string{k.conv(conv), k.waiting(), k.timers(), k.events(), k.mgrPrefix(), k.mgr(target), k.mgrConvs(target), k.audit()}
+	return []string{k.conv(conv), k.waiting(), k.timers(), k.events(), k.mgrPrefix(), k.mgr(target), k.mgrConvs(target), k.audit(),
+		k.timeline(conv), k.timelineStream()}
 }
 
 type reassignArgs struct {

@@ -7,6 +7,8 @@
 -- KEYS[1] {P}:conv:<id>   KEYS[2] {P}:waiting   KEYS[3] {P}:timers   KEYS[4] {P}:events
 -- KEYS[5] {P}:mgr: (prefix: the current holder is read from the conversation)
 -- KEYS[6] {P}:mgr:<target>   KEYS[7] {P}:mgr:<target>:convs   KEYS[8] {P}:audit
+-- KEYS[9] {P}:conv:<id>:tl   KEYS[10] {P}:timeline: the holder's offer_lapsed or released
+--         {reason reassigned, by}, then offered to the target {reassigned_by}
 -- ARGV[1] now ms   ARGV[2] conversation id   ARGV[3] target manager   ARGV[4] offer timeout ms
 -- ARGV[5] supervisor
 -- returns {status, offer seq, first offer 1|0, channel, first_in}; status ok | already (offered
@@ -29,11 +31,13 @@ if f[1] == 'offered' and f[2] and f[2] ~= '' then
   unload(mgr_keys(mgrs, from), cid)
   redis.call('ZREM', timers, 'o|' .. cid .. '|' .. seq)
   event(events, 'offer_withdrawn', cid, from, seq, 'reassigned', '', now)
+  timeline(KEYS[9], KEYS[10], cid, 'offer_lapsed', from, {reason = 'reassigned', by = ARGV[5]}, now)
 elseif f[1] == 'assigned' and f[3] and f[3] ~= '' then
   from = f[3]
   unload(mgr_keys(mgrs, from), cid)
   redis.call('ZREM', timers, 'r|' .. cid .. '|' .. seq)
   event(events, 'released', cid, from, seq, 'reassigned', '', now)
+  timeline(KEYS[9], KEYS[10], cid, 'released', from, {reason = 'reassigned', by = ARGV[5]}, now)
 end
 redis.call('ZREM', waiting, cid)
 local nseq = redis.call('HINCRBY', ck, 'seq', 1)
@@ -45,6 +49,7 @@ redis.call('HSET', tk.mgr, 'last_offer', now)
 redis.call('ZADD', tk.convs, now, cid)
 redis.call('ZADD', timers, now + tonumber(ARGV[4]), 'o|' .. cid .. '|' .. nseq)
 event(events, 'offer', cid, target, nseq, 'reassigned', '', now)
+timeline(KEYS[9], KEYS[10], cid, 'offered', target, {reassigned_by = ARGV[5]}, now)
 redis.call('XADD', audit, 'MAXLEN', '~', 100000, '*', 'at', tostring(now), 'by', ARGV[5], 'action', 'reassign',
   'lead', cid, 'manager', target, 'detail', from ~= '' and ('from=' .. from) or '')
 return {'ok', nseq, (offers == 1) and 1 or 0, f[6] or '', f[7] or '0'}
