@@ -217,7 +217,8 @@ func TestBrowser(t *testing.T) {
 	if a, err := g.Router.AuditLog(ctx, 10); err != nil || len(a) == 0 || a[0].Action != "reassign" || a[0].By != "olga" || a[0].Lead != 1 {
 		t.Fatalf("the reassign is not audited: %+v %v", a, err)
 	}
-	if tl := eval(`document.querySelector('ol.timeline') ? document.querySelector('ol.timeline').textContent : document.body.textContent`); !strings.Contains(tl, "Anna") {
+	if tl := eval(`document.querySelector('ol.timeline') ? document.querySelector('ol.timeline').textContent : document.body.textContent`); !strings.Contains(tl, "Anna") || !strings.Contains(tl, "причина: переназначен руководителем") ||
+		!strings.Contains(tl, "переназначил(а): Olga") {
 		t.Fatalf("the reassign is not on the lead's timeline: %q", tl)
 	}
 	t.Logf("reassigned from boris to anna: %q", flash)

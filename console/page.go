@@ -118,5 +118,36 @@ func (p *page) Manager(id string) string {
 	return id
 }
 
+// Extra renders one extra field of a timeline stage in the reader's language: its label
+// (console.extra.<key>) and its value — a manager's name, a reason's text (a configured sales
+// reason, else console.reason.<id>), a qualification level, or the value itself (ids, amounts).
+// A flag ("1") shows its label only.
+func (p *page) Extra(k, v string) string {
+	label := k
+	if key := "console.extra." + k; p.c.d.Locale.Has(key) {
+		label = p.T(key)
+	}
+	cat := p.c.d.Locale
+	switch {
+	case v == "1" && (k == "contacted" || k == "note_set" || k == "unanswered" || k == "call"):
+		return label
+	case k == "tier":
+		return label
+	case k == "by" || k == "reassigned_by":
+		v = p.Manager(v)
+	case k == "reason":
+		if key := "sales.reason." + v + ".label"; cat.Has(key) {
+			v = p.T(key)
+		} else if key := "console.reason." + v; cat.Has(key) {
+			v = p.T(key)
+		}
+	case k == "level":
+		if key := "qual." + v; cat.Has(key) {
+			v = p.T(key)
+		}
+	}
+	return label + ": " + v
+}
+
 // Langs are the languages to switch to.
 func (p *page) Langs() []string { return locale.Supported() }
