@@ -594,7 +594,7 @@ func TestAuditShowsLedgerProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, _ = b.page("/console/audit?lang=en")
-	for _, want := range []string{`class="verify bad"`, "Verification failed: 1 problem(s).", "Seq 1 · head:", `<tr class="ledger-entry bad" data-seq="1">`} {
+	for _, want := range []string{`class="verify bad"`, "Verification failed: 1 problem(s).", "Seq 1 · the head of the chain does not match the last entry", `<tr class="ledger-entry bad" data-seq="1">`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("tampered ledger: Audit lacks %q", want)
 		}
