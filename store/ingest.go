@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -28,18 +29,26 @@ const DefaultDedupeTTL = 8 * 24 * time.Hour
 var ingestLua string
 var ingestScript = NewScript(ingestLua)
 
-// ingestKeys are ingest.lua's KEYS: the item's dedupe marker and the inbound stream.
-func ingestKeys(k Keys, in channels.Inbound) []string {
-	return []string{k.Dedupe(in.Channel, in.Account, in.MessageID), k.Inbound()}
-}
-
-// ingestArgs are ingest.lua's ARGV, in order.
-type ingestArgs struct {
+// ingestItem is one item of a run of ingest.lua: its KEYS entry (the dedupe marker) and
+// its two ARGV entries, in order.
+type ingestItem struct {
+	Marker  string // {P:in}:dedupe:<channel>:<acct>:<pseudonym of the message id>
 	TTL     int64  // dedupe marker TTL, ms (at least 1)
 	Payload []byte // JSON of channels.Inbound (sent as it is: no copy into a string)
 }
 
-func (a ingestArgs) argv() []any { return []any{strconv.FormatInt(a.TTL, 10), a.Payload} }
+// ingestRun builds KEYS and ARGV of one run of ingest.lua over items, in order: KEYS[1] the
+// inbound stream, KEYS[1+i] item i's marker; ARGV[2i-1] its TTL, ARGV[2i] its payload.
+func ingestRun(k Keys, items []ingestItem) (keys []string, argv []any) {
+	keys = make([]string, 1, 1+len(items))
+	keys[0] = k.Inbound()
+	argv = make([]any, 0, 2*len(items))
+	for _, it := range items {
+		keys = append(keys, it.Marker)
+		argv = append(argv, strconv.FormatInt(it.TTL, 10), it.Payload)
+	}
+	return keys, argv
+}
 
 // IngestObserver is told about every ingested item (metrics). May be nil.
 type IngestObserver interface {
@@ -53,30 +62,37 @@ type Ingest struct {
 	clock    clock.Clock
 	observer IngestObserver
 
-	// Concurrent calls share round trips: a call that finds fewer than maxFlushers round
-	// trips in flight sends the queue (its own script included) at once; calls arriving
-	// while maxFlushers are in flight queue up and go together in the next pipeline.
-	// Nothing waits for a timer, and every call still returns only after its own script
-	// has run (the item is durable).
+	// Concurrent calls share round trips and script runs: a call that finds fewer than
+	// maxFlushers round trips in flight sends the queue (its own item included) as one run
+	// of ingest.lua; calls arriving while maxFlushers are in flight queue up and go
+	// together in the next run. Nothing waits for a timer, and every call still returns
+	// only after the script has stored its item (the item is durable).
 	mu       sync.Mutex
 	queue    []*ingestCall
 	flushers int
 }
 
-// ingestBatch bounds how many queued calls share one pipeline; maxFlushers bounds the
-// round trips in flight (several, so one slow round trip does not hold everyone up).
+// ingestBatch bounds how many queued calls share one script run (64 items keep Redis busy
+// well under a millisecond); maxFlushers bounds the round trips in flight: two, so one slow
+// round trip does not hold everyone up, and few, so that calls arriving during a round trip
+// gather into the next batch. On a loaded two-core machine a round trip costs the process
+// about as much CPU as a whole small HTTP request (BENCHMARKS.md); sharing it is what
+// makes a form lead cheap.
 const (
-	ingestBatch = 128
-	maxFlushers = 8
+	ingestBatch = 64
+	maxFlushers = 2
 )
 
 type ingestCall struct {
-	keys []string
-	args []any
-	res  []any
+	item ingestItem
+	id   string // the entry id (of the original, for a duplicate)
+	dup  bool
 	err  error
-	done chan struct{}
+	done chan struct{} // capacity 1: the run that carried the call sends once
 }
+
+// callPool recycles calls and their channels (one Ingest allocates neither).
+var callPool = sync.Pool{New: func() any { return &ingestCall{done: make(chan struct{}, 1)} }}
 
 // NewIngest returns an Ingester. observer may be nil.
 func NewIngest(rdb redis.UniversalClient, keys Keys, clk clock.Clock, observer IngestObserver) *Ingest {
@@ -110,38 +126,41 @@ func (g *Ingest) Ingest(ctx context.Context, in channels.Inbound) (channels.Inge
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("encode inbound: %w", err)
 	}
-	res, err := g.run(ctx, ingestKeys(g.keys, in), ingestArgs{TTL: ttlMs, Payload: payload}.argv())
+	id, dup, err := g.run(ctx, ingestItem{Marker: g.keys.Dedupe(in.Channel, in.Account, in.MessageID), TTL: ttlMs, Payload: payload})
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("store inbound: %w", err)
 	}
-	id, _ := res[0].(string)
-	dup, _ := res[1].(int64)
 	if g.observer != nil {
-		g.observer.Ingested(in.Channel, dup == 1)
+		g.observer.Ingested(in.Channel, dup)
 	}
-	return channels.IngestResult{EntryID: id, Duplicate: dup == 1}, nil
+	return channels.IngestResult{EntryID: id, Duplicate: dup}, nil
 }
 
-// run runs the ingest script for one call, sharing the round trip with concurrent calls.
-func (g *Ingest) run(ctx context.Context, keys []string, args []any) ([]any, error) {
-	c := &ingestCall{keys: keys, args: args, done: make(chan struct{})}
+// run stores one item, sharing the script run and its round trip with concurrent calls.
+func (g *Ingest) run(ctx context.Context, item ingestItem) (id string, dup bool, err error) {
+	c := callPool.Get().(*ingestCall)
+	c.item = item
+	defer func() {
+		*c = ingestCall{done: c.done}
+		callPool.Put(c)
+	}()
 	g.mu.Lock()
 	g.queue = append(g.queue, c)
 	if g.flushers >= maxFlushers {
 		g.mu.Unlock()
-		<-c.done // a pipeline in flight, or the next one, carries it
-		return c.res, c.err
+		<-c.done // a run in flight, or the next one, carries it
+		return c.id, c.dup, c.err
 	}
 	g.flushers++
 	g.mu.Unlock()
-	// No round trip in flight: send the queue (this call included) now, then hand the
-	// calls that queued meanwhile to a goroutine, so this caller does not wait for them.
+	// Send the queue (this call included) now, then hand the calls that queued meanwhile
+	// to a goroutine, so this caller does not wait for them.
 	g.flushOnce(ctx)
 	if g.more() {
 		go g.flush(context.WithoutCancel(ctx))
 	}
 	<-c.done
-	return c.res, c.err
+	return c.id, c.dup, c.err
 }
 
 // more reports whether calls are queued; if none, this flusher stops.
@@ -165,8 +184,18 @@ func (g *Ingest) flush(ctx context.Context) {
 	}
 }
 
-// flushOnce sends up to ingestBatch queued calls in one pipeline.
+// gather is group commit without a timer: it lets the goroutines that are ready to run
+// (webhook handlers past their parsing, on a busy server) reach the queue before the batch
+// is taken, so they share the coming round trip. With nothing else ready to run it returns
+// at once. (Yielding again while the queue grows gathered no more on a loaded machine.)
+func (g *Ingest) gather() { runtime.Gosched() }
+
+// flushOnce stores up to ingestBatch queued items in one run of ingest.lua (EVALSHA, then
+// EVAL when the script cache was flushed: Redis ran nothing on NOSCRIPT). An error fails
+// every call of the run; items stored before the error are found by the callers' retries
+// as duplicates of their entries (at least once, never twice).
 func (g *Ingest) flushOnce(ctx context.Context) {
+	g.gather()
 	g.mu.Lock()
 	n := min(len(g.queue), ingestBatch)
 	batch := append([]*ingestCall(nil), g.queue[:n]...)
@@ -175,14 +204,29 @@ func (g *Ingest) flushOnce(ctx context.Context) {
 	if len(batch) == 0 {
 		return
 	}
-	ctx = context.WithoutCancel(ctx) // one caller's cancellation must not fail the others
-	calls := make([]Call, len(batch))
+	items := make([]ingestItem, len(batch))
 	for i, c := range batch {
-		calls[i] = Call{Keys: c.keys, Args: c.args}
+		items[i] = c.item
 	}
-	for i, cmd := range ingestScript.EvalPipelined(ctx, g.rdb, calls) {
-		batch[i].res, batch[i].err = cmd.Slice()
-		close(batch[i].done)
+	keys, argv := ingestRun(g.keys, items)
+	// One caller's cancellation must not fail the others.
+	res, err := ingestScript.Run(context.WithoutCancel(ctx), g.rdb, keys, argv...).Slice()
+	if err == nil && len(res) != 2*len(batch) {
+		err = fmt.Errorf("ingest script answered %d values for %d items", len(res), len(batch))
+	}
+	for i, c := range batch {
+		if err == nil {
+			id, ok1 := res[2*i].(string)
+			dup, ok2 := res[2*i+1].(int64)
+			if ok1 && ok2 {
+				c.id, c.dup = id, dup == 1
+			} else {
+				c.err = fmt.Errorf("ingest script answered %T, %T for an item", res[2*i], res[2*i+1])
+			}
+		} else {
+			c.err = err
+		}
+		c.done <- struct{}{}
 	}
 }
 

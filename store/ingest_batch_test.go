@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/clock"
+	"github.com/lidorub/lidorub/internal/redistest"
+)
+
+// One run of ingest.lua handles its items in order, each as if alone: an item whose
+// marker an earlier item of the same run set is a duplicate of that item's entry.
+func TestIngestScriptBatchInOrder(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	k := NewKeys(prefix)
+	ctx := context.Background()
+	items := []ingestItem{
+		{Marker: k.Dedupe("form", "default", "a"), TTL: 60_000, Payload: []byte(`{"n":"a"}`)},
+		{Marker: k.Dedupe("form", "default", "b"), TTL: 60_000, Payload: []byte(`{"n":"b"}`)},
+		{Marker: k.Dedupe("form", "default", "a"), TTL: 60_000, Payload: []byte(`{"n":"a again"}`)},
+		{Marker: k.Dedupe("form", "default", "c"), TTL: 1, Payload: []byte(`{"n":"c"}`)},
+	}
+	keys, argv := ingestRun(k, items)
+	if len(keys) != 5 || keys[0] != k.Inbound() || len(argv) != 8 || argv[0] != "60000" || argv[7] == nil {
+		t.Fatalf("KEYS %v, ARGV %d values", keys, len(argv))
+	}
+	res, err := ingestScript.Run(ctx, rdb, keys, argv...).Slice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 8 {
+		t.Fatalf("answer %v, want 8 values", res)
+	}
+	dups := []int64{res[1].(int64), res[3].(int64), res[5].(int64), res[7].(int64)}
+	if dups[0] != 0 || dups[1] != 0 || dups[2] != 1 || dups[3] != 0 {
+		t.Fatalf("duplicate flags %v, want [0 0 1 0]", dups)
+	}
+	if res[4] != res[0] {
+		t.Fatalf("the repeated item answered %v, want the first one's entry %v", res[4], res[0])
+	}
+	entries, err := rdb.XRange(ctx, k.Inbound(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i, e := range entries {
+		got = append(got, e.Values["m"].(string))
+		if want := res[[]int{0, 2, 6}[i]]; e.ID != want {
+			t.Errorf("entry %d id %s, answered %v", i, e.ID, want)
+		}
+	}
+	if strings.Join(got, " ") != `{"n":"a"} {"n":"b"} {"n":"c"}` {
+		t.Fatalf("stream holds %v, want a, b, c in order", got)
+	}
+	if id, _ := rdb.Get(ctx, items[0].Marker).Result(); id != res[0] {
+		t.Fatalf("marker of a = %q, want %v", id, res[0])
+	}
+}
+
+// A run that fails part-way fails as a whole for its callers (each answers an error and
+// its sender retries), and what it stored before the failure is found by the retry as a
+// duplicate of the stored entry: at least once, never twice.
+func TestIngestScriptErrorPartWay(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	k := NewKeys(prefix)
+	ctx := context.Background()
+	good := ingestItem{Marker: k.Dedupe("form", "default", "good"), TTL: 60_000, Payload: []byte(`{"n":"good"}`)}
+	// A marker key of the wrong type makes the script's GET fail on the second item.
+	bad := ingestItem{Marker: k.Dedupe("form", "default", "bad"), TTL: 60_000, Payload: []byte(`{"n":"bad"}`)}
+	if err := rdb.HSet(ctx, bad.Marker, "f", "v").Err(); err != nil {
+		t.Fatal(err)
+	}
+	keys, argv := ingestRun(k, []ingestItem{good, bad})
+	if err := ingestScript.Run(ctx, rdb, keys, argv...).Err(); err == nil || !strings.Contains(err.Error(), "WRONGTYPE") {
+		t.Fatalf("run with a broken marker: %v, want WRONGTYPE", err)
+	}
+	first, err := rdb.XRange(ctx, k.Inbound(), "-", "+").Result()
+	if err != nil || len(first) != 1 {
+		t.Fatalf("stream after the failed run: %v %v, want the first item only", first, err)
+	}
+	keys, argv = ingestRun(k, []ingestItem{good})
+	res, err := ingestScript.Run(ctx, rdb, keys, argv...).Slice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0] != first[0].ID || res[1].(int64) != 1 {
+		t.Fatalf("retry answered %v, want a duplicate of %s", res, first[0].ID)
+	}
+	if n := rdb.XLen(ctx, k.Inbound()).Val(); n != 1 {
+		t.Fatalf("stream has %d entries after the retry, want 1", n)
+	}
+}
+
+// Through Ingest: when a run fails every caller of that run gets the error, and none is
+// left waiting.
+func TestIngestRunErrorReachesEveryCaller(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	k := NewKeys(prefix)
+	ctx := context.Background()
+	// The inbound stream is a string: every XADD fails.
+	if err := rdb.Set(ctx, k.Inbound(), "not a stream", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	g := NewIngest(rdb, k, clock.Real{}, nil)
+	const n = 50
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, err := g.Ingest(ctx, channels.Inbound{Channel: channels.Form, Account: "default",
+				MessageID: "m" + strconv.Itoa(i), ContactID: "+79160000000", Text: "call me"})
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err == nil || !strings.Contains(err.Error(), "WRONGTYPE") {
+			t.Fatalf("call %d: %v, want the WRONGTYPE error", i, err)
+		}
+	}
+}
+
+// Many concurrent calls, more than one run holds, some repeating each other: every item is
+// stored once, every repeat answers the stored entry, whatever runs the calls fell into.
+func TestIngestConcurrentRunsStoreEachItemOnce(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	k := NewKeys(prefix)
+	ctx := context.Background()
+	g := NewIngest(rdb, k, clock.Real{}, nil)
+	const distinct, copies = 3 * ingestBatch, 3
+	type answer struct {
+		i   int
+		res channels.IngestResult
+		err error
+	}
+	answers := make(chan answer, distinct*copies)
+	for c := 0; c < copies; c++ {
+		for i := 0; i < distinct; i++ {
+			go func() {
+				res, err := g.Ingest(ctx, channels.Inbound{Channel: channels.Form, Account: "default",
+					MessageID: "m" + strconv.Itoa(i), ContactID: "c" + strconv.Itoa(i), Text: "lead " + strconv.Itoa(i)})
+				answers <- answer{i, res, err}
+			}()
+		}
+	}
+	ids := map[int]string{}
+	stored := map[int]int{}
+	for n := 0; n < distinct*copies; n++ {
+		a := <-answers
+		if a.err != nil {
+			t.Fatalf("item %d: %v", a.i, a.err)
+		}
+		if id, ok := ids[a.i]; ok && id != a.res.EntryID {
+			t.Fatalf("item %d answered entries %s and %s", a.i, id, a.res.EntryID)
+		}
+		ids[a.i] = a.res.EntryID
+		if !a.res.Duplicate {
+			stored[a.i]++
+		}
+	}
+	for i := 0; i < distinct; i++ {
+		if stored[i] != 1 {
+			t.Fatalf("item %d stored %d times, want once", i, stored[i])
+		}
+	}
+	entries, err := rdb.XRange(ctx, k.Inbound(), "-", "+").Result()
+	if err != nil || len(entries) != distinct {
+		t.Fatalf("stream: %d entries (%v), want %d", len(entries), err, distinct)
+	}
+	for _, e := range entries {
+		var in channels.Inbound
+		if err := json.Unmarshal([]byte(e.Values["m"].(string)), &in); err != nil {
+			t.Fatal(err)
+		}
+		i, _ := strconv.Atoi(strings.TrimPrefix(in.MessageID, "m"))
+		if ids[i] != e.ID || in.Text != "lead "+strconv.Itoa(i) {
+			t.Fatalf("entry %s holds item %d (%q), answered %s", e.ID, i, in.Text, ids[i])
+		}
+	}
+}
