@@ -7,7 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
+	"io"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -34,6 +37,7 @@ import (
 type Keys struct {
 	Prefix string
 	salt   string
+	macs   *sync.Pool // keyed HMAC-SHA256 states for Pseudonym (nil: one per call)
 }
 
 // NewKeys returns the key builder for prefix ("" means "lidorub").
@@ -48,16 +52,29 @@ func NewKeys(prefix string) Keys {
 func (k Keys) SaltKey() string { return "{" + k.Prefix + "}:salt" }
 
 // WithSalt returns k with the pseudonym salt set (LoadSalt reads it from Redis).
-func (k Keys) WithSalt(salt string) Keys { k.salt = salt; return k }
+func (k Keys) WithSalt(salt string) Keys {
+	k.salt = salt
+	key := []byte(salt)
+	k.macs = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
+	return k
+}
 
 // Pseudonym returns a stable, non-reversible name for a personal identifier (a contact id, a
 // message id that embeds a chat id) to use inside key names: the first 128 bits of
 // HMAC-SHA256 keyed by the deployment's salt, in hex. Without the salt (it lives in Redis,
 // never in logs or config) enumerating phone numbers or chat ids does not find the key.
 func (k Keys) Pseudonym(id string) string {
-	m := hmac.New(sha256.New, []byte(k.salt))
-	m.Write([]byte(id))
-	return hex.EncodeToString(m.Sum(nil)[:16])
+	var m hash.Hash
+	if k.macs != nil { // a keyed state from the pool: Reset brings it back to the key
+		m = k.macs.Get().(hash.Hash)
+		m.Reset()
+		defer k.macs.Put(m)
+	} else {
+		m = hmac.New(sha256.New, []byte(k.salt))
+	}
+	_, _ = io.WriteString(m, id)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(m.Sum(sum[:0])[:16])
 }
 
 // LoadSalt returns k with the deployment's pseudonym salt: the value of {P}:salt, created

@@ -2,7 +2,12 @@ package store_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/lidorub/lidorub/internal/redistest"
@@ -176,6 +181,36 @@ func TestPseudonym(t *testing.T) {
 	if strings.Contains(a.Dedupe("telegram", "bot", id), "123456789") {
 		t.Fatalf("dedupe key %q shows the chat id", a.Dedupe("telegram", "bot", id))
 	}
+}
+
+// Pseudonym is the first 128 bits of HMAC-SHA256(salt, id) in hex, also when the keyed
+// states are reused from the pool by concurrent callers (markers written by an earlier
+// version must still be found).
+func TestPseudonymIsHMACSHA256(t *testing.T) {
+	want := func(salt, id string) string {
+		m := hmac.New(sha256.New, []byte(salt))
+		m.Write([]byte(id))
+		return hex.EncodeToString(m.Sum(nil)[:16])
+	}
+	k := store.NewKeys("p").WithSalt("0123456789abcdef")
+	if got := store.NewKeys("p").Pseudonym("x"); got != want("", "x") {
+		t.Fatalf("no salt: %s, want %s", got, want("", "x"))
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				id := fmt.Sprintf("h:%d-%d", w, i)
+				if got := k.Pseudonym(id); got != want("0123456789abcdef", id) {
+					t.Errorf("Pseudonym(%q) = %s, want %s", id, got, want("0123456789abcdef", id))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // LoadSalt creates the salt once; every later call (another instance) gets the same one.
