@@ -110,8 +110,8 @@ func TestReportFormHealthzRatio(t *testing.T) {
 // and gives the router's backlog rate and the pipeline over the POSTs' time plus the router's.
 func TestReportRouterHeld(t *testing.T) {
 	r := &Report{Mode: "in-process", Ingest: &IngestResult{Accepted: 100, PerSec: 5000, Seconds: 0.02, RouterHeld: true,
-		HealthzPerSec: 8000, RatioToHealthz: 0.625, HealthzProcessUS: 40, FormCPU: &CPUCost{ProcessUS: 70, RedisUS: 15},
-		Offered: 100, RouterSeconds: 0.03, RouterPerSec: 3333, RouterCPU: &CPUCost{ProcessUS: 45, RedisUS: 60, RedisCommands: 25},
+		HealthzPerSec: 8000, HealthzBeforePerSec: 7000, HealthzAfterPerSec: 9000, RatioToHealthz: 0.625, HealthzProcessUS: 40,
+		FormCPU: &CPUCost{ProcessUS: 70, RedisUS: 15}, Offered: 100, RouterSeconds: 0.03, RouterPerSec: 3333, RouterCPU: &CPUCost{ProcessUS: 45, RedisUS: 60, RedisCommands: 25},
 		PipelineSeconds: 0.05, PipelinePerSec: 2000}}
 	r.Targets = targets(r)
 	var sb strings.Builder
@@ -120,7 +120,7 @@ func TestReportRouterHeld(t *testing.T) {
 	}
 	for _, re := range []string{
 		`(?m)^ingest: form webhooks accepted \(router held\) +5000/s`,
-		`(?m)^ingest: HTTP ceiling \(GET /healthz, same clients, router held\) +8000/s$`,
+		`(?m)^ingest: HTTP ceiling \(GET /healthz, same clients, router held\) +8000/s \(mean of 7000/s before and 9000/s after the form path\)$`,
 		`(?m)^ingest: form webhooks / GET /healthz \(form path alone\) +62% \(CPU of this process per request: GET /healthz 40 us, form lead 70 us \+ 15 us Redis\)$`,
 		`(?m)^pipeline: router on the held backlog \(qualify -> offer\) +3333 new conversations/s \(100 offered in 0.03s after release\); 45 us process \+ 60 us Redis, 25.0 Redis calls per lead$`,
 		`(?m)^pipeline: ingest -> qualify -> offer +2000 new conversations/s \(100 offered in 0.05s: POSTs 0.02s, then the router 0.03s\)$`,
@@ -129,6 +129,22 @@ func TestReportRouterHeld(t *testing.T) {
 		if !regexp.MustCompile(re).MatchString(sb.String()) {
 			t.Errorf("no line matching %s in\n%s", re, sb.String())
 		}
+	}
+}
+
+// The ceiling is the mean of GET /healthz before and after the form path, and the ratio is
+// taken against it.
+func TestSetHealthzMeanOfBeforeAndAfter(t *testing.T) {
+	r := &IngestResult{PerSec: 5000}
+	r.setHealthz(healthzRun{perSec: 12000, processUS: 30}, healthzRun{perSec: 8000, processUS: 50})
+	if r.HealthzPerSec != 10000 || r.HealthzBeforePerSec != 12000 || r.HealthzAfterPerSec != 8000 ||
+		r.HealthzProcessUS != 40 || r.RatioToHealthz != 0.5 {
+		t.Fatalf("setHealthz: %+v", r)
+	}
+	r = &IngestResult{PerSec: 5000}
+	r.setHealthz(healthzRun{}, healthzRun{})
+	if r.RatioToHealthz != 0 {
+		t.Fatalf("no ceiling measured, ratio %v", r.RatioToHealthz)
 	}
 }
 

@@ -30,13 +30,13 @@ type recorder struct {
 	inbox        func(managerID string, o offer) // synthetic managers; nil = passive managers
 
 	mu         sync.Mutex
-	sent       map[string]time.Time // "channel|contact" -> request start (before ReceivedAt)
-	replyStart map[int64]time.Time  // conversation -> the manager's reply request start
-	seen       map[int64]bool       // conversations offered at least once
-	lastOffer  map[int64]time.Time  // conversation -> its current offer time (event "at", ms)
-	first      time.Time            // first offer dispatched
-	last       time.Time            // last first offer dispatched
-	offered    int                  // conversations offered (first offers)
+	sent       map[sentKey]time.Time // request start (before ReceivedAt) of each lead
+	replyStart map[int64]time.Time   // conversation -> the manager's reply request start
+	seen       map[int64]bool        // conversations offered at least once
+	lastOffer  map[int64]time.Time   // conversation -> its current offer time (event "at", ms)
+	first      time.Time             // first offer dispatched
+	last       time.Time             // last first offer dispatched
+	offered    int                   // conversations offered (first offers)
 	reoffers   int
 	replies    int
 	unknown    int // first offers of leads the bench did not send (should stay 0)
@@ -53,7 +53,7 @@ type recorder struct {
 }
 
 func newRecorder(offerTimeout time.Duration) *recorder {
-	return &recorder{offerTimeout: offerTimeout, sent: map[string]time.Time{}, replyStart: map[int64]time.Time{},
+	return &recorder{offerTimeout: offerTimeout, sent: map[sentKey]time.Time{}, replyStart: map[int64]time.Time{},
 		seen: map[int64]bool{}, lastOffer: map[int64]time.Time{}}
 }
 
@@ -62,10 +62,23 @@ var (
 	_ channels.Sender = (*recorder)(nil)
 )
 
+// sentKey is a lead's channel and contact id (a struct key: no string built per lead).
+type sentKey struct{ channel, contact string }
+
+// expect sizes the table of request starts for n more leads, so recording one does not
+// grow the table in the middle of a measured phase.
+func (r *recorder) expect(n int) {
+	r.mu.Lock()
+	if len(r.sent) == 0 {
+		r.sent = make(map[sentKey]time.Time, n)
+	}
+	r.mu.Unlock()
+}
+
 // markSent records when the request creating a lead started.
 func (r *recorder) markSent(channel, contact string, t time.Time) {
 	r.mu.Lock()
-	r.sent[channel+"|"+contact] = t
+	r.sent[sentKey{channel, contact}] = t
 	r.mu.Unlock()
 }
 
@@ -98,7 +111,7 @@ func (r *recorder) Notify(ctx context.Context, ev router.Event) error {
 			r.first = now
 		}
 		r.last = now
-		if start, ok := r.sent[c.Channel+"|"+c.ContactID]; ok {
+		if start, ok := r.sent[sentKey{c.Channel, c.ContactID}]; ok {
 			r.postToOffer.add(now.Sub(start))
 			recv := start
 			if c.FirstInboundAt.After(recv) {

@@ -74,7 +74,11 @@ type IngestResult struct {
 	PipelineSeconds float64  `json:"pipeline_seconds"`
 	PipelinePerSec  float64  `json:"pipeline_per_sec"` // new conversations offered per second
 	CPU             *CPUCost `json:"cpu_per_conversation,omitempty"`
-	HealthzPerSec   float64  `json:"healthz_per_sec"` // the same clients on GET /healthz: this machine's HTTP ceiling
+	HealthzPerSec   float64  `json:"healthz_per_sec"` // the same clients on GET /healthz: this machine's HTTP ceiling (mean of before and after)
+	// HealthzBeforePerSec and HealthzAfterPerSec: GET /healthz measured just before and just
+	// after the form path (the first also opens the clients' connections).
+	HealthzBeforePerSec float64 `json:"healthz_before_per_sec,omitempty"`
+	HealthzAfterPerSec  float64 `json:"healthz_after_per_sec,omitempty"`
 	// RatioToHealthz: accepted form webhooks/s over GET /healthz/s, both measured in this
 	// run with the same clients (and, in-process, the router held during both): what the
 	// form path costs over a bare request.
@@ -245,7 +249,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 				ceiling += ", router held"
 				what += " (form path alone)"
 			}
-			fmt.Fprintf(tw, "ingest: HTTP ceiling (%s)\t%.0f/s\n", ceiling, x.HealthzPerSec)
+			fmt.Fprintf(tw, "ingest: HTTP ceiling (%s)\t%.0f/s", ceiling, x.HealthzPerSec)
+			if x.HealthzBeforePerSec > 0 && x.HealthzAfterPerSec > 0 {
+				fmt.Fprintf(tw, " (mean of %.0f/s before and %.0f/s after the form path)", x.HealthzBeforePerSec, x.HealthzAfterPerSec)
+			}
+			fmt.Fprintln(tw)
 			fmt.Fprintf(tw, "ingest: %s\t%.0f%%", what, x.RatioToHealthz*100)
 			switch c := x.FormCPU; {
 			case c != nil && x.HealthzProcessUS > 0:
