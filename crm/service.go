@@ -226,6 +226,20 @@ func (s *Service) HandleTimeline(ctx context.Context, e store.Entry) error {
 	return s.note(ctx, conv, id)
 }
 
+// existingRecord returns the CRM record of a lead that has one. A lead without a record
+// and no attempt under way gives ""; one whose record is being created gives ErrInFlight (the
+// entry is retried, as the attempt may have read the data before this change).
+func (s *Service) existingRecord(ctx context.Context, conv int64) (string, error) {
+	id, err := s.RecordID(ctx, conv)
+	if err != nil || id != "" {
+		return id, err
+	}
+	if n, err := s.d.Redis.Exists(ctx, s.k.try(conv)).Result(); err != nil || n > 0 {
+		return "", errors.Join(err, ErrInFlight)
+	}
+	return "", nil
+}
+
 // assign makes the sales manager who accepted a lead (entry field m) the record's responsible
 // user, when users maps them. A lead without a record and no attempt under way has nothing
 // to update; one whose record is being created is retried.
@@ -235,15 +249,9 @@ func (s *Service) assign(ctx context.Context, e store.Entry) error {
 	if !ok || err != nil {
 		return nil
 	}
-	id, err := s.RecordID(ctx, conv)
-	if err != nil {
+	id, err := s.existingRecord(ctx, conv)
+	if id == "" || err != nil {
 		return err
-	}
-	if id == "" {
-		if n, err := s.d.Redis.Exists(ctx, s.k.try(conv)).Result(); err != nil || n > 0 {
-			return errors.Join(err, ErrInFlight)
-		}
-		return nil
 	}
 	if err := s.ready(); err != nil {
 		return err
@@ -268,15 +276,9 @@ func (s *Service) correct(ctx context.Context, e store.Entry) error {
 	if len(fields) == 0 {
 		return nil
 	}
-	id, err := s.RecordID(ctx, conv)
-	if err != nil {
+	id, err := s.existingRecord(ctx, conv)
+	if id == "" || err != nil {
 		return err
-	}
-	if id == "" {
-		if n, err := s.d.Redis.Exists(ctx, s.k.try(conv)).Result(); err != nil || n > 0 {
-			return errors.Join(err, ErrInFlight)
-		}
-		return nil
 	}
 	c, err := s.d.Leads.Conversation(ctx, conv)
 	if errors.Is(err, router.ErrNotFound) {
