@@ -1,11 +1,9 @@
 package simulate
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -164,37 +162,8 @@ func (t *SalesTier) validate() error {
 	for i := range t.Roster {
 		m := &t.Roster[i]
 		p := fmt.Sprintf("roster[%d]", i)
-		if m.Count < 1 || m.Count > 500 {
-			errs.Add(p+".count", "must be between 1 and 500")
-		}
-		mem := Member{ID: m.ID, Count: m.Count}
-		for _, id := range mem.ids() {
-			if ids[id] {
-				errs.Add(p+".id", "manager id %q is used twice", id)
-			}
-			ids[id] = true
-		}
-		check := func(what string, shifts []router.Shift) {
-			err := router.ValidateManagers([]router.Manager{{ID: mem.ids()[0], Role: router.RoleSales, Capacity: m.Capacity,
-				Weight: m.Weight, Shifts: shifts}})
-			for _, e := range conf.Flatten(err) {
-				var fe *conf.FieldError
-				if !errors.As(e, &fe) {
-					errs.Add(p, "%v", e)
-					continue
-				}
-				path := strings.TrimPrefix(fe.Path, "[0].")
-				if what == "breaks" {
-					if !strings.HasPrefix(path, "shifts") {
-						continue
-					}
-					path = "breaks" + strings.TrimPrefix(path, "shifts")
-				}
-				errs.Add(p+"."+path, "%s", fe.Msg)
-			}
-		}
-		check("shifts", append([]router.Shift(nil), m.Shifts...))
-		check("breaks", append([]router.Shift(nil), m.Breaks...))
+		validateMember(&errs, p, ids, Member{ID: m.ID, Count: m.Count},
+			router.Manager{Role: router.RoleSales, Capacity: m.Capacity, Weight: m.Weight}, m.Shifts, m.Breaks)
 		errs.Merge(p+".behaviour", m.Behaviour.validate())
 	}
 	errs.Merge("router", t.Router.validate())

@@ -393,6 +393,42 @@ func clockMinutes(v string) (int, error) {
 	return t.Hour()*60 + t.Minute(), nil
 }
 
+// validateMember checks one roster entry of either tier under path p: its count, that none
+// of its ids is in ids already (then adds them), and its shifts and breaks with the router's
+// own rules for a manager like mgr (errors under p.shifts[…] and p.breaks[…]).
+func validateMember(errs *conf.Errors, p string, ids map[string]bool, mem Member, mgr router.Manager, shifts, breaks []router.Shift) {
+	if mem.Count < 1 || mem.Count > 500 {
+		errs.Add(p+".count", "must be between 1 and 500")
+	}
+	for _, id := range mem.ids() {
+		if ids[id] {
+			errs.Add(p+".id", "manager id %q is used twice", id)
+		}
+		ids[id] = true
+	}
+	check := func(what string, shifts []router.Shift) {
+		mgr.ID, mgr.Shifts = mem.ids()[0], shifts
+		for _, e := range conf.Flatten(router.ValidateManagers([]router.Manager{mgr})) {
+			var fe *conf.FieldError
+			if !errors.As(e, &fe) {
+				errs.Add(p, "%v", e)
+				continue
+			}
+			path := strings.TrimPrefix(fe.Path, "[0].")
+			if what == "breaks" {
+				if !strings.HasPrefix(path, "shifts") {
+					continue
+				}
+				path = "breaks" + strings.TrimPrefix(path, "shifts")
+			}
+			errs.Add(p+"."+path, "%s", fe.Msg)
+		}
+	}
+	// copies: compiling caches the time zone inside the shift
+	check("shifts", append([]router.Shift(nil), shifts...))
+	check("breaks", append([]router.Shift(nil), breaks...))
+}
+
 func (t *Team) validate() error {
 	var errs conf.Errors
 	errs.Merge("behaviour", t.Behaviour.validate())
@@ -403,37 +439,8 @@ func (t *Team) validate() error {
 	for i := range t.Roster {
 		m := &t.Roster[i]
 		p := fmt.Sprintf("roster[%d]", i)
-		if m.Count < 1 || m.Count > 500 {
-			errs.Add(p+".count", "must be between 1 and 500")
-		}
-		for _, id := range m.ids() {
-			if ids[id] {
-				errs.Add(p+".id", "manager id %q is used twice", id)
-			}
-			ids[id] = true
-		}
-		ids0 := m.ids()
-		check := func(what string, shifts []router.Shift) {
-			err := router.ValidateManagers([]router.Manager{{ID: ids0[0], Role: router.RoleLead, Capacity: m.Capacity, Weight: 1, Shifts: shifts}})
-			for _, e := range conf.Flatten(err) {
-				var fe *conf.FieldError
-				if !errors.As(e, &fe) {
-					errs.Add(p, "%v", e)
-					continue
-				}
-				path := strings.TrimPrefix(fe.Path, "[0].")
-				if what == "breaks" {
-					if !strings.HasPrefix(path, "shifts") {
-						continue
-					}
-					path = "breaks" + strings.TrimPrefix(path, "shifts")
-				}
-				errs.Add(p+"."+path, "%s", fe.Msg)
-			}
-		}
-		// copies: compiling caches the time zone inside the shift
-		check("shifts", append([]router.Shift(nil), m.Shifts...))
-		check("breaks", append([]router.Shift(nil), m.Breaks...))
+		validateMember(&errs, p, ids, Member{ID: m.ID, Count: m.Count},
+			router.Manager{Role: router.RoleLead, Capacity: m.Capacity, Weight: 1}, m.Shifts, m.Breaks)
 		errs.Merge(p+".behaviour", m.Behaviour.validate())
 	}
 	if t.Staffing.Capacity < 1 || t.Staffing.Capacity > 1000 {
