@@ -375,6 +375,18 @@ func (r *Router) Funnel(ctx context.Context, q FunnelQuery) (*Funnel, error) {
 	target := b.cfg.SpeedTarget
 	out := &Funnel{From: q.From, To: q.To, By: q.By, SpeedTarget: target.Seconds(), Total: newFunnelRow("total")}
 	groups := map[string]*FunnelRow{}
+	rowOf := func(g string) *FunnelRow { // the group's row, created on first use
+		if g == "" {
+			g = NoGroup
+		}
+		row := groups[g]
+		if row == nil {
+			nr := newFunnelRow(g)
+			row = &nr
+			groups[g] = row
+		}
+		return row
+	}
 	for len(ids) > 0 {
 		n := min(len(ids), funnelBatch)
 		batch := ids[:n]
@@ -414,29 +426,12 @@ func (r *Router) Funnel(ctx context.Context, q FunnelQuery) (*Funnel, error) {
 			case BySource:
 				g = f.source
 			}
-			if g == "" {
-				g = NoGroup
-			}
-			row := groups[g]
-			if row == nil {
-				nr := newFunnelRow(g)
-				row = &nr
-				groups[g] = row
-			}
+			row := rowOf(g)
 			if q.By == BySalesManager {
 				// by sales manager a rejection counts for the one who made it (who may have
 				// no lead of their own in the report), not for the one who took the lead later
 				for i, by := range f.rejectors {
-					if by == "" {
-						by = NoGroup
-					}
-					rr := groups[by]
-					if rr == nil {
-						nr := newFunnelRow(by)
-						rr = &nr
-						groups[by] = rr
-					}
-					rr.Rejected[orOther(f.rejections[i])]++
+					rowOf(by).Rejected[orOther(f.rejections[i])]++
 				}
 				out.Total.countRejections(f)
 				f.rejections = nil
