@@ -38,9 +38,7 @@ local sseq = f[13] or '0'
 if waiting_sales then
   -- off the lead-manager's load since the handoff; withdraw the sales offer or queue entry
   if f[12] == 'offered' and (f[15] or '') ~= '' then
-    unload(mgr_keys(KEYS[17], f[15]), cid)
-    redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. sseq)
-    event(events, 'sales_offer_withdrawn', cid, f[15], sseq, 'closed', '', now)
+    withdraw_sales_offer(KEYS[17], timers, events, cid, f[15], sseq, 'closed', now)
   end
   redis.call('HSET', ck, 'smgr', '', 'soffer_to', '')
   redis.call('ZREM', KEYS[18], cid)

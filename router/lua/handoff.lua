@@ -355,9 +355,7 @@ end
 if op == 'pick' then
   if sstate ~= 'queued' and sstate ~= 'offered' then return {'conflict', '', ''} end
   if sstate == 'offered' then
-    unload(mgr_keys(mgrs, smgr), cid)
-    redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. sseq)
-    event(events, 'sales_offer_withdrawn', cid, smgr, sseq, 'manual', '', now)
+    withdraw_sales_offer(mgrs, timers, events, cid, smgr, sseq, 'manual', now)
   end
   local chosen = decide(cid, k, 'manual', a5, actor, false)
   return {'ok', chosen, ''}

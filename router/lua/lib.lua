@@ -94,6 +94,14 @@ local function unload(mk, cid)
   redis.call('ZREM', mk.convs, cid)
 end
 
+-- withdraws the open sales offer of lead cid to sales manager smgr (round sseq): their load
+-- freed, the accept timer removed, sales_offer_withdrawn with reason r on the events stream
+local function withdraw_sales_offer(mgrs, timers, events, cid, smgr, sseq, r, now)
+  unload(mgr_keys(mgrs, smgr), cid)
+  redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. sseq)
+  event(events, 'sales_offer_withdrawn', cid, smgr, sseq, r, '', now)
+end
+
 -- takes an offered or assigned conversation (hash ck) away from its manager (keys mk, nil
 -- for none) and puts it back in the queue
 local function requeue(ck, waiting, cid, mk)

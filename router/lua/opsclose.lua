@@ -28,9 +28,7 @@ local sseq = f[12] or '0'
 if f[1] == 'assigned' and holder == '' and (f[11] == 'queued' or f[11] == 'offered') then
   -- waiting for a sales manager: off the lead-manager's load already (see close.lua)
   if f[11] == 'offered' and (f[13] or '') ~= '' then
-    unload(mgr_keys(mgrs, f[13]), cid)
-    redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. sseq)
-    event(events, 'sales_offer_withdrawn', cid, f[13], sseq, 'closed', '', now)
+    withdraw_sales_offer(mgrs, timers, events, cid, f[13], sseq, 'closed', now)
   end
   redis.call('HSET', ck, 'smgr', '', 'soffer_to', '')
   redis.call('ZREM', KEYS[15], cid)

@@ -56,9 +56,7 @@ if op == 'outcome' then
     -- lead-manager, or never handed off): end the open offer or queue entry and record it
     -- without crediting anyone's conversion
     if sstate == 'offered' and f[2] and f[2] ~= '' then
-      unload(mgr_keys(mgrs, f[2]), cid)
-      redis.call('ZREM', timers, 'sa|' .. cid .. '|' .. sseq)
-      event(events, 'sales_offer_withdrawn', cid, f[2], sseq, 'crm', '', now)
+      withdraw_sales_offer(mgrs, timers, events, cid, f[2], sseq, 'crm', now)
     end
     redis.call('ZREM', sales .. 'waiting', cid)
     redis.call('ZREM', sopen, cid)
