@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
@@ -178,5 +180,131 @@ func TestIngestConcurrentRunsStoreEachItemOnce(t *testing.T) {
 		if ids[i] != e.ID || in.Text != "lead "+strconv.Itoa(i) {
 			t.Fatalf("entry %s holds item %d (%q), answered %s", e.ID, i, in.Text, ids[i])
 		}
+	}
+}
+
+// lingerRecorder is Ingest.sleep for the linger tests: it records each wait and holds the
+// waiting flusher until released.
+type lingerRecorder struct {
+	waits   chan time.Duration
+	release chan struct{}
+}
+
+func newLingerRecorder() *lingerRecorder {
+	return &lingerRecorder{waits: make(chan time.Duration, 16), release: make(chan struct{})}
+}
+
+func (l *lingerRecorder) sleep(d time.Duration) {
+	l.waits <- d
+	<-l.release
+}
+
+// queued waits (yielding, bounded) until n calls are queued.
+func queued(t *testing.T, g *Ingest, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g.mu.Lock()
+		q := len(g.queue)
+		g.mu.Unlock()
+		if q >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls queued, want %d", q, n)
+		}
+		runtime.Gosched()
+	}
+}
+
+func ingestLead(ctx context.Context, g *Ingest, i int, errs chan<- error) {
+	_, err := g.Ingest(ctx, channels.Inbound{Channel: channels.Form, Account: "default",
+		MessageID: "m" + strconv.Itoa(i), ContactID: "c" + strconv.Itoa(i), Text: "lead " + strconv.Itoa(i)})
+	errs <- err
+}
+
+// A call with no round trip in flight goes at once: no linger.
+func TestIngestLoneCallDoesNotLinger(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	g := NewIngest(rdb, NewKeys(prefix), clock.Real{}, nil)
+	l := newLingerRecorder()
+	g.sleep = l.sleep
+	errs := make(chan error, 3)
+	for i := 0; i < 3; i++ { // one after the other: each finds nothing in flight
+		ingestLead(context.Background(), g, i, errs)
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(l.waits) != 0 {
+		t.Fatalf("%d lingers for lone calls, want none", len(l.waits))
+	}
+}
+
+// While the other round trip is in flight a new flusher lingers once, and the calls that
+// arrive meanwhile go in its run (one linger: the run carried them all); a flusher that
+// finds lingerBelow calls or more queued does not linger.
+func TestIngestLingersWhileARoundTripIsInFlight(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	k := NewKeys(prefix)
+	ctx := context.Background()
+	g := NewIngest(rdb, k, clock.Real{}, nil)
+	l := newLingerRecorder()
+	g.sleep = l.sleep
+
+	g.mu.Lock()
+	g.flushers = 1 // a round trip of another flusher is in flight
+	g.mu.Unlock()
+	const first = lingerBelow + 7
+	errs := make(chan error, 2*first)
+	go ingestLead(ctx, g, 0, errs) // becomes the second flusher: lingers
+	select {
+	case d := <-l.waits:
+		if d != lingerFor {
+			t.Fatalf("lingered %v, want %v", d, lingerFor)
+		}
+	case err := <-errs:
+		t.Fatalf("the call went without lingering (%v)", err)
+	}
+	for i := 1; i < first; i++ { // arrive while it lingers: both flushers busy, they queue
+		go ingestLead(ctx, g, i, errs)
+	}
+	queued(t, g, first)
+	close(l.release)
+	for i := 0; i < first; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(l.waits); n != 0 {
+		t.Fatalf("%d more lingers: the calls did not all go in the lingering flusher's run", n)
+	}
+
+	// Both round trips in flight; lingerBelow calls queue; a flusher that then takes them
+	// finds enough and goes at once.
+	l.waits = make(chan time.Duration, 16)
+	g.mu.Lock()
+	g.flushers = 2
+	g.mu.Unlock()
+	for i := first; i < first+lingerBelow; i++ {
+		go ingestLead(ctx, g, i, errs)
+	}
+	queued(t, g, lingerBelow)
+	g.flush(ctx) // one of the two round trips ends and its flusher carries the queue
+	for i := 0; i < lingerBelow; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(l.waits); n != 0 {
+		t.Fatalf("lingered %d times with %d calls queued, want none", n, lingerBelow)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.flushers != 1 || len(g.queue) != 0 {
+		t.Fatalf("flushers %d, queue %d after the run; want the other in-flight one, nothing queued", g.flushers, len(g.queue))
+	}
+	if n, err := rdb.XLen(ctx, k.Inbound()).Result(); err != nil || n != first+lingerBelow {
+		t.Fatalf("stream holds %d entries (%v), want %d", n, err, first+lingerBelow)
 	}
 }
