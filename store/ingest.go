@@ -69,7 +69,8 @@ type Ingest struct {
 	// only after the script has stored its item (the item is durable).
 	mu       sync.Mutex
 	queue    []*ingestCall
-	flushers int
+	flushers int // flushers at work: sending, lingering or gathering
+	inFlight int // script runs sent and not yet answered
 
 	sleep func(time.Duration) // time.Sleep; tests record the linger
 }
@@ -86,8 +87,9 @@ const (
 )
 
 // lingerFor and lingerBelow make batches larger when the gateway is busy: a flusher that
-// starts while the other round trip is in flight and finds fewer than lingerBelow calls
-// queued waits lingerFor before taking them, so the next script run carries more items
+// starts while another round trip is in flight (sent, not yet answered: a lingering
+// flusher does not count, so two never wait for each other while Redis idles) and finds
+// fewer than lingerBelow calls queued waits lingerFor before taking them, so the next script run carries more items
 // and every lead pays a smaller share of a round trip (on the two-core bench machine:
 // ≈ 10 → ≈ 14 items per run, the form path ≈ 3 points nearer GET /healthz, BENCHMARKS.md).
 // A lone call (no round trip in flight) never waits; a call waits at most lingerFor plus
@@ -208,7 +210,7 @@ func (g *Ingest) flush(ctx context.Context) {
 func (g *Ingest) gather() {
 	runtime.Gosched()
 	g.mu.Lock()
-	linger := g.flushers > 1 && len(g.queue) < lingerBelow
+	linger := g.inFlight > 0 && len(g.queue) < lingerBelow
 	g.mu.Unlock()
 	if linger {
 		g.sleep(lingerFor)
@@ -225,10 +227,12 @@ func (g *Ingest) flushOnce(ctx context.Context) {
 	n := min(len(g.queue), ingestBatch)
 	batch := append([]*ingestCall(nil), g.queue[:n]...)
 	g.queue = append(g.queue[:0], g.queue[n:]...)
-	g.mu.Unlock()
 	if len(batch) == 0 {
-		return
+		g.mu.Unlock()
+		return // a flusher that did not linger carried them
 	}
+	g.inFlight++
+	g.mu.Unlock()
 	items := make([]ingestItem, len(batch))
 	for i, c := range batch {
 		items[i] = c.item
@@ -236,6 +240,9 @@ func (g *Ingest) flushOnce(ctx context.Context) {
 	keys, argv := ingestRun(g.keys, items)
 	// One caller's cancellation must not fail the others.
 	res, err := ingestScript.Run(context.WithoutCancel(ctx), g.rdb, keys, argv...).Slice()
+	g.mu.Lock()
+	g.inFlight--
+	g.mu.Unlock()
 	if err == nil && len(res) != 2*len(batch) {
 		err = fmt.Errorf("ingest script answered %d values for %d items", len(res), len(batch))
 	}

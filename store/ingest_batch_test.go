@@ -253,7 +253,7 @@ func TestIngestLingersWhileARoundTripIsInFlight(t *testing.T) {
 	g.sleep = l.sleep
 
 	g.mu.Lock()
-	g.flushers = 1 // a round trip of another flusher is in flight
+	g.flushers, g.inFlight = 1, 1 // a round trip of another flusher is in flight
 	g.mu.Unlock()
 	const first = lingerBelow + 7
 	errs := make(chan error, 2*first)
@@ -284,13 +284,16 @@ func TestIngestLingersWhileARoundTripIsInFlight(t *testing.T) {
 	// finds enough and goes at once.
 	l.waits = make(chan time.Duration, 16)
 	g.mu.Lock()
-	g.flushers = 2
+	g.flushers, g.inFlight = 2, 2
 	g.mu.Unlock()
 	for i := first; i < first+lingerBelow; i++ {
 		go ingestLead(ctx, g, i, errs)
 	}
 	queued(t, g, lingerBelow)
-	g.flush(ctx) // one of the two round trips ends and its flusher carries the queue
+	g.mu.Lock()
+	g.inFlight-- // one of the two round trips is answered and its flusher carries the queue
+	g.mu.Unlock()
+	g.flush(ctx)
 	for i := 0; i < lingerBelow; i++ {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
@@ -301,10 +304,35 @@ func TestIngestLingersWhileARoundTripIsInFlight(t *testing.T) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.flushers != 1 || len(g.queue) != 0 {
-		t.Fatalf("flushers %d, queue %d after the run; want the other in-flight one, nothing queued", g.flushers, len(g.queue))
+	if g.flushers != 1 || g.inFlight != 1 || len(g.queue) != 0 {
+		t.Fatalf("flushers %d, in flight %d, queue %d after the run; want the other in-flight one, nothing queued", g.flushers, g.inFlight, len(g.queue))
 	}
 	if n, err := rdb.XLen(ctx, k.Inbound()).Result(); err != nil || n != first+lingerBelow {
 		t.Fatalf("stream holds %d entries (%v), want %d", n, err, first+lingerBelow)
+	}
+}
+
+// A flusher that starts while the other one only lingers (nothing sent, nothing in flight)
+// goes at once: two flushers never wait for each other while Redis idles.
+func TestIngestNoLingerWithoutARoundTripInFlight(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	g := NewIngest(rdb, NewKeys(prefix), clock.Real{}, nil)
+	l := newLingerRecorder()
+	g.sleep = l.sleep
+	g.mu.Lock()
+	g.flushers = 1 // another flusher is at work, but has sent nothing
+	g.mu.Unlock()
+	errs := make(chan error, 1)
+	ingestLead(context.Background(), g, 0, errs)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if len(l.waits) != 0 {
+		t.Fatalf("lingered with nothing in flight")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.flushers != 1 || g.inFlight != 0 {
+		t.Fatalf("flushers %d, in flight %d after the call; want 1, 0", g.flushers, g.inFlight)
 	}
 }
