@@ -89,12 +89,12 @@ const (
 // lingerFor and lingerBelow make batches larger when the gateway is busy: a flusher that
 // starts while another round trip is in flight (sent, not yet answered: a lingering
 // flusher does not count, so two never wait for each other while Redis idles) and finds
-// fewer than lingerBelow calls queued waits lingerFor before taking them, so the next script run carries more items
-// and every lead pays a smaller share of a round trip (on the two-core bench machine:
-// ≈ 10 → ≈ 14 items per run, the form path ≈ 3 points nearer GET /healthz, BENCHMARKS.md).
-// A lone call (no round trip in flight) never waits; a call waits at most lingerFor plus
-// one round trip. This is a real-time wait on purpose: it is about CPU, not about the
-// gateway's clock (tests with a fake clock are not held by it).
+// fewer than lingerBelow calls queued waits lingerFor before taking them, so the next
+// script run carries more items and every lead pays a smaller share of a round trip (on the
+// two-core bench machine ≈ 10 → ≈ 13 items per run; BENCHMARKS.md, fourth round). A lone
+// call (nothing in flight) never waits; lingering adds at most lingerFor to a call. This is
+// a real-time wait on purpose: it is about CPU, not about the gateway's clock (tests with a
+// fake clock are not held by it).
 const (
 	lingerFor   = 200 * time.Microsecond
 	lingerBelow = 24
@@ -203,7 +203,7 @@ func (g *Ingest) flush(ctx context.Context) {
 
 // gather is group commit: it lets the goroutines that are ready to run (webhook handlers
 // past their parsing, on a busy server) reach the queue before the batch is taken, so they
-// share the coming round trip; when the other round trip is in flight and few calls are
+// share the coming round trip; when another round trip is in flight and few calls are
 // queued, it lingers (lingerFor) for the calls still on their way. With nothing else ready
 // to run and no round trip in flight it returns at once. (Yielding again while the queue
 // grows gathered no more on a loaded machine.)
