@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -198,11 +197,7 @@ type cpuSnap struct {
 }
 
 func takeCPU(ctx context.Context, rdb *redis.Client) cpuSnap {
-	var s cpuSnap
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		s.proc = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	s := cpuSnap{proc: processCPU()}
 	if rdb != nil {
 		if info, err := rdb.Info(ctx, "cpu", "stats").Result(); err == nil {
 			u, _ := strconv.ParseFloat(infoField(info, "used_cpu_user"), 64)

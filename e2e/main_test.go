@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package e2e runs the real lidorub binary as separate processes (and, in
 // TestInProcessGateway, the gateway app builds, in this process) against real Redis servers
 // and breaks things: processes killed with SIGKILL or stopped with SIGTERM under load, Redis
@@ -6,7 +8,8 @@
 //
 // The binary is built once (go build) into a temporary directory by TestMain. The tests need
 // a redis-server binary (apt-get install redis-server) for the private servers they start;
-// the shared Redis comes from REDIS_URL or internal/redistest.
+// the shared Redis comes from REDIS_URL or internal/redistest. Unix only: the suite stops
+// and kills processes with signals.
 package e2e
 
 import (

@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 import (
@@ -17,6 +19,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/lidorub/lidorub/internal/redistest"
 )
 
 // freePort returns a loopback port that was free a moment ago.
@@ -77,7 +81,7 @@ func (p *proc) start() {
 	cmd := exec.Command(p.args[0], p.args[1:]...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "TZ=UTC"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = redistest.ProcAttr()
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		p.t.Fatalf("%s: start: %v", p.name, err)
