@@ -63,13 +63,13 @@ type Ingest struct {
 	observer IngestObserver
 
 	// Concurrent calls share round trips and script runs: a call that finds fewer than
-	// maxFlushers round trips in flight sends the queue (its own item included) as one run
-	// of ingest.lua; calls arriving while maxFlushers are in flight queue up and go
-	// together in the next run. Nothing waits for a timer, and every call still returns
-	// only after the script has stored its item (the item is durable).
+	// maxFlushers flushers at work sends the queue (its own item included) as one run of
+	// ingest.lua; calls arriving while maxFlushers are at work queue up and go together in
+	// the next run. Only under load does a run wait (lingerFor) for more; every call still
+	// returns only after the script has stored its item (the item is durable).
 	mu       sync.Mutex
 	queue    []*ingestCall
-	flushers int // flushers at work: sending, lingering or gathering
+	flushers int // flushers at work: taking a batch, lingering or sending
 	inFlight int // script runs sent and not yet answered
 
 	sleep func(time.Duration) // time.Sleep; tests record the linger
@@ -201,20 +201,30 @@ func (g *Ingest) flush(ctx context.Context) {
 	}
 }
 
-// gather is group commit: it lets the goroutines that are ready to run (webhook handlers
-// past their parsing, on a busy server) reach the queue before the batch is taken, so they
-// share the coming round trip; when another round trip is in flight and few calls are
-// queued, it lingers (lingerFor) for the calls still on their way. With nothing else ready
-// to run and no round trip in flight it returns at once. (Yielding again while the queue
-// grows gathered no more on a loaded machine.)
-func (g *Ingest) gather() {
+// takeBatch is group commit: it lets the goroutines that are ready to run (webhook handlers
+// past their parsing, on a busy server) reach the queue first, lingers (lingerFor) for the
+// calls still on their way when another round trip is in flight and few calls are queued,
+// then takes up to ingestBatch queued calls and counts their run as in flight (nil: nothing
+// left, a flusher that did not linger carried it). With nothing else ready to run and no
+// round trip in flight it takes the queue at once. (Yielding again while the queue grows
+// gathered no more on a loaded machine.)
+func (g *Ingest) takeBatch() []*ingestCall {
 	runtime.Gosched()
 	g.mu.Lock()
-	linger := g.inFlight > 0 && len(g.queue) < lingerBelow
-	g.mu.Unlock()
-	if linger {
+	defer g.mu.Unlock()
+	if g.inFlight > 0 && len(g.queue) < lingerBelow {
+		g.mu.Unlock()
 		g.sleep(lingerFor)
+		g.mu.Lock()
 	}
+	n := min(len(g.queue), ingestBatch)
+	if n == 0 {
+		return nil
+	}
+	batch := append([]*ingestCall(nil), g.queue[:n]...)
+	g.queue = append(g.queue[:0], g.queue[n:]...)
+	g.inFlight++
+	return batch
 }
 
 // flushOnce stores up to ingestBatch queued items in one run of ingest.lua (EVALSHA, then
@@ -222,17 +232,10 @@ func (g *Ingest) gather() {
 // every call of the run; items stored before the error are found by the callers' retries
 // as duplicates of their entries (at least once, never twice).
 func (g *Ingest) flushOnce(ctx context.Context) {
-	g.gather()
-	g.mu.Lock()
-	n := min(len(g.queue), ingestBatch)
-	batch := append([]*ingestCall(nil), g.queue[:n]...)
-	g.queue = append(g.queue[:0], g.queue[n:]...)
-	if len(batch) == 0 {
-		g.mu.Unlock()
-		return // a flusher that did not linger carried them
+	batch := g.takeBatch()
+	if batch == nil {
+		return
 	}
-	g.inFlight++
-	g.mu.Unlock()
 	items := make([]ingestItem, len(batch))
 	for i, c := range batch {
 		items[i] = c.item
@@ -247,19 +250,22 @@ func (g *Ingest) flushOnce(ctx context.Context) {
 		err = fmt.Errorf("ingest script answered %d values for %d items", len(res), len(batch))
 	}
 	for i, c := range batch {
-		if err == nil {
-			id, ok1 := res[2*i].(string)
-			dup, ok2 := res[2*i+1].(int64)
-			if ok1 && ok2 {
-				c.id, c.dup = id, dup == 1
-			} else {
-				c.err = fmt.Errorf("ingest script answered %T, %T for an item", res[2*i], res[2*i+1])
-			}
-		} else {
-			c.err = err
-		}
+		c.id, c.dup, c.err = itemResult(res, i, err)
 		c.done <- struct{}{}
 	}
+}
+
+// itemResult is item i's answer in a run's result res ({id, dup} per item), or the run's err.
+func itemResult(res []any, i int, err error) (id string, dup bool, _ error) {
+	if err != nil {
+		return "", false, err
+	}
+	id, ok1 := res[2*i].(string)
+	d, ok2 := res[2*i+1].(int64)
+	if !ok1 || !ok2 {
+		return "", false, fmt.Errorf("ingest script answered %T, %T for an item", res[2*i], res[2*i+1])
+	}
+	return id, d == 1, nil
 }
 
 // DecodeInbound decodes the payload of an inbound stream entry.
