@@ -141,8 +141,7 @@ func TestIngestConcurrentRunsStoreEachItemOnce(t *testing.T) {
 	for c := 0; c < copies; c++ {
 		for i := 0; i < distinct; i++ {
 			go func() {
-				res, err := g.Ingest(ctx, channels.Inbound{Channel: channels.Form, Account: "default",
-					MessageID: "m" + strconv.Itoa(i), ContactID: "c" + strconv.Itoa(i), Text: "lead " + strconv.Itoa(i)})
+				res, err := g.Ingest(ctx, testLead(i))
 				answers <- answer{i, res, err}
 			}()
 		}
@@ -217,9 +216,14 @@ func queued(t *testing.T, g *Ingest, n int) {
 	}
 }
 
+// testLead is form lead i: message id m<i>, contact c<i>, text "lead <i>".
+func testLead(i int) channels.Inbound {
+	return channels.Inbound{Channel: channels.Form, Account: "default",
+		MessageID: "m" + strconv.Itoa(i), ContactID: "c" + strconv.Itoa(i), Text: "lead " + strconv.Itoa(i)}
+}
+
 func ingestLead(ctx context.Context, g *Ingest, i int, errs chan<- error) {
-	_, err := g.Ingest(ctx, channels.Inbound{Channel: channels.Form, Account: "default",
-		MessageID: "m" + strconv.Itoa(i), ContactID: "c" + strconv.Itoa(i), Text: "lead " + strconv.Itoa(i)})
+	_, err := g.Ingest(ctx, testLead(i))
 	errs <- err
 }
 
