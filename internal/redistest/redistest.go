@@ -118,7 +118,7 @@ func resolve() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("REDIS_URL is not set and redis-server is not on PATH")
 	}
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return "", err
 	}
@@ -145,13 +145,4 @@ func resolve() (string, error) {
 	}
 	Stop()
 	return "", fmt.Errorf("redis-server did not listen on %s within 10s", addr)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
