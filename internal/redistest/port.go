@@ -19,27 +19,32 @@ const (
 )
 
 var (
-	portMu   sync.Mutex
-	portNext int
+	portMu         sync.Mutex
+	portHi         int // the range's end (exclusive), set on first use; 0: not yet
+	portNext       int
+	portKernelOnly bool // an unusual ephemeral range: the kernel chooses
 )
 
 // FreePort returns a loopback port that was free a moment ago, outside the ephemeral range
 // where the kernel can tell.
 func FreePort() (int, error) {
-	lo, hi := portLow, min(portHigh, ephemeralLow())
-	if hi-lo < 1000 { // an unusual ephemeral range: let the kernel choose
-		return kernelPort()
-	}
 	portMu.Lock()
 	defer portMu.Unlock()
-	if portNext == 0 {
-		portNext = lo + rand.IntN(hi-lo)
+	if portHi == 0 { // first use: the kernel's range is read once per test binary
+		portHi = min(portHigh, ephemeralLow())
+		portKernelOnly = portHi-portLow < 1000
+		if !portKernelOnly {
+			portNext = portLow + rand.IntN(portHi-portLow)
+		}
 	}
-	for range hi - lo {
+	if portKernelOnly {
+		return kernelPort()
+	}
+	for range portHi - portLow {
 		p := portNext
 		portNext++
-		if portNext >= hi {
-			portNext = lo
+		if portNext >= portHi {
+			portNext = portLow
 		}
 		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
