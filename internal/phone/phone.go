@@ -239,20 +239,23 @@ func (r *regionValidity) compile() {
 	})
 }
 
-// typeKnown is getNumberTypeHelper(nsn, metadata) != UNKNOWN.
+// typeKnown is getNumberTypeHelper(nsn, metadata) != UNKNOWN: the general pattern and any
+// of the type patterns libphonenumber tries (the mobile one only when it differs from the
+// fixed-line one). The answer is an "or" of them, so the usual types go first: a mobile or
+// landline number is known after three matches instead of eleven.
 func (r *regionValidity) typeKnown(nsn []byte) bool {
 	if !r.general.match(nsn) {
 		return false
+	}
+	if r.fixed.match(nsn) || (!r.same && r.mobile.match(nsn)) {
+		return true
 	}
 	for i := range r.kinds {
 		if r.kinds[i].match(nsn) {
 			return true
 		}
 	}
-	if r.fixed.match(nsn) {
-		return true
-	}
-	return !r.same && r.mobile.match(nsn)
+	return false
 }
 
 // desc is a PhoneNumberDesc: possible lengths (none: any) and the full-match pattern.
