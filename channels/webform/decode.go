@@ -29,11 +29,7 @@ const (
 )
 
 // utmFields are copied to Inbound.Meta under the same names.
-var utmFields = []string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
-
-// captchaAliases are the field names captcha widgets add to a form by themselves
-// (reCAPTCHA, hCaptcha, Cloudflare Turnstile); captcha_token wins when both are present.
-var captchaAliases = []string{"g-recaptcha-response", "h-captcha-response", "cf-turnstile-response"}
+var utmFields = [...]string{"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
 
 // maxChars is the limit of every text field, in characters (runes).
 var maxChars = map[string]int{
@@ -49,7 +45,8 @@ var maxChars = map[string]int{
 	"utm_campaign": 200,
 	"utm_term":     200,
 	"utm_content":  200,
-	// captchaAliases
+	// the field names captcha widgets add to a form by themselves (reCAPTCHA, hCaptcha,
+	// Cloudflare Turnstile); captcha_token wins when both are present
 	"g-recaptcha-response":  4096,
 	"h-captcha-response":    4096,
 	"cf-turnstile-response": 4096,
@@ -82,8 +79,18 @@ type lead struct {
 	Email        string // as submitted (trimmed) or ""
 	Message      string
 	PageURL      string
-	UTM          map[string]string // non-empty utm_* only
+	UTM          [len(utmFields)]string // the utm_* values by utmFields, "" when absent
 	CaptchaToken string
+}
+
+// utm returns the value of utm_* field name, "" when absent.
+func (l *lead) utm(name string) string {
+	for i, k := range utmFields {
+		if k == name {
+			return l.UTM[i]
+		}
+	}
+	return ""
 }
 
 // contactID is the E.164 phone, else the lower-cased email.
@@ -94,20 +101,30 @@ func (l *lead) contactID() string {
 	return strings.ToLower(l.Email)
 }
 
-// rawForm is the body decoded to field -> value, before validation. Known fields only.
+// rawForm is the body decoded to its known fields, before validation.
 type rawForm struct {
-	values  map[string]string
+	values  [len(jsonFields)]string // by index in jsonFields
+	present uint32                  // bit n: jsonFields[n] was in the body
 	consent bool
+}
+
+// get returns field n's value and whether the body had it.
+func (f *rawForm) get(n int) (string, bool) { return f.values[n], f.present&(1<<n) != 0 }
+
+// set records field n's value.
+func (f *rawForm) set(n int, v string) {
+	f.values[n] = v
+	f.present |= 1 << n
 }
 
 // parseForm decodes and validates a body of the given Content-Type. It never panics and
 // never echoes field values in its errors. region is the default region for phone numbers.
-func parseForm(contentType string, body []byte, region string) (*lead, *apiError) {
+func parseForm(contentType string, body []byte, region string) (lead, *apiError) {
 	raw, aerr := decodeBody(contentType, body)
 	if aerr != nil {
-		return nil, aerr
+		return lead{}, aerr
 	}
-	return validate(raw, region)
+	return validate(&raw, region)
 }
 
 // mediaType returns the lower-cased media type of a Content-Type header, or a 415.
@@ -139,10 +156,10 @@ func mediaType(contentType string) (string, map[string]string, *apiError) {
 }
 
 // decodeBody turns the body into known fields. Unknown fields are ignored.
-func decodeBody(contentType string, body []byte) (*rawForm, *apiError) {
+func decodeBody(contentType string, body []byte) (rawForm, *apiError) {
 	mt, params, aerr := mediaType(contentType)
 	if aerr != nil {
-		return nil, aerr
+		return rawForm{}, aerr
 	}
 	switch mt {
 	case "application/json":
@@ -152,35 +169,36 @@ func decodeBody(contentType string, body []byte) (*rawForm, *apiError) {
 	default:
 		q, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, badRequest("malformed form body")
+			return rawForm{}, badRequest("malformed form body")
 		}
 		return fromValues(q)
 	}
 }
 
-func fromValues(q url.Values) (*rawForm, *apiError) {
-	f := &rawForm{values: map[string]string{}}
+func fromValues(q url.Values) (rawForm, *apiError) {
+	var f rawForm
 	for k, vs := range q {
-		if _, known := maxChars[k]; !known || len(vs) == 0 {
+		n := fieldIndex(k)
+		if n < 0 || len(vs) == 0 {
 			continue
 		}
 		// The last value wins: a hidden consent=0 followed by a checked consent=on is consent.
 		v := vs[len(vs)-1]
 		if !utf8.ValidString(v) {
-			return nil, invalid(k, "must be valid UTF-8")
+			return rawForm{}, invalid(k, "must be valid UTF-8")
 		}
-		if k == fConsent {
+		if n == iConsent {
 			f.consent = truthy(v)
 			continue
 		}
-		f.values[k] = v
+		f.set(n, v)
 	}
 	return f, nil
 }
 
-func decodeMultipart(body []byte, boundary string) (*rawForm, *apiError) {
+func decodeMultipart(body []byte, boundary string) (rawForm, *apiError) {
 	if boundary == "" {
-		return nil, badRequest("multipart body without a boundary")
+		return rawForm{}, badRequest("multipart body without a boundary")
 	}
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	q := url.Values{}
@@ -190,15 +208,15 @@ func decodeMultipart(body []byte, boundary string) (*rawForm, *apiError) {
 			break
 		}
 		if err != nil {
-			return nil, badRequest("malformed multipart body")
+			return rawForm{}, badRequest("malformed multipart body")
 		}
 		name := p.FormName()
-		if _, known := maxChars[name]; !known || p.FileName() != "" {
+		if fieldIndex(name) < 0 || p.FileName() != "" {
 			continue // unknown fields and files are skipped
 		}
 		v, err := io.ReadAll(p)
 		if err != nil {
-			return nil, badRequest("malformed multipart body")
+			return rawForm{}, badRequest("malformed multipart body")
 		}
 		q.Add(name, string(v))
 	}
@@ -207,36 +225,21 @@ func decodeMultipart(body []byte, boundary string) (*rawForm, *apiError) {
 
 // decodeJSON reads the top-level object's known members. It gives what decoding into a
 // map[string]json.RawMessage gives (the whole body must be valid JSON, keys are compared
-// unescaped, the last of duplicate keys wins) without building the map of every member.
-func decodeJSON(body []byte) (*rawForm, *apiError) {
-	if !json.Valid(body) {
-		return nil, badRequest(malformedJSON)
-	}
-	i := skipSpace(body, 0)
-	if body[i] != '{' { // null, an array, a string, a number or a boolean
-		return nil, badRequest(malformedJSON)
-	}
+// unescaped, the last of duplicate keys wins) in one walk over the body (scanJSON), without
+// building the map of every member.
+func decodeJSON(body []byte) (rawForm, *apiError) {
 	var raws [len(jsonFields)][]byte // the last value of each known member
-	i++
-	for {
-		i = skipSpace(body, i)
-		if body[i] == '}' {
-			break
-		}
-		kEnd := skipString(body, i)
-		key := body[i+1 : kEnd-1]
-		i = skipSpace(body, kEnd) + 1 // ':'
-		i = skipSpace(body, i)
-		vEnd := skipValue(body, i)
+	if !scanJSON(body, func(key, value []byte) {
 		if f := jsonField(key); f >= 0 {
-			raws[f] = body[i:vEnd]
+			raws[f] = value
 		}
-		i = skipSpace(body, vEnd)
-		if body[i] == ',' {
-			i++
-		}
+	}) {
+		return rawForm{}, badRequest(malformedJSON)
 	}
-	f := &rawForm{values: make(map[string]string, 8)}
+	if i := skipSpace(body, 0); body[i] != '{' { // null, an array, a string, a number or a boolean
+		return rawForm{}, badRequest(malformedJSON)
+	}
+	var f rawForm
 	for n, rawv := range raws {
 		if rawv == nil {
 			continue
@@ -244,32 +247,70 @@ func decodeJSON(body []byte) (*rawForm, *apiError) {
 		k := jsonFields[n]
 		// encoding/json silently replaces invalid UTF-8 with U+FFFD: check the raw bytes.
 		if !utf8.Valid(rawv) {
-			return nil, invalid(k, "must be valid UTF-8")
+			return rawForm{}, invalid(k, "must be valid UTF-8")
 		}
-		if k == fConsent {
+		if n == iConsent {
 			c, ok := jsonConsent(rawv)
 			if !ok {
-				return nil, invalid(k, "must be true, \"on\", \"yes\", \"true\" or \"1\"")
+				return rawForm{}, invalid(k, "must be true, \"on\", \"yes\", \"true\" or \"1\"")
 			}
 			f.consent = c
 			continue
 		}
-		s, ok := jsonString(rawv, k == fPhone)
+		s, ok := jsonString(rawv, n == iPhone)
 		if !ok {
-			return nil, invalid(k, "must be a string")
+			return rawForm{}, invalid(k, "must be a string")
 		}
-		f.values[k] = s
+		f.set(n, s)
 	}
 	return f, nil
 }
 
 const malformedJSON = "malformed JSON: the body must be one JSON object"
 
-// jsonFields are the known field names, in the order decodeJSON checks them.
-// (TestJSONFieldsKnown checks they are exactly the keys of maxChars.)
-var jsonFields = [...]string{fName, fPhone, fEmail, fMessage, fConsent, fPageURL, fCaptchaToken,
-	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-	"g-recaptcha-response", "h-captcha-response", "cf-turnstile-response"}
+// Indexes of the known fields in jsonFields (and rawForm.values).
+const (
+	iName = iota
+	iPhone
+	iEmail
+	iMessage
+	iConsent
+	iPageURL
+	iCaptchaToken
+	iUTMSource
+	iUTMMedium
+	iUTMCampaign
+	iUTMTerm
+	iUTMContent
+	iRecaptcha
+	iHCaptcha
+	iTurnstile
+)
+
+// jsonFields are the known field names, by index. (TestJSONFieldsKnown checks they are
+// exactly the keys of maxChars.)
+var jsonFields = [...]string{iName: fName, iPhone: fPhone, iEmail: fEmail, iMessage: fMessage, iConsent: fConsent,
+	iPageURL: fPageURL, iCaptchaToken: fCaptchaToken,
+	iUTMSource: "utm_source", iUTMMedium: "utm_medium", iUTMCampaign: "utm_campaign", iUTMTerm: "utm_term", iUTMContent: "utm_content",
+	iRecaptcha: "g-recaptcha-response", iHCaptcha: "h-captcha-response", iTurnstile: "cf-turnstile-response"}
+
+// fieldMax is maxChars by field index.
+var fieldMax = func() (m [len(jsonFields)]int) {
+	for n, k := range jsonFields {
+		m[n] = maxChars[k]
+	}
+	return m
+}()
+
+// fieldIndex is the index in jsonFields of a field name, or -1.
+func fieldIndex(name string) int {
+	for i, f := range jsonFields {
+		if name == f {
+			return i
+		}
+	}
+	return -1
+}
 
 // jsonField is the index in jsonFields of a raw (still quoted-content) member name, or -1.
 func jsonField(raw []byte) int {
@@ -282,64 +323,7 @@ func jsonField(raw []byte) int {
 		}
 		raw = []byte(name)
 	}
-	for i, f := range jsonFields {
-		if string(raw) == f { // compared without a copy
-			return i
-		}
-	}
-	return -1
-}
-
-// skipSpace, skipString and skipValue walk a body json.Valid accepted.
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return i
-}
-
-// skipValue returns the index after the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	default: // number, true, false, null
-		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
-			i++
-		}
-		return i
-	}
+	return fieldIndex(string(raw)) // compared without a copy
 }
 
 // jsonString decodes a JSON string (or null = ""). Phone numbers may also be JSON numbers.
@@ -398,74 +382,72 @@ func truthy(v string) bool {
 	return false
 }
 
-// validateOrder is the order validate checks fields in; captchaFields the captcha fields
-// by precedence.
+// validateOrder is the order validate checks fields in; captchaFields the captcha fields by
+// precedence; utmIndexes the utm_* fields in utmFields' order.
 var (
-	validateOrder = append(append([]string{fName, fPhone, fEmail, fMessage, fPageURL, fCaptchaToken}, utmFields...), captchaAliases...)
-	captchaFields = append([]string{fCaptchaToken}, captchaAliases...)
+	validateOrder = [...]int{iName, iPhone, iEmail, iMessage, iPageURL, iCaptchaToken,
+		iUTMSource, iUTMMedium, iUTMCampaign, iUTMTerm, iUTMContent, iRecaptcha, iHCaptcha, iTurnstile}
+	captchaFields = [...]int{iCaptchaToken, iRecaptcha, iHCaptcha, iTurnstile}
+	utmIndexes    = [len(utmFields)]int{iUTMSource, iUTMMedium, iUTMCampaign, iUTMTerm, iUTMContent}
 )
 
 // validate checks limits, consent and contacts, and normalises the phone to E.164.
 // Field checks run in a fixed order so the reported field is deterministic.
-func validate(f *rawForm, region string) (*lead, *apiError) {
-	for _, k := range validateOrder {
-		v, ok := f.values[k]
+func validate(f *rawForm, region string) (lead, *apiError) {
+	for _, n := range validateOrder {
+		v, ok := f.get(n)
 		if !ok {
 			continue
 		}
+		k := jsonFields[n]
 		v = strings.TrimSpace(v)
 		if !utf8.ValidString(v) {
-			return nil, invalid(k, "must be valid UTF-8")
+			return lead{}, invalid(k, "must be valid UTF-8")
 		}
-		if n := utf8.RuneCountInString(v); n > maxChars[k] {
-			return nil, invalid(k, "is longer than "+strconv.Itoa(maxChars[k])+" characters")
+		if c := utf8.RuneCountInString(v); c > fieldMax[n] {
+			return lead{}, invalid(k, "is longer than "+strconv.Itoa(fieldMax[n])+" characters")
 		}
 		if strings.IndexByte(v, 0) >= 0 {
-			return nil, invalid(k, "must not contain NUL characters")
+			return lead{}, invalid(k, "must not contain NUL characters")
 		}
-		f.values[k] = v
+		f.values[n] = v
 	}
 	if !f.consent {
-		return nil, invalid(fConsent, "explicit consent to personal data processing is required")
+		return lead{}, invalid(fConsent, "explicit consent to personal data processing is required")
 	}
-	l := &lead{
-		Name:    f.values[fName],
-		Email:   f.values[fEmail],
-		Message: f.values[fMessage],
-		PageURL: f.values[fPageURL],
+	l := lead{
+		Name:    f.values[iName],
+		Email:   f.values[iEmail],
+		Message: f.values[iMessage],
+		PageURL: f.values[iPageURL],
 	}
-	for _, k := range captchaFields {
-		if v := f.values[k]; v != "" {
+	for _, n := range captchaFields {
+		if v := f.values[n]; v != "" {
 			l.CaptchaToken = v
 			break
 		}
 	}
-	if p := f.values[fPhone]; p != "" {
+	if p := f.values[iPhone]; p != "" {
 		e164, ok := normalizePhone(p, region)
 		if !ok {
-			return nil, invalid(fPhone, "is not a valid phone number")
+			return lead{}, invalid(fPhone, "is not a valid phone number")
 		}
 		l.Phone = e164
 	}
 	if l.Email != "" && !validEmail(l.Email) {
-		return nil, invalid(fEmail, "is not a valid email address")
+		return lead{}, invalid(fEmail, "is not a valid email address")
 	}
 	if l.Phone == "" && l.Email == "" {
-		return nil, invalid(fPhone, "a phone number or an email address is required")
+		return lead{}, invalid(fPhone, "a phone number or an email address is required")
 	}
 	if l.PageURL != "" {
 		u, err := url.Parse(l.PageURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, invalid(fPageURL, "must be an http(s) URL")
+			return lead{}, invalid(fPageURL, "must be an http(s) URL")
 		}
 	}
-	for _, k := range utmFields {
-		if v := f.values[k]; v != "" {
-			if l.UTM == nil {
-				l.UTM = map[string]string{}
-			}
-			l.UTM[k] = v
-		}
+	for i, n := range utmIndexes {
+		l.UTM[i] = f.values[n]
 	}
 	return l, nil
 }

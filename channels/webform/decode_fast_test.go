@@ -18,32 +18,33 @@ import (
 
 // decodeJSONMap is the decoder decodeJSON replaced (a map of every member, then each known
 // one unmarshalled): the reference decodeJSON must agree with.
-func decodeJSONMap(body []byte) (*rawForm, *apiError) {
+func decodeJSONMap(body []byte) (rawForm, *apiError) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
-		return nil, badRequest("malformed JSON: the body must be one JSON object")
+		return rawForm{}, badRequest("malformed JSON: the body must be one JSON object")
 	}
-	f := &rawForm{values: map[string]string{}}
+	var f rawForm
 	for k, rawv := range obj {
-		if _, known := maxChars[k]; !known {
+		n := fieldIndex(k)
+		if n < 0 {
 			continue
 		}
 		if !utf8.Valid(rawv) {
-			return nil, invalid(k, "must be valid UTF-8")
+			return rawForm{}, invalid(k, "must be valid UTF-8")
 		}
 		if k == fConsent {
 			c, ok := jsonConsent(rawv)
 			if !ok {
-				return nil, invalid(k, "must be true, \"on\", \"yes\", \"true\" or \"1\"")
+				return rawForm{}, invalid(k, "must be true, \"on\", \"yes\", \"true\" or \"1\"")
 			}
 			f.consent = c
 			continue
 		}
 		s, ok := jsonStringUnmarshal(rawv, k == fPhone)
 		if !ok {
-			return nil, invalid(k, "must be a string")
+			return rawForm{}, invalid(k, "must be a string")
 		}
-		f.values[k] = s
+		f.set(n, s)
 	}
 	return f, nil
 }
@@ -85,7 +86,7 @@ func sameDecode(t *testing.T, body []byte) {
 		if gerr.Status != werr.Status || (gerr.Field == "") != (werr.Field == "") {
 			t.Fatalf("body %q: decodeJSON %+v, map decoder %+v", body, gerr, werr)
 		}
-	case got.consent != want.consent || !maps.Equal(got.values, want.values):
+	case got != want:
 		t.Fatalf("body %q: decodeJSON %+v %v, map decoder %+v %v", body, got.values, got.consent, want.values, want.consent)
 	}
 }

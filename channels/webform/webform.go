@@ -181,7 +181,7 @@ func (h *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	in := h.inbound(l, key)
+	in := h.inbound(&l, key)
 	res, err := h.ing.Ingest(r.Context(), in)
 	if err != nil {
 		h.log.Error("form: lead not stored", "message_id", loggableID(in.MessageID), "err", err)
@@ -220,16 +220,27 @@ func writeAccepted(w http.ResponseWriter, leadID string, duplicate bool) {
 // inbound maps a validated lead to the channel-neutral item.
 func (h *Channel) inbound(l *lead, idemKey string) channels.Inbound {
 	now := h.clk.Now().UTC()
-	meta := make(map[string]string, 3+len(l.UTM)) // sized once: consent, policy, UTM, page URL
+	n := 2
+	for _, v := range l.UTM {
+		if v != "" {
+			n++
+		}
+	}
+	if l.PageURL != "" {
+		n++
+	}
+	meta := make(map[string]string, n) // sized once: consent, policy, UTM, page URL
 	meta["consent_at"] = now.Format(time.RFC3339Nano)
 	meta["policy_version"] = h.cfg.PolicyVersion
-	for k, v := range l.UTM {
-		meta[k] = v
+	for i, v := range l.UTM {
+		if v != "" {
+			meta[utmFields[i]] = v
+		}
 	}
 	if l.PageURL != "" {
 		meta["page_url"] = l.PageURL
 	}
-	source := l.UTM["utm_campaign"]
+	source := l.utm("utm_campaign")
 	if source == "" {
 		source = l.PageURL
 	}
