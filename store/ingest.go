@@ -43,9 +43,13 @@ func ingestRun(k Keys, items []ingestItem) (keys []string, argv []any) {
 	keys = make([]string, 1, 1+len(items))
 	keys[0] = k.Inbound()
 	argv = make([]any, 0, 2*len(items))
-	for _, it := range items {
+	var ttl string // the items of a run mostly share their TTL: formatted once
+	for i, it := range items {
+		if i == 0 || it.TTL != items[i-1].TTL {
+			ttl = strconv.FormatInt(it.TTL, 10)
+		}
 		keys = append(keys, it.Marker)
-		argv = append(argv, strconv.FormatInt(it.TTL, 10), it.Payload)
+		argv = append(argv, ttl, it.Payload)
 	}
 	return keys, argv
 }
@@ -108,6 +112,12 @@ type ingestCall struct {
 	done chan struct{} // capacity 1: the run that carried the call sends once
 }
 
+// payloadPool recycles the buffers items are encoded into; one larger than
+// maxPooledPayload (a long message) is left to the garbage collector.
+var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledPayload = 16 << 10
+
 // callPool recycles calls and their channels (one Ingest allocates neither).
 var callPool = sync.Pool{New: func() any { return &ingestCall{done: make(chan struct{}, 1)} }}
 
@@ -139,11 +149,19 @@ func (g *Ingest) Ingest(ctx context.Context, in channels.Inbound) (channels.Inge
 	// At least 1 ms: "SET ... PX 0" fails inside the script after the XADD, which would
 	// report an error for an item that was stored (and the retry would store it again).
 	ttlMs := max(ttl.Milliseconds(), 1)
-	payload, err := encodeInbound(in)
+	buf := payloadPool.Get().(*[]byte)
+	payload, err := appendInbound((*buf)[:0], in)
 	if err != nil {
+		payloadPool.Put(buf)
 		return channels.IngestResult{}, fmt.Errorf("encode inbound: %w", err)
 	}
 	id, dup, err := g.run(ctx, ingestItem{Marker: g.keys.Dedupe(in.Channel, in.Account, in.MessageID), TTL: ttlMs, Payload: payload})
+	// The script run that carried the payload has returned (the bytes were written to Redis
+	// or the run failed): nothing refers to them any more.
+	if cap(payload) <= maxPooledPayload {
+		*buf = payload[:0]
+	}
+	payloadPool.Put(buf)
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("store inbound: %w", err)
 	}

@@ -17,7 +17,11 @@ import (
 // a priority boost, a note). TestEncodeInboundMatchesMarshal and FuzzEncodeInbound compare them;
 // TestEncodeInboundKnowsEveryField fails when channels.Inbound gains a field no one told
 // this encoder about.
-func encodeInbound(in channels.Inbound) ([]byte, error) {
+func encodeInbound(in channels.Inbound) ([]byte, error) { return appendInbound(nil, in) }
+
+// appendInbound appends encodeInbound(in) to b (json.Marshal's answer, a new slice, for the
+// items encodeInbound leaves to it).
+func appendInbound(b []byte, in channels.Inbound) ([]byte, error) {
 	if len(in.Attachments) > 0 || in.PriorityBoost != 0 || in.Call != nil || in.Note != "" ||
 		!jsonTimeOK(in.SentAt) || !jsonTimeOK(in.ReceivedAt) {
 		return json.Marshal(in)
@@ -27,7 +31,7 @@ func encodeInbound(in channels.Inbound) ([]byte, error) {
 	for k, v := range in.Meta {
 		n += len(k) + len(v) + 6
 	}
-	b := make([]byte, 0, n)
+	b = slices.Grow(b, n)
 	b = append(b, '{')
 	if in.Kind != "" {
 		b = appendField(b, `"kind":`, in.Kind)
