@@ -64,6 +64,15 @@ func (k Keys) WithSalt(salt string) Keys {
 // HMAC-SHA256 keyed by the deployment's salt, in hex. Without the salt (it lives in Redis,
 // never in logs or config) enumerating phone numbers or chat ids does not find the key.
 func (k Keys) Pseudonym(id string) string {
+	var buf [2 * pseudonymBytes]byte
+	return string(k.appendPseudonym(buf[:0], id))
+}
+
+// pseudonymBytes is how much of the HMAC a pseudonym keeps.
+const pseudonymBytes = 16
+
+// appendPseudonym appends Pseudonym(id) to b.
+func (k Keys) appendPseudonym(b []byte, id string) []byte {
 	var m hash.Hash
 	if k.macs != nil { // a keyed state from the pool: Reset brings it back to the key
 		m = k.macs.Get().(hash.Hash)
@@ -74,7 +83,7 @@ func (k Keys) Pseudonym(id string) string {
 	}
 	_, _ = io.WriteString(m, id)
 	var sum [sha256.Size]byte
-	return hex.EncodeToString(m.Sum(sum[:0])[:16])
+	return hex.AppendEncode(b, m.Sum(sum[:0])[:pseudonymBytes])
 }
 
 // LoadSalt returns k with the deployment's pseudonym salt: the value of {P}:salt, created
@@ -104,7 +113,18 @@ func (k Keys) Inbound() string { return k.in() + ":inbound" }
 // message id is pseudonymised: a Telegram id is "<chat id>:<message id>", the form's content
 // id a hash of the phone and the text.
 func (k Keys) Dedupe(channel, account, messageID string) string {
-	return k.in() + ":dedupe:" + channel + ":" + account + ":" + k.Pseudonym(messageID)
+	var sb strings.Builder // one allocation: the key
+	sb.Grow(len(k.Prefix) + len(channel) + len(account) + 2*pseudonymBytes + 16)
+	sb.WriteString("{")
+	sb.WriteString(k.Prefix)
+	sb.WriteString(":in}:dedupe:")
+	sb.WriteString(channel)
+	sb.WriteByte(':')
+	sb.WriteString(account)
+	sb.WriteByte(':')
+	var buf [2 * pseudonymBytes]byte
+	sb.Write(k.appendPseudonym(buf[:0], messageID))
+	return sb.String()
 }
 
 // Core returns a key in the router's slot: {P}:part1:part2...

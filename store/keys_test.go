@@ -236,3 +236,19 @@ func TestLoadSalt(t *testing.T) {
 		t.Fatalf("salt %q, want 32 random bytes in hex", v)
 	}
 }
+
+// Dedupe is {P:in}:dedupe:<channel>:<account>:<pseudonym of the message id>, with and
+// without a salt; a pseudonym is 32 hex digits.
+func TestDedupeKeyShape(t *testing.T) {
+	for _, k := range []store.Keys{store.NewKeys("acme"), store.NewKeys("acme").WithSalt("s3cret")} {
+		for _, c := range [][3]string{{"form", "default", "h:abc"}, {"telegram", "bot1", "555:12"}, {"", "", ""}} {
+			ps := k.Pseudonym(c[2])
+			if len(ps) != 32 || strings.Trim(ps, "0123456789abcdef") != "" {
+				t.Fatalf("pseudonym %q", ps)
+			}
+			if got, want := k.Dedupe(c[0], c[1], c[2]), "{acme:in}:dedupe:"+c[0]+":"+c[1]+":"+ps; got != want {
+				t.Errorf("Dedupe%q = %q, want %q", c, got, want)
+			}
+		}
+	}
+}
