@@ -30,8 +30,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -152,12 +154,19 @@ func (h *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, aerr)
 		return
 	}
-	body, aerr := h.readBody(w, r)
+	buf := bodyPool.Get().(*[]byte)
+	body, aerr := h.readBody(w, r, (*buf)[:0])
 	if aerr != nil {
+		bodyPool.Put(buf)
 		h.fail(w, aerr)
 		return
 	}
 	l, aerr := parseForm(r.Header.Get("Content-Type"), body, h.cfg.DefaultRegion)
+	// The lead's fields are copies: the body's buffer is free again.
+	if cap(body) <= maxPooledBody {
+		*buf = body[:0]
+	}
+	bodyPool.Put(buf)
 	if aerr != nil {
 		h.fail(w, aerr)
 		return
@@ -304,7 +313,14 @@ func checkIdempotencyKey(key string) *apiError {
 	return nil
 }
 
-func (h *Channel) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+// bodyPool recycles the buffers bodies are read into (one larger than maxPooledBody is left
+// to the garbage collector).
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledBody = 16 << 10
+
+// readBody reads the body into buf (grown when it is too small).
+func (h *Channel) readBody(w http.ResponseWriter, r *http.Request, buf []byte) ([]byte, *apiError) {
 	tooLarge := func() *apiError {
 		return &apiError{Status: http.StatusRequestEntityTooLarge,
 			Msg: "body is larger than " + strconv.FormatInt(h.cfg.MaxBodyBytes, 10) + " bytes"}
@@ -312,7 +328,7 @@ func (h *Channel) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *api
 	if r.ContentLength > h.cfg.MaxBodyBytes {
 		return nil, tooLarge()
 	}
-	body, err := readAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes), r.ContentLength)
+	body, err := readAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes), r.ContentLength, buf)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -323,13 +339,13 @@ func (h *Channel) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *api
 	return body, nil
 }
 
-// readAll is io.ReadAll that starts with a buffer of the announced length (when there is
-// one), so a body is read without growing the buffer.
-func readAll(r io.Reader, contentLength int64) ([]byte, error) {
+// readAll is io.ReadAll into b[:0] that first makes room for the announced length (when there
+// is one), so a body is read without growing the buffer.
+func readAll(r io.Reader, contentLength int64, b []byte) ([]byte, error) {
 	if contentLength <= 0 {
-		return io.ReadAll(r)
+		contentLength = 511 // unknown: io.ReadAll's first size
 	}
-	b := make([]byte, 0, contentLength+1) // +1: EOF is seen without a reallocation
+	b = slices.Grow(b[:0], int(contentLength)+1) // +1: EOF is seen without a reallocation
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
