@@ -167,3 +167,23 @@ func TestFormLeadBody(t *testing.T) {
 		}
 	}
 }
+
+// The report warns when GET /healthz before and after the form path are more than 15 % apart
+// (the machine's speed changed during the run), and only then.
+func TestReportHealthzDrift(t *testing.T) {
+	note := regexp.MustCompile(`(?m)^ingest: note +GET /healthz was 25% apart before and after the form path: the machine's speed changed during the run`)
+	for _, c := range []struct {
+		before, after float64
+		warn          bool
+	}{{7000, 9000, true}, {9000, 7000, true}, {9000, 8000, false}, {8000, 8000, false}, {0, 8000, false}} {
+		r := &Report{Mode: "in-process", Ingest: &IngestResult{Accepted: 100, PerSec: 5000, HealthzPerSec: 8000,
+			HealthzBeforePerSec: c.before, HealthzAfterPerSec: c.after, RatioToHealthz: 0.625}}
+		var sb strings.Builder
+		if err := r.WriteTable(&sb); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(sb.String(), "ingest: note"); got != c.warn || (c.warn && !note.MatchString(sb.String())) {
+			t.Errorf("before %v after %v: warning %v, want %v in\n%s", c.before, c.after, got, c.warn, sb.String())
+		}
+	}
+}

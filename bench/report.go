@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -89,6 +90,20 @@ type IngestResult struct {
 	// IngesterPerSec: the same leads through the gateway's Ingester in-process (no HTTP).
 	IngesterPerSec     float64 `json:"ingester_per_sec"`
 	IngesterRatioToRaw float64 `json:"ingester_ratio_to_raw_xadd"`
+}
+
+// maxHealthzDrift is how far apart (of their mean) GET /healthz before and after the form
+// path may be before the report warns that the machine's speed changed during the run: on a
+// shared two-core machine the same binary's ratio moves by ±10 points between such runs.
+const maxHealthzDrift = 0.15
+
+// healthzDrift is |before - after| / their mean (0 when either is missing).
+func (r *IngestResult) healthzDrift() float64 {
+	b, a := r.HealthzBeforePerSec, r.HealthzAfterPerSec
+	if b <= 0 || a <= 0 {
+		return 0
+	}
+	return math.Abs(b-a) / ((b + a) / 2)
 }
 
 // SpeedResult is the software's share of speed-to-lead at a set rate.
@@ -254,6 +269,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 				fmt.Fprintf(tw, " (mean of %.0f/s before and %.0f/s after the form path)", x.HealthzBeforePerSec, x.HealthzAfterPerSec)
 			}
 			fmt.Fprintln(tw)
+			if d := x.healthzDrift(); d > maxHealthzDrift {
+				fmt.Fprintf(tw, "ingest: note	GET /healthz was %.0f%% apart before and after the form path: the machine's speed changed during the run, so the ratio below is uncertain (run again)\n", d*100)
+			}
 			fmt.Fprintf(tw, "ingest: %s\t%.0f%%", what, x.RatioToHealthz*100)
 			switch c := x.FormCPU; {
 			case c != nil && x.HealthzProcessUS > 0:
