@@ -15,6 +15,7 @@ import (
 
 	"github.com/lidorub/lidorub/channels"
 	"github.com/lidorub/lidorub/clock"
+	"github.com/lidorub/lidorub/internal/bufpool"
 )
 
 // DefaultDedupeTTL is how long an inbound id is remembered: longer than Meta's WhatsApp
@@ -112,11 +113,9 @@ type ingestCall struct {
 	done chan struct{} // capacity 1: the run that carried the call sends once
 }
 
-// payloadPool recycles the buffers items are encoded into; one larger than
-// maxPooledPayload (a long message) is left to the garbage collector.
-var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-const maxPooledPayload = 16 << 10
+// payloads recycles the buffers items are encoded into (one over 16 KiB, a long message, is
+// left to the garbage collector).
+var payloads = bufpool.New(1024, 16<<10)
 
 // callPool recycles calls and their channels (one Ingest allocates neither).
 var callPool = sync.Pool{New: func() any { return &ingestCall{done: make(chan struct{}, 1)} }}
@@ -149,19 +148,16 @@ func (g *Ingest) Ingest(ctx context.Context, in channels.Inbound) (channels.Inge
 	// At least 1 ms: "SET ... PX 0" fails inside the script after the XADD, which would
 	// report an error for an item that was stored (and the retry would store it again).
 	ttlMs := max(ttl.Milliseconds(), 1)
-	buf := payloadPool.Get().(*[]byte)
+	buf := payloads.Get()
 	payload, err := appendInbound((*buf)[:0], in)
 	if err != nil {
-		payloadPool.Put(buf)
+		payloads.Put(buf, *buf)
 		return channels.IngestResult{}, fmt.Errorf("encode inbound: %w", err)
 	}
 	id, dup, err := g.run(ctx, ingestItem{Marker: g.keys.Dedupe(in.Channel, in.Account, in.MessageID), TTL: ttlMs, Payload: payload})
 	// The script run that carried the payload has returned (the bytes were written to Redis
 	// or the run failed): nothing refers to them any more.
-	if cap(payload) <= maxPooledPayload {
-		*buf = payload[:0]
-	}
-	payloadPool.Put(buf)
+	payloads.Put(buf, payload)
 	if err != nil {
 		return channels.IngestResult{}, fmt.Errorf("store inbound: %w", err)
 	}

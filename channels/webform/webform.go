@@ -33,13 +33,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lidorub/lidorub/channels"
+	"github.com/lidorub/lidorub/internal/bufpool"
 	"github.com/lidorub/lidorub/internal/cors"
 	"github.com/lidorub/lidorub/internal/ratelimit"
 )
@@ -154,19 +154,15 @@ func (h *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, aerr)
 		return
 	}
-	buf := bodyPool.Get().(*[]byte)
+	buf := bodies.Get()
 	body, aerr := h.readBody(w, r, (*buf)[:0])
 	if aerr != nil {
-		bodyPool.Put(buf)
+		bodies.Put(buf, *buf)
 		h.fail(w, aerr)
 		return
 	}
 	l, aerr := parseForm(r.Header.Get("Content-Type"), body, h.cfg.DefaultRegion)
-	// The lead's fields are copies: the body's buffer is free again.
-	if cap(body) <= maxPooledBody {
-		*buf = body[:0]
-	}
-	bodyPool.Put(buf)
+	bodies.Put(buf, body) // the lead's fields are copies: the body's buffer is free again
 	if aerr != nil {
 		h.fail(w, aerr)
 		return
@@ -229,16 +225,7 @@ func writeAccepted(w http.ResponseWriter, leadID string, duplicate bool) {
 // inbound maps a validated lead to the channel-neutral item.
 func (h *Channel) inbound(l *lead, idemKey string) channels.Inbound {
 	now := h.clk.Now().UTC()
-	n := 2
-	for _, v := range l.UTM {
-		if v != "" {
-			n++
-		}
-	}
-	if l.PageURL != "" {
-		n++
-	}
-	meta := make(map[string]string, n) // sized once: consent, policy, UTM, page URL
+	meta := make(map[string]string, 3+len(l.UTM)) // sized once: consent, policy, UTM, page URL
 	meta["consent_at"] = now.Format(time.RFC3339Nano)
 	meta["policy_version"] = h.cfg.PolicyVersion
 	for i, v := range l.UTM {
@@ -313,11 +300,9 @@ func checkIdempotencyKey(key string) *apiError {
 	return nil
 }
 
-// bodyPool recycles the buffers bodies are read into (one larger than maxPooledBody is left
-// to the garbage collector).
-var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-const maxPooledBody = 16 << 10
+// bodies recycles the buffers bodies are read into (one over 16 KiB is left to the garbage
+// collector).
+var bodies = bufpool.New(1024, 16<<10)
 
 // readBody reads the body into buf (grown when it is too small).
 func (h *Channel) readBody(w http.ResponseWriter, r *http.Request, buf []byte) ([]byte, *apiError) {
