@@ -104,7 +104,18 @@ func LoadSalt(ctx context.Context, rdb redis.UniversalClient, k Keys) (Keys, err
 	return k.WithSalt(salt), nil
 }
 
-func (k Keys) in() string { return "{" + k.Prefix + ":in}" }
+func (k Keys) in() string {
+	var sb strings.Builder
+	k.writeIn(&sb)
+	return sb.String()
+}
+
+// writeIn writes in() to sb.
+func (k Keys) writeIn(sb *strings.Builder) {
+	sb.WriteString("{")
+	sb.WriteString(k.Prefix)
+	sb.WriteString(":in}")
+}
 
 // Inbound is the inbound stream.
 func (k Keys) Inbound() string { return k.in() + ":inbound" }
@@ -115,9 +126,8 @@ func (k Keys) Inbound() string { return k.in() + ":inbound" }
 func (k Keys) Dedupe(channel, account, messageID string) string {
 	var sb strings.Builder // one allocation: the key
 	sb.Grow(len(k.Prefix) + len(channel) + len(account) + 2*pseudonymBytes + 16)
-	sb.WriteString("{")
-	sb.WriteString(k.Prefix)
-	sb.WriteString(":in}:dedupe:")
+	k.writeIn(&sb)
+	sb.WriteString(":dedupe:")
 	sb.WriteString(channel)
 	sb.WriteByte(':')
 	sb.WriteString(account)
