@@ -388,7 +388,12 @@ var (
 	validateOrder = [...]int{iName, iPhone, iEmail, iMessage, iPageURL, iCaptchaToken,
 		iUTMSource, iUTMMedium, iUTMCampaign, iUTMTerm, iUTMContent, iRecaptcha, iHCaptcha, iTurnstile}
 	captchaFields = [...]int{iCaptchaToken, iRecaptcha, iHCaptcha, iTurnstile}
-	utmIndexes    = [len(utmFields)]int{iUTMSource, iUTMMedium, iUTMCampaign, iUTMTerm, iUTMContent}
+	utmIndexes    = func() (ix [len(utmFields)]int) {
+		for i, k := range utmFields {
+			ix[i] = fieldIndex(k)
+		}
+		return ix
+	}()
 )
 
 // validate checks limits, consent and contacts, and normalises the phone to E.164.
