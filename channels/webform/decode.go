@@ -101,20 +101,11 @@ func (l *lead) contactID() string {
 	return strings.ToLower(l.Email)
 }
 
-// rawForm is the body decoded to its known fields, before validation.
+// rawForm is the body decoded to its known fields, before validation ("" for a field the
+// body did not have: validating it changes nothing).
 type rawForm struct {
 	values  [len(jsonFields)]string // by index in jsonFields
-	present uint32                  // bit n: jsonFields[n] was in the body
 	consent bool
-}
-
-// get returns field n's value and whether the body had it.
-func (f *rawForm) get(n int) (string, bool) { return f.values[n], f.present&(1<<n) != 0 }
-
-// set records field n's value.
-func (f *rawForm) set(n int, v string) {
-	f.values[n] = v
-	f.present |= 1 << n
 }
 
 // parseForm decodes and validates a body of the given Content-Type. It never panics and
@@ -191,7 +182,7 @@ func fromValues(q url.Values) (rawForm, *apiError) {
 			f.consent = truthy(v)
 			continue
 		}
-		f.set(n, v)
+		f.values[n] = v
 	}
 	return f, nil
 }
@@ -261,7 +252,7 @@ func decodeJSON(body []byte) (rawForm, *apiError) {
 		if !ok {
 			return rawForm{}, invalid(k, "must be a string")
 		}
-		f.set(n, s)
+		f.values[n] = s
 	}
 	return f, nil
 }
@@ -400,8 +391,8 @@ var (
 // Field checks run in a fixed order so the reported field is deterministic.
 func validate(f *rawForm, region string) (lead, *apiError) {
 	for _, n := range validateOrder {
-		v, ok := f.get(n)
-		if !ok {
+		v := f.values[n]
+		if v == "" {
 			continue
 		}
 		k := jsonFields[n]

@@ -44,7 +44,7 @@ func decodeJSONMap(body []byte) (rawForm, *apiError) {
 		if !ok {
 			return rawForm{}, invalid(k, "must be a string")
 		}
-		f.set(n, s)
+		f.values[n] = s
 	}
 	return f, nil
 }
