@@ -3,7 +3,6 @@ package webchat
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -13,6 +12,9 @@ import (
 
 // batch is how many events one read of the history returns.
 const batch = 100
+
+// reportTimeout bounds the delivery report written after the visitor may have gone.
+const reportTimeout = 5 * time.Second
 
 // resumePoint is where a stream continues: Last-Event-ID (sent by EventSource on reconnect),
 // else ?after=, else the start of the history.
@@ -152,7 +154,14 @@ func (c *Channel) poll(w http.ResponseWriter, r *http.Request) {
 
 // delivered reports the replies among evs as delivered to the visitor, once each: a
 // channels.KindStatus item for the router (ref = the SendResult's ChannelMessageID).
+//
+// The events were already written and flushed: the report must not depend on the visitor
+// staying connected (a visitor who closes the tab right after reading would otherwise leave a
+// delivered reply unreported for ever, since the resumed stream starts after it). It runs on
+// a context detached from the request's cancellation, bounded by reportTimeout.
 func (c *Channel) delivered(ctx context.Context, sid string, evs []Event, transport string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportTimeout)
+	defer cancel()
 	var outs []Event
 	var fields []string
 	for _, ev := range evs {
@@ -176,9 +185,7 @@ func (c *Channel) delivered(ctx context.Context, sid string, evs []Event, transp
 		in := channels.Inbound{Kind: channels.KindStatus, Channel: Name, Account: c.cfg.Account, MessageID: "dlv:" + ev.outID,
 			ContactID: sid, Meta: map[string]string{"ref": sid + "/" + ev.ID, "status": "delivered", "transport": transport}, ReceivedAt: now}
 		if _, err := c.ing.Ingest(ctx, in); err != nil {
-			if !errors.Is(err, context.Canceled) {
-				c.log.Warn("webchat: delivery not reported", "err", err)
-			}
+			c.log.Warn("webchat: delivery not reported", "err", err)
 			return
 		}
 		c.rdb.HSet(ctx, c.seenKey(sid), fields[i], ms(now))

@@ -460,6 +460,36 @@ func TestEventsResumeAfterReconnect(t *testing.T) {
 	}
 }
 
+// A visitor who closes the tab right after a reply was flushed to them still gets it reported
+// delivered: the report does not ride on the request's context (the resumed stream starts
+// after that reply, so a report lost with the request would be lost for ever). CI caught this
+// as a rare failure of TestEventsResumeAfterReconnect; here the request is already gone.
+func TestDeliveredAfterVisitorLeft(t *testing.T) {
+	e := newEnv(t, nil)
+	tok := e.token(t)
+	e.post(t, tok, "m1", "Hello")
+	res := e.reply(t, tok, "out-1", "Hi!")
+	evs, err := e.ch.readAfter(context.Background(), sidOf(tok), "", batch)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("history: %v %+v", err, evs)
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	e.ch.delivered(gone, sidOf(tok), evs, "sse")
+	n := 0
+	for _, in := range e.Stored(t) {
+		if in.Kind == channels.KindStatus {
+			n++
+			if in.Meta["ref"] != res.ChannelMessageID || in.Meta["status"] != "delivered" {
+				t.Errorf("status %+v", in)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d delivery statuses after the visitor left, want 1", n)
+	}
+}
+
 // Long polling: the events after ?after=, or a wait until one arrives.
 func TestPollFallback(t *testing.T) {
 	e := newEnv(t, nil)
